@@ -1,0 +1,43 @@
+"""lotrack: tracking clonal fetal MSC products from donor to patient."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, database, security, blueprints, errors, CLI."""
+    from lotrack import api, cli, errors, security, web
+    from lotrack.config import build_config
+    from lotrack.context import Database, close_session
+    from lotrack.db import make_engine, make_sessionmaker
+    from lotrack.documents.tokens import load_or_create_signing_key
+
+    instance = Path(
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("LOTRACK_INSTANCE_PATH")
+        or PROJECT_ROOT / "instance"
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(build_config(instance, config))
+    load_or_create_signing_key(instance)
+    engine = make_engine(app.config["LOTRACK_DATABASE_URL"])
+    app.extensions["lotrack_db"] = Database(engine, make_sessionmaker(engine))
+    app.teardown_appcontext(close_session)
+    security.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    errors.register(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,122 @@
+"""`flask --app wsgi lotrack ...`: thin wrappers, one service call and one commit each."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from lotrack.context import database
+from lotrack.domain.errors import DomainError
+from lotrack.migrate import upgrade
+from lotrack.services import accounts, audit, seed
+
+lotrack_cli = AppGroup("lotrack", help="lotrack operations.")
+user_cli = AppGroup("user", help="User accounts.")
+token_cli = AppGroup("token", help="API bearer tokens.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+lotrack_cli.add_command(user_cli)
+lotrack_cli.add_command(token_cli)
+lotrack_cli.add_command(audit_cli)
+
+
+def _session() -> Session:
+    return database().sessionmaker()
+
+
+def _fail(err: DomainError) -> None:
+    click.echo(f"error: {err.message}", err=True)
+    for field, reason in err.fields.items():
+        click.echo(f"  {field}: {reason}", err=True)
+    sys.exit(2)
+
+
+@lotrack_cli.command("init")
+def init_command() -> None:
+    """Create or migrate the database to the current schema."""
+    upgrade(database().engine)
+    click.echo("database is at the current schema")
+
+
+@lotrack_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database holds users already.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo history, the three trial sites and one user per role."""
+    with _session() as session:
+        if if_empty and seed.has_users(session):
+            click.echo("database holds data already; demo not loaded")
+            return
+        try:
+            logins = seed.seed_demo(session, facility_id=current_app.config["LOTRACK_FACILITY_ID"])
+            session.commit()
+        except DomainError as err:
+            _fail(err)
+    click.echo("demo data loaded. Demo logins (demo only, change them anywhere else):")
+    for username, role, password in logins:
+        click.echo(f"  {role:<11} {username:<10} {password}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="technician, qa, clinical or admin")
+@click.option("--site", "site_code", default=None, help="Site code (clinical users only).")
+@click.option("--full-name", default="", help="The person's name as shown on signatures.")
+def user_create_command(username: str, role: str, site_code: str | None, full_name: str) -> None:
+    """Create a user; the password is read from standard input when it is not a terminal."""
+    password = _read_password()
+    with _session() as session:
+        try:
+            user = accounts.create_user(
+                session,
+                None,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=password,
+                site_code=site_code,
+                min_password_length=current_app.config["LOTRACK_MIN_PASSWORD_LENGTH"],
+            )
+            session.commit()
+        except DomainError as err:
+            _fail(err)
+        click.echo(f"user {user.username} created with role {user.role}")
+
+
+@token_cli.command("create")
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for.")
+def token_create_command(username: str, label: str) -> None:
+    """Issue an API token for USERNAME; it is printed once, as the last line."""
+    with _session() as session:
+        try:
+            user = accounts.find_user(session, username)
+            token = accounts.create_token(session, None, user, label)
+            session.commit()
+        except DomainError as err:
+            _fail(err)
+    click.echo(f"token for {username} (shown once; only its hash is kept):")
+    click.echo(token)
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Verify the hash chain; exit 1 naming the first broken event."""
+    with _session() as session:
+        report = audit.verify(session)
+    click.echo(report.message)
+    if not report.ok:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(lotrack_cli)
+

@@ -1,0 +1,67 @@
+"""Configuration: defaults overridden by LOTRACK_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite file under the instance folder
+    "FACILITY_ID": "A9999",  # ISBT 128 validation facility id (A9990-A9999 reserved for validation)
+    "MAX_FAILED_LOGINS": 5,
+    "LOCKOUT_MINUTES": 15,
+    "IDLE_TIMEOUT_MINUTES": 30,
+    "ABSOLUTE_TIMEOUT_HOURS": 12,
+    "MIN_PASSWORD_LENGTH": 12,
+    "PAGE_SIZE": 50,
+    "SITE_TIME_ZONE": "Asia/Shanghai",
+}
+
+INT_KEYS = {
+    "MAX_FAILED_LOGINS",
+    "LOCKOUT_MINUTES",
+    "IDLE_TIMEOUT_MINUTES",
+    "ABSOLUTE_TIMEOUT_HOURS",
+    "MIN_PASSWORD_LENGTH",
+    "PAGE_SIZE",
+}
+
+
+def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
+    """Read a secret from the instance folder, generating it on first use (never committed)."""
+    path = instance_path / name
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
+
+
+def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then LOTRACK_* environment variables, then explicit overrides (tests)."""
+    cfg: dict[str, Any] = {"LOTRACK_" + k: v for k, v in DEFAULTS.items()}
+    for key in DEFAULTS:
+        env = os.environ.get("LOTRACK_" + key)
+        if env is not None and env != "":
+            cfg["LOTRACK_" + key] = int(env) if key in INT_KEYS else env
+    if overrides:
+        cfg.update(overrides)
+    if not cfg.get("LOTRACK_DATABASE_URL"):
+        cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = os.environ.get("LOTRACK_SECRET_KEY") or _instance_secret(
+            instance_path, "secret_key"
+        )
+    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)  # bound to the session, which has its own limits
+    # flask-smorest / OpenAPI
+    cfg.setdefault("API_TITLE", "lotrack")
+    cfg.setdefault("API_VERSION", "v1")
+    cfg.setdefault("OPENAPI_VERSION", "3.0.3")
+    cfg.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    cfg.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    return cfg

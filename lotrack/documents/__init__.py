@@ -1,0 +1,1 @@
+"""Documents: certificates, labels, codes and signed label tokens."""

@@ -1,0 +1,1 @@
+"""Pure rules of lotrack: standard library only, plain values in, verdicts out."""

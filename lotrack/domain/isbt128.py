@@ -1,0 +1,70 @@
+"""ISBT 128-shaped donation identification numbers and the ISO/IEC 7064 MOD 37-2 check character.
+
+Source: ICCBBA ST-001 (see shared/reference/isbt128.md). Worked example: G1234 17 654321 -> 'A'.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
+FACILITY_RE = re.compile(r"^[A-NP-Z1-9][0-9A-Z]{4}$")
+DIN_RE = re.compile(r"^[A-NP-Z1-9][0-9A-Z]{4}[0-9]{2}[0-9]{6}$")
+MAX_SEQUENCE = 999_999
+
+
+def check_value(din: str) -> int:
+    """The MOD 37-2 checksum (0-36) over the 13 DIN characters."""
+    total = 0
+    for n, char in enumerate(reversed(din.upper()), start=1):
+        total += ALPHABET.index(char) * (2**n)
+    return (38 - total % 37) % 37
+
+
+def check_character(din: str) -> str:
+    """The keyboard check character printed boxed beside the eye-readable DIN."""
+    if not DIN_RE.match(din):
+        raise ValueError(f"not a 13-character DIN: {din!r}")
+    return ALPHABET[check_value(din)]
+
+
+def is_valid_facility_id(facility_id: str) -> bool:
+    return bool(FACILITY_RE.match(facility_id))
+
+
+def make_din(facility_id: str, year: int, sequence: int) -> str:
+    """facility id (5) + two-digit nominal year + six-digit sequence within that year."""
+    if not is_valid_facility_id(facility_id):
+        raise ValueError(f"facility id {facility_id!r}: 5 characters, first A-N, P-Z or 1-9")
+    if not 1 <= sequence <= MAX_SEQUENCE:
+        raise ValueError(f"sequence {sequence} outside 1..{MAX_SEQUENCE}")
+    return f"{facility_id}{year % 100:02d}{sequence:06d}"
+
+
+def eye_readable(din: str) -> str:
+    """'G1234 17 654321' as printed on labels."""
+    return f"{din[:5]} {din[5:7]} {din[7:]}"
+
+
+@dataclass(frozen=True)
+class ParsedDin:
+    din: str
+    check: str | None  # the check character given with it, if any
+    valid: bool
+    reason: str
+
+
+def parse_din(text: str) -> ParsedDin:
+    """Read a DIN as typed or scanned: spaces ignored, optional '=' prefix, flags or check char."""
+    raw = re.sub(r"\s+", "", text or "").upper()
+    if raw.startswith("="):
+        raw = raw[1:]
+    if len(raw) == 15 and raw[13:].isdigit():  # bar-coded form carries two flag digits
+        raw = raw[:13]
+    body, given = (raw[:13], raw[13:]) if len(raw) == 14 else (raw, None)
+    if not DIN_RE.match(body):
+        return ParsedDin(body, given, False, "not a DIN: expected 13 characters like A9999 26 000001")
+    if given is not None and given != check_character(body):
+        return ParsedDin(body, given, False, f"check character {given} does not match this DIN")
+    return ParsedDin(body, given, True, "")

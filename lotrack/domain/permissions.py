@@ -1,0 +1,25 @@
+"""Who may do what: one table an auditor can read. Site scoping is applied by the services."""
+
+from __future__ import annotations
+
+from lotrack.domain.errors import Forbidden
+
+# action -> roles allowed. Admins manage accounts and read the record; they do not enter GMP data.
+ALLOWED: dict[str, frozenset[str]] = {
+    "manufacturing.read": frozenset({"technician", "qa", "admin"}),
+    "manufacturing.write": frozenset({"technician"}),
+    "donor.determine": frozenset({"qa"}),
+    "audit.read": frozenset({"qa", "admin"}),
+    "users.manage": frozenset({"admin"}),
+    "site.read": frozenset({"clinical", "qa", "admin"}),
+}
+
+
+def may(role: str | None, action: str) -> bool:
+    return role is not None and role in ALLOWED[action]
+
+
+def require(role: str | None, action: str) -> None:
+    if not may(role, action):
+        allowed = ", ".join(sorted(ALLOWED[action]))
+        raise Forbidden(f"Your role ({role or 'none'}) may not do this; it needs: {allowed}.")

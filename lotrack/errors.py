@@ -1,0 +1,107 @@
+"""The one mapping from errors to HTTP: JSON problem bodies under /api, pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[DomainError], int] = {
+    ValidationFailed: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+}
+
+
+def status_of(err: DomainError) -> int:
+    for cls in type(err).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
+    )
+
+
+def problem(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+    """The error body every API client reads: {"error", "message", "fields"}."""
+    resp = jsonify({"error": code, "message": message, "fields": fields or {}})
+    resp.status_code = status
+    return resp
+
+
+def respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):  # noqa: ANN201
+    if wants_json():
+        return problem(status, code, message, fields)
+    return (
+        render_template("errors/error.html", status=status, message=message, fields=fields or {}),
+        status,
+    )
+
+
+def flatten(messages: object, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"field": "reason"}."""
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "form", "query", "files") and not prefix:
+                out.update(flatten(value))
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+                out.update(flatten(value, name))
+    elif isinstance(messages, list):
+        texts = [m for m in messages if isinstance(m, str)]
+        if texts:
+            out[prefix or "_schema"] = " ".join(texts)
+        for item in messages:
+            if isinstance(item, dict):
+                out.update(flatten(item, prefix))
+    else:
+        out[prefix or "_schema"] = str(messages)
+    return out
+
+
+def validation_message(fields: dict[str, str]) -> str:
+    return "Invalid input: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):  # noqa: ANN202
+        return respond(status_of(err), err.code, err.message, err.fields)
+
+    @app.errorhandler(ValidationError)
+    def _marshmallow(err: ValidationError):  # noqa: ANN202
+        fields = flatten(err.messages)
+        return respond(422, "invalid", validation_message(fields), fields)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(err: IntegrityError):  # noqa: ANN202
+        # Services check first and name the field; this is the database's last word on a race.
+        log.warning("integrity error: %s", err.orig)
+        return respond(409, "conflict", "The change conflicts with an existing record; nothing was saved.")
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):  # noqa: ANN202
+        data = getattr(err, "data", None) or {}
+        if err.code == 422 and "messages" in data:  # webargs (flask-smorest) validation
+            fields = flatten(data["messages"])
+            return respond(422, "invalid", validation_message(fields), fields)
+        code = (err.name or "error").lower().replace(" ", "_")
+        return respond(err.code or 500, code, err.description or err.name or "Error")
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):  # noqa: ANN202
+        log.exception("unexpected error")
+        return respond(500, "server_error", "Something went wrong on our side; nothing was saved.")

@@ -1,0 +1,27 @@
+"""SQLAlchemy models; importing this package registers every table on Base.metadata."""
+
+from lotrack.models.audit import AuditEvent, AuditHead
+from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
+from lotrack.models.donor import Clone, Donor, DonorScreening
+from lotrack.models.lot import DinSequence, Lot, Unit
+from lotrack.models.production import Passage, ProductionRun
+from lotrack.models.user import ApiToken, Site, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "CellBank",
+    "Clone",
+    "DinSequence",
+    "Donor",
+    "DonorScreening",
+    "Lot",
+    "Passage",
+    "ProductionRun",
+    "Site",
+    "Unit",
+    "User",
+    "Vial",
+    "VialWithdrawal",
+]

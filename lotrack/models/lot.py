@@ -1,0 +1,61 @@
+"""Drug-product lots, the units filled from them, and the DIN sequence per facility and year."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.models.production import ProductionRun
+
+
+class Lot(Base):
+    __tablename__ = "lot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_number: Mapped[str] = mapped_column(String(32), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("production_run.id"), index=True)
+    state: Mapped[str] = mapped_column(String(24), default="QUARANTINE", index=True)
+    harvested_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    run: Mapped[ProductionRun] = relationship(back_populates="lots")
+    units: Mapped[list[Unit]] = relationship(back_populates="lot", order_by="Unit.din")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint("cells > 0", name="cells_positive"),
+        CheckConstraint("volume_ml > 0", name="volume_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    din: Mapped[str] = mapped_column(String(13), unique=True)
+    check_character: Mapped[str] = mapped_column(String(1))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    container: Mapped[str] = mapped_column(String(8))
+    cells: Mapped[int] = mapped_column(BigInteger)
+    volume_ml: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    freezer: Mapped[str | None] = mapped_column(String(40))
+    rack: Mapped[str | None] = mapped_column(String(20))
+    box: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[str | None] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(16), default="stored")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lot: Mapped[Lot] = relationship(back_populates="units")
+
+
+class DinSequence(Base):
+    """Last sequence number issued per facility and nominal year; incremented by a guarded update."""
+
+    __tablename__ = "din_sequence"
+
+    facility_id: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

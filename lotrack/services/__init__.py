@@ -1,0 +1,1 @@
+"""Verbs of lotrack. Each takes (session, actor, ...), flushes, never commits, and audits."""

@@ -1,0 +1,202 @@
+"""Accounts: creating users, authenticating with lockout, revoking sessions, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.models import ApiToken, Site, User
+from lotrack.models.user import ROLES
+from lotrack.services import audit
+
+# argon2id with the library's RFC 9106 low-memory profile.
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("lotrack-dummy-password")
+WRONG = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A login's result. A refusal is not an exception: its failure count must be committed."""
+
+    user: User | None
+    message: str = ""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str, min_length: int) -> None:
+    """ASVS 2.1: length only (at least `min_length`, up to 128), no composition rules."""
+    if len(password) < min_length:
+        raise ValidationFailed(
+            f"The password must have at least {min_length} characters.",
+            {"password": f"at least {min_length} characters"},
+        )
+    if len(password) > 128:
+        raise ValidationFailed(
+            "The password may have at most 128 characters.", {"password": "at most 128 characters"}
+        )
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    site_code: str | None = None,
+    min_password_length: int = 12,
+) -> User:
+    username = (username or "").strip().lower()
+    fields: dict[str, str] = {}
+    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        fields["username"] = "letters, digits, '.', '-' or '_' only"
+    if role not in ROLES:
+        fields["role"] = f"one of {', '.join(ROLES)}"
+    site = None
+    if role == "clinical":
+        if not site_code:
+            fields["site"] = "a clinical user is bound to one site"
+        else:
+            site = session.scalar(select(Site).where(Site.code == site_code))
+            if site is None:
+                fields["site"] = f"no site with code {site_code}"
+    elif site_code:
+        fields["site"] = "only clinical users are bound to a site"
+    if fields:
+        raise ValidationFailed("The user cannot be created: " + "; ".join(
+            f"{k}: {v}" for k, v in fields.items()), fields)
+    check_password_rules(password, min_password_length)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"A user named {username} exists already.", {"username": "already taken"})
+    user = User(
+        username=username,
+        full_name=full_name.strip() or username,
+        role=role,
+        site=site,
+        password_hash=hash_password(password),
+    )
+    audit.created(session, actor, user)
+    return user
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, max_failures: int, lockout_minutes: int
+) -> LoginOutcome:
+    """Let the user in if the password is right; count failures and lock after `max_failures`.
+
+    Every refusal says the same thing whether or not the username exists, except a lockout, which
+    the user needs to know about to call for help.
+    """
+    now = utcnow()
+    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        audit.event(session, None, "login_failed", ("user_account", "?"), {"username": username})
+        return LoginOutcome(None, WRONG)
+    if user.locked_until is not None and user.locked_until > now:
+        audit.event(session, user, "login_refused_locked", user)
+        return LoginOutcome(
+            None,
+            "This account is locked after repeated failed logins until "
+            f"{user.locked_until:%Y-%m-%d %H:%M} UTC. Ask an administrator to unlock it.",
+        )
+    if not user.active:
+        audit.event(session, user, "login_refused_inactive", user)
+        return LoginOutcome(None, "This account is disabled.")
+    if not _verify(user.password_hash, password):
+        register_failure(session, user, max_failures=max_failures, lockout_minutes=lockout_minutes)
+        if user.locked_until is not None:
+            return LoginOutcome(
+                None, f"Wrong password. The account is now locked for {lockout_minutes} minutes."
+            )
+        return LoginOutcome(None, WRONG)
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.event(session, user, "login", user)
+    return LoginOutcome(user)
+
+
+def register_failure(session: Session, user: User, *, max_failures: int, lockout_minutes: int) -> None:
+    """A wrong password (at login or at signing) counts toward lockout."""
+    user.failed_logins += 1
+    details: dict[str, object] = {"failed_logins": user.failed_logins}
+    if user.failed_logins >= max_failures:
+        user.locked_until = utcnow() + dt.timedelta(minutes=lockout_minutes)
+        user.failed_logins = 0
+        details["locked_until"] = user.locked_until
+    audit.event(session, user, "login_failed", user, details)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def revoke_sessions(session: Session, user: User, why: str) -> None:
+    """Invalidate every browser session the user holds (logout, password change)."""
+    user.session_version += 1
+    audit.event(session, user, why, user)
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, *, min_length: int
+) -> None:
+    if not _verify(user.password_hash, current):
+        raise ValidationFailed("The current password is wrong.", {"current": "wrong password"})
+    check_password_rules(new, min_length)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    revoke_sessions(session, user, "password_changed")
+
+
+def unlock(session: Session, actor: User, user: User, reason: str) -> None:
+    audit.changed(session, actor, user, {"locked_until": None, "failed_logins": 0}, reason)
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"No user named {username}.", {"username": "unknown user"})
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, actor: User | None, user: User, label: str = "") -> str:
+    """Issue an API bearer token; only its SHA-256 is stored, the token is shown once."""
+    token = "lt_" + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, token_hash=_token_digest(token), label=label)
+    audit.created(session, actor, row)
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = utcnow()
+    # Write last-use at most once a minute: a token in a busy integration must not write per call.
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+    return row.user

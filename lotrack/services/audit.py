@@ -1,0 +1,237 @@
+"""The one place that writes the audit trail, seals its hash chain, and verifies it.
+
+Services call `created`, `changed` or `event`; the rows are chained and inserted right before the
+transaction commits, under the head row's lock, so the critical section every writer shares is the
+insert of its own few audit rows and the commit, nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from lotrack.db import Base, utcnow
+from lotrack.domain.errors import ValidationFailed
+from lotrack.models import AuditEvent, AuditHead, User
+
+GENESIS = "0" * 64
+PENDING_KEY = "lotrack_audit_pending"
+SYSTEM = "system"
+
+
+@dataclass
+class _Pending:
+    actor: User | None
+    action: str
+    entity: Base | tuple[str, str]
+    changes: dict[str, list[Any]]
+    reason: str
+    at: dt.datetime = field(default_factory=utcnow)
+
+
+def plain(value: Any) -> Any:
+    """A value as it is written into the canonical JSON of an audit row."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _columns(obj: Base) -> dict[str, Any]:
+    return {c.key: plain(getattr(obj, c.key)) for c in inspect(obj).mapper.column_attrs}
+
+
+def _queue(session: Session, item: _Pending) -> None:
+    session.info.setdefault(PENDING_KEY, []).append(item)
+
+
+def created(session: Session, actor: User | None, obj: Base, reason: str = "") -> None:
+    """Audit a new record: every column, from nothing to its value (resolved at seal time)."""
+    session.add(obj)
+    _queue(session, _Pending(actor, "create", obj, {}, reason))
+
+
+def changed(
+    session: Session, actor: User | None, obj: Base, new_values: dict[str, Any], reason: str
+) -> dict[str, list[Any]]:
+    """Change fields of an existing record; a reason is required and old -> new is kept."""
+    if not (reason or "").strip():
+        raise ValidationFailed(
+            "A reason is required to change an existing record.",
+            {"reason": "required to change an existing record"},
+        )
+    diff: dict[str, list[Any]] = {}
+    for name, new in new_values.items():
+        old = getattr(obj, name)
+        if plain(old) != plain(new):
+            diff[name] = [plain(old), plain(new)]
+            setattr(obj, name, new)
+    if diff:
+        _queue(session, _Pending(actor, "update", obj, diff, reason.strip()))
+    return diff
+
+
+def event(
+    session: Session,
+    actor: User | None,
+    action: str,
+    entity: Base | tuple[str, str],
+    details: dict[str, Any] | None = None,
+    reason: str = "",
+    *,
+    transitions: dict[str, tuple[Any, Any]] | None = None,
+) -> None:
+    """Audit an act that is not a plain edit: a login, a withdrawal, a state change.
+
+    `details` are recorded as new values; `transitions` as (old, new) pairs.
+    """
+    changes = {k: [None, plain(v)] for k, v in (details or {}).items()}
+    changes.update({k: [plain(o), plain(n)] for k, (o, n) in (transitions or {}).items()})
+    _queue(session, _Pending(actor, action, entity, changes, reason))
+
+
+def _entity_key(entity: Base | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(entity, tuple):
+        return entity
+    ident = inspect(entity).identity
+    return entity.__tablename__, ":".join(str(i) for i in ident or ())
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(row)).encode()).hexdigest()
+
+
+def _row(ev: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": ev.seq,
+        "at": plain(ev.at),
+        "actor_id": ev.actor_id,
+        "actor": ev.actor,
+        "action": ev.action,
+        "entity_type": ev.entity_type,
+        "entity_id": ev.entity_id,
+        "changes": ev.changes,
+        "reason": ev.reason,
+        "prev_hash": ev.prev_hash,
+    }
+
+
+def seal(session: Session) -> None:
+    """Chain and insert the pending events. Called before commit; the head lock is held to it."""
+    pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
+    if not pending:
+        return
+    session.flush()  # primary keys of new records are needed for entity ids
+    n = len(pending)
+    head = session.execute(
+        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, hash"), {"n": n}
+    ).one()
+    seq, prev = head.seq - n, head.hash
+    for item in pending:
+        seq += 1
+        entity_type, entity_id = _entity_key(item.entity)
+        changes = item.changes
+        if item.action == "create" and not isinstance(item.entity, tuple):
+            changes = {k: [None, v] for k, v in _columns(item.entity).items() if v is not None}
+        ev = AuditEvent(
+            seq=seq,
+            at=item.at,
+            actor_id=item.actor.id if item.actor else None,
+            actor=item.actor.username if item.actor else SYSTEM,
+            action=item.action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            changes=canonical(changes),
+            reason=item.reason,
+            prev_hash=prev,
+        )
+        ev.hash = row_hash(prev, _row(ev))
+        prev = ev.hash
+        session.add(ev)
+    session.flush()
+    session.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    seal(session)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    checked: int
+    broken_seq: int | None
+    message: str
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyReport:
+    """Walk the chain in sequence order; name the first event whose link or content is broken."""
+    prev, expected, checked = GENESIS, 1, 0
+    for ev in _events(session):
+        if ev.seq != expected:
+            return VerifyReport(False, checked, expected, f"event {expected} is missing")
+        if ev.prev_hash != prev:
+            return VerifyReport(
+                False, checked, ev.seq, f"event {ev.seq} does not link to event {ev.seq - 1}"
+            )
+        if row_hash(prev, _row(ev)) != ev.hash:
+            return VerifyReport(
+                False, checked, ev.seq, f"event {ev.seq} was altered: its hash does not match"
+            )
+        prev, expected, checked = ev.hash, expected + 1, checked + 1
+    head = session.get(AuditHead, 1)
+    if head is None or head.seq != checked or head.hash != prev:
+        return VerifyReport(
+            False,
+            checked,
+            checked + 1,
+            f"event {checked + 1} is missing: the chain head records "
+            f"{head.seq if head else 'nothing'} events, {checked} found",
+        )
+    return VerifyReport(True, checked, None, f"audit chain intact: {checked} events verified")
+
+
+def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:
+    """Every event of one record, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.seq)
+        )
+    )

@@ -1,0 +1,184 @@
+"""Cell banks (MCB from a clone, WCB from an MCB), their vials, and vial withdrawals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.states import BankTier, VialState
+from lotrack.models import CellBank, Clone, ProductionRun, User, Vial, VialWithdrawal
+from lotrack.services import audit
+from lotrack.services.common import Page, check_code, page_of
+
+
+def get_bank(session: Session, code: str) -> CellBank:
+    bank = session.scalar(
+        select(CellBank)
+        .where(CellBank.code == code)
+        .options(selectinload(CellBank.vials).selectinload(Vial.withdrawal))
+    )
+    if bank is None:
+        raise NotFound(f"No cell bank with code {code}.", {"bank": f"no cell bank with code {code}"})
+    return bank
+
+
+def list_banks(session: Session, page: int = 1, per_page: int = 50) -> Page[CellBank]:
+    return page_of(session, select(CellBank).order_by(CellBank.code), page, per_page)
+
+
+def register_bank(
+    session: Session,
+    actor: User,
+    *,
+    code: str,
+    tier: str,
+    parent_code: str,
+    passage_at_banking: int,
+    pdl_at_banking: Decimal,
+    banked_on: dt.date,
+) -> CellBank:
+    """An MCB's parent is a clone; a WCB's parent is an MCB, banked later and further on."""
+    require(actor.role, "manufacturing.write")
+    code = check_code(code, "code")
+    fields: dict[str, str] = {}
+    if tier not in (BankTier.MCB, BankTier.WCB):
+        raise ValidationFailed("The tier must be MCB or WCB.", {"tier": "MCB or WCB"})
+    if session.scalar(select(func.count()).where(CellBank.code == code)):
+        raise Conflict(f"A cell bank with code {code} exists already.", {"code": "already used"})
+    if passage_at_banking < 0:
+        fields["passage_at_banking"] = "cannot be negative"
+    if pdl_at_banking < 0:
+        fields["pdl_at_banking"] = "cannot be negative"
+    bank = CellBank(
+        code=code,
+        tier=tier,
+        passage_at_banking=passage_at_banking,
+        pdl_at_banking=pdl_at_banking,
+        banked_on=banked_on,
+    )
+    clone = parent = None
+    if tier == BankTier.MCB:
+        clone = session.scalar(select(Clone).where(Clone.code == parent_code))
+        if clone is None:
+            fields["parent"] = f"no clone with code {parent_code}"
+        elif banked_on < clone.derived_on:
+            fields["banked_on"] = f"before the clone was derived ({clone.derived_on})"
+    else:
+        parent = session.scalar(select(CellBank).where(CellBank.code == parent_code))
+        if parent is None:
+            fields["parent"] = f"no cell bank with code {parent_code}"
+        elif parent.tier != BankTier.MCB:
+            fields["parent"] = f"{parent_code} is a {parent.tier}; a WCB's parent is an MCB"
+        else:
+            if passage_at_banking <= parent.passage_at_banking:
+                fields["passage_at_banking"] = (
+                    f"must be above the MCB's passage ({parent.passage_at_banking})"
+                )
+            if pdl_at_banking < parent.pdl_at_banking:
+                fields["pdl_at_banking"] = f"below the MCB's level ({parent.pdl_at_banking})"
+            if banked_on < parent.banked_on:
+                fields["banked_on"] = f"before the MCB was banked ({parent.banked_on})"
+    if fields:
+        raise ValidationFailed("The cell bank cannot be registered.", fields)
+    bank.clone, bank.parent = clone, parent
+    audit.created(session, actor, bank)
+    return bank
+
+
+def add_vials(
+    session: Session,
+    actor: User,
+    bank: CellBank,
+    *,
+    freezer: str,
+    rack: str,
+    box: str,
+    positions: list[str],
+) -> list[Vial]:
+    """Store new vials of a bank; each position must be free, since one vial fills one position."""
+    require(actor.role, "manufacturing.write")
+    positions = [p.strip().upper() for p in positions if p.strip()]
+    fields: dict[str, str] = {}
+    for name, value in (("freezer", freezer), ("rack", rack), ("box", box)):
+        if not (value or "").strip():
+            fields[name] = "required"
+    if not positions:
+        fields["positions"] = "at least one position, e.g. A1, A2"
+    elif len(set(positions)) != len(positions):
+        fields["positions"] = "a position is listed twice"
+    if fields:
+        raise ValidationFailed("The vials cannot be stored.", fields)
+    freezer, rack, box = freezer.strip(), rack.strip(), box.strip()
+    taken = session.scalars(
+        select(Vial.position).where(
+            Vial.freezer == freezer,
+            Vial.rack == rack,
+            Vial.box == box,
+            Vial.position.in_(positions),
+            Vial.state == VialState.STORED,
+        )
+    ).all()
+    if taken:
+        raise Conflict(
+            f"Position {', '.join(sorted(taken))} in {freezer} / rack {rack} / box {box} "
+            "already holds a vial.",
+            {"positions": f"occupied: {', '.join(sorted(taken))}"},
+        )
+    last = session.scalar(select(func.max(Vial.number)).where(Vial.bank_id == bank.id)) or 0
+    vials = []
+    for i, position in enumerate(positions, start=1):
+        vial = Vial(
+            bank=bank, number=last + i, freezer=freezer, rack=rack, box=box, position=position
+        )
+        audit.created(session, actor, vial)
+        vials.append(vial)
+    return vials
+
+
+def get_vial(session: Session, bank_code: str, number: int) -> Vial:
+    vial = session.scalar(
+        select(Vial).join(CellBank).where(CellBank.code == bank_code, Vial.number == number)
+    )
+    if vial is None:
+        raise NotFound(
+            f"No vial {number} in bank {bank_code}.", {"vial": f"no vial {number} in {bank_code}"}
+        )
+    return vial
+
+
+def withdraw_vial(
+    session: Session, actor: User, vial: Vial, *, purpose: str, run: ProductionRun | None = None
+) -> VialWithdrawal:
+    """Take a vial out of storage. A guarded update: a vial is withdrawn once, even under a race."""
+    require(actor.role, "manufacturing.write")
+    if not (purpose or "").strip():
+        raise ValidationFailed("Say why the vial is withdrawn.", {"purpose": "required"})
+    moved = session.execute(
+        update(Vial)
+        .where(Vial.id == vial.id, Vial.state == VialState.STORED)
+        .values(state=VialState.WITHDRAWN)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        session.refresh(vial)
+        raise Conflict(
+            f"Vial {vial.label} is {vial.state}, not stored: it cannot be withdrawn.",
+            {"vial": f"{vial.label} is already {vial.state}"},
+        )
+    session.refresh(vial)
+    audit.event(
+        session,
+        actor,
+        "withdraw",
+        vial,
+        reason=purpose.strip(),
+        transitions={"state": (VialState.STORED, VialState.WITHDRAWN)},
+    )
+    withdrawal = VialWithdrawal(vial=vial, withdrawn_by_id=actor.id, purpose=purpose.strip(), run=run)
+    audit.created(session, actor, withdrawal)
+    return withdrawal

@@ -1,0 +1,173 @@
+"""Drug-product lots harvested from a run, and the units filled from them with their DINs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from lotrack.db import utcnow
+from lotrack.domain import isbt128
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.states import Container, LotState
+from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
+from lotrack.services import audit
+from lotrack.services.common import Page, check_code, page_of
+
+MAX_UNITS_PER_FILL = 500
+
+
+def get_lot(session: Session, lot_number: str) -> Lot:
+    lot = session.scalar(
+        select(Lot).where(Lot.lot_number == lot_number).options(selectinload(Lot.units))
+    )
+    if lot is None:
+        raise NotFound(f"No lot {lot_number}.", {"lot": f"no lot {lot_number}"})
+    return lot
+
+
+def list_lots(
+    session: Session, page: int = 1, per_page: int = 50, state: str | None = None
+) -> Page[Lot]:
+    stmt = select(Lot).order_by(Lot.created_at.desc(), Lot.lot_number)
+    if state:
+        stmt = stmt.where(Lot.state == state)
+    return page_of(session, stmt, page, per_page)
+
+
+def get_unit(session: Session, din: str) -> Unit:
+    parsed = isbt128.parse_din(din)
+    unit = session.scalar(select(Unit).where(Unit.din == parsed.din)) if parsed.valid else None
+    if unit is None:
+        raise NotFound(f"No unit with DIN {din}.", {"din": parsed.reason or "no such unit"})
+    return unit
+
+
+def register_lot(
+    session: Session,
+    actor: User,
+    *,
+    run_code: str,
+    harvested_on: dt.date,
+    expires_on: dt.date,
+    lot_number: str | None = None,
+) -> Lot:
+    """A lot harvested from a run with at least one passage; it starts in QUARANTINE."""
+    require(actor.role, "manufacturing.write")
+    run = session.scalar(
+        select(ProductionRun)
+        .where(ProductionRun.code == run_code)
+        .options(selectinload(ProductionRun.passages))
+    )
+    fields: dict[str, str] = {}
+    if run is None:
+        raise ValidationFailed(f"No production run {run_code}.", {"run": f"no run {run_code}"})
+    if not run.passages:
+        fields["run"] = f"run {run_code} has no passage recorded yet"
+    elif harvested_on < run.passages[-1].harvested_on:
+        fields["harvested_on"] = f"before the last passage's harvest ({run.passages[-1].harvested_on})"
+    if expires_on <= harvested_on:
+        fields["expires_on"] = "must be after the harvest date"
+    if fields:
+        raise ValidationFailed("The lot cannot be registered.", fields)
+    if lot_number:
+        lot_number = check_code(lot_number, "lot_number")
+    else:
+        lot_number = _next_lot_number(session, harvested_on.year)
+    if session.scalar(select(func.count()).where(Lot.lot_number == lot_number)):
+        raise Conflict(f"Lot {lot_number} exists already.", {"lot_number": "already used"})
+    lot = Lot(
+        lot_number=lot_number,
+        run=run,
+        state=LotState.QUARANTINE,
+        harvested_on=harvested_on,
+        expires_on=expires_on,
+    )
+    audit.created(session, actor, lot)
+    return lot
+
+
+def _next_lot_number(session: Session, year: int) -> str:
+    prefix = f"CFM-{year}-"
+    last = session.scalar(
+        select(func.max(Lot.lot_number)).where(Lot.lot_number.like(prefix + "%"))
+    )
+    n = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
+    return f"{prefix}{n:04d}"
+
+
+def next_din(session: Session, facility_id: str, year: int) -> str:
+    """Issue the next DIN for a facility and year; a guarded increment, safe between writers."""
+    yy = year % 100
+    for _ in range(3):
+        last = session.execute(
+            update(DinSequence)
+            .where(DinSequence.facility_id == facility_id, DinSequence.year == yy)
+            .values(last=DinSequence.last + 1)
+            .returning(DinSequence.last)
+        ).scalar()
+        if last is not None:
+            return isbt128.make_din(facility_id, yy, last)
+        try:
+            with session.begin_nested():
+                session.execute(insert(DinSequence).values(facility_id=facility_id, year=yy, last=1))
+            return isbt128.make_din(facility_id, yy, 1)
+        except IntegrityError:
+            continue  # another writer created the row first: increment it
+    raise Conflict("Could not issue a DIN: the sequence is busy. Try again.")
+
+
+def fill_units(
+    session: Session,
+    actor: User,
+    lot: Lot,
+    *,
+    container: str,
+    count: int,
+    cells_per_unit: int,
+    volume_ml: Decimal,
+    facility_id: str,
+    freezer: str | None = None,
+    rack: str | None = None,
+    box: str | None = None,
+) -> list[Unit]:
+    """Fill `count` units from a quarantined lot; each gets a DIN and its MOD 37-2 check character."""
+    require(actor.role, "manufacturing.write")
+    fields: dict[str, str] = {}
+    if container not in {c.value for c in Container}:
+        fields["container"] = "bag or vial"
+    if not 1 <= count <= MAX_UNITS_PER_FILL:
+        fields["count"] = f"between 1 and {MAX_UNITS_PER_FILL}"
+    if cells_per_unit <= 0:
+        fields["cells_per_unit"] = "must be greater than zero"
+    if volume_ml <= 0:
+        fields["volume_ml"] = "must be greater than zero"
+    if fields:
+        raise ValidationFailed("The units cannot be filled.", fields)
+    if lot.state != LotState.QUARANTINE:
+        raise Conflict(
+            f"Lot {lot.lot_number} is {lot.state}; units are filled only while it is in QUARANTINE.",
+            {"lot": f"is {lot.state}"},
+        )
+    year = utcnow().year
+    units = []
+    for _ in range(count):
+        din = next_din(session, facility_id, year)
+        unit = Unit(
+            din=din,
+            check_character=isbt128.check_character(din),
+            lot=lot,
+            container=container,
+            cells=cells_per_unit,
+            volume_ml=volume_ml,
+            freezer=freezer or None,
+            rack=rack or None,
+            box=box or None,
+        )
+        audit.created(session, actor, unit)
+        units.append(unit)
+    return units

@@ -1,0 +1,205 @@
+"""The demo history: a donor, a clone, one MCB, two WCBs, runs with passages, lots with units,
+the three trial sites and one user per role. Written through the same services as real data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.domain.donor import MARKERS
+from lotrack.models import Site, User
+from lotrack.services import accounts, audit, cellbank, donor, lot, production
+
+# shared/reference/trial.md: the three sites of NCT03123458.
+TRIAL_SITES = (
+    ("SZ-GIMI", "Shenzhen Geno-immune Medical Institute", "Shenzhen", "Asia/Shanghai"),
+    (
+        "BJ-CIP",
+        "Capital Institute of Pediatrics affiliated Children's Hospital",
+        "Beijing",
+        "Asia/Shanghai",
+    ),
+    ("BJ-ACH", "Aerospace Center Hospital", "Beijing", "Asia/Shanghai"),
+)
+
+# Demo only: printed by `make run`; any real deployment creates its own users.
+DEMO_USERS = (
+    ("tech", "technician", "Demo Technician", None, "demo-tech-password"),
+    ("qa", "qa", "Demo QA Reviewer", None, "demo-qa-password"),
+    ("nurse", "clinical", "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
+    ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
+)
+
+# Presentation of a unit: Temcell HS Inj. bag of 72x10^6 cells in 18 mL (msc_release_specs.md §B).
+BAG_CELLS, BAG_ML = 72_000_000, Decimal("18.00")
+
+
+def has_users(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User)))
+
+
+def seed_sites(session: Session) -> None:
+    for code, name, city, tz in TRIAL_SITES:
+        if session.scalar(select(Site).where(Site.code == code)) is None:
+            audit.created(
+                session, None, Site(code=code, name=name, city=city, time_zone=tz)
+            )
+    session.flush()
+
+
+def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str]]:
+    """Load the demo; returns (username, role, password) for each demo login."""
+    seed_sites(session)
+    users: dict[str, User] = {}
+    for username, role, name, site, password in DEMO_USERS:
+        users[role] = accounts.create_user(
+            session,
+            None,
+            username=username,
+            full_name=name,
+            role=role,
+            password=password,
+            site_code=site,
+        )
+    session.flush()
+    tech, qa = users["technician"], users["qa"]
+    d = dt.date
+    fd = donor.register_donor(
+        session, tech, code="FD-0001", consent_date=d(2025, 3, 10)
+    )
+    for marker in MARKERS:
+        method = "NAT and serology" if marker != "syphilis" else "TPPA"
+        donor.record_screening(
+            session,
+            tech,
+            fd,
+            marker=marker,
+            method=method,
+            result="non-reactive",
+            tested_on=d(2025, 3, 12),
+        )
+    session.flush()
+    donor.determine_eligibility(
+        session,
+        qa,
+        fd,
+        determination="eligible",
+        responsible_person="Demo Medical Director",
+        reason="all required screening tests non-reactive",
+    )
+    clone = donor.register_clone(
+        session, tech, code="CL-0001", donor_code="FD-0001", derived_on=d(2025, 4, 2)
+    )
+    session.flush()
+    mcb = cellbank.register_bank(
+        session,
+        tech,
+        code="MCB-001",
+        tier="MCB",
+        parent_code=clone.code,
+        passage_at_banking=3,
+        pdl_at_banking=Decimal("12.50"),
+        banked_on=d(2025, 5, 10),
+    )
+    session.flush()
+    cellbank.add_vials(
+        session,
+        tech,
+        mcb,
+        freezer="LN2-1",
+        rack="A",
+        box="1",
+        positions=[f"A{i}" for i in range(1, 11)],
+    )
+    wcbs = []
+    for code, pdl, banked, box in (
+        ("WCB-001-A", "18.20", d(2025, 6, 15), "2"),
+        ("WCB-001-B", "18.40", d(2025, 7, 1), "3"),
+    ):
+        wcb = cellbank.register_bank(
+            session,
+            tech,
+            code=code,
+            tier="WCB",
+            parent_code=mcb.code,
+            passage_at_banking=5,
+            pdl_at_banking=Decimal(pdl),
+            banked_on=banked,
+        )
+        session.flush()
+        cellbank.add_vials(
+            session,
+            tech,
+            wcb,
+            freezer="LN2-1",
+            rack="B",
+            box=box,
+            positions=[f"A{i}" for i in range(1, 9)],
+        )
+        wcbs.append(wcb)
+    session.flush()
+    # (run code, WCB, vial, start, number of passages, lots as (harvest offset, units))
+    plan = (
+        ("RUN-2025-01", wcbs[0], 1, d(2025, 8, 4), 2, ((0, 4), (0, 3))),
+        ("RUN-2025-02", wcbs[0], 2, d(2025, 9, 1), 3, ((0, 5),)),
+        (
+            "RUN-2025-03",
+            wcbs[1],
+            1,
+            d(2025, 10, 6),
+            6,
+            ((0, 2),),
+        ),  # reaches P11: flagged
+    )
+    for code, wcb, vial, start, n_passages, lots in plan:
+        run = production.start_run(
+            session,
+            tech,
+            code=code,
+            bank_code=wcb.code,
+            vial_numbers=[vial],
+            started_on=start,
+        )
+        session.flush()
+        day = start
+        for i in range(n_passages):
+            production.record_passage(
+                session,
+                tech,
+                run,
+                seeded_on=day,
+                harvested_on=day + dt.timedelta(days=6),
+                cells_seeded=2_000_000,
+                cells_harvested=14_000_000 + 1_000_000 * i,
+                viability_percent=Decimal("94.5") - i,
+            )
+            day += dt.timedelta(days=7)
+        session.flush()
+        for offset, n_units in lots:
+            harvest = day - dt.timedelta(days=1) + dt.timedelta(days=offset)
+            new_lot = lot.register_lot(
+                session,
+                tech,
+                run_code=code,
+                harvested_on=harvest,
+                expires_on=harvest + dt.timedelta(days=365),
+            )
+            session.flush()
+            lot.fill_units(
+                session,
+                tech,
+                new_lot,
+                container="bag",
+                count=n_units,
+                cells_per_unit=BAG_CELLS,
+                volume_ml=BAG_ML,
+                facility_id=facility_id,
+                freezer="LN2-2",
+                rack="C",
+                box="1",
+            )
+            session.flush()
+    return [(u, r, p) for u, r, _n, _s, p in DEMO_USERS]

@@ -1,0 +1,98 @@
+"""Login, logout and password change."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user, logout_user
+
+from lotrack.context import actor, commit, db_session, setting
+from lotrack.domain.errors import ValidationFailed
+from lotrack.services import accounts
+from lotrack.web.guard import consume_expired_flag, login_required
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a fresh login to another host."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    message = (
+        "Your session ended after a period of inactivity."
+        if consume_expired_flag()
+        else ""
+    )
+    if request.method == "POST":
+        outcome = accounts.authenticate(
+            db_session(),
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            max_failures=setting("MAX_FAILED_LOGINS"),
+            lockout_minutes=setting("LOCKOUT_MINUTES"),
+        )
+        commit()  # the failure count and the audit event are kept even when refused
+        if outcome.user is None:
+            return render_template(
+                "auth/login.html",
+                error=outcome.message,
+                username=request.form.get("username", ""),
+            ), 401
+        session.clear()  # a fresh session: no fixation
+        login_user(outcome.user)
+
+        session["started"] = session["last_seen"] = time.time()
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", error=message, username="")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    accounts.revoke_sessions(db_session(), actor(), "logout")
+    commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if request.form.get("new", "") != request.form.get("confirm", ""):
+            errors["confirm"] = "the two new passwords differ"
+        else:
+            try:
+                accounts.change_password(
+                    db_session(),
+                    actor(),
+                    request.form.get("current", ""),
+                    request.form.get("new", ""),
+                    min_length=setting("MIN_PASSWORD_LENGTH"),
+                )
+                commit()
+            except ValidationFailed as err:
+                errors = err.fields
+            else:
+                logout_user()
+                session.clear()
+                flash(
+                    "Password changed. Every session was ended; log in with the new password."
+                )
+                return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/password.html", errors=errors, min_length=setting("MIN_PASSWORD_LENGTH")
+    ), (422 if errors else 200)

@@ -1,0 +1,29 @@
+"""Home page and health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+
+from lotrack.context import actor, db_session
+from lotrack.web.guard import login_required
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    db_session().execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    user = actor()
+    if user.role == "clinical":
+        return render_template("home/site.html", site=user.site)
+    if user.role in ("technician", "qa"):
+        return redirect(url_for("lot.list_lots"))
+    return render_template("home/index.html")

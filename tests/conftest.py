@@ -1,0 +1,199 @@
+"""Fixtures: a fresh migrated database per test (cloned from a template), on SQLite always and on
+PostgreSQL when LOTRACK_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from lotrack import create_app
+from lotrack.db import make_engine, make_sessionmaker
+from lotrack.migrate import upgrade
+from lotrack.models import User
+from lotrack.services import seed
+
+PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
+FACILITY = "A9999"
+PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}
+_counter = itertools.count()
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+class Backend:
+    """Makes template databases once, and a fresh copy of one for each test."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.pg = bool(PG_URL)
+        self.prefix = f"lotrack_t_{_worker()}_{os.getpid()}"
+        self.made: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return "postgresql" if self.pg else "sqlite"
+
+    def url_for(self, name: str) -> str:
+        if self.pg:
+            return re.sub(r"/[^/]*$", f"/{name}", PG_URL)
+        return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
+
+    def _admin(self):  # noqa: ANN202
+        return create_engine(
+            PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
+
+    def make_template(self, name: str, demo: bool) -> str:
+        full = f"{self.prefix}_{name}"
+        if self.pg:
+            eng = self._admin()
+            with eng.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{full}" WITH (FORCE)'))
+                c.execute(text(f'CREATE DATABASE "{full}"'))
+            eng.dispose()
+            self.made.append(full)
+        engine = make_engine(self.url_for(full))
+        upgrade(engine)
+        if demo:
+            with make_sessionmaker(engine)() as session:
+                seed.seed_demo(session, facility_id=FACILITY)
+                session.commit()
+        if not self.pg:
+            with engine.connect() as c:
+                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        return full
+
+    def clone(self, template: str) -> str:
+        full = f"{self.prefix}_{next(_counter)}"
+        if self.pg:
+            eng = self._admin()
+            with eng.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{full}" TEMPLATE "{template}"'))
+            eng.dispose()
+            self.made.append(full)
+        else:
+            src = sqlite3.connect(self.tmp / f"{template}.sqlite3")
+            dst = sqlite3.connect(self.tmp / f"{full}.sqlite3")
+            src.backup(dst)
+            src.close()
+            dst.close()
+        return self.url_for(full)
+
+    def drop(self, url: str) -> None:
+        if self.pg:
+            name = url.rsplit("/", 1)[1]
+            eng = self._admin()
+            with eng.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            eng.dispose()
+            self.made.remove(name)
+
+    def close(self) -> None:
+        if self.pg and self.made:
+            eng = self._admin()
+            with eng.connect() as c:
+                for name in self.made:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    b = Backend(tmp_path_factory.mktemp("db"))
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def empty_template(backend: Backend) -> str:
+    return backend.make_template("empty", demo=False)
+
+
+@pytest.fixture(scope="session")
+def demo_template(backend: Backend) -> str:
+    return backend.make_template("demo", demo=True)
+
+
+def _app(backend: Backend, template: str, tmp_path: Path) -> Iterator[Flask]:
+    url = backend.clone(template)
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_FACILITY_ID": FACILITY,
+        }
+    )
+    yield app
+    app.extensions["lotrack_db"].engine.dispose()
+    backend.drop(url)
+
+
+@pytest.fixture
+def app(backend: Backend, empty_template: str, tmp_path: Path) -> Iterator[Flask]:
+    """An application on a fresh, migrated, empty database."""
+    yield from _app(backend, empty_template, tmp_path)
+
+
+@pytest.fixture
+def demo_app(backend: Backend, demo_template: str, tmp_path: Path) -> Iterator[Flask]:
+    """An application on a fresh copy of the demo database."""
+    yield from _app(backend, demo_template, tmp_path)
+
+
+@pytest.fixture
+def session(demo_app: Flask) -> Iterator[Session]:
+    """A session on the demo database (services take it as an argument)."""
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def empty_session(app: Flask) -> Iterator[Session]:
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        yield s
+
+
+def user(session: Session, username: str) -> User:
+    found = session.query(User).filter_by(username=username).one()
+    return found
+
+
+@pytest.fixture
+def client(demo_app: Flask) -> FlaskClient:
+    return demo_app.test_client()
+
+
+def login(client: FlaskClient, username: str, password: str | None = None):  # noqa: ANN201
+    """Log in through the real form (CSRF is on in tests, as in production)."""
+    page = client.get("/login")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
+    assert token, "login page carries a CSRF token"
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password or PASSWORDS[username],
+            "csrf_token": token.group(1).decode(),
+        },
+    )
+
+
+def csrf_token(client: FlaskClient, path: str = "/") -> str:
+    page = client.get(path)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
+    assert token, f"{path} carries a CSRF token"
+    return token.group(1).decode()
