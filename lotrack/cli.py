@@ -119,4 +119,3 @@ def audit_verify_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(lotrack_cli)
-

@@ -55,7 +55,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not pysqlite, issue BEGIN so that transactions behave as on PostgreSQL.
+            # SQLAlchemy, not pysqlite, issues BEGIN: transactions then behave as on PostgreSQL.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lotrack.schemas import flatten, validation_message
 
 log = logging.getLogger(__name__)
 
@@ -50,32 +51,6 @@ def respond(status: int, code: str, message: str, fields: dict[str, str] | None 
     )
 
 
-def flatten(messages: object, prefix: str = "") -> dict[str, str]:
-    """marshmallow's nested messages as {"field": "reason"}."""
-    out: dict[str, str] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key in ("json", "form", "query", "files") and not prefix:
-                out.update(flatten(value))
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-                out.update(flatten(value, name))
-    elif isinstance(messages, list):
-        texts = [m for m in messages if isinstance(m, str)]
-        if texts:
-            out[prefix or "_schema"] = " ".join(texts)
-        for item in messages:
-            if isinstance(item, dict):
-                out.update(flatten(item, prefix))
-    else:
-        out[prefix or "_schema"] = str(messages)
-    return out
-
-
-def validation_message(fields: dict[str, str]) -> str:
-    return "Invalid input: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-
-
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):  # noqa: ANN202
@@ -90,7 +65,9 @@ def register(app: Flask) -> None:
     def _integrity(err: IntegrityError):  # noqa: ANN202
         # Services check first and name the field; this is the database's last word on a race.
         log.warning("integrity error: %s", err.orig)
-        return respond(409, "conflict", "The change conflicts with an existing record; nothing was saved.")
+        return respond(
+            409, "conflict", "The change conflicts with an existing record; nothing was saved."
+        )
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):  # noqa: ANN202

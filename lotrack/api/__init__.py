@@ -14,9 +14,7 @@ def init_app(app: Flask) -> None:
     api = Api(
         app,
         spec_kwargs={
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
         },
     )

@@ -64,7 +64,9 @@ def parse_din(text: str) -> ParsedDin:
         raw = raw[:13]
     body, given = (raw[:13], raw[13:]) if len(raw) == 14 else (raw, None)
     if not DIN_RE.match(body):
-        return ParsedDin(body, given, False, "not a DIN: expected 13 characters like A9999 26 000001")
+        return ParsedDin(
+            body, given, False, "not a DIN: expected 13 characters like A9999 26 000001"
+        )
     if given is not None and given != check_character(body):
         return ParsedDin(body, given, False, f"check character {given} does not match this DIN")
     return ParsedDin(body, given, True, "")

@@ -52,7 +52,7 @@ class Unit(Base):
 
 
 class DinSequence(Base):
-    """Last sequence number issued per facility and nominal year; incremented by a guarded update."""
+    """Last sequence issued per facility and nominal year; incremented by a guarded update."""
 
     __tablename__ = "din_sequence"
 

@@ -78,8 +78,10 @@ def create_user(
     elif site_code:
         fields["site"] = "only clinical users are bound to a site"
     if fields:
-        raise ValidationFailed("The user cannot be created: " + "; ".join(
-            f"{k}: {v}" for k, v in fields.items()), fields)
+        raise ValidationFailed(
+            "The user cannot be created: " + "; ".join(f"{k}: {v}" for k, v in fields.items()),
+            fields,
+        )
     check_password_rules(password, min_password_length)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"A user named {username} exists already.", {"username": "already taken"})
@@ -133,7 +135,9 @@ def authenticate(
     return LoginOutcome(user)
 
 
-def register_failure(session: Session, user: User, *, max_failures: int, lockout_minutes: int) -> None:
+def register_failure(
+    session: Session, user: User, *, max_failures: int, lockout_minutes: int
+) -> None:
     """A wrong password (at login or at signing) counts toward lockout."""
     user.failed_logins += 1
     details: dict[str, object] = {"failed_logins": user.failed_logins}

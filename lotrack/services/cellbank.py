@@ -23,7 +23,9 @@ def get_bank(session: Session, code: str) -> CellBank:
         .options(selectinload(CellBank.vials).selectinload(Vial.withdrawal))
     )
     if bank is None:
-        raise NotFound(f"No cell bank with code {code}.", {"bank": f"no cell bank with code {code}"})
+        raise NotFound(
+            f"No cell bank with code {code}.", {"bank": f"no cell bank with code {code}"}
+        )
     return bank
 
 
@@ -179,6 +181,8 @@ def withdraw_vial(
         reason=purpose.strip(),
         transitions={"state": (VialState.STORED, VialState.WITHDRAWN)},
     )
-    withdrawal = VialWithdrawal(vial=vial, withdrawn_by_id=actor.id, purpose=purpose.strip(), run=run)
+    withdrawal = VialWithdrawal(
+        vial=vial, withdrawn_by_id=actor.id, purpose=purpose.strip(), run=run
+    )
     audit.created(session, actor, withdrawal)
     return withdrawal

@@ -19,9 +19,9 @@ from lotrack.services.common import Page, check_code, page_of
 
 def get_donor(session: Session, code: str) -> Donor:
     donor = session.scalar(
-        select(Donor).where(Donor.code == code).options(
-            selectinload(Donor.screening), selectinload(Donor.clones)
-        )
+        select(Donor)
+        .where(Donor.code == code)
+        .options(selectinload(Donor.screening), selectinload(Donor.clones))
     )
     if donor is None:
         raise NotFound(f"No donor with code {code}.", {"donor": f"no donor with code {code}"})

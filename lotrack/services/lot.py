@@ -69,7 +69,9 @@ def register_lot(
     if not run.passages:
         fields["run"] = f"run {run_code} has no passage recorded yet"
     elif harvested_on < run.passages[-1].harvested_on:
-        fields["harvested_on"] = f"before the last passage's harvest ({run.passages[-1].harvested_on})"
+        fields["harvested_on"] = (
+            f"before the last passage's harvest ({run.passages[-1].harvested_on})"
+        )
     if expires_on <= harvested_on:
         fields["expires_on"] = "must be after the harvest date"
     if fields:
@@ -93,9 +95,7 @@ def register_lot(
 
 def _next_lot_number(session: Session, year: int) -> str:
     prefix = f"CFM-{year}-"
-    last = session.scalar(
-        select(func.max(Lot.lot_number)).where(Lot.lot_number.like(prefix + "%"))
-    )
+    last = session.scalar(select(func.max(Lot.lot_number)).where(Lot.lot_number.like(prefix + "%")))
     n = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
     return f"{prefix}{n:04d}"
 
@@ -114,7 +114,9 @@ def next_din(session: Session, facility_id: str, year: int) -> str:
             return isbt128.make_din(facility_id, yy, last)
         try:
             with session.begin_nested():
-                session.execute(insert(DinSequence).values(facility_id=facility_id, year=yy, last=1))
+                session.execute(
+                    insert(DinSequence).values(facility_id=facility_id, year=yy, last=1)
+                )
             return isbt128.make_din(facility_id, yy, 1)
         except IntegrityError:
             continue  # another writer created the row first: increment it
@@ -135,7 +137,7 @@ def fill_units(
     rack: str | None = None,
     box: str | None = None,
 ) -> list[Unit]:
-    """Fill `count` units from a quarantined lot; each gets a DIN and its MOD 37-2 check character."""
+    """Fill `count` units from a quarantined lot; each gets a DIN with its MOD 37-2 check."""
     require(actor.role, "manufacturing.write")
     fields: dict[str, str] = {}
     if container not in {c.value for c in Container}:
@@ -150,7 +152,7 @@ def fill_units(
         raise ValidationFailed("The units cannot be filled.", fields)
     if lot.state != LotState.QUARANTINE:
         raise Conflict(
-            f"Lot {lot.lot_number} is {lot.state}; units are filled only while it is in QUARANTINE.",
+            f"Lot {lot.lot_number} is {lot.state}; units are filled only in QUARANTINE.",
             {"lot": f"is {lot.state}"},
         )
     year = utcnow().year

@@ -89,7 +89,9 @@ def start_run(
             {"vials": f"already withdrawn or destroyed: {', '.join(gone)}"},
         )
     if session.scalar(select(func.count()).where(ProductionRun.code == code)):
-        raise Conflict(f"A production run with code {code} exists already.", {"code": "already used"})
+        raise Conflict(
+            f"A production run with code {code} exists already.", {"code": "already used"}
+        )
     run = ProductionRun(code=code, product=product, bank=bank, started_on=started_on)
     audit.created(session, actor, run)
     for number in vial_numbers:

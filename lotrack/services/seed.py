@@ -44,9 +44,7 @@ def has_users(session: Session) -> bool:
 def seed_sites(session: Session) -> None:
     for code, name, city, tz in TRIAL_SITES:
         if session.scalar(select(Site).where(Site.code == code)) is None:
-            audit.created(
-                session, None, Site(code=code, name=name, city=city, time_zone=tz)
-            )
+            audit.created(session, None, Site(code=code, name=name, city=city, time_zone=tz))
     session.flush()
 
 
@@ -67,9 +65,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
     session.flush()
     tech, qa = users["technician"], users["qa"]
     d = dt.date
-    fd = donor.register_donor(
-        session, tech, code="FD-0001", consent_date=d(2025, 3, 10)
-    )
+    fd = donor.register_donor(session, tech, code="FD-0001", consent_date=d(2025, 3, 10))
     for marker in MARKERS:
         method = "NAT and serology" if marker != "syphilis" else "TPPA"
         donor.record_screening(

@@ -28,11 +28,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    message = (
-        "Your session ended after a period of inactivity."
-        if consume_expired_flag()
-        else ""
-    )
+    message = "Your session ended after a period of inactivity." if consume_expired_flag() else ""
     if request.method == "POST":
         outcome = accounts.authenticate(
             db_session(),
@@ -89,9 +85,7 @@ def change_password() -> ResponseReturnValue:
             else:
                 logout_user()
                 session.clear()
-                flash(
-                    "Password changed. Every session was ended; log in with the new password."
-                )
+                flash("Password changed. Every session was ended; log in with the new password.")
                 return redirect(url_for("auth.login"))
     return render_template(
         "auth/password.html", errors=errors, min_length=setting("MIN_PASSWORD_LENGTH")
