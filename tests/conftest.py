@@ -70,9 +70,6 @@ class Backend:
             with make_sessionmaker(engine)() as session:
                 seed.seed_demo(session, facility_id=FACILITY)
                 session.commit()
-        if not self.pg:
-            with engine.connect() as c:
-                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
         return full
 

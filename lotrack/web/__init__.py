@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+from typing import Any
+
+from flask import Flask, current_app
+
+# Menu of the manufacturing record: (endpoint, label). Shown to roles that may read it.
+NAV = (
+    ("donor.list_donors", "Donors"),
+    ("cellbank.list_banks", "Cell banks"),
+    ("production.list_runs", "Runs"),
+    ("lot.list_lots", "Lots"),
+)
+
+
+def _nav() -> dict[str, Any]:
+    present = current_app.view_functions
+    return {
+        "nav_links": [(e, label) for e, label in NAV if e in present],
+        "has_endpoint": lambda e: e in present,
+    }
 
 
 def init_app(app: Flask) -> None:
     from lotrack.web import auth, home
 
+    app.context_processor(_nav)
+    app.add_template_filter(json.loads, "fromjson")
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
