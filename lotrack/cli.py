@@ -62,7 +62,7 @@ def seed_demo_command(if_empty: bool) -> None:
 def _read_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return sys.stdin.readline().rstrip("\n")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @user_cli.command("create")
@@ -105,6 +105,20 @@ def token_create_command(username: str, label: str) -> None:
             _fail(err)
     click.echo(f"token for {username} (shown once; only its hash is kept):")
     click.echo(token)
+
+
+@token_cli.command("revoke")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why the tokens are revoked (kept in the audit).")
+def token_revoke_command(username: str, reason: str) -> None:
+    """Revoke every live API token of USERNAME."""
+    with _session() as session:
+        try:
+            n = accounts.revoke_tokens(session, None, accounts.find_user(session, username), reason)
+            session.commit()
+        except DomainError as err:
+            _fail(err)
+    click.echo(f"{n} token(s) of {username} revoked")
 
 
 @audit_cli.command("verify")

@@ -55,6 +55,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         cfg["SECRET_KEY"] = os.environ.get("LOTRACK_SECRET_KEY") or _instance_secret(
             instance_path, "secret_key"
         )
+    cfg.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)  # 413 beyond; instrument CSVs fit
     cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
     cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)  # bound to the session, which has its own limits

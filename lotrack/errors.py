@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -69,6 +69,14 @@ def register(app: Flask) -> None:
             409, "conflict", "The change conflicts with an existing record; nothing was saved."
         )
 
+    @app.errorhandler(DataError)
+    def _data(err: DataError):  # noqa: ANN202
+        # The schemas bound every value to its column; this is the database's last word.
+        log.warning("data error: %s", err.orig)
+        return respond(
+            422, "invalid", "A value does not fit what the record can hold; nothing was saved."
+        )
+
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):  # noqa: ANN202
         data = getattr(err, "data", None) or {}
@@ -76,7 +84,13 @@ def register(app: Flask) -> None:
             fields = flatten(data["messages"])
             return respond(422, "invalid", validation_message(fields), fields)
         code = (err.name or "error").lower().replace(" ", "_")
-        return respond(err.code or 500, code, err.description or err.name or "Error")
+        resp = app.make_response(
+            respond(err.code or 500, code, err.description or err.name or "Error")
+        )
+        for key, value in err.get_headers():  # e.g. Allow on 405, Retry-After
+            if key.lower() != "content-type":
+                resp.headers[key] = value
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # noqa: ANN202

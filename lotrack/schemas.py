@@ -5,6 +5,8 @@ They check presence and type and name the field; the services check values again
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
@@ -23,6 +25,12 @@ def flatten(messages: object, prefix: str = "") -> dict[str, str]:
         for key, value in messages.items():
             if key in ("json", "form", "query", "files") and not prefix:
                 out.update(flatten(value))
+            elif isinstance(key, int) and prefix:
+                # A bad item of a list is reported on the list's own field ("vials", not
+                # "vials.0"), where the form shows it; the message names the item.
+                for name, reason in flatten(value, prefix).items():
+                    item = f"item {key + 1}: {reason}"
+                    out[name] = f"{out[name]}; {item}" if name in out else item
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
                 out.update(flatten(value, name))
@@ -52,8 +60,24 @@ def parse(schema: Schema, data: Any) -> dict[str, Any]:
     return loaded
 
 
+# What the columns can hold (PostgreSQL INTEGER / BIGINT / NUMERIC(8,2)): a larger value is a
+# 422 naming the field, never an overflow surfacing from the database as a 500.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+DECIMAL_MAX = Decimal("999999.99")
+WHOLE = re.compile(r"^[+-]?[0-9]{1,19}$")
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError("contains a NUL character")
+
+
 def _text(**kw: Any) -> fields.String:
-    checks = [validate.Length(max=kw.pop("max", 200), error="at most {max} characters")]
+    checks = [
+        validate.Length(max=kw.pop("max", 200), error="at most {max} characters"),
+        _no_nul,
+    ]
     if "validate" in kw:
         checks.append(kw.pop("validate"))
     return fields.String(
@@ -65,24 +89,56 @@ def _date() -> fields.Date:
     return fields.Date(required=True, error_messages={**REQUIRED, "invalid": "a date: YYYY-MM-DD"})
 
 
-def _int(**kw: Any) -> fields.Integer:
-    return fields.Integer(
+class WholeNumber(fields.Integer):
+    """An integer as typed ("12") or sent (12); never a fraction silently cut (1.5 is refused)."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise self.make_error("invalid")
+            value = int(value)
+        if isinstance(value, str):
+            if not WHOLE.match(value.strip()):
+                raise self.make_error("invalid")
+            value = int(value)
+        return super()._validated(value)
+
+
+def _int(*, big: bool = False, **kw: Any) -> fields.Integer:
+    limit = INT64_MAX if big else INT32_MAX
+    return WholeNumber(
         required=kw.pop("required", True),
         error_messages={**REQUIRED, "invalid": "a whole number"},
+        validate=validate.Range(min=-limit, max=limit, error="out of range: at most {max}"),
         **kw,
     )
 
 
-def _decimal(**kw: Any) -> fields.Decimal:
+def _places(places: int) -> Any:
+    def check(value: Decimal) -> None:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            raise ValidationError(f"at most {places} decimal places (the value is kept exact)")
+
+    return check
+
+
+def _decimal(places: int = 2) -> fields.Decimal:
+    # No `places=` quantizing: a value with more decimals is refused, never silently rounded.
     return fields.Decimal(
         required=True,
         as_string=True,
+        validate=[
+            validate.Range(min=-DECIMAL_MAX, max=DECIMAL_MAX, error="out of range: at most {max}"),
+            _places(places),
+        ],
         error_messages={
             **REQUIRED,
             "invalid": "a number, e.g. 18.25",
             "special": "a finite number",
         },
-        **kw,
     )
 
 
@@ -139,7 +195,7 @@ class BankIn(InputSchema):
     tier = _text(validate=validate.OneOf([t.value for t in BankTier]))
     parent = _text(max=32)
     passage_at_banking = _int()
-    pdl_at_banking = _decimal(places=2)
+    pdl_at_banking = _decimal()
     banked_on = _date()
 
 
@@ -149,7 +205,7 @@ class VialsIn(InputSchema):
     rack = _text(max=20)
     box = _text(max=20)
     positions = fields.List(
-        fields.String(validate=validate.Length(min=1, max=10)),
+        fields.String(validate=[validate.Length(min=1, max=10), _no_nul]),
         required=True,
         validate=validate.Length(min=1, max=200),
         error_messages=REQUIRED,
@@ -165,7 +221,10 @@ class RunIn(InputSchema):
     code = _text(max=32)
     bank = _text(max=32)
     vials = fields.List(
-        fields.Integer(error_messages={"invalid": "vial numbers are whole numbers"}),
+        WholeNumber(
+            error_messages={"invalid": "vial numbers are whole numbers"},
+            validate=validate.Range(min=1, max=INT32_MAX, error="a vial number from {min}"),
+        ),
         required=True,
         validate=validate.Length(min=1, max=50),
         error_messages=REQUIRED,
@@ -177,9 +236,9 @@ class RunIn(InputSchema):
 class PassageIn(InputSchema):
     seeded_on = _date()
     harvested_on = _date()
-    cells_seeded = _int()
-    cells_harvested = _int()
-    viability_percent = _decimal(places=2)
+    cells_seeded = _int(big=True)
+    cells_harvested = _int(big=True)
+    viability_percent = _decimal()
 
 
 class LotIn(InputSchema):
@@ -192,8 +251,8 @@ class LotIn(InputSchema):
 class FillIn(InputSchema):
     container = _text(validate=validate.OneOf([c.value for c in Container]))
     count = _int()
-    cells_per_unit = _int()
-    volume_ml = _decimal(places=2)
+    cells_per_unit = _int(big=True)
+    volume_ml = _decimal()
     freezer = _text(max=40, required=False, load_default=None)
     rack = _text(max=20, required=False, load_default=None)
     box = _text(max=20, required=False, load_default=None)

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
 from lotrack.context import db_session, setting
+from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import User
 from lotrack.services import accounts
 
@@ -59,10 +60,22 @@ def _identify() -> None:
         g.actor = current_user._get_current_object()
 
 
+def _refuse_nul() -> None:
+    """NUL is never meaningful input, and PostgreSQL refuses it in text: a 4xx, not a 500."""
+    if "\x00" in request.path:
+        raise NotFound("No such page or resource.", {"path": "contains a NUL character"})
+    bad = {
+        k: "contains a NUL character" for k, v in request.args.items(multi=True) if "\x00" in k + v
+    }
+    if bad:
+        raise ValidationFailed("Query parameters may not contain NUL characters.", bad)
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    app.before_request(_refuse_nul)
     app.before_request(_identify)

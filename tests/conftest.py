@@ -50,10 +50,9 @@ class Backend:
             return re.sub(r"/[^/]*$", f"/{name}", PG_URL)
         return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
 
-    def _admin(self):  # noqa: ANN202
-        return create_engine(
-            PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-        )
+    def _admin(self):
+        url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        return create_engine(url, isolation_level="AUTOCOMMIT")
 
     def make_template(self, name: str, demo: bool) -> str:
         full = f"{self.prefix}_{name}"
@@ -174,7 +173,7 @@ def client(demo_app: Flask) -> FlaskClient:
     return demo_app.test_client()
 
 
-def login(client: FlaskClient, username: str, password: str | None = None):  # noqa: ANN201
+def login(client: FlaskClient, username: str, password: str | None = None):
     """Log in through the real form (CSRF is on in tests, as in production)."""
     page = client.get("/login")
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)

@@ -10,8 +10,12 @@ from lotrack.security import csrf
 
 def init_app(app: Flask) -> None:
     from lotrack.api import blueprints
+    from lotrack.api.schemas import Problem
 
-    api = Api(
+    class LotrackApi(Api):
+        ERROR_SCHEMA = Problem  # documents the {"error", "message", "fields"} body of errors.py
+
+    api = LotrackApi(
         app,
         spec_kwargs={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-ALL: list[Blueprint] = []
+from lotrack.api import cellbank, donor, lineage, lot, production
+
+ALL: list[Blueprint] = [donor.bp, cellbank.bp, production.bp, lot.bp, lineage.bp]

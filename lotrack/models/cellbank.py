@@ -24,6 +24,7 @@ from lotrack.models.donor import Clone
 
 if TYPE_CHECKING:
     from lotrack.models.production import ProductionRun
+    from lotrack.models.user import User
 
 
 class CellBank(Base):
@@ -105,4 +106,5 @@ class VialWithdrawal(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("production_run.id"), index=True)
 
     vial: Mapped[Vial] = relationship(back_populates="withdrawal")
+    withdrawn_by: Mapped[User] = relationship()
     run: Mapped[ProductionRun | None] = relationship(back_populates="withdrawals")

@@ -65,6 +65,8 @@ def create_user(
     fields: dict[str, str] = {}
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         fields["username"] = "letters, digits, '.', '-' or '_' only"
+    elif username == audit.SYSTEM:
+        fields["username"] = f"'{audit.SYSTEM}' names the application itself in the audit trail"
     if role not in ROLES:
         fields["role"] = f"one of {', '.join(ROLES)}"
     site = None
@@ -193,6 +195,16 @@ def create_token(session: Session, actor: User | None, user: User, label: str = 
     row = ApiToken(user=user, token_hash=_token_digest(token), label=label)
     audit.created(session, actor, row)
     return token
+
+
+def revoke_tokens(session: Session, actor: User | None, user: User, reason: str) -> int:
+    """Revoke every live API token of a user (a lost laptop, a leaver); returns how many."""
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        audit.changed(session, actor, token, {"revoked_at": utcnow()}, reason)
+    return len(live)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -11,12 +11,12 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from lotrack.db import Base, utcnow
@@ -35,7 +35,6 @@ class _Pending:
     entity: Base | tuple[str, str]
     changes: dict[str, list[Any]]
     reason: str
-    at: dt.datetime = field(default_factory=utcnow)
 
 
 def plain(value: Any) -> Any:
@@ -53,8 +52,15 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# Secrets are never copied into the append-only trail: the event says they were set, not what.
+REDACTED = frozenset({"password_hash", "token_hash"})
+
+
 def _columns(obj: Base) -> dict[str, Any]:
-    return {c.key: plain(getattr(obj, c.key)) for c in inspect(obj).mapper.column_attrs}
+    return {
+        c.key: "[redacted]" if c.key in REDACTED else plain(getattr(obj, c.key))
+        for c in inspect(obj).mapper.column_attrs
+    }
 
 
 def _queue(session: Session, item: _Pending) -> None:
@@ -117,7 +123,8 @@ def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(row)).encode()).hexdigest()
 
 
-def _row(ev: AuditEvent) -> dict[str, Any]:
+def _row(ev: Any) -> dict[str, Any]:
+    """The canonical content of an event (an AuditEvent or a row with the same columns)."""
     return {
         "seq": ev.seq,
         "at": plain(ev.at),
@@ -143,6 +150,8 @@ def seal(session: Session) -> None:
         text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, hash"), {"n": n}
     ).one()
     seq, prev = head.seq - n, head.hash
+    # Stamped under the head's lock, so time never runs backwards along the sequence.
+    at = utcnow()
     for item in pending:
         seq += 1
         entity_type, entity_id = _entity_key(item.entity)
@@ -151,7 +160,7 @@ def seal(session: Session) -> None:
             changes = {k: [None, v] for k, v in _columns(item.entity).items() if v is not None}
         ev = AuditEvent(
             seq=seq,
-            at=item.at,
+            at=at,
             actor_id=item.actor.id if item.actor else None,
             actor=item.actor.username if item.actor else SYSTEM,
             action=item.action,
@@ -186,17 +195,33 @@ class VerifyReport:
     message: str
 
 
-def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+_ROW_COLUMNS = (
+    AuditEvent.seq,
+    AuditEvent.at,
+    AuditEvent.actor_id,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.entity_type,
+    AuditEvent.entity_id,
+    AuditEvent.changes,
+    AuditEvent.reason,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """Plain rows in sequence order, in batches: no ORM objects, so the caller's session is
+    left as it was and a long chain does not fill memory."""
     last = 0
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        rows = session.execute(
+            select(*_ROW_COLUMNS).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
 
 
 def verify(session: Session) -> VerifyReport:
@@ -235,3 +260,78 @@ def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEve
             .order_by(AuditEvent.seq)
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit trail, newest event first."""
+
+    items: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(
+    session: Session,
+    *,
+    actor: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
+    """Events matching every filter given, newest first, one page at a time.
+
+    `actor` is a username ("system" for events no user made); `since` is inclusive and `until`
+    exclusive, both timezone-aware.
+    """
+    fields: dict[str, str] = {}
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            fields[name] = "a timezone-aware time"
+    if since and until and not fields and until <= since:
+        fields["until"] = "after since"
+    if page < 1:
+        fields["page"] = "1 or more"
+    if not 1 <= per_page <= 500:
+        fields["per_page"] = "between 1 and 500"
+    if fields:
+        raise ValidationFailed(
+            "The audit trail cannot be searched: "
+            + "; ".join(f"{k}: {v}" for k, v in fields.items()),
+            fields,
+        )
+    where = []
+    if actor:
+        name = actor.strip().lower()
+        user_id = session.scalar(select(User.id).where(User.username == name))
+        if user_id is not None:
+            where.append(AuditEvent.actor_id == user_id)  # indexed
+        elif name == SYSTEM:
+            where.append(AuditEvent.actor_id.is_(None))
+        else:
+            where.append(AuditEvent.actor == name)
+    if entity_type:
+        where.append(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        where.append(AuditEvent.entity_id == entity_id)
+    if since is not None:
+        where.append(AuditEvent.at >= since)
+    if until is not None:
+        where.append(AuditEvent.at < until)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+    items = session.scalars(
+        select(AuditEvent)
+        .where(*where)
+        .order_by(AuditEvent.seq.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AuditPage(list(items), total, page, per_page)

@@ -13,14 +13,18 @@ from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier, VialState
 from lotrack.models import CellBank, Clone, ProductionRun, User, Vial, VialWithdrawal
 from lotrack.services import audit
-from lotrack.services.common import Page, check_code, page_of
+from lotrack.services.common import Page, check_code, norm, page_of
 
 
 def get_bank(session: Session, code: str) -> CellBank:
     bank = session.scalar(
         select(CellBank)
-        .where(CellBank.code == code)
-        .options(selectinload(CellBank.vials).selectinload(Vial.withdrawal))
+        .where(CellBank.code == norm(code))
+        .options(
+            selectinload(CellBank.vials)
+            .selectinload(Vial.withdrawal)
+            .joinedload(VialWithdrawal.withdrawn_by)
+        )
     )
     if bank is None:
         raise NotFound(
@@ -65,13 +69,13 @@ def register_bank(
     )
     clone = parent = None
     if tier == BankTier.MCB:
-        clone = session.scalar(select(Clone).where(Clone.code == parent_code))
+        clone = session.scalar(select(Clone).where(Clone.code == norm(parent_code)))
         if clone is None:
             fields["parent"] = f"no clone with code {parent_code}"
         elif banked_on < clone.derived_on:
             fields["banked_on"] = f"before the clone was derived ({clone.derived_on})"
     else:
-        parent = session.scalar(select(CellBank).where(CellBank.code == parent_code))
+        parent = session.scalar(select(CellBank).where(CellBank.code == norm(parent_code)))
         if parent is None:
             fields["parent"] = f"no cell bank with code {parent_code}"
         elif parent.tier != BankTier.MCB:
@@ -144,7 +148,7 @@ def add_vials(
 
 def get_vial(session: Session, bank_code: str, number: int) -> Vial:
     vial = session.scalar(
-        select(Vial).join(CellBank).where(CellBank.code == bank_code, Vial.number == number)
+        select(Vial).join(CellBank).where(CellBank.code == norm(bank_code), Vial.number == number)
     )
     if vial is None:
         raise NotFound(

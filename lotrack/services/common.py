@@ -34,6 +34,11 @@ def page_of(session: Session, stmt: Select[Any], page: int, per_page: int) -> Pa
     return Page(items, page, per_page, total)
 
 
+def norm(code: str | None) -> str:
+    """A code as looked up: codes are stored upper-case, so 'fd-0001' finds FD-0001."""
+    return (code or "").strip().upper()
+
+
 def check_code(code: str, field: str) -> str:
     """Record codes: 2-32 characters, capitals, digits, '.', '-' or '_' (stored upper-case)."""
     value = (code or "").strip().upper()

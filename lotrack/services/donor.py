@@ -14,13 +14,13 @@ from lotrack.domain.permissions import require
 from lotrack.domain.states import Determination
 from lotrack.models import Clone, Donor, DonorScreening, User
 from lotrack.services import audit
-from lotrack.services.common import Page, check_code, page_of
+from lotrack.services.common import Page, check_code, norm, page_of
 
 
 def get_donor(session: Session, code: str) -> Donor:
     donor = session.scalar(
         select(Donor)
-        .where(Donor.code == code)
+        .where(Donor.code == norm(code))
         .options(selectinload(Donor.screening), selectinload(Donor.clones))
     )
     if donor is None:
@@ -118,7 +118,7 @@ def determine_eligibility(
 
 
 def get_clone(session: Session, code: str) -> Clone:
-    clone = session.scalar(select(Clone).where(Clone.code == code))
+    clone = session.scalar(select(Clone).where(Clone.code == norm(code)))
     if clone is None:
         raise NotFound(f"No clone with code {code}.", {"clone": f"no clone with code {code}"})
     return clone
@@ -133,7 +133,7 @@ def register_clone(
 ) -> Clone:
     require(actor.role, "manufacturing.write")
     code = check_code(code, "code")
-    donor = session.scalar(select(Donor).where(Donor.code == donor_code))
+    donor = session.scalar(select(Donor).where(Donor.code == norm(donor_code)))
     if donor is None:
         raise ValidationFailed(
             f"No donor with code {donor_code}.", {"donor": f"no donor with code {donor_code}"}

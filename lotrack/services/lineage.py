@@ -15,6 +15,7 @@ from lotrack.domain.passage import PassageFigures
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier
 from lotrack.models import CellBank, Clone, Donor, Lot, ProductionRun, User, VialWithdrawal
+from lotrack.services.common import norm
 from lotrack.services.production import passage_figures
 
 
@@ -34,7 +35,7 @@ def lot_back(session: Session, actor: User, lot_number: str) -> LotLineage:
     require(actor.role, "manufacturing.read")
     lot = session.scalar(
         select(Lot)
-        .where(Lot.lot_number == lot_number)
+        .where(Lot.lot_number == norm(lot_number))
         .options(
             joinedload(Lot.run)
             .joinedload(ProductionRun.bank)
@@ -83,7 +84,7 @@ def bank_forward(session: Session, actor: User, bank_code: str) -> BankForward:
     require(actor.role, "manufacturing.read")
     bank = session.scalar(
         select(CellBank)
-        .where(CellBank.code == bank_code)
+        .where(CellBank.code == norm(bank_code))
         .options(joinedload(CellBank.clone), selectinload(CellBank.children))
     )
     if bank is None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain import isbt128
@@ -16,14 +16,14 @@ from lotrack.domain.permissions import require
 from lotrack.domain.states import Container, LotState
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
 from lotrack.services import audit
-from lotrack.services.common import Page, check_code, page_of
+from lotrack.services.common import Page, check_code, norm, page_of
 
 MAX_UNITS_PER_FILL = 500
 
 
 def get_lot(session: Session, lot_number: str) -> Lot:
     lot = session.scalar(
-        select(Lot).where(Lot.lot_number == lot_number).options(selectinload(Lot.units))
+        select(Lot).where(Lot.lot_number == norm(lot_number)).options(selectinload(Lot.units))
     )
     if lot is None:
         raise NotFound(f"No lot {lot_number}.", {"lot": f"no lot {lot_number}"})
@@ -33,7 +33,11 @@ def get_lot(session: Session, lot_number: str) -> Lot:
 def list_lots(
     session: Session, page: int = 1, per_page: int = 50, state: str | None = None
 ) -> Page[Lot]:
-    stmt = select(Lot).order_by(Lot.created_at.desc(), Lot.lot_number)
+    stmt = (
+        select(Lot)
+        .order_by(Lot.created_at.desc(), Lot.lot_number)
+        .options(selectinload(Lot.units), joinedload(Lot.run))
+    )
     if state:
         stmt = stmt.where(Lot.state == state)
     return page_of(session, stmt, page, per_page)
@@ -60,7 +64,7 @@ def register_lot(
     require(actor.role, "manufacturing.write")
     run = session.scalar(
         select(ProductionRun)
-        .where(ProductionRun.code == run_code)
+        .where(ProductionRun.code == norm(run_code))
         .options(selectinload(ProductionRun.passages))
     )
     fields: dict[str, str] = {}

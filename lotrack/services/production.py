@@ -15,7 +15,7 @@ from lotrack.domain.states import BankTier, VialState
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
 from lotrack.services import audit
 from lotrack.services.cellbank import withdraw_vial
-from lotrack.services.common import Page, check_code, page_of
+from lotrack.services.common import Page, check_code, norm, page_of
 from lotrack.services.limits import passage_limits
 
 PRODUCTS = ("cfMSC",)
@@ -24,7 +24,7 @@ PRODUCTS = ("cfMSC",)
 def get_run(session: Session, code: str) -> ProductionRun:
     run = session.scalar(
         select(ProductionRun)
-        .where(ProductionRun.code == code)
+        .where(ProductionRun.code == norm(code))
         .options(
             selectinload(ProductionRun.passages),
             selectinload(ProductionRun.withdrawals).selectinload(VialWithdrawal.vial),
@@ -57,7 +57,7 @@ def start_run(
     fields: dict[str, str] = {}
     if product not in PRODUCTS:
         fields["product"] = f"one of {', '.join(PRODUCTS)}"
-    bank = session.scalar(select(CellBank).where(CellBank.code == bank_code))
+    bank = session.scalar(select(CellBank).where(CellBank.code == norm(bank_code)))
     if bank is None:
         fields["bank"] = f"no cell bank with code {bank_code}"
     elif bank.tier != BankTier.WCB:

@@ -25,9 +25,13 @@ def _nav() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from lotrack.web import auth, home
+    from lotrack.web import admin, audit, auth, cellbank, donor, home, lineage, lot, production
 
     app.context_processor(_nav)
     app.add_template_filter(json.loads, "fromjson")
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(admin.bp)
+    for bp in (donor.bp, cellbank.bp, production.bp, lot.bp, lineage.bp):
+        app.register_blueprint(bp)

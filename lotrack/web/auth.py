@@ -81,7 +81,8 @@ def change_password() -> ResponseReturnValue:
                 )
                 commit()
             except ValidationFailed as err:
-                errors = err.fields
+                # The service names the password it judged; the form calls that field "new".
+                errors = {("new" if k == "password" else k): v for k, v in err.fields.items()}
             else:
                 logout_user()
                 session.clear()

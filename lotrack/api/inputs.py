@@ -1,0 +1,63 @@
+"""Request schemas of the API: the shared input schemas of lotrack/schemas.py (which also bound
+values to what the columns hold), and the query-string arguments."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from lotrack.domain.states import LotState
+from lotrack.schemas import (
+    BankIn,
+    CloneIn,
+    DeterminationIn,
+    DonorIn,
+    FillIn,
+    LotIn,
+    PassageIn,
+    RunIn,
+    ScreeningIn,
+    VialsIn,
+    WithdrawIn,
+)
+
+__all__ = [
+    "BankIn",
+    "CloneIn",
+    "DeterminationIn",
+    "DonorIn",
+    "FillIn",
+    "LotIn",
+    "PassageIn",
+    "RunIn",
+    "ScreeningIn",
+    "VialsIn",
+    "WithdrawIn",
+]
+
+
+def _key(description: str) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": description},
+    )
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class LotPageArgs(PageArgs):
+    state = fields.String(
+        validate=validate.OneOf([s.value for s in LotState]),
+        metadata={"description": "only lots in this state"},
+    )
+
+
+class TraceBackArgs(Schema):
+    lot = _key("the lot number, e.g. CFM-2025-0001")
+
+
+class TraceForwardArgs(Schema):
+    bank = _key("a cell bank code (MCB or WCB), e.g. MCB-001")

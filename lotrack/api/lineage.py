@@ -1,0 +1,50 @@
+"""/api/v1 lineage: a lot back to its donor, and a bank forward to every lot and unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lotrack.api import inputs
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.context import actor, db_session
+from lotrack.models import CellBank, ProductionRun
+from lotrack.services import lineage as service
+
+bp = Blueprint("trace", __name__, description="Lineage, back to the donor and forward to units.")
+
+
+class _BankWithRuns:
+    """A WCB as the forward tree shows it: its own fields, plus the runs made from it."""
+
+    def __init__(self, bank: CellBank, runs: list[ProductionRun]) -> None:
+        self._bank = bank
+        self.runs = runs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bank, name)
+
+
+@bp.route("/trace/back")
+@permission(READ)
+@bp.arguments(inputs.TraceBackArgs, location="query")
+@bp.response(200, out.TraceBack)
+def trace_back(args: dict[str, Any]) -> service.LotLineage:
+    """From a lot back to its donor: donor, clone, MCB, WCB, run with passages, lot with units"""
+    return service.lot_back(db_session(), actor(), args["lot"])
+
+
+@bp.route("/trace/forward")
+@permission(READ)
+@bp.arguments(inputs.TraceForwardArgs, location="query")
+@bp.response(200, out.TraceForward)
+def trace_forward(args: dict[str, Any]) -> dict[str, Any]:
+    """From a bank forward: its WCBs (itself, for a WCB), their runs, lots and units"""
+    tree = service.bank_forward(db_session(), actor(), args["bank"])
+    wcbs = [b for b in tree.banks if b.tier == "WCB"]
+    return {
+        "bank": tree.bank,
+        "wcbs": [_BankWithRuns(b, tree.runs_of(b)) for b in wcbs],
+        "lot_count": sum(len(r.lots) for r in tree.runs),
+        "unit_count": tree.unit_count,
+    }

@@ -1,0 +1,76 @@
+"""/api/v1 drug-product lots, the units filled from them, and units by DIN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from lotrack.api import inputs
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, WRITE, Blueprint, permission
+from lotrack.context import actor, commit, db_session, setting
+from lotrack.models import Lot, Unit
+from lotrack.services import lot as service
+from lotrack.services.common import Page
+
+bp = Blueprint("lots", __name__, description="Lots and the units filled from them.")
+
+LOT = "<string(maxlength=64):lot_number>"
+
+
+@bp.route("/lots")
+class Lots(MethodView):
+    @permission(READ)
+    @bp.arguments(inputs.LotPageArgs, location="query")
+    @bp.response(200, out.page_of(out.LotOut, "LotPage"))
+    def get(self, args: dict[str, Any]) -> Page[Lot]:
+        """List lots, newest first; ?state= filters"""
+        return service.list_lots(
+            db_session(), args["page"], args["per_page"], state=args.get("state")
+        )
+
+    @permission(WRITE)
+    @bp.arguments(inputs.LotIn)
+    @bp.response(201, out.LotDetail)
+    def post(self, data: dict[str, Any]) -> Lot:
+        """Register a lot harvested from a run; it starts in QUARANTINE"""
+        lot = service.register_lot(
+            db_session(),
+            actor(),
+            run_code=data["run"],
+            harvested_on=data["harvested_on"],
+            expires_on=data["expires_on"],
+            lot_number=data["lot_number"],
+        )
+        commit()
+        return lot
+
+
+@bp.route(f"/lots/{LOT}")
+@permission(READ)
+@bp.response(200, out.LotDetail)
+def get_lot(lot_number: str) -> Lot:
+    """A lot with its state, run, dates and units"""
+    return service.get_lot(db_session(), lot_number)
+
+
+@bp.route(f"/lots/{LOT}/units", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(inputs.FillIn)
+@bp.response(201, out.UnitsCreated)
+def fill_units(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
+    """Fill units from a quarantined lot; each gets a DIN and its MOD 37-2 check character"""
+    session = db_session()
+    lot = service.get_lot(session, lot_number)
+    units = service.fill_units(session, actor(), lot, facility_id=setting("FACILITY_ID"), **data)
+    commit()
+    return {"lot": lot.lot_number, "units": units}
+
+
+@bp.route("/units/<string(maxlength=64):din>")
+@permission(READ)
+@bp.response(200, out.UnitOut)
+def get_unit(din: str) -> Unit:
+    """A unit by DIN (13 characters; spaces and a trailing check character are accepted)"""
+    return service.get_unit(db_session(), din)

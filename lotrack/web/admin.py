@@ -1,0 +1,101 @@
+"""User administration: the list of accounts, creating a user, unlocking a locked one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lotrack.context import actor, db_session, setting
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound
+from lotrack.models import Site, User
+from lotrack.models.user import ROLES
+from lotrack.schemas import REQUIRED, InputSchema, ReasonIn
+from lotrack.services import accounts
+from lotrack.web.forms import handle_form
+from lotrack.web.guard import permission
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class UserIn(InputSchema):
+    username = fields.String(
+        required=True, error_messages=REQUIRED, validate=validate.Length(max=64)
+    )
+    full_name = fields.String(load_default="", validate=validate.Length(max=200))
+    role = fields.String(
+        required=True,
+        error_messages=REQUIRED,
+        validate=validate.OneOf(ROLES, error="one of " + ", ".join(ROLES)),
+    )
+    site = fields.String(load_default=None, validate=validate.Length(max=20))
+    # Declared so the form is accepted; the value used is the one typed, spaces and all.
+    password = fields.String(required=True, error_messages=REQUIRED)
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def _user(user_id: int) -> User:
+    user = db_session().get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+@bp.get("/users")
+@permission("users.manage")
+def users() -> ResponseReturnValue:
+    rows = db_session().scalars(
+        select(User).options(selectinload(User.site)).order_by(User.username)
+    )
+    return render_template("admin/users.html", users=list(rows), is_locked=is_locked)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@permission("users.manage")
+def new_user() -> ResponseReturnValue:
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        user = accounts.create_user(
+            db_session(),
+            actor(),
+            username=data["username"],
+            full_name=data["full_name"],
+            role=data["role"],
+            password=request.form.get("password", ""),
+            site_code=data["site"],
+            min_password_length=setting("MIN_PASSWORD_LENGTH"),
+        )
+        flash(f"User {user.username} created with role {user.role}.")
+        return redirect(url_for("admin.users"))
+
+    sites = db_session().scalars(select(Site).order_by(Site.code)).all()
+    return handle_form(
+        UserIn(),
+        act,
+        "admin/new_user.html",
+        roles=ROLES,
+        sites=sites,
+        min_length=setting("MIN_PASSWORD_LENGTH"),
+    )
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["GET", "POST"])
+@permission("users.manage")
+def unlock(user_id: int) -> ResponseReturnValue:
+    user = _user(user_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        if not is_locked(user) and not user.failed_logins:
+            raise Conflict(f"User {user.username} is not locked.", {"user": "not locked"})
+        accounts.unlock(db_session(), actor(), user, data["reason"])
+        flash(f"User {user.username} unlocked.")
+        return redirect(url_for("admin.users"))
+
+    return handle_form(ReasonIn(), act, "admin/unlock.html", user=user, locked=is_locked(user))

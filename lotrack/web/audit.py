@@ -1,0 +1,105 @@
+"""The audit trail for QA and administrators: a filterable log, chain verification, and the
+history of one record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from marshmallow import EXCLUDE, fields, validate
+
+from lotrack.context import db_session, setting
+from lotrack.db import Base
+from lotrack.domain.errors import ValidationFailed
+from lotrack.schemas import InputSchema, parse
+from lotrack.services import audit
+from lotrack.web.guard import permission
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+_DATE = {"invalid": "a date: YYYY-MM-DD"}
+FILTERS = ("actor", "entity_type", "entity_id", "since", "until")
+
+
+class AuditFilterIn(InputSchema):
+    """The audit page's query string. Dates are whole UTC days, both ends included."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    actor = fields.String(load_default=None, validate=validate.Length(max=64))
+    entity_type = fields.String(load_default=None, validate=validate.Length(max=40))
+    entity_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    since = fields.Date(load_default=None, error_messages=_DATE)
+    until = fields.Date(load_default=None, error_messages=_DATE)
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, error="1 or more"),
+        error_messages={"invalid": "a whole number"},
+    )
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _criteria(data: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as `audit.search` takes them: UTC days become [since, until)."""
+    since, until = data["since"], data["until"]
+    if since and until and until < since:
+        raise ValidationFailed(
+            "The date range ends before it starts.", {"until": "on or after the start date"}
+        )
+    return {
+        "actor": data["actor"],
+        "entity_type": data["entity_type"],
+        "entity_id": data["entity_id"],
+        "since": _start_of(since) if since else None,
+        "until": _start_of(until + dt.timedelta(days=1)) if until else None,
+        "page": data["page"],
+    }
+
+
+def entity_types() -> list[str]:
+    """Every kind of record the trail can name: the tables the models declare."""
+    return sorted(t for t in Base.metadata.tables if not t.startswith("audit_"))
+
+
+@bp.get("")
+@permission("audit.read")
+def audit_log() -> ResponseReturnValue:
+    values = {k: request.args.get(k, "").strip() for k in FILTERS}
+    errors: dict[str, str] = {}
+    result = None
+    try:
+        criteria = _criteria(parse(AuditFilterIn(), request.args.to_dict()))
+        result = audit.search(db_session(), per_page=setting("PAGE_SIZE"), **criteria)
+    except ValidationFailed as err:
+        errors = err.fields or {"_schema": err.message}
+    query = {k: v for k, v in values.items() if v}
+    return render_template(
+        "audit/log.html",
+        result=result,
+        values=values,
+        query=query,
+        errors=errors,
+        entity_types=entity_types(),
+    ), (422 if errors else 200)
+
+
+@bp.get("/verify")
+@permission("audit.read")
+def verify_chain() -> ResponseReturnValue:
+    report = audit.verify(db_session())
+    return render_template("audit/verify.html", report=report)
+
+
+@bp.get("/record/<entity_type>/<path:entity_id>")
+@permission("audit.read")
+def record(entity_type: str, entity_id: str) -> ResponseReturnValue:
+    history = audit.history(db_session(), entity_type, entity_id)
+    return render_template(
+        "audit/record.html", entity_type=entity_type, entity_id=entity_id, history=history
+    )

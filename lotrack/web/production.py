@@ -1,0 +1,80 @@
+"""Production runs started from WCB vials, and their passages with population doublings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from lotrack.context import actor, db_session, setting
+from lotrack.domain.permissions import may
+from lotrack.models import AuditEvent, ProductionRun
+from lotrack.schemas import PassageIn, RunIn
+from lotrack.services import audit
+from lotrack.services import production as runs
+from lotrack.web.forms import handle_form
+from lotrack.web.guard import permission
+
+bp = Blueprint("production", __name__)
+bp.context_processor(lambda: {"may": may})
+
+
+def _history(session: Session, run: ProductionRun) -> list[AuditEvent]:
+    """The run's own events and those of its passages, in sequence order."""
+    records = [("production_run", run.id)] + [("passage", p.id) for p in run.passages]
+    events = [e for kind, ident in records for e in audit.history(session, kind, str(ident))]
+    return sorted(events, key=lambda e: e.seq)
+
+
+@bp.get("/runs")
+@permission("manufacturing.read")
+def list_runs() -> ResponseReturnValue:
+    page = runs.list_runs(db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE"))
+    return render_template("production/list.html", page=page)
+
+
+@bp.get("/runs/<code>")
+@permission("manufacturing.read")
+def show_run(code: str) -> ResponseReturnValue:
+    session = db_session()
+    run = runs.get_run(session, code)
+    rows = list(zip(run.passages, runs.passage_figures(run), strict=True))
+    return render_template(
+        "production/show.html", run=run, rows=rows, history=_history(session, run)
+    )
+
+
+@bp.route("/runs/new", methods=["GET", "POST"])
+@permission("manufacturing.write")
+def new_run() -> ResponseReturnValue:
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        run = runs.start_run(
+            db_session(),
+            actor(),
+            code=data["code"],
+            bank_code=data["bank"],
+            vial_numbers=data["vials"],
+            started_on=data["started_on"],
+            product=data["product"],
+        )
+        return redirect(url_for(".show_run", code=run.code))
+
+    prefill = {"bank": request.args.get("bank", "")}
+    return handle_form(RunIn(), act, "production/new.html", prefill=prefill)
+
+
+@bp.route("/runs/<code>/passages/new", methods=["GET", "POST"])
+@permission("manufacturing.write")
+def new_passage(code: str) -> ResponseReturnValue:
+    session = db_session()
+    run = runs.get_run(session, code)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        runs.record_passage(session, actor(), run, **data)
+        return redirect(url_for(".show_run", code=run.code))
+
+    last = run.passages[-1] if run.passages else None
+    number = (last.number if last else run.bank.passage_at_banking) + 1
+    return handle_form(PassageIn(), act, "production/passage.html", run=run, number=number)

@@ -1,0 +1,96 @@
+"""Lineage through the API: the trees, and a number of queries that does not grow with them."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+
+@contextmanager
+def counting(app):
+    engine = app.extensions["lotrack_db"].engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def queries(app, api, path: str) -> int:
+    with counting(app) as seen:
+        assert api.get(path).status_code == 200
+    return len(seen)
+
+
+def grow(tech, n_runs: int) -> None:
+    """More runs, passages, lots and units under WCB-001-A."""
+    for i in range(n_runs):
+        code = f"RUN-X-{i}"
+        r = tech.post(
+            "/runs",
+            {"code": code, "bank": "WCB-001-A", "vials": [3 + i], "started_on": "2025-11-03"},
+        )
+        assert r.status_code == 201, r.get_json()
+        for day in (3, 10):
+            r = tech.post(
+                f"/runs/{code}/passages",
+                {
+                    "seeded_on": f"2025-11-{day:02d}",
+                    "harvested_on": f"2025-11-{day + 5:02d}",
+                    "cells_seeded": 1_000_000,
+                    "cells_harvested": 6_000_000,
+                    "viability_percent": "92",
+                },
+            )
+            assert r.status_code == 201, r.get_json()
+        lot = tech.post(
+            "/lots", {"run": code, "harvested_on": "2025-11-20", "expires_on": "2026-11-20"}
+        ).get_json()["lot_number"]
+        r = tech.post(
+            f"/lots/{lot}/units",
+            {"container": "vial", "count": 5, "cells_per_unit": 10_000_000, "volume_ml": "2.5"},
+        )
+        assert r.status_code == 201, r.get_json()
+
+
+def test_trace_queries_do_not_grow_with_the_tree(demo_app, tech) -> None:
+    tech.get("/lots")  # the token's last-use stamp is written at most once a minute: done now
+    forward = queries(demo_app, tech, "/trace/forward?bank=MCB-001")
+    back = queries(demo_app, tech, "/trace/back?lot=CFM-2025-0001")
+    grow(tech, 4)
+    tree = tech.get("/trace/forward?bank=MCB-001").get_json()
+    assert tree["unit_count"] == 14 + 4 * 5
+    assert queries(demo_app, tech, "/trace/forward?bank=MCB-001") == forward
+    lot = tree["wcbs"][0]["runs"][-1]["lots"][0]["lot_number"]
+    assert queries(demo_app, tech, f"/trace/back?lot={lot}") == back
+
+
+def test_a_wcb_traces_forward_to_its_own_runs_lots_and_units(tech) -> None:
+    tree = tech.get("/trace/forward?bank=WCB-001-A").get_json()
+    assert tree["bank"]["code"] == "WCB-001-A" and tree["bank"]["parent"] == "MCB-001"
+    [wcb] = tree["wcbs"]
+    assert [r["code"] for r in wcb["runs"]] == ["RUN-2025-01", "RUN-2025-02"]
+    units = [u for r in wcb["runs"] for lot in r["lots"] for u in lot["units"]]
+    assert len(units) == tree["unit_count"] == 4 + 3 + 5
+    assert tree["lot_count"] == 3
+    assert all(
+        u["lot_state"] == lot["state"]
+        for r in wcb["runs"]
+        for lot in r["lots"]
+        for u in lot["units"]
+    )
+
+
+def test_trace_back_shows_every_link_of_a_demo_lot(tech) -> None:
+    tree = tech.get("/trace/back?lot=CFM-2025-0004").get_json()
+    chain = [tree[k]["code"] for k in ("donor", "clone", "mcb", "wcb", "run")]
+    assert chain == ["FD-0001", "CL-0001", "MCB-001", "WCB-001-B", "RUN-2025-03"]
+    assert [p["number"] for p in tree["run"]["passages"]] == [6, 7, 8, 9, 10, 11]
+    assert tree["run"]["vials"] == ["WCB-001-B-V001"]
+    assert tree["lot"]["lot_number"] == "CFM-2025-0004" and len(tree["lot"]["units"]) == 2

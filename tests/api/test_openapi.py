@@ -1,0 +1,64 @@
+"""The OpenAPI document integrators generate clients from: valid JSON, every path, the bearer
+scheme, and the error body."""
+
+from __future__ import annotations
+
+import json
+
+EXPECTED = {
+    "/api/v1/donors": {"get", "post"},
+    "/api/v1/donors/{code}": {"get"},
+    "/api/v1/donors/{code}/screening": {"post"},
+    "/api/v1/donors/{code}/determination": {"post"},
+    "/api/v1/clones": {"get", "post"},
+    "/api/v1/clones/{code}": {"get"},
+    "/api/v1/banks": {"get", "post"},
+    "/api/v1/banks/{code}": {"get"},
+    "/api/v1/banks/{code}/vials": {"post"},
+    "/api/v1/banks/{code}/vials/{number}/withdraw": {"post"},
+    "/api/v1/runs": {"get", "post"},
+    "/api/v1/runs/{code}": {"get"},
+    "/api/v1/runs/{code}/passages": {"post"},
+    "/api/v1/lots": {"get", "post"},
+    "/api/v1/lots/{lot_number}": {"get"},
+    "/api/v1/lots/{lot_number}/units": {"post"},
+    "/api/v1/units/{din}": {"get"},
+    "/api/v1/trace/back": {"get"},
+    "/api/v1/trace/forward": {"get"},
+}
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for v in node.values() for r in refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in refs(v)]
+    return []
+
+
+def test_the_openapi_document_lists_every_path_and_the_bearer_scheme(client) -> None:
+    resp = client.get("/api/v1/openapi.json")  # public: no token needed to read the contract
+    assert resp.status_code == 200
+    doc = json.loads(resp.get_data(as_text=True))
+    assert doc["openapi"].startswith("3.") and doc["info"]["title"] == "lotrack"
+    for path, methods in EXPECTED.items():
+        assert path in doc["paths"], path
+        assert {m for m in doc["paths"][path] if m in METHODS} >= methods, path
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert doc["security"] == [{"bearer": []}]
+    # Every reference resolves inside the document.
+    for ref in refs(doc):
+        node = doc
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+    # Creations answer 201; errors are documented with the {"error","message","fields"} body.
+    assert "201" in doc["paths"]["/api/v1/lots"]["post"]["responses"]
+    problem = doc["components"]["schemas"]["Problem"]["properties"]
+    assert set(problem) == {"error", "message", "fields"}
+    unit = doc["components"]["schemas"]["UnitOut"]["properties"]
+    assert {"din", "check_character", "lot", "state"} <= set(unit)
+    lot = doc["components"]["schemas"]["LotDetail"]["properties"]
+    assert {"lot_number", "state", "units"} <= set(lot)
+    assert doc["components"]["schemas"]["PassageOut"]["properties"]["doublings"]["type"] == "string"

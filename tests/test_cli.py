@@ -1,0 +1,202 @@
+"""`flask --app wsgi lotrack ...`: the operators' commands of the public contract."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from lotrack import PROJECT_ROOT, create_app
+from lotrack.migrations.guards import audit_unguard_statements
+from lotrack.models import ApiToken, AuditHead, User
+from lotrack.services import accounts
+from tests.test_migrations import make_blank
+
+
+def _state(app) -> tuple[int, int]:
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        return s.get(AuditHead, 1).seq, s.scalar(select(func.count()).select_from(User))
+
+
+def _user(app, username: str) -> User | None:
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        return s.scalar(select(User).where(User.username == username))
+
+
+def _run(app, *args: str, stdin: str | None = None):
+    return app.test_cli_runner().invoke(args=["lotrack", *args], input=stdin)
+
+
+def _flask(app, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """The real command line, as an operator types it, on the test's database."""
+    env = {
+        **os.environ,
+        "LOTRACK_DATABASE_URL": app.config["LOTRACK_DATABASE_URL"],
+        "LOTRACK_INSTANCE_PATH": app.instance_path,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "lotrack", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+# --- user create -----------------------------------------------------------------------------
+
+
+def test_user_create_reads_the_password_from_standard_input(demo_app):
+    done = _flask(
+        demo_app, "user", "create", "operator1", "--role", "qa", stdin="an operator passphrase\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "operator1" in done.stdout
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        outcome = accounts.authenticate(
+            s, "operator1", "an operator passphrase", max_failures=5, lockout_minutes=15
+        )
+        assert outcome.user is not None and outcome.user.role == "qa"
+
+
+def test_user_create_binds_a_clinical_user_to_a_site(demo_app):
+    result = _run(
+        demo_app,
+        *("user", "create", "nurse2", "--role", "clinical", "--site", "BJ-ACH"),
+        *("--full-name", "Second Nurse"),
+        stdin="a nurse passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        nurse2 = s.scalar(select(User).where(User.username == "nurse2"))
+        assert (nurse2.site.code, nurse2.full_name) == ("BJ-ACH", "Second Nurse")
+
+
+@pytest.mark.parametrize(
+    "args, password, says",
+    [
+        (("newbie", "--role", "superuser"), "a long passphrase", "role"),
+        (("newbie", "--role", "technician"), "short", "at least 12 characters"),
+        (("newbie", "--role", "technician"), "", "at least 12 characters"),
+        (("tech", "--role", "technician"), "a long passphrase", "exists already"),
+        (("newbie", "--role", "clinical"), "a long passphrase", "site"),
+        (("newbie", "--role", "clinical", "--site", "XX"), "a long passphrase", "no site"),
+    ],
+)
+def test_user_create_refuses_bad_input_clearly_and_creates_nothing(demo_app, args, password, says):
+    before = _state(demo_app)
+    result = _run(demo_app, "user", "create", *args, stdin=password + "\n")
+    assert result.exit_code != 0
+    assert says in result.output
+    assert "Traceback" not in result.output
+    assert _state(demo_app) == before
+
+
+# --- token create ----------------------------------------------------------------------------
+
+
+def _api_get_route(app) -> str | None:
+    for rule in app.url_map.iter_rules():
+        if (
+            rule.rule.startswith("/api/v1/")
+            and "GET" in (rule.methods or ())
+            and not rule.arguments
+            and "openapi" not in rule.rule
+            and "swagger" not in rule.rule
+        ):
+            return rule.rule
+    return None
+
+
+def test_token_create_prints_a_token_that_authenticates_the_api(demo_app):
+    done = _flask(demo_app, "token", "create", "tech")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("lt_") and " " not in token
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        rows = s.scalars(select(ApiToken)).all()
+        assert [r.token_hash for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
+        found = accounts.user_for_token(s, token)
+        assert found is not None and found.username == "tech"
+    client = demo_app.test_client()
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    route = _api_get_route(demo_app)
+    if route is not None:
+        assert client.get(route, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_token_create_for_an_unknown_user_fails_clearly(demo_app):
+    before = _state(demo_app)
+    result = _run(demo_app, "token", "create", "nobody")
+    assert result.exit_code != 0 and "No user named nobody" in result.output
+    assert _state(demo_app) == before
+
+
+# --- audit verify ----------------------------------------------------------------------------
+
+
+def test_audit_verify_exits_zero_on_the_demo(demo_app):
+    result = _run(demo_app, "audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+
+
+def test_audit_verify_exits_non_zero_naming_the_tampered_event(demo_app):
+    engine = demo_app.extensions["lotrack_db"].engine
+    with engine.begin() as conn:
+        for statement in audit_unguard_statements(engine.dialect.name):
+            conn.execute(text(statement))
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 12"))
+    done = _flask(demo_app, "audit", "verify")
+    assert done.returncode == 1
+    assert "event 12 was altered" in done.stdout
+
+
+# --- init and seed-demo ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def blank_app(backend, tmp_path) -> Iterator:
+    url = make_blank(backend)
+    app = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "LOTRACK_DATABASE_URL": url}
+    )
+    yield app
+    app.extensions["lotrack_db"].engine.dispose()
+    backend.drop(url)
+
+
+def test_init_migrates_a_blank_database_and_is_idempotent(blank_app):
+    engine = blank_app.extensions["lotrack_db"].engine
+    first = _run(blank_app, "init")
+    assert first.exit_code == 0, first.output
+    tables = set(inspect(engine).get_table_names())
+    assert {"audit_event", "user_account", "alembic_version"} <= tables
+    second = _run(blank_app, "init")
+    assert second.exit_code == 0, second.output
+    assert set(inspect(engine).get_table_names()) == tables
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
+
+
+def test_seed_demo_if_empty_does_nothing_the_second_time(app):
+    first = _run(app, "seed-demo", "--if-empty")
+    assert first.exit_code == 0, first.output
+    assert "tech" in first.output and "admin" in first.output
+    after_first = _state(app)
+    assert after_first[1] == 4
+    second = _run(app, "seed-demo", "--if-empty")
+    assert second.exit_code == 0, second.output
+    assert "not loaded" in second.output
+    assert _state(app) == after_first
+    verified = _run(app, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
