@@ -47,14 +47,20 @@ def seed_demo_command(if_empty: bool) -> None:
     """Load the demo history, the three trial sites and one user per role."""
     with _session() as session:
         if if_empty and seed.has_users(session):
-            click.echo("database holds data already; demo not loaded")
+            click.echo("database holds data already; demo not loaded again.")
+            _print_logins(seed.demo_logins())
             return
         try:
             logins = seed.seed_demo(session, facility_id=current_app.config["LOTRACK_FACILITY_ID"])
             session.commit()
         except DomainError as err:
             _fail(err)
-    click.echo("demo data loaded. Demo logins (demo only, change them anywhere else):")
+    click.echo("demo data loaded.")
+    _print_logins(logins)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    click.echo("Demo logins (demo only; never use them anywhere else):")
     for username, role, password in logins:
         click.echo(f"  {role:<11} {username:<10} {password}")
 

@@ -198,4 +198,9 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 box="1",
             )
             session.flush()
+    return demo_logins()
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, role, password) of each demo login."""
     return [(u, r, p) for u, r, _n, _s, p in DEMO_USERS]
