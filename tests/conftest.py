@@ -8,12 +8,13 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
 from lotrack import create_app
@@ -193,3 +194,33 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
     assert token, f"{path} carries a CSRF token"
     return token.group(1).decode()
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the application's engine runs inside the block."""
+    engine = app.extensions["lotrack_db"].engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def api_get_route(app: Flask) -> str | None:
+    """An argument-free GET route of /api/v1 (to check that a token authenticates)."""
+    for rule in app.url_map.iter_rules():
+        if (
+            rule.rule.startswith("/api/v1/")
+            and "GET" in (rule.methods or ())
+            and not rule.arguments
+            and "openapi" not in rule.rule
+            and "swagger" not in rule.rule
+        ):
+            return rule.rule
+    return None

@@ -15,6 +15,7 @@ from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
 from lotrack.services import accounts
+from tests.conftest import api_get_route
 from tests.test_migrations import make_blank
 
 
@@ -103,19 +104,6 @@ def test_user_create_refuses_bad_input_clearly_and_creates_nothing(demo_app, arg
 # --- token create ----------------------------------------------------------------------------
 
 
-def _api_get_route(app) -> str | None:
-    for rule in app.url_map.iter_rules():
-        if (
-            rule.rule.startswith("/api/v1/")
-            and "GET" in (rule.methods or ())
-            and not rule.arguments
-            and "openapi" not in rule.rule
-            and "swagger" not in rule.rule
-        ):
-            return rule.rule
-    return None
-
-
 def test_token_create_prints_a_token_that_authenticates_the_api(demo_app):
     done = _flask(demo_app, "token", "create", "tech")
     assert done.returncode == 0, done.stderr
@@ -128,9 +116,9 @@ def test_token_create_prints_a_token_that_authenticates_the_api(demo_app):
         assert found is not None and found.username == "tech"
     client = demo_app.test_client()
     assert client.get("/api/v1/openapi.json").status_code == 200
-    route = _api_get_route(demo_app)
-    if route is not None:
-        assert client.get(route, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    route = api_get_route(demo_app)
+    assert route is not None, "the API has an argument-free GET route"
+    assert client.get(route, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_token_create_for_an_unknown_user_fails_clearly(demo_app):

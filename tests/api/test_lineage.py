@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-
-@contextmanager
-def counting(app):
-    engine = app.extensions["lotrack_db"].engine
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_a) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.conftest import counting
 
 
 def queries(app, api, path: str) -> int:

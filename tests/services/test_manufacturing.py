@@ -7,14 +7,14 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.domain.isbt128 import check_character
 from lotrack.models import AuditEvent, CellBank, Lot, Passage, ProductionRun, Unit, Vial
 from lotrack.services import audit, cellbank, donor, lineage, lot, production
-from tests.conftest import FACILITY, user
+from tests.conftest import FACILITY, counting, user
 
 D = dt.date
 
@@ -270,36 +270,19 @@ def test_eligible_is_refused_while_screening_is_incomplete(session) -> None:
         )
 
 
-class QueryCounter:
-    def __init__(self, engine) -> None:
-        self.n = 0
-        self.engine = engine
-
-    def __enter__(self) -> QueryCounter:
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args: object) -> None:
-        self.n += 1
-
-
 def test_lineage_costs_the_same_number_of_queries_whatever_the_tree_size(demo_app) -> None:
     maker = demo_app.extensions["lotrack_db"].sessionmaker
-    engine = demo_app.extensions["lotrack_db"].engine
 
     def measure() -> tuple[int, int]:
         with maker() as s:
             tech = user(s, "tech")
-            with QueryCounter(engine) as back:
+            with counting(demo_app) as back:
                 tree = lineage.lot_back(s, tech, "CFM-2025-0001")
                 _ = [u.din for u in tree.lot.units], tree.donor.code
-            with QueryCounter(engine) as fwd:
+            with counting(demo_app) as fwd:
                 f = lineage.bank_forward(s, tech, "MCB-001")
                 _ = f.unit_count, [p.number for r in f.runs for p in r.passages]
-            return back.n, fwd.n
+            return len(back), len(fwd)
 
     small = measure()
     with maker() as s:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.models import Lot, Unit
 from lotrack.services import lot as lots
 from lotrack.services import production
-from tests.conftest import FACILITY, login, user
+from tests.conftest import FACILITY, counting, login, user
 
 
 def text(resp) -> str:
@@ -29,21 +27,6 @@ def units_of(app: Flask, lot_numbers: list[str]) -> list[Unit]:
         return list(
             s.scalars(select(Unit).join(Unit.lot).where(Lot.lot_number.in_(lot_numbers))).all()
         )
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.extensions["lotrack_db"].engine
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def grow(app: Flask) -> None:
