@@ -12,15 +12,17 @@ from sqlalchemy.orm import Session
 from lotrack.context import database
 from lotrack.domain.errors import DomainError
 from lotrack.migrate import upgrade
-from lotrack.services import accounts, audit, seed
+from lotrack.services import accounts, audit, seed, specs
 
 lotrack_cli = AppGroup("lotrack", help="lotrack operations.")
 user_cli = AppGroup("user", help="User accounts.")
 token_cli = AppGroup("token", help="API bearer tokens.")
 audit_cli = AppGroup("audit", help="The audit trail.")
+specs_cli = AppGroup("specs", help="Release specifications under specs/.")
 lotrack_cli.add_command(user_cli)
 lotrack_cli.add_command(token_cli)
 lotrack_cli.add_command(audit_cli)
+lotrack_cli.add_command(specs_cli)
 
 
 def _session() -> Session:
@@ -36,9 +38,38 @@ def _fail(err: DomainError) -> None:
 
 @lotrack_cli.command("init")
 def init_command() -> None:
-    """Create or migrate the database to the current schema."""
+    """Create or migrate the database to the current schema, then load the specifications."""
     upgrade(database().engine)
     click.echo("database is at the current schema")
+    _load_specs()
+
+
+def _load_specs() -> None:
+    with _session() as session:
+        try:
+            outcomes = specs.load_specs(session, None)
+            session.commit()
+        except DomainError as err:
+            _fail(err)
+        for o in outcomes:
+            state = "created, awaiting QA approval" if o.created else "unchanged"
+            click.echo(f"{o.file}: {o.label} {state}")
+
+
+@specs_cli.command("load")
+def specs_load_command() -> None:
+    """Store a new version of each spec file whose content changed (QA approves it in the app)."""
+    _load_specs()
+
+
+@specs_cli.command("list")
+def specs_list_command() -> None:
+    """Every specification version and whether it is in effect."""
+    with _session() as session:
+        for v in specs.list_versions(session):
+            click.echo(
+                f"{v.id:>4}  {v.label:<28} {specs.status(session, v):<16} {v.content_hash[:16]}"
+            )
 
 
 @lotrack_cli.command("seed-demo")

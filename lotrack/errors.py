@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
 from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -68,6 +68,16 @@ def register(app: Flask) -> None:
         return respond(
             409, "conflict", "The change conflicts with an existing record; nothing was saved."
         )
+
+    @app.errorhandler(ProgrammingError)
+    def _programming(err: ProgrammingError):  # noqa: ANN202
+        # PostgreSQL's record guards (insufficient_privilege) refuse an overwrite lost in a race.
+        if getattr(err.orig, "sqlstate", None) == "42501":
+            log.warning("record guard: %s", err.orig)
+            return respond(
+                409, "conflict", "Someone else changed this record first; nothing was saved."
+            )
+        raise err
 
     @app.errorhandler(DataError)
     def _data(err: DataError):  # noqa: ANN202

@@ -14,7 +14,7 @@ from sqlalchemy import func, inspect, select, text
 from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
-from lotrack.services import accounts
+from lotrack.services import accounts, seed
 from tests.conftest import api_get_route
 from tests.test_migrations import make_blank
 
@@ -181,7 +181,7 @@ def test_seed_demo_if_empty_does_nothing_the_second_time(app):
     assert first.exit_code == 0, first.output
     assert "tech" in first.output and "admin" in first.output
     after_first = _state(app)
-    assert after_first[1] == 4
+    assert after_first[1] == len(seed.DEMO_USERS)
     second = _run(app, "seed-demo", "--if-empty")
     assert second.exit_code == 0, second.output
     assert "not loaded" in second.output

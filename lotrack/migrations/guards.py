@@ -58,3 +58,93 @@ def audit_guard_statements(dialect: str) -> list[str]:
 
 def audit_unguard_statements(dialect: str) -> list[str]:
     return POSTGRES_UNGUARDS if dialect == "postgresql" else SQLITE_UNGUARDS
+
+
+# GMP records that are never overwritten: what was entered stays; review fields are set once.
+# table -> (columns that never change, columns that may be set once from NULL)
+RECORD_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "spec_version": (
+        ("product", "stage", "version", "title", "content", "content_hash", "source_file"),
+        ("approved_by_id", "approved_at"),
+    ),
+    "result": (
+        (
+            "lot_id",
+            "bank_id",
+            "passage_id",
+            "spec_version_id",
+            "test_code",
+            "analyte",
+            "value",
+            "unit",
+            "method",
+            "instrument",
+            "reagent_lot",
+            "performed_on",
+            "analyst_id",
+            "recorded_at",
+            "verdict",
+            "rounded",
+            "due_on",
+            "attachment_id",
+            "replaces_id",
+        ),
+        (
+            "verified_by_id",
+            "verified_at",
+            "invalidated_by_id",
+            "invalidated_at",
+            "invalidation_reason",
+        ),
+    ),
+    "attachment": (("sha256", "filename", "content_type", "size", "data"), ()),
+}
+
+
+def _changed(fixed: tuple[str, ...], once: tuple[str, ...], distinct: str) -> str:
+    terms = [f"NEW.{c} {distinct} OLD.{c}" for c in fixed]
+    terms += [f"(OLD.{c} IS NOT NULL AND NEW.{c} {distinct} OLD.{c})" for c in once]
+    return " OR ".join(terms)
+
+
+def record_guard_statements(dialect: str) -> list[str]:
+    out = []
+    for table, (fixed, once) in RECORD_GUARDS.items():
+        msg = f"{table} records are never overwritten or deleted"
+        if dialect == "postgresql":
+            out.append(
+                f"""CREATE OR REPLACE FUNCTION {table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF TG_OP = 'DELETE' OR {_changed(fixed, once, "IS DISTINCT FROM")} THEN
+                    RAISE EXCEPTION '{msg}' USING ERRCODE = 'insufficient_privilege';
+                  END IF;
+                  RETURN NEW;
+                END $$"""
+            )
+            out.append(
+                f"""CREATE TRIGGER {table}_keep BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_keep()"""
+            )
+        else:
+            out.append(
+                f"""CREATE TRIGGER {table}_no_overwrite BEFORE UPDATE ON {table}
+                WHEN {_changed(fixed, once, "IS NOT")}
+                BEGIN SELECT RAISE(ABORT, '{msg}'); END"""
+            )
+            out.append(
+                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                BEGIN SELECT RAISE(ABORT, '{msg}'); END"""
+            )
+    return out
+
+
+def record_unguard_statements(dialect: str) -> list[str]:
+    out = []
+    for table in RECORD_GUARDS:
+        if dialect == "postgresql":
+            out.append(f"DROP TRIGGER IF EXISTS {table}_keep ON {table}")
+            out.append(f"DROP FUNCTION IF EXISTS {table}_keep()")
+        else:
+            out.append(f"DROP TRIGGER IF EXISTS {table}_no_overwrite")
+            out.append(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    return out

@@ -5,10 +5,13 @@ from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
 from lotrack.models.donor import Clone, Donor, DonorScreening
 from lotrack.models.lot import DinSequence, Lot, Unit
 from lotrack.models.production import Passage, ProductionRun
+from lotrack.models.result import Attachment, Investigation, Result
+from lotrack.models.spec import SpecVersion
 from lotrack.models.user import ApiToken, Site, User
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "AuditHead",
     "CellBank",
@@ -16,10 +19,13 @@ __all__ = [
     "DinSequence",
     "Donor",
     "DonorScreening",
+    "Investigation",
     "Lot",
     "Passage",
     "ProductionRun",
+    "Result",
     "Site",
+    "SpecVersion",
     "Unit",
     "User",
     "Vial",

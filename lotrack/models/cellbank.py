@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, utcnow
 from lotrack.models.donor import Clone
+from lotrack.models.spec import SpecVersion
 
 if TYPE_CHECKING:
     from lotrack.models.production import ProductionRun
@@ -47,9 +48,12 @@ class CellBank(Base):
     pdl_at_banking: Mapped[Decimal] = mapped_column(Numeric(8, 2))
     banked_on: Mapped[dt.date] = mapped_column(Date)
     qualification: Mapped[str] = mapped_column(String(20), default="pending")
+    # The specification in effect when this record was created; its results are judged by it.
+    spec_version_id: Mapped[int | None] = mapped_column(ForeignKey("spec_version.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     clone: Mapped[Clone | None] = relationship()
+    spec_version: Mapped[SpecVersion | None] = relationship()
     parent: Mapped[CellBank | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[CellBank]] = relationship(back_populates="parent", order_by="CellBank.id")
     vials: Mapped[list[Vial]] = relationship(back_populates="bank", order_by="Vial.id")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, utcnow
 from lotrack.models.production import ProductionRun
+from lotrack.models.spec import SpecVersion
 
 
 class Lot(Base):
@@ -21,9 +22,12 @@ class Lot(Base):
     state: Mapped[str] = mapped_column(String(24), default="QUARANTINE", index=True)
     harvested_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date] = mapped_column(Date)
+    # The specification in effect when this record was created; its results are judged by it.
+    spec_version_id: Mapped[int | None] = mapped_column(ForeignKey("spec_version.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     run: Mapped[ProductionRun] = relationship(back_populates="lots")
+    spec_version: Mapped[SpecVersion | None] = relationship()
     units: Mapped[list[Unit]] = relationship(back_populates="lot", order_by="Unit.din")
 
 

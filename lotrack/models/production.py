@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, utcnow
 from lotrack.models.cellbank import CellBank, VialWithdrawal
+from lotrack.models.spec import SpecVersion
 
 if TYPE_CHECKING:
     from lotrack.models.lot import Lot
@@ -33,9 +34,12 @@ class ProductionRun(Base):
     product: Mapped[str] = mapped_column(String(32))
     bank_id: Mapped[int] = mapped_column(ForeignKey("cell_bank.id"), index=True)
     started_on: Mapped[dt.date] = mapped_column(Date)
+    # The in-process specification in effect when the run started: its limits apply to the run.
+    spec_version_id: Mapped[int | None] = mapped_column(ForeignKey("spec_version.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     bank: Mapped[CellBank] = relationship()
+    spec_version: Mapped[SpecVersion | None] = relationship()
     withdrawals: Mapped[list[VialWithdrawal]] = relationship(
         back_populates="run", order_by="VialWithdrawal.id"
     )

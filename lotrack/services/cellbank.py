@@ -12,7 +12,7 @@ from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier, VialState
 from lotrack.models import CellBank, Clone, ProductionRun, User, Vial, VialWithdrawal
-from lotrack.services import audit
+from lotrack.services import audit, specs
 from lotrack.services.common import Page, check_code, norm, page_of
 
 
@@ -56,6 +56,7 @@ def register_bank(
         raise ValidationFailed("The tier must be MCB or WCB.", {"tier": "MCB or WCB"})
     if session.scalar(select(func.count()).where(CellBank.code == code)):
         raise Conflict(f"A cell bank with code {code} exists already.", {"code": "already used"})
+    version = specs.require_effective(session, "cfMSC", tier)
     if passage_at_banking < 0:
         fields["passage_at_banking"] = "cannot be negative"
     if pdl_at_banking < 0:
@@ -66,6 +67,7 @@ def register_bank(
         passage_at_banking=passage_at_banking,
         pdl_at_banking=pdl_at_banking,
         banked_on=banked_on,
+        spec_version=version,
     )
     clone = parent = None
     if tier == BankTier.MCB:

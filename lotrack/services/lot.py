@@ -13,9 +13,10 @@ from lotrack.db import utcnow
 from lotrack.domain import isbt128
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.specs import Stage
 from lotrack.domain.states import Container, LotState
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
-from lotrack.services import audit
+from lotrack.services import audit, specs
 from lotrack.services.common import Page, check_code, norm, page_of
 
 MAX_UNITS_PER_FILL = 500
@@ -92,6 +93,7 @@ def register_lot(
         state=LotState.QUARANTINE,
         harvested_on=harvested_on,
         expires_on=expires_on,
+        spec_version=specs.require_effective(session, run.product, Stage.RELEASE),
     )
     audit.created(session, actor, lot)
     return lot

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, selectinload
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.passage import PassageFigures, accumulate
 from lotrack.domain.permissions import require
+from lotrack.domain.specs import Stage
 from lotrack.domain.states import BankTier, VialState
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
-from lotrack.services import audit
+from lotrack.services import audit, specs
 from lotrack.services.cellbank import withdraw_vial
 from lotrack.services.common import Page, check_code, norm, page_of
-from lotrack.services.limits import passage_limits
 
 PRODUCTS = ("cfMSC",)
 
@@ -92,7 +92,13 @@ def start_run(
         raise Conflict(
             f"A production run with code {code} exists already.", {"code": "already used"}
         )
-    run = ProductionRun(code=code, product=product, bank=bank, started_on=started_on)
+    run = ProductionRun(
+        code=code,
+        product=product,
+        bank=bank,
+        started_on=started_on,
+        spec_version=specs.require_effective(session, product, Stage.IN_PROCESS),
+    )
     audit.created(session, actor, run)
     for number in vial_numbers:
         withdraw_vial(session, actor, vials[number], purpose=f"production run {code}", run=run)
@@ -146,7 +152,9 @@ def record_passage(
 
 def passage_figures(run: ProductionRun) -> list[PassageFigures]:
     """Doublings per passage, the cumulative level from the bank's, and limit flags."""
-    limits = passage_limits(run.product)
+    if run.spec_version is None:
+        return []  # a run started before specifications existed has no limits to judge by
+    limits = specs.passage_limits(run.spec_version)
     return accumulate(
         Decimal(run.bank.pdl_at_banking),
         [(p.number, p.cells_seeded, p.cells_harvested) for p in run.passages],

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.donor import MARKERS
 from lotrack.models import Site, User
-from lotrack.services import accounts, audit, cellbank, donor, lot, production
+from lotrack.services import accounts, audit, cellbank, donor, lot, production, seed_quality, specs
 
 # shared/reference/trial.md: the three sites of NCT03123458.
 TRIAL_SITES = (
@@ -28,6 +28,7 @@ TRIAL_SITES = (
 # Demo only: printed by `make run`; any real deployment creates its own users.
 DEMO_USERS = (
     ("tech", "technician", "Demo Technician", None, "demo-tech-password"),
+    ("tech2", "technician", "Demo Second Technician", None, "demo-tech2-password"),
     ("qa", "qa", "Demo QA Reviewer", None, "demo-qa-password"),
     ("nurse", "clinical", "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
     ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
@@ -53,7 +54,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
     seed_sites(session)
     users: dict[str, User] = {}
     for username, role, name, site, password in DEMO_USERS:
-        users[role] = accounts.create_user(
+        users[username] = accounts.create_user(
             session,
             None,
             username=username,
@@ -63,7 +64,11 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             site_code=site,
         )
     session.flush()
-    tech, qa = users["technician"], users["qa"]
+    tech, qa = users["tech"], users["qa"]
+    specs.load_specs(session, None)
+    for version in specs.list_versions(session):
+        specs.approve(session, qa, version)
+    session.flush()
     d = dt.date
     fd = donor.register_donor(session, tech, code="FD-0001", consent_date=d(2025, 3, 10))
     for marker in MARKERS:
@@ -198,6 +203,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 box="1",
             )
             session.flush()
+    seed_quality.seed_results(session, tech=tech, verifier=users["tech2"], qa=qa)
     return demo_logins()
 
 

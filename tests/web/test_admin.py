@@ -57,7 +57,7 @@ def test_the_list_shows_role_site_and_locked_state(client, demo_app):
     resp = client.get("/admin/users")
     assert resp.status_code == 200
     rows = dict(re.findall(rb'<tr id="user-([^"]+)">(.*?)</tr>', resp.data, re.S))
-    assert set(rows) == {b"tech", b"qa", b"nurse", b"admin"}
+    assert set(rows) == {b"tech", b"tech2", b"qa", b"nurse", b"admin"}
     assert b"<td>clinical</td>" in rows[b"nurse"] and b"<td>SZ-GIMI</td>" in rows[b"nurse"]
     assert b'data-state="locked"' in rows[b"nurse"] and b"Unlock" in rows[b"nurse"]
     assert b'data-state="active"' in rows[b"tech"] and b"Unlock" not in rows[b"tech"]

@@ -1,0 +1,186 @@
+"""OOS investigations: opened by a failing lot result, extended to sibling lots, concluded by QA."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
+from lotrack.services import audit
+from lotrack.services.common import Page, norm, page_of
+from lotrack.services.result import invalidate_result
+
+
+class Conclusion(StrEnum):
+    CONFIRMED = "confirmed_oos"  # the failure stands
+    INVALIDATED = "invalidated"  # an assignable cause; the result is invalidated, a retest allowed
+
+
+def open_investigation(session: Session, actor: User, result: Result) -> Investigation:
+    """Phase I (laboratory) investigation of a failing lot result."""
+    assert result.lot is not None and result.verdict == "fail"
+    year = utcnow().year
+    prefix = f"OOS-{year}-"
+    last = session.scalar(
+        select(func.max(Investigation.number)).where(Investigation.number.like(prefix + "%"))
+    )
+    n = int(last[len(prefix) :]) + 1 if last else 1
+    inv = Investigation(
+        number=f"{prefix}{n:03d}",
+        lot=result.lot,
+        result=result,
+        phase="I",
+        status="open",
+        findings="",
+        opened_by_id=actor.id,
+    )
+    audit.created(
+        session,
+        actor,
+        inv,
+        reason=f"{result.test_code} {result.value} out of specification",
+    )
+    return inv
+
+
+def get_investigation(session: Session, number: str) -> Investigation:
+    inv = session.scalar(
+        select(Investigation)
+        .where(Investigation.number == norm(number))
+        .options(joinedload(Investigation.lot), joinedload(Investigation.result))
+    )
+    if inv is None:
+        raise NotFound(f"No investigation {number}.", {"investigation": "no such investigation"})
+    return inv
+
+
+def list_investigations(
+    session: Session, page: int = 1, per_page: int = 50, status: str | None = None
+) -> Page[Investigation]:
+    stmt = (
+        select(Investigation)
+        .order_by(Investigation.opened_at.desc(), Investigation.number.desc())
+        .options(joinedload(Investigation.lot), joinedload(Investigation.result))
+    )
+    if status:
+        stmt = stmt.where(Investigation.status == status)
+    return page_of(session, stmt, page, per_page)
+
+
+def open_for_lot(session: Session, lot: Lot) -> list[Investigation]:
+    return list(
+        session.scalars(
+            select(Investigation)
+            .where(Investigation.lot_id == lot.id, Investigation.status == "open")
+            .options(joinedload(Investigation.result))
+            .order_by(Investigation.number)
+        )
+    )
+
+
+def sibling_lots(session: Session, lot: Lot) -> list[Lot]:
+    """Other lots from the same run, or from any run on the same working cell bank."""
+    run = lot.run
+    bank: CellBank = run.bank
+    return list(
+        session.scalars(
+            select(Lot)
+            .join(ProductionRun, Lot.run_id == ProductionRun.id)
+            .where(
+                Lot.id != lot.id,
+                or_(ProductionRun.id == run.id, ProductionRun.bank_id == bank.id),
+            )
+            .options(joinedload(Lot.run))
+            .order_by(Lot.lot_number)
+        )
+    )
+
+
+def escalate(session: Session, actor: User, inv: Investigation, findings: str) -> Investigation:
+    """Phase I found no laboratory error: a full (phase II) investigation of the process."""
+    require(actor.role, "investigation.manage")
+    _require_open(inv)
+    if inv.phase != "I":
+        raise Conflict(f"{inv.number} is in phase II already.", {"phase": "II already"})
+    if not (findings or "").strip():
+        raise ValidationFailed("State the phase I findings.", {"findings": "required"})
+    audit.changed(
+        session,
+        actor,
+        inv,
+        {"phase": "II", "findings": _append(inv.findings, "Phase I", findings)},
+        reason="no assignable laboratory cause: phase II",
+    )
+    return inv
+
+
+def conclude(
+    session: Session,
+    actor: User,
+    inv: Investigation,
+    *,
+    conclusion: str,
+    findings: str,
+    assignable_cause: str = "",
+) -> Investigation:
+    """Close: confirmed OOS (the failure stands) or invalidated with an assignable cause."""
+    require(actor.role, "investigation.manage")
+    _require_open(inv)
+    fields: dict[str, str] = {}
+    try:
+        decided = Conclusion(conclusion)
+    except ValueError:
+        raise ValidationFailed(
+            "The conclusion is confirmed_oos or invalidated.",
+            {"conclusion": "confirmed_oos or invalidated"},
+        ) from None
+    if not (findings or "").strip():
+        fields["findings"] = "required"
+    cause = (assignable_cause or "").strip()
+    if decided == Conclusion.INVALIDATED and not cause:
+        fields["assignable_cause"] = "required to invalidate the result"
+    if decided == Conclusion.CONFIRMED and cause:
+        fields["assignable_cause"] = "a confirmed OOS has no assignable laboratory cause"
+    if fields:
+        raise ValidationFailed("The investigation cannot be concluded.", fields)
+    siblings = [s.lot_number for s in sibling_lots(session, inv.lot)]
+    audit.changed(
+        session,
+        actor,
+        inv,
+        {
+            "status": "closed",
+            "conclusion": decided.value,
+            "assignable_cause": cause or None,
+            "findings": _append(inv.findings, f"Phase {inv.phase}", findings),
+            "siblings_reviewed": json.dumps(siblings),
+            "closed_by_id": actor.id,
+            "closed_at": utcnow(),
+        },
+        reason=f"concluded: {decided.value}",
+    )
+    if decided == Conclusion.INVALIDATED:
+        invalidate_result(
+            session,
+            actor,
+            inv.result,
+            f"{inv.number}: assignable cause: {cause}",
+            by_investigation=True,
+        )
+    return inv
+
+
+def _require_open(inv: Investigation) -> None:
+    if inv.status != "open":
+        raise Conflict(f"{inv.number} is closed.", {"investigation": "closed"})
+
+
+def _append(existing: str, heading: str, text: str) -> str:
+    entry = f"{heading}: {text.strip()}"
+    return f"{existing}\n\n{entry}" if existing else entry

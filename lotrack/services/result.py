@@ -1,0 +1,342 @@
+"""QC results: recorded and judged against the subject's pinned specification, verified by a second
+person, and corrected only by invalidating with a reason and linking the replacement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.specs import SpecTest, Verdict, judge
+from lotrack.domain.states import LotState
+from lotrack.models import Attachment, CellBank, Investigation, Lot, Passage, Result, User
+from lotrack.services import audit, specs
+
+Subject = Lot | CellBank | Passage
+# A lot takes results until its decision; afterwards its dossier is closed (an exceptional release
+# may still await a late reading, e.g. sterility, which must then be recorded).
+OPEN_LOT_STATES = frozenset({LotState.QUARANTINE, LotState.ON_HOLD, LotState.EXCEPTIONAL_RELEASE})
+RAW_TYPES = {
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".fcs": "application/octet-stream",  # flow cytometry standard
+}
+MAX_RAW_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RawFile:
+    filename: str
+    data: bytes
+
+
+def subject_label(subject: Subject) -> str:
+    if isinstance(subject, Lot):
+        return f"lot {subject.lot_number}"
+    if isinstance(subject, CellBank):
+        return f"bank {subject.code}"
+    return f"passage {subject.number} of run {subject.run.code}"
+
+
+def pinned_version(subject: Subject):  # noqa: ANN201 (SpecVersion | None)
+    if isinstance(subject, Passage):
+        return subject.run.spec_version
+    return subject.spec_version
+
+
+def results_of(session: Session, subject: Subject) -> list[Result]:
+    """Every result of a subject, invalidated ones included, oldest first."""
+    column = {Lot: Result.lot_id, CellBank: Result.bank_id, Passage: Result.passage_id}
+    return list(
+        session.scalars(
+            select(Result)
+            .where(column[type(subject)] == subject.id)
+            .order_by(Result.id)
+            .options(
+                selectinload(Result.analyst),
+                selectinload(Result.verified_by),
+                selectinload(Result.invalidated_by),
+                selectinload(Result.attachment),
+            )
+        )
+    )
+
+
+def get_result(session: Session, result_id: int) -> Result:
+    found = session.get(Result, result_id)
+    if found is None:
+        raise NotFound(f"No result {result_id}.", {"result": "no such result"})
+    return found
+
+
+def safe_filename(name: str) -> str:
+    """The base name only, without path parts or control characters, at most 120 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    return base[-120:] or "raw-data"
+
+
+def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
+    name = safe_filename(raw.filename)
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if ext not in RAW_TYPES:
+        raise ValidationFailed(
+            f"Raw-data files may be {', '.join(sorted(RAW_TYPES))}; {name} is not.",
+            {"raw_file": f"one of {', '.join(sorted(RAW_TYPES))}"},
+        )
+    if not raw.data or len(raw.data) > MAX_RAW_BYTES:
+        raise ValidationFailed(
+            "The raw-data file is empty or larger than 2 MiB.", {"raw_file": "1 byte to 2 MiB"}
+        )
+    attachment = Attachment(
+        sha256=hashlib.sha256(raw.data).hexdigest(),
+        filename=name,
+        content_type=RAW_TYPES[ext],
+        size=len(raw.data),
+        data=raw.data,
+        uploaded_by_id=actor.id,
+    )
+    audit.created(session, actor, attachment)
+    return attachment
+
+
+def _spec_test(subject: Subject, code: str) -> tuple[object, SpecTest]:
+    version = pinned_version(subject)
+    if version is None:
+        raise Conflict(
+            f"{subject_label(subject).capitalize()} has no specification pinned; results cannot"
+            " be judged.",
+            {"test": "no specification pinned"},
+        )
+    test = specs.content_of(version).test(code or "")
+    if test is None:
+        codes = ", ".join(t.code for t in specs.content_of(version).tests)
+        raise ValidationFailed(
+            f"{code} is not a test of {version.label}.", {"test": f"one of {codes}"}
+        )
+    return version, test
+
+
+def _check_open(
+    session: Session, subject: Subject, test: SpecTest, analyte: str, correcting: bool
+) -> Result | None:
+    """Refuse what would test into compliance; returns a pending result the entry completes."""
+    if isinstance(subject, Lot):
+        if subject.state not in OPEN_LOT_STATES:
+            raise Conflict(
+                f"Lot {subject.lot_number} is {subject.state}; its results are closed.",
+                {"lot": f"is {subject.state}"},
+            )
+        open_oos = session.scalar(
+            select(Investigation.number)
+            .join(Result, Investigation.result_id == Result.id)
+            .where(
+                Investigation.lot_id == subject.id,
+                Investigation.status == "open",
+                Result.test_code == test.code,
+            )
+        )
+        if open_oos:
+            raise Conflict(
+                f"{open_oos} is open for {test.name}; a retest is allowed only when it concludes"
+                " with an assignable cause.",
+                {"test": f"{open_oos} is open"},
+            )
+    if correcting:
+        return None
+    current = [
+        r
+        for r in results_of(session, subject)
+        if r.test_code == test.code and r.analyte == analyte and r.invalidated_at is None
+    ]
+    if not current:
+        return None
+    latest = current[-1]
+    if latest.verdict == Verdict.PENDING:
+        return latest
+    if latest.verdict == Verdict.FAIL:
+        raise Conflict(
+            f"{test.name} failed (result {latest.id}) and the failure stands; it is not retested.",
+            {"test": f"out of specification (result {latest.id})"},
+        )
+    raise Conflict(
+        f"{test.name} has a valid result ({latest.id}: {latest.value}); to change it, correct that"
+        " result with a reason.",
+        {"test": f"already has result {latest.id}; correct it instead"},
+    )
+
+
+def record_result(
+    session: Session,
+    actor: User,
+    subject: Subject,
+    *,
+    test: str,
+    value: str,
+    unit: str = "",
+    performed_on: dt.date,
+    method: str = "",
+    instrument: str = "",
+    reagent_lot: str = "",
+    raw_file: RawFile | None = None,
+    replaces: Result | None = None,
+) -> Result:
+    """Record one result as entered and judge it; a failing lot result opens an investigation."""
+    require(actor.role, "results.write")
+    version, spec_test = _spec_test(subject, test)
+    analyte = next(
+        (a for a in spec_test.analytes if a.casefold() == (test or "").strip().casefold()),
+        spec_test.code if not spec_test.alternatives else "",
+    )
+    today = utcnow().date()
+    if performed_on > today:
+        raise ValidationFailed(
+            "The test date cannot be in the future.", {"performed_on": "in the future"}
+        )
+    judgement = judge(
+        spec_test,
+        value=value,
+        unit=unit,
+        analyte=analyte,
+        performed_on=performed_on,
+        recorded_on=today,
+    )
+    pending = _check_open(session, subject, spec_test, analyte, correcting=replaces is not None)
+    result = Result(
+        spec_version=version,
+        test_code=spec_test.code,
+        analyte=analyte,
+        value=value.strip(),
+        unit=spec_test.unit,
+        method=(method or "").strip() or spec_test.method,
+        instrument=(instrument or "").strip(),
+        reagent_lot=(reagent_lot or "").strip(),
+        performed_on=performed_on,
+        analyst_id=actor.id,
+        verdict=judgement.verdict.value,
+        rounded=judgement.rounded,
+        due_on=judgement.due_on,
+        note=judgement.note[:300],
+        replaces=replaces or pending,
+    )
+    if isinstance(subject, Lot):
+        result.lot = subject
+    elif isinstance(subject, CellBank):
+        result.bank = subject
+    else:
+        result.passage = subject
+    if raw_file is not None:
+        result.attachment = store_raw(session, actor, raw_file)
+    audit.created(session, actor, result)
+    session.flush()
+    if judgement.verdict == Verdict.FAIL and isinstance(subject, Lot):
+        from lotrack.services.investigation import open_investigation
+
+        open_investigation(session, actor, result)
+    return result
+
+
+def verify_result(session: Session, actor: User, result: Result) -> Result:
+    """The second person's check: not the analyst, once, and only of a final, valid result."""
+    require(actor.role, "results.verify")
+    if result.analyst_id == actor.id:
+        raise Forbidden(
+            "You entered this result; a second person must verify it.",
+            {"verifier": "must not be the analyst"},
+        )
+    if result.invalidated_at is not None:
+        raise Conflict("This result was invalidated; there is nothing to verify.")
+    if result.verified_at is not None:
+        raise Conflict(
+            f"Result {result.id} was verified already by {result.verified_by.full_name}.",
+            {"result": "verified already"},
+        )
+    if result.verdict == Verdict.PENDING:
+        raise Conflict(
+            "A pending result is not verified; verify the final reading.",
+            {"result": "pending"},
+        )
+    audit.changed(
+        session,
+        actor,
+        result,
+        {"verified_by_id": actor.id, "verified_at": utcnow()},
+        reason="verified by a second person",
+    )
+    return result
+
+
+def invalidate_result(
+    session: Session, actor: User, result: Result, reason: str, *, by_investigation: bool = False
+) -> Result:
+    """Invalidate with a reason; the result stays visible. A failure only through its OOS."""
+    require(actor.role, "results.verify")
+    if not (reason or "").strip():
+        raise ValidationFailed("A reason is required.", {"reason": "required"})
+    if result.invalidated_at is not None:
+        raise Conflict(f"Result {result.id} was invalidated already.", {"result": "invalid"})
+    if result.verdict == Verdict.FAIL and not by_investigation:
+        raise Conflict(
+            "An out-of-specification result is invalidated only by its investigation, with an"
+            " assignable cause.",
+            {"result": "out of specification: conclude its investigation"},
+        )
+    audit.changed(
+        session,
+        actor,
+        result,
+        {
+            "invalidated_by_id": actor.id,
+            "invalidated_at": utcnow(),
+            "invalidation_reason": reason.strip(),
+        },
+        reason=reason,
+    )
+    return result
+
+
+def correct_result(
+    session: Session,
+    actor: User,
+    old: Result,
+    *,
+    reason: str,
+    value: str,
+    unit: str = "",
+    performed_on: dt.date,
+    test: str | None = None,
+    method: str = "",
+    instrument: str = "",
+    reagent_lot: str = "",
+    raw_file: RawFile | None = None,
+) -> Result:
+    """Invalidate `old` with the reason and record its replacement, linked to it."""
+    require(actor.role, "results.write")
+    subject: Subject = old.lot or old.bank or old.passage  # type: ignore[assignment]
+    invalidate_result(session, actor, old, reason)
+    session.flush()
+    return record_result(
+        session,
+        actor,
+        subject,
+        test=test or old.analyte,
+        value=value,
+        unit=unit,
+        performed_on=performed_on,
+        method=method or old.method,
+        instrument=instrument,
+        reagent_lot=reagent_lot,
+        raw_file=raw_file,
+        replaces=old,
+    )
