@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from lotrack.api import cellbank, donor, lineage, lot, production
+from lotrack.api import (
+    cellbank,
+    donor,
+    investigation,
+    lineage,
+    lot,
+    production,
+    result,
+    specs,
+    trend,
+)
 
-ALL: list[Blueprint] = [donor.bp, cellbank.bp, production.bp, lot.bp, lineage.bp]
+ALL: list[Blueprint] = [
+    donor.bp,
+    cellbank.bp,
+    production.bp,
+    lot.bp,
+    lineage.bp,
+    specs.bp,
+    result.bp,
+    investigation.bp,
+    trend.bp,
+]

@@ -13,6 +13,9 @@ NAV = (
     ("cellbank.list_banks", "Cell banks"),
     ("production.list_runs", "Runs"),
     ("lot.list_lots", "Lots"),
+    ("investigation.list_investigations", "Investigations"),
+    ("trend.show_trends", "Trends"),
+    ("specs.list_specs", "Specifications"),
 )
 
 
@@ -25,7 +28,21 @@ def _nav() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from lotrack.web import admin, audit, auth, cellbank, donor, home, lineage, lot, production
+    from lotrack.web import (
+        admin,
+        audit,
+        auth,
+        cellbank,
+        donor,
+        home,
+        investigation,
+        lineage,
+        lot,
+        production,
+        result,
+        specs,
+        trend,
+    )
 
     app.context_processor(_nav)
     app.add_template_filter(json.loads, "fromjson")
@@ -33,5 +50,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(admin.bp)
-    for bp in (donor.bp, cellbank.bp, production.bp, lot.bp, lineage.bp):
+    for bp in (
+        donor.bp,
+        cellbank.bp,
+        production.bp,
+        lot.bp,
+        lineage.bp,
+        result.bp,
+        investigation.bp,
+        specs.bp,
+        trend.bp,
+    ):
         app.register_blueprint(bp)
