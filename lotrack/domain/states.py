@@ -19,11 +19,26 @@ LOT_TRANSITIONS: dict[LotState, frozenset[LotState]] = {
         {LotState.RELEASED, LotState.REJECTED, LotState.ON_HOLD, LotState.EXCEPTIONAL_RELEASE}
     ),
     LotState.RELEASED: frozenset({LotState.ON_HOLD, LotState.RECALLED}),
-    LotState.ON_HOLD: frozenset({LotState.RELEASED, LotState.REJECTED, LotState.RECALLED}),
-    LotState.EXCEPTIONAL_RELEASE: frozenset(),
+    # A hold is lifted back to the state it interrupted (see domain/release.py), so a lot held in
+    # quarantine returns to QUARANTINE and is never released by lifting a hold.
+    LotState.ON_HOLD: frozenset(
+        {
+            LotState.QUARANTINE,
+            LotState.RELEASED,
+            LotState.EXCEPTIONAL_RELEASE,
+            LotState.REJECTED,
+            LotState.RECALLED,
+        }
+    ),
+    # An exceptionally released lot has left the building like a released one: it can be held and
+    # recalled (DESIGN.md listed no way out, which would leave a contaminated lot unrecallable).
+    LotState.EXCEPTIONAL_RELEASE: frozenset({LotState.ON_HOLD, LotState.RECALLED}),
     LotState.REJECTED: frozenset(),
     LotState.RECALLED: frozenset(),
 }
+
+# States in which a lot's units may go to a patient (with their own bedside checks).
+USABLE_LOT_STATES = frozenset({LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE})
 
 
 def lot_may_move(current: LotState, target: LotState) -> bool:

@@ -98,7 +98,39 @@ RECORD_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "attachment": (("sha256", "filename", "content_type", "size", "data"), ()),
+    "signature": (
+        (
+            "lot_id",
+            "action",
+            "meaning",
+            "signer_id",
+            "signer_name",
+            "signer_username",
+            "signed_at",
+            "dossier_sha256",
+            "reason",
+            "exceptional_release_id",
+            "containment_id",
+        ),
+        (),
+    ),
+    "containment_lot": (("containment_id", "lot_id", "from_state", "to_state"), ()),
+    "notification": (
+        (
+            "exceptional_release_id",
+            "containment_id",
+            "recipient_role",
+            "recipient",
+            "method",
+            "notified_at",
+            "note",
+            "recorded_by_id",
+            "recorded_at",
+        ),
+        (),
+    ),
 }
+SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 
 
 def _changed(fixed: tuple[str, ...], once: tuple[str, ...], distinct: str) -> str:
@@ -107,9 +139,10 @@ def _changed(fixed: tuple[str, ...], once: tuple[str, ...], distinct: str) -> st
     return " OR ".join(terms)
 
 
-def record_guard_statements(dialect: str) -> list[str]:
+def record_guard_statements(dialect: str, tables: tuple[str, ...] = SPEC_GUARDS) -> list[str]:
     out = []
-    for table, (fixed, once) in RECORD_GUARDS.items():
+    for table in tables:
+        fixed, once = RECORD_GUARDS[table]
         msg = f"{table} records are never overwritten or deleted"
         if dialect == "postgresql":
             out.append(
@@ -138,9 +171,9 @@ def record_guard_statements(dialect: str) -> list[str]:
     return out
 
 
-def record_unguard_statements(dialect: str) -> list[str]:
+def record_unguard_statements(dialect: str, tables: tuple[str, ...] = SPEC_GUARDS) -> list[str]:
     out = []
-    for table in RECORD_GUARDS:
+    for table in tables:
         if dialect == "postgresql":
             out.append(f"DROP TRIGGER IF EXISTS {table}_keep ON {table}")
             out.append(f"DROP FUNCTION IF EXISTS {table}_keep()")

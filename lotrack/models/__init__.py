@@ -5,6 +5,14 @@ from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
 from lotrack.models.donor import Clone, Donor, DonorScreening
 from lotrack.models.lot import DinSequence, Lot, Unit
 from lotrack.models.production import Passage, ProductionRun
+from lotrack.models.release import (
+    Containment,
+    ContainmentLot,
+    Deviation,
+    ExceptionalRelease,
+    Notification,
+    Signature,
+)
 from lotrack.models.result import Attachment, Investigation, Result
 from lotrack.models.spec import SpecVersion
 from lotrack.models.user import ApiToken, Site, User
@@ -16,14 +24,20 @@ __all__ = [
     "AuditHead",
     "CellBank",
     "Clone",
+    "Containment",
+    "ContainmentLot",
+    "Deviation",
     "DinSequence",
     "Donor",
     "DonorScreening",
+    "ExceptionalRelease",
     "Investigation",
     "Lot",
+    "Notification",
     "Passage",
     "ProductionRun",
     "Result",
+    "Signature",
     "Site",
     "SpecVersion",
     "Unit",

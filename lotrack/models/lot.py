@@ -20,6 +20,8 @@ class Lot(Base):
     lot_number: Mapped[str] = mapped_column(String(32), unique=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("production_run.id"), index=True)
     state: Mapped[str] = mapped_column(String(24), default="QUARANTINE", index=True)
+    # While ON_HOLD: the state the hold interrupted, which lifting the hold returns to.
+    held_from: Mapped[str | None] = mapped_column(String(24))
     harvested_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date] = mapped_column(Date)
     # The specification in effect when this record was created; its results are judged by it.

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, utcnow
 
-ROLES = ("technician", "qa", "clinical", "admin")
+ROLES = ("technician", "qa", "medical_director", "clinical", "admin")
 
 
 class Site(Base):
