@@ -6,7 +6,7 @@ from lotrack.domain.errors import Forbidden
 
 # action -> roles allowed. Admins manage accounts and read the record; they do not enter GMP data.
 ALLOWED: dict[str, frozenset[str]] = {
-    "manufacturing.read": frozenset({"technician", "qa", "admin"}),
+    "manufacturing.read": frozenset({"technician", "qa", "medical_director", "admin"}),
     "manufacturing.write": frozenset({"technician"}),
     "donor.determine": frozenset({"qa"}),
     "specs.approve": frozenset({"qa"}),
@@ -14,6 +14,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "results.verify": frozenset({"technician", "qa"}),
     "investigation.manage": frozenset({"qa"}),
     "bank.qualify": frozenset({"qa"}),
+    "release.decide": frozenset({"qa"}),
+    "exceptional.request": frozenset({"qa"}),
+    "exceptional.sign": frozenset({"qa", "medical_director"}),
+    "deviation.write": frozenset({"technician", "qa"}),
+    "deviation.close": frozenset({"qa"}),
     "audit.read": frozenset({"qa", "admin"}),
     "users.manage": frozenset({"admin"}),
     "site.read": frozenset({"clinical", "qa", "admin"}),

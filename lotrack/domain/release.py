@@ -17,6 +17,7 @@ class Action(StrEnum):
     UNHOLD = "unhold"
     RECALL = "recall"
     EXCEPTIONAL_RELEASE = "exceptional_release"
+    REVIEW = "review"  # a signature on the dossier without a change of state
 
 
 class Meaning(StrEnum):
@@ -140,4 +141,5 @@ def _done(action: Action) -> str:
         Action.UNHOLD: "taken off hold",
         Action.RECALL: "recalled",
         Action.EXCEPTIONAL_RELEASE: "exceptionally released",
+        Action.REVIEW: "reviewed",
     }[action]

@@ -150,6 +150,11 @@ def register_failure(
     audit.event(session, user, "login_failed", user, details)
 
 
+def check_password(user: User, password: str) -> bool:
+    """Whether `password` is the user's (for re-authentication at signing)."""
+    return user.active and _verify(user.password_hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password or "")

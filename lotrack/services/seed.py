@@ -30,6 +30,7 @@ DEMO_USERS = (
     ("tech", "technician", "Demo Technician", None, "demo-tech-password"),
     ("tech2", "technician", "Demo Second Technician", None, "demo-tech2-password"),
     ("qa", "qa", "Demo QA Reviewer", None, "demo-qa-password"),
+    ("md", "medical_director", "Demo Medical Director", None, "demo-md-password"),
     ("nurse", "clinical", "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
     ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
 )
@@ -203,7 +204,13 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 box="1",
             )
             session.flush()
-    seed_quality.seed_results(session, tech=tech, verifier=users["tech2"], qa=qa)
+    seed_quality.seed_results(
+        session,
+        tech=tech,
+        verifier=users["tech2"],
+        qa=qa,
+        qa_password=next(p for u, *_r, p in DEMO_USERS if u == "qa"),
+    )
     return demo_logins()
 
 

@@ -1,6 +1,7 @@
 """Demo QC results: qualified banks, and four lots that show each kind of verdict and blocker.
 
-CFM-2025-0001 meets its specification (one result corrected with a reason along the way);
+CFM-2025-0001 meets its specification (one result corrected with a reason along the way) and
+is released under QA's signature;
 CFM-2025-0002 waits for its sterility reading and a verification; CFM-2025-0003 failed viability
 and has an open OOS investigation; CFM-2025-0004 comes from a run past its passage limit and has
 most results still missing.
@@ -14,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.release import Action
 from lotrack.models import CellBank, Lot, ProductionRun, User
-from lotrack.services import evaluation, result, specs
+from lotrack.services import evaluation, release, result, specs
 
 # Typical passing values (analyte, value, unit); limits and sources are in specs/*.toml.
 RELEASE_VALUES = (
@@ -69,7 +71,9 @@ def _record_all(
     session.flush()
 
 
-def seed_results(session: Session, *, tech: User, verifier: User, qa: User) -> None:
+def seed_results(
+    session: Session, *, tech: User, verifier: User, qa: User, qa_password: str
+) -> None:
     values = {a: v for a, v, _u in RELEASE_VALUES}
     for bank in session.scalars(select(CellBank).order_by(CellBank.tier, CellBank.code)):
         assert bank.spec_version is not None
@@ -116,3 +120,13 @@ def seed_results(session: Session, *, tech: User, verifier: User, qa: User) -> N
 
     fourth = lots["CFM-2025-0004"]
     _record_all(session, tech, verifier, fourth, fourth.harvested_on, values, ["VIAB", "CD105"])
+    session.flush()
+    release.decide(
+        session,
+        qa,
+        first,
+        Action.RELEASE,
+        release.SignIn("qa", qa_password, "approved for release", "every criterion met"),
+        release.Lockout(max_failures=5, lockout_minutes=15),
+    )
+    session.flush()

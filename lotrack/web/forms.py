@@ -40,10 +40,13 @@ def handle_form(
             response = act(parse(schema, values))
             commit()
             return response
-        except Forbidden:
-            raise
         except DomainError as err:
-            db_session().rollback()
+            if getattr(err, "keep_writes", False):
+                commit()  # a refused signature's failure count is kept (see errors.py)
+            elif isinstance(err, Forbidden):
+                raise
+            else:
+                db_session().rollback()
             status, message = status_of(err), err.message
             errors = err.fields or {}
     return (

@@ -1,0 +1,168 @@
+"""Holds and recalls of one lot or of every lot from a cell bank, each lot moved by a guarded update
+under the signer's signature. A unit's usability follows its lot's state, so every unit of those
+lots is blocked at once, wherever it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.release import DISTRIBUTED, Action, check_signer
+from lotrack.domain.states import BankTier, LotState
+from lotrack.models import CellBank, Containment, ContainmentLot, Lot, ProductionRun, Unit, User
+from lotrack.services import audit, signature
+from lotrack.services.common import norm
+from lotrack.services.release import Lockout, SignIn, move
+
+KINDS = ("hold", "recall")
+
+
+def lots_from_bank(session: Session, bank: CellBank) -> list[Lot]:
+    """Every lot made from a WCB, or from any WCB of an MCB."""
+    bank_ids = [bank.id]
+    if bank.tier == BankTier.MCB:
+        bank_ids += list(
+            session.scalars(select(CellBank.id).where(CellBank.parent_bank_id == bank.id))
+        )
+    return list(
+        session.scalars(
+            select(Lot)
+            .join(ProductionRun, Lot.run_id == ProductionRun.id)
+            .where(ProductionRun.bank_id.in_(bank_ids))
+            .order_by(Lot.lot_number)
+        )
+    )
+
+
+def _plan(kind: str, lot: Lot) -> tuple[Action, LotState] | None:
+    """What a hold or a recall does to one lot: (the action signed, the target), or nothing."""
+    state = LotState(lot.state)
+    held_from = LotState(lot.held_from) if lot.held_from else None
+    if kind == "recall":
+        if state in DISTRIBUTED or (state == LotState.ON_HOLD and held_from in DISTRIBUTED):
+            return Action.RECALL, LotState.RECALLED
+        if state == LotState.QUARANTINE:
+            return Action.HOLD, LotState.ON_HOLD  # never distributed: kept from release
+        return None
+    if state in (LotState.QUARANTINE, *DISTRIBUTED):
+        return Action.HOLD, LotState.ON_HOLD
+    return None
+
+
+def contain(
+    session: Session,
+    actor: User,
+    *,
+    kind: str,
+    sign_in: SignIn,
+    lockout: Lockout,
+    lot: Lot | None = None,
+    bank: CellBank | None = None,
+) -> Containment:
+    """Hold or recall one lot, or every lot from a bank; each lot reached is signed for."""
+    require(actor.role, "release.decide")
+    signer = signature.authenticate_signer(
+        session,
+        actor,
+        sign_in.username,
+        sign_in.password,
+        max_failures=lockout.max_failures,
+        lockout_minutes=lockout.lockout_minutes,
+    )
+    if kind not in KINDS:
+        raise ValidationFailed("A hold or a recall.", {"kind": "hold or recall"})
+    main_action = Action.RECALL if kind == "recall" else Action.HOLD
+    meaning = check_signer(main_action, signer.role, sign_in.meaning)
+    if not sign_in.reason.strip():
+        raise ValidationFailed(f"State the reason for the {kind}.", {"reason": "required"})
+    if (lot is None) == (bank is None):
+        raise ValidationFailed(f"A {kind} concerns one lot or one bank.", {"scope": "lot or bank"})
+    lots = [lot] if lot is not None else lots_from_bank(session, bank)  # type: ignore[arg-type]
+    plans = [(one, _plan(kind, one)) for one in lots]
+    todo = [(one, p) for one, p in plans if p is not None]
+    if not todo:
+        states = ", ".join(f"{one.lot_number} {one.state}" for one in lots) or "no lots"
+        raise Conflict(f"Nothing to {kind}: {states}.", {"scope": f"nothing to {kind}"})
+    prefix = f"{'RCL' if kind == 'recall' else 'HLD'}-{utcnow().year}-"
+    last = session.scalar(
+        select(func.max(Containment.number)).where(Containment.number.like(prefix + "%"))
+    )
+    record = Containment(
+        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        kind=kind,
+        lot=lot,
+        bank=bank,
+        reason=sign_in.reason.strip(),
+        created_by_id=signer.id,
+    )
+    audit.created(session, signer, record)
+    session.flush()
+    for one, (action, target) in todo:
+        current = LotState(one.state)
+        the_meaning = (
+            meaning
+            if action == main_action
+            else check_signer(action, signer.role, "placed on hold")
+        )
+        signature.sign(
+            session,
+            signer,
+            one,
+            action,
+            the_meaning,
+            reason=sign_in.reason,
+            containment_id=record.id,
+        )
+        move(session, signer, one, current, target, action)
+        link = ContainmentLot(
+            containment_id=record.id, lot_id=one.id, from_state=current, to_state=target
+        )
+        audit.created(session, signer, link)
+    return record
+
+
+def get_containment(session: Session, number: str) -> Containment:
+    found = session.scalar(
+        select(Containment)
+        .where(Containment.number == norm(number))
+        .options(selectinload(Containment.lots).selectinload(ContainmentLot.lot))
+    )
+    if found is None:
+        raise NotFound(f"No hold or recall {number}.", {"number": "no such record"})
+    return found
+
+
+@dataclass(frozen=True)
+class AffectedUnit:
+    unit: Unit
+    lot_number: str
+    lot_state: str
+
+
+def affected_units(session: Session, record: Containment) -> list[AffectedUnit]:
+    """Every unit of the lots a hold or recall reached, with where it is stored."""
+    rows = session.execute(
+        select(Unit, Lot.lot_number, Lot.state)
+        .join(Lot, Unit.lot_id == Lot.id)
+        .join(ContainmentLot, ContainmentLot.lot_id == Lot.id)
+        .where(ContainmentLot.containment_id == record.id)
+        .order_by(Lot.lot_number, Unit.din)
+    )
+    return [AffectedUnit(u, n, s) for u, n, s in rows]
+
+
+def containments_of(session: Session, lot: Lot) -> list[Containment]:
+    return list(
+        session.scalars(
+            select(Containment)
+            .outerjoin(ContainmentLot, ContainmentLot.containment_id == Containment.id)
+            .where(or_(Containment.lot_id == lot.id, ContainmentLot.lot_id == lot.id))
+            .distinct()
+            .order_by(Containment.id)
+        )
+    )

@@ -1,0 +1,128 @@
+"""Deviations on a run or a lot: opened with a description, assessed for impact, closed by QA."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.models import Deviation, Lot, ProductionRun, User
+from lotrack.services import audit
+from lotrack.services.common import Page, norm, page_of
+
+
+def open_deviation(
+    session: Session,
+    actor: User,
+    *,
+    description: str,
+    lot: Lot | None = None,
+    run: ProductionRun | None = None,
+) -> Deviation:
+    require(actor.role, "deviation.write")
+    if (lot is None) == (run is None):
+        raise ValidationFailed(
+            "A deviation concerns one run or one lot.", {"subject": "a run or a lot"}
+        )
+    if not (description or "").strip():
+        raise ValidationFailed("Describe the deviation.", {"description": "required"})
+    prefix = f"DEV-{utcnow().year}-"
+    last = session.scalar(
+        select(func.max(Deviation.number)).where(Deviation.number.like(prefix + "%"))
+    )
+    deviation = Deviation(
+        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        lot=lot,
+        run=run,
+        description=description.strip(),
+        impact_assessment="",
+        status="open",
+        opened_by_id=actor.id,
+    )
+    audit.created(session, actor, deviation)
+    return deviation
+
+
+def get_deviation(session: Session, number: str) -> Deviation:
+    found = session.scalar(
+        select(Deviation)
+        .where(Deviation.number == norm(number))
+        .options(joinedload(Deviation.lot), joinedload(Deviation.run))
+    )
+    if found is None:
+        raise NotFound(f"No deviation {number}.", {"deviation": "no such deviation"})
+    return found
+
+
+def list_deviations(
+    session: Session, page: int = 1, per_page: int = 50, status: str | None = None
+) -> Page[Deviation]:
+    stmt = (
+        select(Deviation)
+        .order_by(Deviation.opened_at.desc(), Deviation.number.desc())
+        .options(joinedload(Deviation.lot), joinedload(Deviation.run))
+    )
+    if status:
+        stmt = stmt.where(Deviation.status == status)
+    return page_of(session, stmt, page, per_page)
+
+
+def open_for_lot(session: Session, lot: Lot) -> list[Deviation]:
+    """Open deviations on the lot itself or on the run it came from."""
+    return list(
+        session.scalars(
+            select(Deviation)
+            .where(
+                Deviation.status == "open",
+                or_(Deviation.lot_id == lot.id, Deviation.run_id == lot.run_id),
+            )
+            .order_by(Deviation.number)
+        )
+    )
+
+
+def assess(session: Session, actor: User, deviation: Deviation, impact: str) -> Deviation:
+    require(actor.role, "deviation.write")
+    _require_open(deviation)
+    if not (impact or "").strip():
+        raise ValidationFailed("State the impact assessment.", {"impact_assessment": "required"})
+    audit.changed(
+        session,
+        actor,
+        deviation,
+        {"impact_assessment": impact.strip()},
+        reason="impact assessed",
+    )
+    return deviation
+
+
+def close(session: Session, actor: User, deviation: Deviation, closure: str) -> Deviation:
+    require(actor.role, "deviation.close")
+    _require_open(deviation)
+    fields = {}
+    if not deviation.impact_assessment:
+        fields["impact_assessment"] = "assess the impact before closing"
+    if not (closure or "").strip():
+        fields["closure"] = "required"
+    if fields:
+        raise ValidationFailed(f"{deviation.number} cannot be closed yet.", fields)
+    audit.changed(
+        session,
+        actor,
+        deviation,
+        {
+            "status": "closed",
+            "closure": closure.strip(),
+            "closed_by_id": actor.id,
+            "closed_at": utcnow(),
+        },
+        reason="closed",
+    )
+    return deviation
+
+
+def _require_open(deviation: Deviation) -> None:
+    if deviation.status != "open":
+        raise Conflict(f"{deviation.number} is closed.", {"deviation": "closed"})

@@ -1,0 +1,115 @@
+"""The lot dossier: the facts a QA signature vouches for, in canonical form, and its SHA-256.
+
+It holds what the decision rests on (lineage, specification version, every result and its review,
+investigations, deviations, units) and not the lot's state, which the decisions themselves change:
+recalling a lot must not void the signature that released it, but a result added afterwards must.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from lotrack.models import (
+    CellBank,
+    Clone,
+    Deviation,
+    Investigation,
+    Lot,
+    ProductionRun,
+    Result,
+    Unit,
+)
+from lotrack.services.audit import canonical, plain
+
+
+def _lot(session: Session, lot_id: int) -> Lot:
+    return session.scalars(
+        select(Lot)
+        .where(Lot.id == lot_id)
+        .options(
+            joinedload(Lot.spec_version),
+            selectinload(Lot.units),
+            joinedload(Lot.run).selectinload(ProductionRun.passages),
+            joinedload(Lot.run)
+            .joinedload(ProductionRun.bank)
+            .joinedload(CellBank.parent)
+            .joinedload(CellBank.clone)
+            .joinedload(Clone.donor),
+        )
+    ).one()
+
+
+def dossier(session: Session, lot: Lot) -> dict[str, Any]:
+    lot = _lot(session, lot.id)
+    run, wcb = lot.run, lot.run.bank
+    mcb = wcb.parent
+    donor = mcb.clone.donor if mcb is not None and mcb.clone is not None else None
+    results = session.scalars(
+        select(Result)
+        .where(Result.lot_id == lot.id)
+        .order_by(Result.id)
+        .options(joinedload(Result.analyst), joinedload(Result.verified_by))
+    ).all()
+    investigations = session.scalars(
+        select(Investigation).where(Investigation.lot_id == lot.id).order_by(Investigation.id)
+    ).all()
+    deviations = session.scalars(
+        select(Deviation)
+        .where(or_(Deviation.lot_id == lot.id, Deviation.run_id == run.id))
+        .order_by(Deviation.id)
+    ).all()
+    return {
+        "lot": {
+            "lot_number": lot.lot_number,
+            "harvested_on": plain(lot.harvested_on),
+            "expires_on": plain(lot.expires_on),
+            "spec": lot.spec_version.content_hash if lot.spec_version else None,
+        },
+        "lineage": {
+            "donor": [donor.code, donor.determination] if donor else None,
+            "mcb": [mcb.code, mcb.qualification] if mcb else None,
+            "wcb": [wcb.code, wcb.qualification],
+            "run": run.code,
+            "passages": [
+                [p.number, p.cells_seeded, p.cells_harvested, plain(p.harvested_on)]
+                for p in run.passages
+            ],
+        },
+        "units": [
+            [u.din, u.container, u.cells, plain(u.volume_ml)]
+            for u in sorted(lot.units, key=lambda u: u.din)
+        ],
+        "results": [
+            {
+                "id": r.id,
+                "test": r.analyte,
+                "value": r.value,
+                "unit": r.unit,
+                "verdict": r.verdict,
+                "performed_on": plain(r.performed_on),
+                "analyst": r.analyst.username,
+                "verified_by": r.verified_by.username if r.verified_by else None,
+                "invalidated": plain(r.invalidated_at),
+                "replaces": r.replaces_id,
+            }
+            for r in results
+        ],
+        "investigations": [[i.number, i.result_id, i.status, i.conclusion] for i in investigations],
+        "deviations": [[d.number, d.status, d.impact_assessment] for d in deviations],
+    }
+
+
+def dossier_hash(session: Session, lot: Lot) -> str:
+    return hashlib.sha256(canonical(dossier(session, lot)).encode()).hexdigest()
+
+
+def units_of(session: Session, lot_ids: list[int]) -> list[Unit]:
+    return list(
+        session.scalars(
+            select(Unit).where(Unit.lot_id.in_(lot_ids)).order_by(Unit.lot_id, Unit.din)
+        )
+    )

@@ -1,0 +1,202 @@
+"""Exceptional release (EU GMP Part IV §11.5; FACT): a lot that does not meet every criterion goes
+to one patient at the treating physician's request, on the manufacturer's risk assessment, once QA
+and the medical director have both signed; the physician and the sponsor are told."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.db import utcnow
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.release import MEANING_OF_ROLE, Action, check_signer, target_of
+from lotrack.domain.states import LotState
+from lotrack.models import ExceptionalRelease, Lot, Notification, Signature, User
+from lotrack.services import audit, signature
+from lotrack.services.common import norm
+from lotrack.services.dossier import dossier_hash
+from lotrack.services.release import Lockout, SignIn, move, review, segregation
+
+RECIPIENT_ROLES = ("physician", "sponsor", "site")
+
+
+def request_release(
+    session: Session,
+    actor: User,
+    lot: Lot,
+    *,
+    physician: str,
+    patient: str,
+    request: str,
+    requested_on: dt.date,
+    risk_assessment: str,
+) -> ExceptionalRelease:
+    """Record the physician's request and the manufacturer's risk assessment (QA)."""
+    require(actor.role, "exceptional.request")
+    fields = {
+        k: "required"
+        for k, v in (
+            ("physician", physician),
+            ("patient", patient),
+            ("request", request),
+            ("risk_assessment", risk_assessment),
+        )
+        if not (v or "").strip()
+    }
+    if requested_on > utcnow().date():
+        fields["requested_on"] = "in the future"
+    if fields:
+        raise ValidationFailed("The exceptional release request is incomplete.", fields)
+    target_of(Action.EXCEPTIONAL_RELEASE, LotState(lot.state), None)
+    if session.scalar(
+        select(func.count()).where(
+            ExceptionalRelease.lot_id == lot.id, ExceptionalRelease.status == "pending"
+        )
+    ):
+        raise Conflict(
+            f"Lot {lot.lot_number} has a pending exceptional release request already.",
+            {"lot": "request pending"},
+        )
+    blockers = review(session, lot).blockers
+    if not blockers:
+        raise Conflict(
+            f"Lot {lot.lot_number} meets its specification; release it the ordinary way.",
+            {"lot": "releasable"},
+        )
+    prefix = f"ER-{utcnow().year}-"
+    last = session.scalar(
+        select(func.max(ExceptionalRelease.number)).where(
+            ExceptionalRelease.number.like(prefix + "%")
+        )
+    )
+    er = ExceptionalRelease(
+        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        lot=lot,
+        physician=physician.strip(),
+        patient=patient.strip(),
+        request=request.strip(),
+        requested_on=requested_on,
+        risk_assessment=risk_assessment.strip(),
+        blockers=json.dumps([b.message for b in blockers], ensure_ascii=False),
+        status="pending",
+        created_by_id=actor.id,
+    )
+    audit.created(session, actor, er)
+    return er
+
+
+def get_request(session: Session, number: str) -> ExceptionalRelease:
+    found = session.scalar(
+        select(ExceptionalRelease).where(ExceptionalRelease.number == norm(number))
+    )
+    if found is None:
+        raise NotFound(f"No exceptional release {number}.", {"number": "no such request"})
+    return found
+
+
+def signatures_for(session: Session, er: ExceptionalRelease) -> list[Signature]:
+    return list(
+        session.scalars(
+            select(Signature)
+            .where(Signature.exceptional_release_id == er.id)
+            .order_by(Signature.id)
+        )
+    )
+
+
+def sign_release(
+    session: Session,
+    actor: User,
+    er: ExceptionalRelease,
+    sign_in: SignIn,
+    lockout: Lockout,
+) -> Signature:
+    """QA's or the medical director's signature; with both, the lot is exceptionally released."""
+    require(actor.role, "exceptional.sign")
+    signer = signature.authenticate_signer(
+        session,
+        actor,
+        sign_in.username,
+        sign_in.password,
+        max_failures=lockout.max_failures,
+        lockout_minutes=lockout.lockout_minutes,
+    )
+    meaning = check_signer(Action.EXCEPTIONAL_RELEASE, signer.role, sign_in.meaning)
+    if er.status != "pending":
+        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+    lot = er.lot
+    current = LotState(lot.state)
+    target = target_of(Action.EXCEPTIONAL_RELEASE, current, None)
+    # Only signatures on the dossier as it stands count: one given before a change is void.
+    current_hash = dossier_hash(session, lot)
+    signed = [s for s in signatures_for(session, er) if s.dossier_sha256 == current_hash]
+    if any(s.meaning == meaning.value for s in signed):
+        raise Conflict(
+            f"{er.number} carries the {signer.role} signature already.", {"meaning": "signed"}
+        )
+    if signer.role == "qa":
+        problem = segregation(session, signer, lot)
+        if problem:
+            raise Conflict(problem, {"username": "tested or verified this lot"})
+    new = signature.sign(
+        session,
+        signer,
+        lot,
+        Action.EXCEPTIONAL_RELEASE,
+        meaning,
+        reason=sign_in.reason,
+        exceptional_release_id=er.id,
+    )
+    if {s.meaning for s in signed} | {meaning.value} == {m.value for m in MEANING_OF_ROLE.values()}:
+        move(session, signer, lot, current, target, Action.EXCEPTIONAL_RELEASE)
+        audit.changed(session, signer, er, {"status": "approved"}, reason="both signatures given")
+    return new
+
+
+def withdraw(session: Session, actor: User, er: ExceptionalRelease, reason: str) -> None:
+    require(actor.role, "exceptional.request")
+    if er.status != "pending":
+        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+    audit.changed(session, actor, er, {"status": "withdrawn"}, reason=reason)
+
+
+def record_notification(
+    session: Session,
+    actor: User,
+    *,
+    recipient_role: str,
+    recipient: str,
+    method: str,
+    notified_at: dt.datetime,
+    note: str = "",
+    er: ExceptionalRelease | None = None,
+    containment_id: int | None = None,
+) -> Notification:
+    """Log that a physician, the sponsor or a site was told (of an exceptional release/recall)."""
+    require(actor.role, "release.decide")
+    fields = {}
+    if recipient_role not in RECIPIENT_ROLES:
+        fields["recipient_role"] = f"one of {', '.join(RECIPIENT_ROLES)}"
+    for key, value in (("recipient", recipient), ("method", method)):
+        if not (value or "").strip():
+            fields[key] = "required"
+    if notified_at > utcnow():
+        fields["notified_at"] = "in the future"
+    if fields:
+        raise ValidationFailed("The notification cannot be recorded.", fields)
+    note_row = Notification(
+        exceptional_release_id=er.id if er is not None else None,
+        containment_id=containment_id,
+        recipient_role=recipient_role,
+        recipient=recipient.strip(),
+        method=method.strip(),
+        notified_at=notified_at,
+        note=(note or "").strip(),
+        recorded_by_id=actor.id,
+    )
+    audit.created(session, actor, note_row)
+    return note_row

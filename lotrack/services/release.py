@@ -1,0 +1,167 @@
+"""QA lot decisions under signature: the release review, release, rejection, lifting a hold, and
+review signatures. State changes are guarded updates, so of two people deciding at once exactly one
+succeeds and the other is told what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lotrack.domain.errors import Conflict
+from lotrack.domain.evaluation import Blocker
+from lotrack.domain.permissions import require
+from lotrack.domain.release import (
+    Action,
+    Meaning,
+    check_signer,
+    segregation_problem,
+    target_of,
+)
+from lotrack.domain.states import LotState
+from lotrack.models import Deviation, Lot, Result, Signature, User
+from lotrack.services import audit, deviation, signature
+from lotrack.services.evaluation import SubjectEvaluation, evaluate_lot
+from lotrack.services.signature import ShownSignature
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What the signer types at signing: their username and password, the meaning, a comment."""
+
+    username: str
+    password: str
+    meaning: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Lockout:
+    max_failures: int
+    lockout_minutes: int
+
+
+@dataclass(frozen=True)
+class ReleaseReview:
+    lot: Lot
+    evaluation: SubjectEvaluation
+    deviations: list[Deviation]
+    signatures: list[ShownSignature]
+    blockers: list[Blocker] = field(default_factory=list)
+
+    @property
+    def releasable(self) -> bool:
+        return not self.blockers
+
+
+def review(session: Session, lot: Lot) -> ReleaseReview:
+    """Everything QA needs to decide, with every blocker to release named."""
+    ev = evaluate_lot(session, lot)
+    devs = deviation.open_for_lot(session, lot)
+    blockers = list(ev.evaluation.blockers) + [
+        Blocker("deviation", d.number, f"Deviation {d.number} is open: {d.description}")
+        for d in devs
+    ]
+    return ReleaseReview(lot, ev, devs, signature.signatures_of(session, lot), blockers)
+
+
+def segregation(session: Session, signer: User, lot: Lot) -> str:
+    analysts, verifiers = set(), set()
+    for analyst, verifier in session.execute(
+        select(Result.analyst_id, Result.verified_by_id).where(Result.lot_id == lot.id)
+    ):
+        analysts.add(analyst)
+        if verifier is not None:
+            verifiers.add(verifier)
+    return segregation_problem(signer.id, analysts, verifiers)
+
+
+def move(
+    session: Session, signer: User, lot: Lot, current: LotState, target: LotState, action: Action
+) -> None:
+    """The guarded update: it changes the state only if nobody else changed it first."""
+    held_from = current.value if target == LotState.ON_HOLD else None
+    done = session.execute(
+        update(Lot)
+        .where(Lot.id == lot.id, Lot.state == current.value)
+        .values(state=target.value, held_from=held_from)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.expire(lot)
+        raise Conflict(
+            f"Someone else decided on lot {lot.lot_number} at the same moment; it is now"
+            f" {session.scalar(select(Lot.state).where(Lot.id == lot.id))}. Nothing was signed.",
+            {"state": "changed by someone else"},
+        )
+    session.expire(lot, ["state", "held_from"])
+    audit.event(
+        session,
+        signer,
+        action.value,
+        lot,
+        transitions={"state": (current.value, target.value)},
+    )
+
+
+def decide(
+    session: Session,
+    actor: User,
+    lot: Lot,
+    action: Action,
+    sign_in: SignIn,
+    lockout: Lockout,
+) -> Signature:
+    """Release, reject or lift a hold, under the signer's electronic signature."""
+    require(actor.role, "release.decide")
+    signer = signature.authenticate_signer(
+        session,
+        actor,
+        sign_in.username,
+        sign_in.password,
+        max_failures=lockout.max_failures,
+        lockout_minutes=lockout.lockout_minutes,
+    )
+    meaning = check_signer(action, signer.role, sign_in.meaning)
+    current = LotState(lot.state)
+    target = target_of(action, current, LotState(lot.held_from) if lot.held_from else None)
+    if action in (Action.REJECT, Action.UNHOLD) and not sign_in.reason.strip():
+        raise Conflict("State the reason for this decision.", {"reason": "required"})
+    if target == LotState.RELEASED:
+        problem = segregation(session, signer, lot)
+        if problem:
+            raise Conflict(problem, {"username": "tested or verified this lot"})
+        blockers = review(session, lot).blockers
+        if blockers:
+            raise Conflict(
+                f"Lot {lot.lot_number} cannot be released: "
+                + " ".join(b.message for b in blockers),
+                {f"blocker {i + 1}": b.message for i, b in enumerate(blockers)},
+            )
+    signed = signature.sign(session, signer, lot, action, meaning, reason=sign_in.reason)
+    move(session, signer, lot, current, target, action)
+    return signed
+
+
+def sign_review(
+    session: Session, actor: User, lot: Lot, sign_in: SignIn, lockout: Lockout
+) -> Signature:
+    """A 'reviewed' signature on the dossier as it stands, without a change of state."""
+    require(actor.role, "release.decide")
+    signer = signature.authenticate_signer(
+        session,
+        actor,
+        sign_in.username,
+        sign_in.password,
+        max_failures=lockout.max_failures,
+        lockout_minutes=lockout.lockout_minutes,
+    )
+    if sign_in.meaning != Meaning.REVIEWED:
+        raise Conflict(
+            f"The meaning of a review signature is '{Meaning.REVIEWED.value}'.",
+            {"meaning": Meaning.REVIEWED.value},
+        )
+    return signature.sign(
+        session, signer, lot, Action.REVIEW, Meaning.REVIEWED, reason=sign_in.reason
+    )
