@@ -6,11 +6,14 @@ from flask_smorest import Blueprint
 
 from lotrack.api import (
     cellbank,
+    containment,
+    deviation,
     donor,
     investigation,
     lineage,
     lot,
     production,
+    release,
     result,
     specs,
     trend,
@@ -26,4 +29,7 @@ ALL: list[Blueprint] = [
     result.bp,
     investigation.bp,
     trend.bp,
+    release.bp,
+    deviation.bp,
+    containment.bp,
 ]

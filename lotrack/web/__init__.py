@@ -14,6 +14,8 @@ NAV = (
     ("production.list_runs", "Runs"),
     ("lot.list_lots", "Lots"),
     ("investigation.list_investigations", "Investigations"),
+    ("deviation.list_deviations", "Deviations"),
+    ("containment.list_containments", "Holds and recalls"),
     ("trend.show_trends", "Trends"),
     ("specs.list_specs", "Specifications"),
 )
@@ -33,12 +35,15 @@ def init_app(app: Flask) -> None:
         audit,
         auth,
         cellbank,
+        containment,
+        deviation,
         donor,
         home,
         investigation,
         lineage,
         lot,
         production,
+        release,
         result,
         specs,
         trend,
@@ -60,5 +65,8 @@ def init_app(app: Flask) -> None:
         investigation.bp,
         specs.bp,
         trend.bp,
+        release.bp,
+        deviation.bp,
+        containment.bp,
     ):
         app.register_blueprint(bp)
