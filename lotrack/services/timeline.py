@@ -1,0 +1,113 @@
+"""A lot's audit timeline: every event on the lot and on each record of its dossier (units,
+results, investigations, deviations, signatures, exceptional releases, holds and recalls), in
+sequence order, for audit review and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from lotrack.models import (
+    AuditEvent,
+    ContainmentLot,
+    Deviation,
+    ExceptionalRelease,
+    Investigation,
+    Lot,
+    Result,
+    Signature,
+    Unit,
+)
+
+COLUMNS = ("seq", "at_utc", "actor", "action", "record", "changes", "reason")
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    record: str
+    changes: str
+    reason: str
+
+    def row(self) -> list[Any]:
+        return [self.seq, self.at, self.actor, self.action, self.record, self.changes, self.reason]
+
+
+def _ids(session: Session, column: Any, where: Any) -> list[str]:
+    return [str(i) for i in session.scalars(select(column).where(where))]
+
+
+def lot_timeline(session: Session, lot: Lot) -> list[Entry]:
+    """Every audit event of the lot's dossier, oldest first (a fixed number of queries)."""
+    keys: dict[str, list[str]] = {
+        "lot": [str(lot.id)],
+        "unit": _ids(session, Unit.id, Unit.lot_id == lot.id),
+        "result": _ids(session, Result.id, Result.lot_id == lot.id),
+        "investigation": _ids(session, Investigation.id, Investigation.lot_id == lot.id),
+        "signature": _ids(session, Signature.id, Signature.lot_id == lot.id),
+        "deviation": _ids(
+            session,
+            Deviation.id,
+            or_(Deviation.lot_id == lot.id, Deviation.run_id == lot.run_id),
+        ),
+        "exceptional_release": _ids(
+            session, ExceptionalRelease.id, ExceptionalRelease.lot_id == lot.id
+        ),
+        "containment": _ids(
+            session, ContainmentLot.containment_id, ContainmentLot.lot_id == lot.id
+        ),
+    }
+    keys["containment_lot"] = [f"{c}:{lot.id}" for c in keys["containment"]]
+    where = or_(
+        *(
+            and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))
+            for kind, ids in keys.items()
+            if ids
+        )
+    )
+    events = session.scalars(select(AuditEvent).where(where).order_by(AuditEvent.seq))
+    return [
+        Entry(
+            seq=e.seq,
+            at=e.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            actor=e.actor,
+            action=e.action,
+            record=f"{e.entity_type} {e.entity_id}",
+            changes=_changes(e.changes),
+            reason=e.reason,
+        )
+        for e in events
+    ]
+
+
+def _changes(raw: str) -> str:
+    data = json.loads(raw or "{}")
+    parts = []
+    for name, (old, new) in sorted(data.items()):
+        parts.append(f"{name}: {new}" if old is None else f"{name}: {old} → {new}")
+    return "; ".join(parts)
+
+
+def _cell(value: Any) -> Any:
+    # A spreadsheet must not run a value as a formula (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(entries: list[Entry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for e in entries:
+        writer.writerow([_cell(v) for v in e.row()])
+    return out.getvalue()
