@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 # Menu of the manufacturing record: (endpoint, label). Shown to roles that may read it.
 NAV = (
@@ -27,6 +29,18 @@ def _nav() -> dict[str, Any]:
         "nav_links": [(e, label) for e, label in NAV if e in present],
         "has_endpoint": lambda e: e in present,
     }
+
+
+def local_time(moment: dt.datetime | None) -> str:
+    """A stored UTC time shown in the viewer's zone (their site's, else the facility's), named."""
+    if moment is None:
+        return "—"
+    viewer = g.get("actor")
+    site = getattr(viewer, "site", None)
+    zone = site.time_zone if site is not None else current_app.config["LOTRACK_SITE_TIME_ZONE"]
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def init_app(app: Flask) -> None:
@@ -51,6 +65,7 @@ def init_app(app: Flask) -> None:
 
     app.context_processor(_nav)
     app.add_template_filter(json.loads, "fromjson")
+    app.add_template_filter(local_time, "when")
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(audit.bp)

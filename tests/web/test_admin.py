@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lotrack.models import AuditEvent, AuditHead, User
+from lotrack.services import seed
 from tests.conftest import csrf_token, login
 
 NEW = "/admin/users/new"
@@ -57,7 +58,7 @@ def test_the_list_shows_role_site_and_locked_state(client, demo_app):
     resp = client.get("/admin/users")
     assert resp.status_code == 200
     rows = dict(re.findall(rb'<tr id="user-([^"]+)">(.*?)</tr>', resp.data, re.S))
-    assert set(rows) == {b"tech", b"tech2", b"qa", b"nurse", b"admin"}
+    assert set(rows) == {u.encode() for u, *_ in seed.DEMO_USERS}
     assert b"<td>clinical</td>" in rows[b"nurse"] and b"<td>SZ-GIMI</td>" in rows[b"nurse"]
     assert b'data-state="locked"' in rows[b"nurse"] and b"Unlock" in rows[b"nurse"]
     assert b'data-state="active"' in rows[b"tech"] and b"Unlock" not in rows[b"tech"]
