@@ -130,6 +130,25 @@ RECORD_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (),
     ),
 }
+RECORD_GUARDS["certificate"] = (
+    (
+        "lot_id",
+        "document_number",
+        "version",
+        "snapshot",
+        "pdf",
+        "pdf_sha256",
+        "token",
+        "reason",
+        "issued_by_id",
+        "issued_at",
+    ),
+    ("superseded_by_id", "superseded_at"),
+)
+RECORD_GUARDS["label_print"] = (
+    ("unit_id", "printed_by_id", "printed_at", "reprint", "reason", "stock", "lot_state"),
+    (),
+)
 SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 
 

@@ -2,6 +2,7 @@
 
 from lotrack.models.audit import AuditEvent, AuditHead
 from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
+from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
 from lotrack.models.lot import DinSequence, Lot, Unit
 from lotrack.models.production import Passage, ProductionRun
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "CellBank",
+    "Certificate",
     "Clone",
     "Containment",
     "ContainmentLot",
@@ -32,6 +34,7 @@ __all__ = [
     "DonorScreening",
     "ExceptionalRelease",
     "Investigation",
+    "LabelPrint",
     "Lot",
     "Notification",
     "Passage",

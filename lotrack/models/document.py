@@ -1,0 +1,57 @@
+"""Issued documents: certificates of analysis (kept byte for byte) and the log of label prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lotrack.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from lotrack.models.lot import Lot, Unit
+    from lotrack.models.user import User
+
+
+class Certificate(Base):
+    """One version of a lot's certificate of analysis; a re-issue supersedes it, never edits it."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("lot_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    document_number: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[str] = mapped_column(Text)  # the canonical JSON the PDF was rendered from
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    lot: Mapped[Lot] = relationship()
+    issued_by: Mapped[User] = relationship()
+
+
+class LabelPrint(Base):
+    """Every print of a unit label; a reprint carries its reason."""
+
+    __tablename__ = "label_print"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    printed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    printed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    stock: Mapped[str] = mapped_column(String(20))
+    lot_state: Mapped[str] = mapped_column(String(24))  # what the label showed when printed
+
+    unit: Mapped[Unit] = relationship()
+    printed_by: Mapped[User] = relationship()
