@@ -31,7 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(build_config(instance, config))
-    load_or_create_signing_key(instance)
+    app.extensions["lotrack_signing_key"] = load_or_create_signing_key(instance)
     engine = make_engine(app.config["LOTRACK_DATABASE_URL"])
     app.extensions["lotrack_db"] = Database(engine, make_sessionmaker(engine))
     app.teardown_appcontext(close_session)

@@ -17,6 +17,14 @@ DEFAULTS: dict[str, Any] = {
     "MIN_PASSWORD_LENGTH": 12,
     "PAGE_SIZE": 50,
     "SITE_TIME_ZONE": "Asia/Shanghai",
+    # Printed into every QR code: where /v/<token> is reachable from a phone at the bedside.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "LABEL_STOCK": "4x2in",  # or "100x100mm" (bag label)
+    # The jurisdiction's label statements, separated by "|".
+    "LABEL_STATEMENTS": "For investigational use only|Allogeneic third-party donor cells"
+    "|Do not irradiate|For intravenous use",
+    "STORAGE_STATEMENT": "Store at or below -135 °C (vapour-phase liquid nitrogen)",
+    "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
 }
 
 INT_KEYS = {

@@ -1,20 +1,48 @@
-"""PDF rendering with WeasyPrint from plain data; it fetches nothing but `data:` URLs."""
+"""PDF rendering with WeasyPrint from plain data (dicts and strings, never ORM objects), through
+its own Jinja environment so services can render without Flask. It fetches only `data:` URLs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import render_template
-from weasyprint import HTML, default_url_fetcher
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from weasyprint import HTML, Attachment
+from weasyprint.urls import URLFetcher
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
 
 
-def data_only_fetcher(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Refuse every URL but `data:`: a document must not reach the network or the disk."""
-    if not url.startswith("data:"):
-        raise ValueError(f"documents fetch only data: URLs, not {url[:40]}")
-    return default_url_fetcher(url, *args, **kwargs)
+def data_only_fetcher() -> URLFetcher:
+    """Refuses every URL but `data:`: a document must not reach the network or the disk."""
+    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
+
+
+def render_html(template: str, **context: Any) -> str:
+    return _env.get_template(template).render(**context)
+
+
+def pdf_from_html(
+    html: str, *, attachments: dict[str, str] | None = None, pdf_a: bool = False
+) -> bytes:
+    """`attachments` ({file name: text}) are embedded; for a CoA, the data snapshot (PDF/A-3b)."""
+    options: dict[str, Any] = {}
+    fetcher = data_only_fetcher()
+    if attachments:
+        options["attachments"] = [
+            Attachment(string=text, name=name, description=name, url_fetcher=fetcher)
+            for name, text in attachments.items()
+        ]
+    if pdf_a:
+        options["pdf_variant"] = "pdf/a-3b"
+    document = HTML(string=html, url_fetcher=fetcher, base_url=None)
+    return document.write_pdf(**options)
 
 
 def pdf_from_template(template: str, **context: Any) -> bytes:
-    html = render_template(template, **context)
-    return HTML(string=html, url_fetcher=data_only_fetcher, base_url=None).write_pdf()
+    return pdf_from_html(render_html(template, **context))
