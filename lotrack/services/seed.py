@@ -35,6 +35,8 @@ DEMO_USERS = (
     ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
 )
 
+# Demo shelf life of cryopreserved units (the programme's; no published figure in the references).
+DEMO_SHELF_LIFE = dt.timedelta(days=3 * 365)
 # Presentation of a unit: Temcell HS Inj. bag of 72x10^6 cells in 18 mL (msc_release_specs.md §B).
 BAG_CELLS, BAG_ML = 72_000_000, Decimal("18.00")
 
@@ -187,7 +189,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 tech,
                 run_code=code,
                 harvested_on=harvest,
-                expires_on=harvest + dt.timedelta(days=365),
+                expires_on=harvest + DEMO_SHELF_LIFE,
             )
             session.flush()
             lot.fill_units(
