@@ -52,3 +52,18 @@ def actor() -> User:
 
 def setting(name: str) -> Any:
     return current_app.config["LOTRACK_" + name]
+
+
+def printing():  # noqa: ANN201 (services.documents.Printing; imported lazily: WeasyPrint is heavy)
+    """Label and certificate settings from configuration, with the facility's signing key."""
+    from lotrack.services.documents import Printing
+
+    return Printing(
+        key=current_app.extensions["lotrack_signing_key"],
+        base_url=setting("PUBLIC_BASE_URL"),
+        product_name=setting("PRODUCT_NAME"),
+        stock=setting("LABEL_STOCK"),
+        statements=tuple(s.strip() for s in setting("LABEL_STATEMENTS").split("|") if s.strip()),
+        storage=setting("STORAGE_STATEMENT"),
+        time_zone=setting("SITE_TIME_ZONE"),
+    )

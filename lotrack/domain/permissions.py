@@ -15,6 +15,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "investigation.manage": frozenset({"qa"}),
     "bank.qualify": frozenset({"qa"}),
     "release.decide": frozenset({"qa"}),
+    "labels.print": frozenset({"technician", "qa"}),
     "exceptional.request": frozenset({"qa"}),
     "exceptional.sign": frozenset({"qa", "medical_director"}),
     "deviation.write": frozenset({"technician", "qa"}),

@@ -215,7 +215,7 @@ def print_labels(
     reason: str = "",
 ) -> LabelSheet:
     """One page per unit on the configured stock; each print is logged, a reprint needs a reason."""
-    require(actor.role, "manufacturing.read")
+    require(actor.role, "labels.print")
     if printing.stock not in STOCKS:
         raise ValidationFailed("Unknown label stock.", {"stock": f"one of {', '.join(STOCKS)}"})
     if not units:
@@ -327,6 +327,18 @@ def get_certificate(session: Session, lot: Lot, version: int | None = None) -> C
     if cert is None:
         raise NotFound(f"Lot {lot.lot_number} has no certificate.", {"lot": "no certificate"})
     return cert
+
+
+def prints_of(session: Session, lot: Lot) -> list[LabelPrint]:
+    """The print log of a lot's labels, newest first."""
+    return list(
+        session.scalars(
+            select(LabelPrint)
+            .join(Unit, LabelPrint.unit_id == Unit.id)
+            .where(Unit.lot_id == lot.id)
+            .order_by(LabelPrint.id.desc())
+        )
+    )
 
 
 def snapshot_of(cert: Certificate) -> dict[str, Any]:

@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
         cellbank,
         containment,
         deviation,
+        documents,
         donor,
         home,
         investigation,
@@ -83,5 +84,6 @@ def init_app(app: Flask) -> None:
         release.bp,
         deviation.bp,
         containment.bp,
+        documents.bp,
     ):
         app.register_blueprint(bp)

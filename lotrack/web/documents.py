@@ -1,0 +1,149 @@
+"""Certificates, labels and the public verification page /v/<token> (no login)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from lotrack.context import actor, commit, db_session, printing, setting
+from lotrack.documents.tokens import public_key_pem
+from lotrack.domain.errors import DomainError
+from lotrack.domain.permissions import may
+from lotrack.errors import status_of, wants_json
+from lotrack.services import documents
+from lotrack.services import lot as lots
+from lotrack.web.guard import permission
+
+bp = Blueprint("documents", __name__)
+bp.context_processor(lambda: {"may": may})
+STATUS_COLOURS = {
+    "RELEASED": "go",
+    "EXCEPTIONAL RELEASE": "warn",
+    "QUARANTINE": "warn",
+    "ON HOLD": "stop",
+    "RECALLED": "stop",
+    "REJECTED": "stop",
+    "EXPIRED": "stop",
+    "SUPERSEDED": "stop",
+}
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@bp.get("/v/<string(maxlength=300):token>")
+def verify(token: str) -> ResponseReturnValue:
+    """Anyone who scans a label or a certificate sees whether it is genuine and its live status."""
+    result = documents.verify_token(
+        db_session(), printing().key, token, setting("PRODUCT_NAME")
+    )
+    if wants_json() or request.args.get("format") == "json":
+        return jsonify(asdict(result))
+    colour = STATUS_COLOURS.get(result.status, "stop") if result.genuine else "stop"
+    return render_template("verify/show.html", v=result, colour=colour)
+
+
+@bp.get("/v/public-key.pem")
+def public_key() -> ResponseReturnValue:
+    """The Ed25519 public key, for checking labels offline."""
+    return Response(public_key_pem(printing().key), mimetype="application/x-pem-file")
+
+
+@bp.get("/lots/<lot_number>/documents")
+@permission("manufacturing.read")
+def lot_documents(lot_number: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    return render_template(
+        "certificate/lot.html",
+        lot=lot,
+        certificates=documents.certificates_of(session, lot),
+        prints=documents.prints_of(session, lot),
+        message=request.args.get("message", ""),
+    )
+
+
+@bp.post("/lots/<lot_number>/coa")
+@permission("release.decide")
+def issue_coa(lot_number: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    try:
+        cert = documents.issue_certificate(
+            session, actor(), lot, printing(), request.form.get("reason", "")
+        )
+        commit()
+    except DomainError as err:
+        session.rollback()
+        return _refused(lot, err)
+    return redirect(
+        url_for(
+            "documents.lot_documents",
+            lot_number=lot.lot_number,
+            message=f"{cert.document_number} version {cert.version} issued.",
+        )
+    )
+
+
+def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
+    session = db_session()
+    return (
+        render_template(
+            "certificate/lot.html",
+            lot=lot,
+            certificates=documents.certificates_of(session, lot),  # type: ignore[arg-type]
+            prints=documents.prints_of(session, lot),  # type: ignore[arg-type]
+            error=err.message,
+            errors=err.fields,
+            message="",
+        ),
+        status_of(err),
+    )
+
+
+@bp.get("/lots/<lot_number>/coa.pdf")
+@permission("manufacturing.read")
+def coa_pdf(lot_number: str) -> ResponseReturnValue:
+    session = db_session()
+    version = request.args.get("version", type=int)
+    cert = documents.get_certificate(session, lots.get_lot(session, lot_number), version)
+    return _pdf(cert.pdf, f"{cert.document_number}-v{cert.version}.pdf")
+
+
+@bp.post("/lots/<lot_number>/labels.pdf")
+@permission("labels.print")
+def lot_labels(lot_number: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    try:
+        sheet = documents.print_labels(
+            session, actor(), list(lot.units), printing(), request.form.get("reason", "")
+        )
+        commit()
+    except DomainError as err:
+        session.rollback()
+        return _refused(lot, err)
+    return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
+
+
+@bp.post("/units/<string(maxlength=64):din>/label.pdf")
+@permission("labels.print")
+def unit_label(din: str) -> ResponseReturnValue:
+    session = db_session()
+    unit = lots.get_unit(session, din)
+    try:
+        sheet = documents.print_labels(
+            session, actor(), [unit], printing(), request.form.get("reason", "")
+        )
+        commit()
+    except DomainError as err:
+        session.rollback()
+        return _refused(unit.lot, err)
+    return _pdf(sheet.pdf, f"label-{unit.din}.pdf")
