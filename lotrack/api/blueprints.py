@@ -8,6 +8,7 @@ from lotrack.api import (
     cellbank,
     containment,
     deviation,
+    documents,
     donor,
     investigation,
     lineage,
@@ -32,4 +33,5 @@ ALL: list[Blueprint] = [
     release.bp,
     deviation.bp,
     containment.bp,
+    documents.bp,
 ]
