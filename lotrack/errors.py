@@ -85,6 +85,12 @@ def register(app: Flask) -> None:
             )
         raise err
 
+    @app.errorhandler(OverflowError)
+    def _overflow(err: OverflowError):  # noqa: ANN202
+        # SQLite's driver refuses integers past 64 bits before the query runs: no such record.
+        log.warning("overflow: %s", err)
+        return respond(404, "not_found", "No such record: the number is out of range.")
+
     @app.errorhandler(DataError)
     def _data(err: DataError):  # noqa: ANN202
         # The schemas bound every value to its column; this is the database's last word.

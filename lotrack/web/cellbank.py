@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from lotrack.context import actor, db_session, setting
 from lotrack.domain.permissions import may
-from lotrack.domain.states import BankTier
-from lotrack.models import AuditEvent, Vial
+from lotrack.domain.states import BankTier, Qualification
+from lotrack.models import AuditEvent, CellBank, Vial
+from lotrack.quality_schemas import QualifyIn, ResultIn
 from lotrack.schemas import BankIn, VialsIn, WithdrawIn
-from lotrack.services import audit
+from lotrack.services import audit, evaluation
 from lotrack.services import cellbank as banks
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState, record, replaced_by, spec_options, submit
 
 bp = Blueprint("cellbank", __name__)
 bp.context_processor(lambda: {"may": may})
@@ -38,16 +40,53 @@ def list_banks() -> ResponseReturnValue:
     return render_template("cellbank/list.html", page=page)
 
 
-@bp.get("/banks/<code>")
-@permission("manufacturing.read")
-def show_bank(code: str) -> ResponseReturnValue:
+def _page(bank: CellBank, form: FormState = NO_FORM) -> str:
+    """The bank page with its qualification evaluation, results and (on a refusal) the reasons."""
     session = db_session()
-    bank = banks.get_bank(session, code)
+    ev = evaluation.evaluate_bank(session, bank)
     return render_template(
         "cellbank/show.html",
         bank=bank,
+        ev=ev,
+        later=replaced_by(ev.results),
+        options=spec_options(bank.spec_version),
+        decisions=[Qualification.QUALIFIED.value, Qualification.NOT_QUALIFIED.value],
+        form=form,
         history=audit.history(session, "cell_bank", str(bank.id)),
     )
+
+
+@bp.get("/banks/<code>")
+@permission("manufacturing.read")
+def show_bank(code: str) -> ResponseReturnValue:
+    return _page(banks.get_bank(db_session(), code))
+
+
+@bp.post("/banks/<code>/results")
+@permission("results.write")
+def record_result(code: str) -> ResponseReturnValue:
+    bank = banks.get_bank(db_session(), code)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        r = record(bank, data)
+        flash(f"Result #{r.id} recorded: {r.analyte} {r.value} {r.unit} is {r.verdict}.")
+        return redirect(url_for(".show_bank", code=bank.code) + f"#result-{r.id}")
+
+    return submit("record", ResultIn(), act, lambda form: _page(bank, form))
+
+
+@bp.post("/banks/<code>/qualify")
+@permission("bank.qualify")
+def qualify(code: str) -> ResponseReturnValue:
+    """QA's decision: qualified only when the evaluation has no blocker."""
+    bank = banks.get_bank(db_session(), code)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        evaluation.qualify_bank(db_session(), actor(), bank, **data)
+        flash(f"{bank.tier} {bank.code} is {data['decision'].replace('_', ' ')}.")
+        return redirect(url_for(".show_bank", code=bank.code))
+
+    return submit("qualify", QualifyIn(), act, lambda form: _page(bank, form))
 
 
 @bp.route("/banks/new", methods=["GET", "POST"])

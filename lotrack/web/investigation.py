@@ -1,7 +1,85 @@
-"""HTML pages: investigation (being built)."""
+"""OOS investigations: the list (open or closed), one investigation with its lot, triggering
+result and sibling lots, and QA's escalation to phase II and conclusion."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from lotrack.context import actor, db_session, setting
+from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.permissions import may
+from lotrack.models import Investigation
+from lotrack.quality_schemas import ConclusionIn, FindingsIn
+from lotrack.services import audit
+from lotrack.services import investigation as investigations
+from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState, submit
 
 bp = Blueprint("investigation", __name__)
+bp.context_processor(lambda: {"may": may})
+STATUSES = ("open", "closed")
+
+
+@bp.get("/investigations")
+@permission("manufacturing.read")
+def list_investigations() -> ResponseReturnValue:
+    status = request.args.get("status", "").strip().lower() or None
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed(
+            f"Unknown investigation status {status}.", {"status": "open or closed"}
+        )
+    page = investigations.list_investigations(
+        db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE"), status=status
+    )
+    return render_template(
+        "investigation/list.html", page=page, status=status or "", statuses=STATUSES
+    )
+
+
+def _page(inv: Investigation, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    reviewed = json.loads(inv.siblings_reviewed) if inv.siblings_reviewed else []
+    return render_template(
+        "investigation/show.html",
+        inv=inv,
+        siblings=investigations.sibling_lots(session, inv.lot),
+        reviewed=reviewed,
+        history=audit.history(session, "investigation", str(inv.id)),
+        form=form,
+    )
+
+
+@bp.get("/investigations/<number>")
+@permission("manufacturing.read")
+def show_investigation(number: str) -> ResponseReturnValue:
+    return _page(investigations.get_investigation(db_session(), number))
+
+
+@bp.post("/investigations/<number>/escalate")
+@permission("investigation.manage")
+def escalate(number: str) -> ResponseReturnValue:
+    inv = investigations.get_investigation(db_session(), number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        investigations.escalate(db_session(), actor(), inv, data["findings"])
+        flash(f"{inv.number} escalated to phase II.")
+        return redirect(url_for(".show_investigation", number=inv.number))
+
+    return submit("escalate", FindingsIn(), act, lambda form: _page(inv, form))
+
+
+@bp.post("/investigations/<number>/conclude")
+@permission("investigation.manage")
+def conclude(number: str) -> ResponseReturnValue:
+    inv = investigations.get_investigation(db_session(), number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        investigations.conclude(db_session(), actor(), inv, **data)
+        flash(f"{inv.number} concluded: {data['conclusion'].replace('_', ' ')}.")
+        return redirect(url_for(".show_investigation", number=inv.number))
+
+    return submit("conclude", ConclusionIn(), act, lambda form: _page(inv, form))

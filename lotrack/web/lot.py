@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from lotrack.context import actor, db_session, setting
@@ -12,11 +12,23 @@ from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import Container, LotState
+from lotrack.models import Lot
+from lotrack.quality_schemas import ImportDefaultsIn, ResultIn
 from lotrack.schemas import FillIn, LotIn
-from lotrack.services import audit
+from lotrack.services import audit, evaluation, investigation, result_import
 from lotrack.services import lot as lots
+from lotrack.services.result import OPEN_LOT_STATES
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
+from lotrack.web.result import (
+    NO_FORM,
+    FormState,
+    record,
+    replaced_by,
+    require_file,
+    spec_options,
+    submit,
+)
 
 bp = Blueprint("lot", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
@@ -37,13 +49,56 @@ def list_lots() -> ResponseReturnValue:
     return render_template("lot/list.html", page=page, state=state or "", states=STATES)
 
 
+def _page(lot: Lot, form: FormState = NO_FORM) -> str:
+    """The lot page: record, evaluation, results and, on a refusal, the form's reasons."""
+    session = db_session()
+    ev = evaluation.evaluate_lot(session, lot)
+    return render_template(
+        "lot/show.html",
+        lot=lot,
+        ev=ev,
+        later=replaced_by(ev.results),
+        investigations=investigation.open_for_lot(session, lot),
+        options=spec_options(lot.spec_version),
+        results_open=lot.state in OPEN_LOT_STATES,
+        form=form,
+        history=audit.history(session, "lot", str(lot.id)),
+    )
+
+
 @bp.get("/lots/<lot_number>")
 @permission("manufacturing.read")
 def show_lot(lot_number: str) -> ResponseReturnValue:
+    return _page(lots.get_lot(db_session(), lot_number))
+
+
+@bp.post("/lots/<lot_number>/results")
+@permission("results.write")
+def record_result(lot_number: str) -> ResponseReturnValue:
+    lot = lots.get_lot(db_session(), lot_number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        r = record(lot, data)
+        flash(f"Result #{r.id} recorded: {r.analyte} {r.value} {r.unit} is {r.verdict}.")
+        return redirect(url_for(".show_lot", lot_number=lot.lot_number) + f"#result-{r.id}")
+
+    return submit("record", ResultIn(), act, lambda form: _page(lot, form))
+
+
+@bp.post("/lots/<lot_number>/results/import")
+@permission("results.write")
+def import_results(lot_number: str) -> ResponseReturnValue:
+    """An instrument export for this lot: every row or none."""
     session = db_session()
     lot = lots.get_lot(session, lot_number)
-    history = audit.history(session, "lot", str(lot.id))
-    return render_template("lot/show.html", lot=lot, history=history)
+
+    def act(defaults: dict[str, Any]) -> ResponseReturnValue:
+        text = result_import.decode(require_file("file"))
+        done = result_import.import_results(session, actor(), text, lot=lot, defaults=defaults)
+        flash(f"{len(done.results)} results imported into lot {lot.lot_number}.")
+        return redirect(url_for(".show_lot", lot_number=lot.lot_number))
+
+    return submit("import", ImportDefaultsIn(), act, lambda form: _page(lot, form))
 
 
 @bp.route("/lots/new", methods=["GET", "POST"])

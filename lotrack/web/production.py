@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from lotrack.context import actor, db_session, setting
+from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
 from lotrack.models import AuditEvent, ProductionRun
+from lotrack.quality_schemas import ResultIn
 from lotrack.schemas import PassageIn, RunIn
-from lotrack.services import audit
+from lotrack.services import audit, evaluation
 from lotrack.services import production as runs
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState, record, replaced_by, spec_options, submit
 
 bp = Blueprint("production", __name__)
 bp.context_processor(lambda: {"may": may})
@@ -35,15 +38,44 @@ def list_runs() -> ResponseReturnValue:
     return render_template("production/list.html", page=page)
 
 
+def _page(run: ProductionRun, form: FormState = NO_FORM) -> str:
+    """The run page: passages with their figures and in-process results, and any refusal."""
+    session = db_session()
+    rows = list(zip(run.passages, runs.passage_figures(run), strict=True))
+    in_process = evaluation.passage_results(session, run)
+    return render_template(
+        "production/show.html",
+        run=run,
+        rows=rows,
+        in_process=in_process,
+        later=replaced_by([r for rs in in_process.values() for r in rs]),
+        options=spec_options(run.spec_version),
+        form=form,
+        history=_history(session, run),
+    )
+
+
 @bp.get("/runs/<code>")
 @permission("manufacturing.read")
 def show_run(code: str) -> ResponseReturnValue:
-    session = db_session()
-    run = runs.get_run(session, code)
-    rows = list(zip(run.passages, runs.passage_figures(run), strict=True))
-    return render_template(
-        "production/show.html", run=run, rows=rows, history=_history(session, run)
-    )
+    return _page(runs.get_run(db_session(), code))
+
+
+@bp.post("/runs/<code>/passages/<int:number>/results")
+@permission("results.write")
+def record_result(code: str, number: int) -> ResponseReturnValue:
+    """An in-process result of one passage, judged against the run's pinned in-process spec."""
+    run = runs.get_run(db_session(), code)
+    passage = next((p for p in run.passages if p.number == number), None)
+    if passage is None:
+        raise NotFound(f"Run {run.code} has no passage {number}.", {"passage": "no such passage"})
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        r = record(passage, data)
+        flash(f"Result #{r.id} recorded for P{number}: {r.analyte} {r.value} is {r.verdict}.")
+        return redirect(url_for(".show_run", code=run.code) + f"#passage-{number}")
+
+    return submit(f"passage-{number}", ResultIn(), act, lambda form: _page(run, form))
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])

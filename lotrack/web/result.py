@@ -1,7 +1,227 @@
-"""HTML pages: result (being built)."""
+"""QC results: the result page with its raw data, correction chain and history; verify, invalidate
+and correct. Also the pieces the lot, bank and run pages share to show and record results."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from lotrack.context import actor, commit, db_session
+from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
+from lotrack.domain.permissions import may
+from lotrack.errors import status_of
+from lotrack.models import AuditEvent, Result, SpecVersion
+from lotrack.quality_schemas import CorrectionIn
+from lotrack.schemas import ReasonIn, parse
+from lotrack.services import audit, specs
+from lotrack.services import result as results
+from lotrack.web.forms import form_values
+from lotrack.web.guard import permission
 
 bp = Blueprint("result", __name__)
+bp.context_processor(lambda: {"may": may})
+
+
+@dataclass(frozen=True)
+class FormState:
+    """The refused form of a page that carries several: which one, why, and what was entered."""
+
+    name: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+
+    def of(self, name: str) -> FormState:
+        """This state if it belongs to form `name`, else an empty one."""
+        return self if self.name == name else FormState(name)
+
+
+NO_FORM = FormState()
+
+
+def submit(
+    name: str,
+    schema: Schema | None,
+    act: Callable[[dict[str, Any]], ResponseReturnValue],
+    page: Callable[[FormState], str],
+) -> ResponseReturnValue:
+    """POST of one form of a multi-form page: parse, call one service, commit and redirect; or
+    roll back and re-render the page with this form's refusal (422/409/403), having written
+    nothing. Forbidden here is a business refusal (e.g. verifying one's own result): the route's
+    permission guard has already let the role in."""
+    values = form_values()
+    try:
+        response = act(parse(schema, values) if schema is not None else {})
+        commit()
+        return response
+    except DomainError as err:
+        db_session().rollback()
+        state = FormState(name, err.fields or {}, err.message, values)
+        return page(state), status_of(err)
+
+
+# Record ids are 64-bit; a larger number in a URL names no record (and must not reach SQLite,
+# which raises OverflowError on it: a 500 for bad input).
+MAX_ID = 2**63 - 1
+
+
+def get_result(result_id: int) -> Result:
+    if not 0 < result_id <= MAX_ID:
+        raise NotFound(f"No result {result_id}.", {"result": "no such result"})
+    return results.get_result(db_session(), result_id)
+
+
+def raw_file(name: str = "raw_file") -> results.RawFile | None:
+    """The optional uploaded raw-data file of a form."""
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        return None
+    return results.RawFile(upload.filename, upload.read())
+
+
+def spec_options(version: SpecVersion | None) -> list[tuple[str, str, str]]:
+    """(value, label, unit) for the test select: each test, or each alternative of a panel."""
+    if version is None:
+        return []
+    out = []
+    for t in specs.content_of(version).tests:
+        unit = t.unit or "no unit"
+        for code in t.analytes:
+            label = t.name if code == t.code else f"{t.name}: {code}"
+            out.append((code, f"{code} — {label} ({unit})", t.unit))
+    return out
+
+
+def replaced_by(rows: list[Result]) -> dict[int, Result]:
+    """For each replaced result's id, the result that replaced it."""
+    return {r.replaces_id: r for r in rows if r.replaces_id is not None}
+
+
+def record(subject: results.Subject, data: dict[str, Any]) -> Result:
+    """Record one result on `subject` from a parsed ResultIn form and its optional raw file."""
+    return results.record_result(db_session(), actor(), subject, raw_file=raw_file(), **data)
+
+
+def _subject_url(r: Result) -> str:
+    if r.lot is not None:
+        return url_for("lot.show_lot", lot_number=r.lot.lot_number)
+    if r.bank is not None:
+        return url_for("cellbank.show_bank", code=r.bank.code)
+    assert r.passage is not None
+    return url_for("production.show_run", code=r.passage.run.code) + f"#passage-{r.passage.number}"
+
+
+def _subject(r: Result) -> results.Subject:
+    subject = r.lot or r.bank or r.passage
+    assert subject is not None
+    return subject
+
+
+def _history(session: Session, r: Result) -> list[AuditEvent]:
+    events = audit.history(session, "result", str(r.id))
+    if r.attachment_id is not None:
+        events += audit.history(session, "attachment", str(r.attachment_id))
+    return sorted(events, key=lambda e: e.seq)
+
+
+def _page(r: Result, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    subject = _subject(r)
+    rows = results.results_of(session, subject)
+    later = replaced_by(rows)
+    back, old = [], r.replaces
+    while old is not None:
+        back.append(old)
+        old = old.replaces
+    forward, new = [], later.get(r.id)
+    while new is not None:
+        forward.append(new)
+        new = later.get(new.id)
+    prefill = {"test": r.analyte, "unit": r.unit, "performed_on": str(r.performed_on)}
+    return render_template(
+        "result/show.html",
+        result=r,
+        subject=results.subject_label(subject),
+        subject_url=_subject_url(r),
+        chain_back=back,
+        chain_forward=forward,
+        options=spec_options(r.spec_version),
+        history=_history(session, r),
+        form=form,
+        correction=form if form.name == "correct" else FormState("correct", values=prefill),
+    )
+
+
+@bp.get("/results/<int:result_id>")
+@permission("manufacturing.read")
+def show_result(result_id: int) -> ResponseReturnValue:
+    return _page(get_result(result_id))
+
+
+@bp.get("/results/<int:result_id>/raw")
+@permission("manufacturing.read")
+def raw_data(result_id: int) -> ResponseReturnValue:
+    """The raw-data file byte for byte, as a download (never rendered inline)."""
+    found = get_result(result_id)
+    att = found.attachment
+    if att is None:
+        raise NotFound(f"Result {result_id} has no raw-data file.", {"raw_file": "none"})
+    resp = send_file(
+        io.BytesIO(att.data),
+        mimetype=att.content_type,
+        as_attachment=True,
+        download_name=att.filename,
+    )
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@bp.post("/results/<int:result_id>/verify")
+@permission("results.verify")
+def verify(result_id: int) -> ResponseReturnValue:
+    r = get_result(result_id)
+
+    def act(_data: dict[str, Any]) -> ResponseReturnValue:
+        results.verify_result(db_session(), actor(), r)
+        return redirect(_subject_url(r))
+
+    return submit("verify", None, act, lambda form: _page(r, form))
+
+
+@bp.post("/results/<int:result_id>/invalidate")
+@permission("results.verify")
+def invalidate(result_id: int) -> ResponseReturnValue:
+    r = get_result(result_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        results.invalidate_result(db_session(), actor(), r, data["reason"])
+        return redirect(_subject_url(r))
+
+    return submit("invalidate", ReasonIn(), act, lambda form: _page(r, form))
+
+
+@bp.post("/results/<int:result_id>/correct")
+@permission("results.write")
+def correct(result_id: int) -> ResponseReturnValue:
+    r = get_result(result_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        results.correct_result(db_session(), actor(), r, raw_file=raw_file(), **data)
+        return redirect(_subject_url(r))
+
+    return submit("correct", CorrectionIn(), act, lambda form: _page(r, form))
+
+
+def require_file(name: str = "file") -> bytes:
+    """The bytes of a required upload, or a refusal naming the field."""
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        raise ValidationFailed("Choose a CSV file to import.", {name: "required"})
+    return upload.read()

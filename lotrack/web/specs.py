@@ -1,7 +1,66 @@
-"""HTML pages: specs (being built)."""
+"""Specification versions: every version with its status, one version's tests and limits, and
+QA approval (after which the version never changes)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from lotrack.context import actor, db_session
+from lotrack.domain.errors import NotFound
+from lotrack.domain.permissions import may
+from lotrack.domain.specs import Kind
+from lotrack.models import SpecVersion
+from lotrack.services import audit, specs
+from lotrack.web.guard import permission
+from lotrack.web.result import MAX_ID, NO_FORM, FormState, submit
 
 bp = Blueprint("specs", __name__)
+bp.context_processor(lambda: {"may": may, "numeric": (Kind.NUMERIC, Kind.PANEL)})
+
+
+@bp.get("/specs")
+@permission("manufacturing.read")
+def list_specs() -> ResponseReturnValue:
+    session = db_session()
+    rows = [(v, specs.status(session, v)) for v in specs.list_versions(session)]
+    return render_template("specs/list.html", rows=rows)
+
+
+def _page(version: SpecVersion, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    return render_template(
+        "specs/show.html",
+        version=version,
+        status=specs.status(session, version),
+        content=specs.content_of(version),
+        history=audit.history(session, "spec_version", str(version.id)),
+        form=form,
+    )
+
+
+def _version(version_id: int) -> SpecVersion:
+    if not 0 < version_id <= MAX_ID:
+        raise NotFound(f"No specification version {version_id}.", {"spec": "no such version"})
+    return specs.get_version(db_session(), version_id)
+
+
+@bp.get("/specs/<int:version_id>")
+@permission("manufacturing.read")
+def show_spec(version_id: int) -> ResponseReturnValue:
+    return _page(_version(version_id))
+
+
+@bp.post("/specs/<int:version_id>/approve")
+@permission("specs.approve")
+def approve_spec(version_id: int) -> ResponseReturnValue:
+    version = _version(version_id)
+
+    def act(_data: dict[str, Any]) -> ResponseReturnValue:
+        specs.approve(db_session(), actor(), version)
+        flash(f"{version.label} approved: records created from now on pin it.")
+        return redirect(url_for(".show_spec", version_id=version.id))
+
+    return submit("approve", None, act, lambda form: _page(version, form))

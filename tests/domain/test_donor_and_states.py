@@ -42,7 +42,10 @@ def test_lot_state_table_matches_design() -> None:
     )
     assert LOT_TRANSITIONS[Q] == {R, X, H, E}
     assert LOT_TRANSITIONS[R] == {H, C}
-    assert LOT_TRANSITIONS[H] == {R, X, C}
+    # Lifting a hold returns to the state it interrupted (domain/release.py decides which).
+    assert LOT_TRANSITIONS[H] == {Q, R, E, X, C}
+    # An exceptionally released lot left the building too: it can be held and recalled.
+    assert LOT_TRANSITIONS[E] == {H, C}
     for final in (X, C):
         assert LOT_TRANSITIONS[final] == set()
     assert not lot_may_move(Q, C)  # a quarantined lot is rejected, never recalled

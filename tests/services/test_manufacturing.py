@@ -287,7 +287,7 @@ def test_lineage_costs_the_same_number_of_queries_whatever_the_tree_size(demo_ap
     small = measure()
     with maker() as s:
         tech = user(s, "tech")
-        for code in ("CFM-2025-0001", "CFM-2025-0003"):
+        for code in ("CFM-2025-0002", "CFM-2025-0003"):
             lot.fill_units(
                 s,
                 tech,

@@ -137,7 +137,9 @@ def test_bank_forward_from_the_mcb_reaches_every_wcb_run_lot_and_unit(client, de
     assert "14 units" in page
     for u in units_of(demo_app, [f"CFM-2025-000{n}" for n in range(1, 5)]):
         assert f'href="/units/{u.din}"' in page
-    assert page.count("state-quarantine") >= 4 + 14  # each lot, and each unit's lot state
+    # Each lot and each unit shows its lot's state: CFM-2025-0001 (4 units) is released.
+    assert page.count("state-released") >= 1 + 4
+    assert page.count("state-quarantine") >= 3 + 10
     assert "P11: " in page and "passage 11 exceeds the limit of 10" in page
 
 
