@@ -149,6 +149,36 @@ RECORD_GUARDS["label_print"] = (
     ("unit_id", "printed_by_id", "printed_at", "reprint", "reason", "stock", "lot_state"),
     (),
 )
+RECORD_GUARDS["bedside_scan"] = (
+    (
+        "site_id",
+        "patient_text",
+        "scan_text",
+        "method",
+        "patient_id",
+        "unit_id",
+        "go",
+        "reasons",
+        "scanned_by_id",
+        "scanned_at",
+    ),
+    (),
+)
+RECORD_GUARDS["infusion"] = (
+    (
+        "unit_id",
+        "patient_id",
+        "prescription_id",
+        "scan_id",
+        "thawed_at",
+        "started_at",
+        "operator_id",
+        "witness_id",
+        "recorded_at",
+    ),
+    ("stopped_at", "volume_ml"),
+)
+RECORD_GUARDS["thaw"] = (("unit_id", "thawed_at", "recorded_by_id", "recorded_at"), ())
 SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 
 

@@ -2,6 +2,18 @@
 
 from lotrack.models.audit import AuditEvent, AuditHead
 from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
+from lotrack.models.clinical import (
+    AdverseEvent,
+    Allocation,
+    BedsideScan,
+    FollowUp,
+    Infusion,
+    Patient,
+    Prescription,
+    Shipment,
+    ShipmentUnit,
+    Thaw,
+)
 from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
 from lotrack.models.lot import DinSequence, Lot, Unit
@@ -19,10 +31,13 @@ from lotrack.models.spec import SpecVersion
 from lotrack.models.user import ApiToken, Site, User
 
 __all__ = [
+    "AdverseEvent",
+    "Allocation",
     "ApiToken",
     "Attachment",
     "AuditEvent",
     "AuditHead",
+    "BedsideScan",
     "CellBank",
     "Certificate",
     "Clone",
@@ -33,16 +48,23 @@ __all__ = [
     "Donor",
     "DonorScreening",
     "ExceptionalRelease",
+    "FollowUp",
+    "Infusion",
     "Investigation",
     "LabelPrint",
     "Lot",
     "Notification",
     "Passage",
+    "Patient",
+    "Prescription",
     "ProductionRun",
     "Result",
+    "Shipment",
+    "ShipmentUnit",
     "Signature",
     "Site",
     "SpecVersion",
+    "Thaw",
     "Unit",
     "User",
     "Vial",
