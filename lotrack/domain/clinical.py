@@ -1,0 +1,111 @@
+"""Clinical rules: the trial's eligibility checklist, dose arithmetic, CTCAE grading, attribution,
+seriousness and the expedited-reporting clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lotrack.domain.errors import ValidationFailed
+
+# shared/reference/trial.md (NCT03123458): inclusion and exclusion criteria, as checklist items.
+INCLUSION = (
+    ("consent", "Informed consent given"),
+    ("no_alternative", "No available alternative treatment can reduce the symptoms"),
+    (
+        "documented_disorder",
+        "Clinically documented immune-related disorder (incl. acute or chronic GVHD)",
+    ),
+)
+EXCLUSION = (
+    ("genetic_or_infectious", "Symptoms associated with genetic defects or infectious diseases"),
+    ("cannot_consent", "Unable to give informed consent"),
+    ("infection_or_cancer", "Ongoing infection or history of cancer"),
+    ("life_expectancy", "Poor clinical condition with life expectancy under 14 days"),
+    ("pregnancy", "Pregnancy"),
+)
+INDICATIONS = ("acute_gvhd", "chronic_gvhd", "other_immune")
+
+
+def eligibility_problems(answers: dict[str, Any]) -> list[str]:
+    """Every reason a patient is not eligible; an unanswered item is a reason too."""
+    problems = []
+    for key, text in INCLUSION:
+        if answers.get(key) is not True:
+            problems.append(f"inclusion not met: {text}")
+    for key, text in EXCLUSION:
+        if answers.get(key) is not False:
+            problems.append(
+                f"exclusion {'applies' if answers.get(key) else 'not assessed'}: {text}"
+            )
+    return problems
+
+
+def cells_needed(dose_per_kg: int, weight_kg: Decimal) -> int:
+    """Cells for one infusion: dose (cells/kg) × weight, to the whole cell, half up."""
+    if dose_per_kg <= 0:
+        raise ValidationFailed("The dose must be above zero.", {"dose_per_kg": "above zero"})
+    if weight_kg <= 0:
+        raise ValidationFailed("The weight must be above zero.", {"weight_kg": "above zero"})
+    return int((Decimal(dose_per_kg) * weight_kg).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# ---- adverse events ------------------------------------------------------------------------
+
+ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+# Common protocol practice (the reference marks it unverified): possible or stronger is "related".
+RELATED = frozenset({"possible", "probable", "definite"})
+# ICH E2A / 21 CFR 312.32(a): criteria that make an adverse event serious.
+SERIOUSNESS = (
+    "death",
+    "life_threatening",
+    "hospitalization",
+    "disability",
+    "congenital_anomaly",
+    "medically_important",
+)
+OUTCOMES = (
+    "recovered",
+    "recovering",
+    "not_recovered",
+    "recovered_with_sequelae",
+    "fatal",
+    "unknown",
+)
+
+
+@lru_cache(maxsize=1)
+def ctcae_terms() -> dict[str, dict[str, Any]]:
+    """The CTCAE v4.03 terms lotrack offers (shared/reference/ctcae_v403_terms.json), by term."""
+    data = json.loads((Path(__file__).with_name("ctcae_v403_terms.json")).read_text("utf-8"))
+    return {t["term"]: t for t in data["terms"]}
+
+
+def check_grade(term: str, grade: int) -> dict[str, Any]:
+    """The term's entry if `grade` is one CTCAE defines for it; refuses otherwise."""
+    entry = ctcae_terms().get(term)
+    if entry is None:
+        raise ValidationFailed(
+            f"'{term}' is not a CTCAE v4.03 term offered here.", {"term": "unknown term"}
+        )
+    if str(grade) not in entry["grades"]:
+        allowed = ", ".join(sorted(entry["grades"]))
+        raise ValidationFailed(
+            f"CTCAE v4.03 defines grades {allowed} for {term}.", {"grade": f"one of {allowed}"}
+        )
+    return entry
+
+
+def report_due(
+    onset: dt.date, *, serious: bool, related: bool, criteria: list[str]
+) -> dt.date | None:
+    """Expedited report due date for a serious, related event (21 CFR 312.32(c)): 7 calendar days
+    when fatal or life-threatening, else 15; None when no expedited report is due."""
+    if not (serious and related):
+        return None
+    fast = "death" in criteria or "life_threatening" in criteria
+    return onset + dt.timedelta(days=7 if fast else 15)
