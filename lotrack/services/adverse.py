@@ -1,0 +1,113 @@
+"""Adverse events (CTCAE v4.03 term and grade, attribution, seriousness, reporting clock, outcome)
+and the one-month visit with the response."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.db import utcnow
+from lotrack.domain import clinical as rules
+from lotrack.domain.errors import Conflict, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.models import AdverseEvent, FollowUp, Infusion, Patient, User
+from lotrack.services import audit
+from lotrack.services.clinical import require_same_site
+
+RESPONSES = ("improved", "stable", "worse")
+
+
+def record_adverse_event(
+    session: Session,
+    actor: User,
+    patient: Patient,
+    *,
+    term: str,
+    grade: int,
+    onset_on: dt.date,
+    attribution: str,
+    seriousness: list[str],
+    outcome: str,
+    description: str = "",
+    infusion: Infusion | None = None,
+) -> AdverseEvent:
+    require(actor.role, "adverse.write")
+    require_same_site(actor, patient.site_id)
+    entry = rules.check_grade(term, grade)
+    fields: dict[str, str] = {}
+    if attribution not in rules.ATTRIBUTIONS:
+        fields["attribution"] = f"one of {', '.join(rules.ATTRIBUTIONS)}"
+    bad = [c for c in seriousness if c not in rules.SERIOUSNESS]
+    if bad:
+        fields["seriousness"] = (
+            f"unknown criteria {', '.join(bad)}; use {', '.join(rules.SERIOUSNESS)}"
+        )
+    if outcome not in rules.OUTCOMES:
+        fields["outcome"] = f"one of {', '.join(rules.OUTCOMES)}"
+    if onset_on > utcnow().date():
+        fields["onset_on"] = "in the future"
+    if grade == 5 and "death" not in seriousness:
+        fields["seriousness"] = "a grade 5 event (death) is serious: include 'death'"
+    if outcome == "fatal" and grade != 5:
+        fields["grade"] = "a fatal outcome is grade 5"
+    if infusion is not None and infusion.patient_id != patient.id:
+        fields["infusion"] = "an infusion of another patient"
+    if fields:
+        raise ValidationFailed("The adverse event cannot be recorded.", fields)
+    if infusion is None:  # attach to the patient's latest infusion before onset, if any
+        infusion = session.scalar(
+            select(Infusion)
+            .where(Infusion.patient_id == patient.id)
+            .order_by(Infusion.started_at.desc())
+            .limit(1)
+        )
+    serious = bool(seriousness)
+    event = AdverseEvent(
+        patient_id=patient.id,
+        infusion_id=infusion.id if infusion else None,
+        term=term,
+        meddra=entry["meddra"],
+        grade=grade,
+        onset_on=onset_on,
+        attribution=attribution,
+        serious=serious,
+        seriousness=json.dumps(sorted(seriousness)),
+        report_due_on=rules.report_due(
+            onset_on, serious=serious, related=attribution in rules.RELATED, criteria=seriousness
+        ),
+        outcome=outcome,
+        description=(description or "").strip(),
+        reported_by_id=actor.id,
+    )
+    audit.created(session, actor, event)
+    return event
+
+
+def record_follow_up(
+    session: Session, actor: User, patient: Patient, *, visit_on: dt.date, response: str, notes: str
+) -> FollowUp:
+    require(actor.role, "clinical.write")
+    require_same_site(actor, patient.site_id)
+    if response not in RESPONSES:
+        raise ValidationFailed("The response is improved, stable or worse.", {"response": "bad"})
+    if session.scalar(select(func.count()).where(FollowUp.patient_id == patient.id)):
+        raise Conflict("The one-month visit is recorded already.", {"patient": "visit recorded"})
+    first = session.scalar(
+        select(func.min(Infusion.started_at)).where(Infusion.patient_id == patient.id)
+    )
+    if first is None:
+        raise Conflict("The patient has not been infused.", {"patient": "no infusion"})
+    if visit_on < first.date():
+        raise ValidationFailed("The visit is before the first infusion.", {"visit_on": "too early"})
+    visit = FollowUp(
+        patient_id=patient.id,
+        visit_on=visit_on,
+        response=response,
+        notes=(notes or "").strip(),
+        recorded_by_id=actor.id,
+    )
+    audit.created(session, actor, visit)
+    return visit

@@ -1,0 +1,237 @@
+"""The bedside check: read the wristband and the label, gather every fact, judge them with
+domain/bedside.py, and record the attempt whatever the answer. Then the thaw and the infusion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.db import utcnow
+from lotrack.documents.tokens import check_token
+from lotrack.domain import bedside, isbt128
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.models import (
+    Allocation,
+    BedsideScan,
+    Infusion,
+    Patient,
+    Prescription,
+    Thaw,
+    Unit,
+    User,
+)
+from lotrack.services import audit, specs
+from lotrack.services.clinical import cells_infused, problems_of
+from lotrack.services.common import norm
+from lotrack.services.shipment import location
+
+METHODS = ("wedge", "camera", "photo", "typed")
+SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
+TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
+
+
+@dataclass(frozen=True)
+class LabelRead:
+    genuine: bool
+    din: str = ""
+    reason: str = ""
+
+
+def read_label(key: Ed25519PrivateKey, text: str) -> LabelRead:
+    """A QR (URL or bare token) proves the label; a typed DIN needs its check character."""
+    raw = (text or "").strip()
+    if not raw or len(raw) > 400:
+        return LabelRead(False, reason="nothing readable was scanned")
+    found = TOKEN_IN_URL.search(raw)
+    token = found.group(1) if found else raw
+    if re.fullmatch(r"[A-Za-z0-9_-]{40,200}", token):
+        result = check_token(key.public_key(), token)
+        if not result.genuine:
+            return LabelRead(False, reason=result.reason)
+        if result.kind != "unit" or not result.subject:
+            return LabelRead(False, reason="this code is not a unit label")
+        return LabelRead(True, result.subject)
+    parsed = isbt128.parse_din(raw)
+    if not parsed.valid:
+        return LabelRead(False, reason=parsed.reason or "not a DIN")
+    if parsed.check is None:
+        return LabelRead(
+            False, parsed.din, "scan the QR code, or type the DIN with its boxed check character"
+        )
+    return LabelRead(True, parsed.din)
+
+
+def _patient(session: Session, actor: User, text: str) -> Patient | None:
+    patient = session.scalar(select(Patient).where(Patient.wristband == norm(text)))
+    if patient is None or patient.site_id != actor.site_id:
+        return None
+    return patient
+
+
+def check_scan(
+    session: Session,
+    actor: User,
+    *,
+    key: Ed25519PrivateKey,
+    patient_text: str,
+    scan_text: str,
+    method: str = "wedge",
+    acknowledge_exceptional: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[BedsideScan, bedside.BedsideVerdict]:
+    """GO or NO-GO with every reason; every attempt is recorded."""
+    require(actor.role, "bedside.scan")
+    if method not in METHODS:
+        raise ValidationFailed("Unknown scan method.", {"method": f"one of {', '.join(METHODS)}"})
+    now = now or utcnow()
+    label = read_label(key, scan_text)
+    unit = session.scalar(select(Unit).where(Unit.din == label.din)) if label.din else None
+    patient = _patient(session, actor, patient_text)
+    facts = _facts(session, actor, label, unit, patient, acknowledge_exceptional, now)
+    verdict = bedside.check(facts)
+    scan = BedsideScan(
+        site_id=actor.site_id,
+        patient_text=(patient_text or "")[:200],
+        scan_text=(scan_text or "")[:400],
+        method=method,
+        patient_id=patient.id if patient else None,
+        unit_id=unit.id if unit and label.genuine else None,
+        go=verdict.go,
+        reasons=json.dumps(list(verdict.reasons), ensure_ascii=False),
+        scanned_by_id=actor.id,
+        scanned_at=now,
+    )
+    audit.created(session, actor, scan)
+    return scan, verdict
+
+
+def _facts(
+    session: Session,
+    actor: User,
+    label: LabelRead,
+    unit: Unit | None,
+    patient: Patient | None,
+    acknowledged: bool,
+    now: dt.datetime,
+) -> bedside.BedsideFacts:
+    if not label.genuine or unit is None:
+        return bedside.BedsideFacts(
+            label_genuine=label.genuine, label_reason=label.reason, din=label.din, now=now
+        )
+    lot = unit.lot
+    where = location(session, unit)
+    allocation = session.scalar(select(Allocation).where(Allocation.unit_id == unit.id))
+    rx: Prescription | None = allocation.prescription if allocation else None
+    mine = rx is not None and patient is not None and rx.patient_id == patient.id
+    thaw = session.scalar(select(Thaw).where(Thaw.unit_id == unit.id))
+    window = None
+    if lot.spec_version is not None:
+        raw = specs.content_of(lot.spec_version).limits.get("post_thaw_use_minutes")
+        window = int(raw) if raw and raw.isdigit() else None
+    problems = problems_of(patient) if patient else []
+    return bedside.BedsideFacts(
+        label_genuine=True,
+        unit_found=True,
+        din=unit.din,
+        lot_number=lot.lot_number,
+        lot_state=lot.state,
+        lot_expires_on=lot.expires_on,
+        exceptional_acknowledged=acknowledged,
+        unit_destroyed=unit.state == "destroyed",
+        received_at_site=where.site_id is not None and where.site_id == actor.site_id,
+        in_transit=where.in_transit,
+        already_infused=bool(
+            session.scalar(select(func.count()).where(Infusion.unit_id == unit.id))
+        ),
+        patient_found=patient is not None,
+        patient_code=patient.wristband if patient else "",
+        allocated_to_patient=mine,
+        allocated_to_other=rx is not None and not mine,
+        patient_consented=patient is not None and patient.consent_date is not None,
+        patient_eligible=patient is not None and not problems,
+        eligibility_problems=tuple(p for p in problems if "consent" not in p),
+        prescribed_cells=rx.cells_needed if mine and rx else None,
+        cells_given_before=cells_infused(session, rx) if mine and rx else 0,
+        unit_cells=unit.cells,
+        dose_tolerance=Decimal(rx.tolerance) if rx else Decimal("0.10"),
+        thawed_at=thaw.thawed_at if thaw else None,
+        post_thaw_minutes=window,
+        now=now,
+    )
+
+
+def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime) -> Thaw:
+    require(actor.role, "bedside.scan")
+    unit = session.scalar(select(Unit).where(Unit.din == isbt128.parse_din(din).din))
+    if unit is None:
+        raise NotFound(f"No unit {din}.", {"din": "no such unit"})
+    if location(session, unit).site_id != actor.site_id:
+        raise Conflict("The unit has not been received at your site.", {"din": "not at your site"})
+    if thawed_at.tzinfo is None or thawed_at > utcnow() + dt.timedelta(minutes=1):
+        raise ValidationFailed("The thaw time must be a past, zoned time.", {"thawed_at": "bad"})
+    if session.scalar(select(func.count()).where(Thaw.unit_id == unit.id)):
+        raise Conflict("This unit's thaw is recorded already.", {"din": "thawed already"})
+    thaw = Thaw(unit_id=unit.id, thawed_at=thawed_at, recorded_by_id=actor.id)
+    audit.created(session, actor, thaw)
+    return thaw
+
+
+def record_infusion(
+    session: Session,
+    actor: User,
+    scan: BedsideScan,
+    *,
+    witness: User,
+    started_at: dt.datetime,
+    stopped_at: dt.datetime | None = None,
+    volume_ml: Decimal | None = None,
+    premedication: str = "",
+    vital_signs: str = "",
+    immediate_reactions: str = "",
+) -> Infusion:
+    """Only after a GO scan of this unit for this patient, by the operator, with a witness."""
+    require(actor.role, "bedside.scan")
+    if not scan.go or scan.unit_id is None or scan.patient_id is None:
+        raise Conflict("An infusion follows a GO scan only.", {"scan": "not GO"})
+    if scan.scanned_by_id != actor.id or scan.site_id != actor.site_id:
+        raise Conflict("Scan the unit yourself before infusing it.", {"scan": "not yours"})
+    if utcnow() - scan.scanned_at > SCAN_VALID_FOR:
+        raise Conflict("The GO scan is too old: scan again at the bedside.", {"scan": "expired"})
+    fields = {}
+    if witness.id == actor.id or witness.role != "clinical" or witness.site_id != actor.site_id:
+        fields["witness"] = "another clinical user of your site"
+    if stopped_at is not None and stopped_at < started_at:
+        fields["stopped_at"] = "before the start"
+    if volume_ml is not None and volume_ml <= 0:
+        fields["volume_ml"] = "above zero"
+    if fields:
+        raise ValidationFailed("The infusion cannot be recorded.", fields)
+    thaw = session.scalar(select(Thaw).where(Thaw.unit_id == scan.unit_id))
+    allocation = session.scalar(select(Allocation).where(Allocation.unit_id == scan.unit_id))
+    if thaw is None or allocation is None:
+        raise Conflict("The unit's thaw and allocation must be on record.", {"scan": "incomplete"})
+    infusion = Infusion(
+        unit_id=scan.unit_id,
+        patient_id=scan.patient_id,
+        prescription_id=allocation.prescription_id,
+        scan_id=scan.id,
+        thawed_at=thaw.thawed_at,
+        started_at=started_at,
+        stopped_at=stopped_at,
+        volume_ml=volume_ml,
+        operator_id=actor.id,
+        witness_id=witness.id,
+        premedication=premedication.strip(),
+        vital_signs=vital_signs.strip(),
+        immediate_reactions=immediate_reactions.strip(),
+    )
+    audit.created(session, actor, infusion)
+    return infusion

@@ -1,0 +1,235 @@
+"""Patients, their eligibility and consent, prescriptions and the allocation of units to them.
+
+Site users see and act on their own site only; QA, the medical director and admins see every site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from lotrack.db import utcnow
+from lotrack.domain import clinical as rules
+from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.states import USABLE_LOT_STATES
+from lotrack.models import Allocation, Infusion, Lot, Patient, Prescription, Site, Unit, User
+from lotrack.services import audit
+from lotrack.services.common import Page, check_code, norm, page_of
+
+
+def site_scope(actor: User) -> int | None:
+    """The site a user is bound to (clinical staff), or None for users who see every site."""
+    return actor.site_id if actor.role == "clinical" else None
+
+
+def _check_site(actor: User, site_id: int) -> None:
+    scope = site_scope(actor)
+    if scope is not None and scope != site_id:
+        # Another site's patient is not shown to exist at all.
+        raise NotFound("No such patient at your site.", {"patient": "not at your site"})
+
+
+def list_patients(
+    session: Session, actor: User, page: int = 1, per_page: int = 50
+) -> Page[Patient]:
+    require(actor.role, "clinical.read")
+    stmt = select(Patient).options(selectinload(Patient.site)).order_by(Patient.wristband)
+    if site_scope(actor) is not None:
+        stmt = stmt.where(Patient.site_id == site_scope(actor))
+    return page_of(session, stmt, page, per_page)
+
+
+def get_patient(session: Session, actor: User, wristband: str) -> Patient:
+    require(actor.role, "clinical.read")
+    patient = session.scalar(select(Patient).where(Patient.wristband == norm(wristband)))
+    if patient is None:
+        raise NotFound(f"No patient {wristband}.", {"patient": "no such patient"})
+    _check_site(actor, patient.site_id)
+    return patient
+
+
+def register_patient(
+    session: Session,
+    actor: User,
+    *,
+    subject_code: str,
+    weight_kg: Decimal,
+    indication: str,
+    cohort: str,
+    site_code: str | None = None,
+) -> Patient:
+    """A participant at the actor's site, known only by a subject code."""
+    require(actor.role, "clinical.write")
+    code = check_code(subject_code, "subject_code")
+    site = actor.site if actor.role == "clinical" else None
+    if site is None:
+        site = session.scalar(select(Site).where(Site.code == norm(site_code)))
+    if site is None:
+        raise ValidationFailed("Name the trial site.", {"site": "unknown site"})
+    fields: dict[str, str] = {}
+    if weight_kg <= 0 or weight_kg > 400:
+        fields["weight_kg"] = "between 0 and 400 kg"
+    if indication not in rules.INDICATIONS:
+        fields["indication"] = f"one of {', '.join(rules.INDICATIONS)}"
+    if not (cohort or "").strip():
+        fields["cohort"] = "required"
+    if fields:
+        raise ValidationFailed("The patient cannot be registered.", fields)
+    wristband = f"{site.code}/{code}"
+    if session.scalar(select(func.count()).where(Patient.wristband == wristband)):
+        raise Conflict(f"{code} exists already at {site.code}.", {"subject_code": "already used"})
+    patient = Patient(
+        site=site,
+        subject_code=code,
+        wristband=wristband,
+        weight_kg=weight_kg,
+        indication=indication,
+        cohort=cohort.strip(),
+        eligibility="{}",
+    )
+    audit.created(session, actor, patient)
+    return patient
+
+
+def record_consent(session: Session, actor: User, patient: Patient, consent_date: dt.date) -> None:
+    require(actor.role, "clinical.write")
+    _check_site(actor, patient.site_id)
+    if consent_date > utcnow().date():
+        raise ValidationFailed("Consent cannot be dated in the future.", {"consent_date": "future"})
+    audit.changed(
+        session, actor, patient, {"consent_date": consent_date}, reason="informed consent recorded"
+    )
+
+
+def assess_eligibility(
+    session: Session, actor: User, patient: Patient, answers: dict[str, bool]
+) -> list[str]:
+    """Record the checklist answers; returns what still makes the patient ineligible."""
+    require(actor.role, "clinical.write")
+    _check_site(actor, patient.site_id)
+    known = {k for k, _ in rules.INCLUSION + rules.EXCLUSION}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise ValidationFailed("Unknown checklist items.", {k: "unknown item" for k in unknown})
+    audit.changed(
+        session,
+        actor,
+        patient,
+        {
+            "eligibility": json.dumps(answers, sort_keys=True),
+            "eligibility_by_id": actor.id,
+            "eligibility_at": utcnow(),
+        },
+        reason="eligibility checklist assessed",
+    )
+    return problems_of(patient)
+
+
+def problems_of(patient: Patient) -> list[str]:
+    out = rules.eligibility_problems(json.loads(patient.eligibility or "{}"))
+    if patient.consent_date is None:
+        out.insert(0, "informed consent not recorded")
+    return out
+
+
+def prescribe(
+    session: Session, actor: User, patient: Patient, *, dose_per_kg: int, planned_on: dt.date
+) -> Prescription:
+    require(actor.role, "clinical.write")
+    _check_site(actor, patient.site_id)
+    problems = problems_of(patient)
+    if problems:
+        raise Conflict(
+            "An ineligible or unconsented patient cannot be dosed: " + "; ".join(problems) + ".",
+            {"patient": "not eligible"},
+        )
+    rx = Prescription(
+        patient=patient,
+        dose_per_kg=dose_per_kg,
+        weight_kg=patient.weight_kg,
+        cells_needed=rules.cells_needed(dose_per_kg, Decimal(patient.weight_kg)),
+        tolerance=Decimal("0.10"),
+        planned_on=planned_on,
+        status="open",
+        prescribed_by_id=actor.id,
+    )
+    audit.created(session, actor, rx)
+    return rx
+
+
+def get_prescription(session: Session, actor: User, rx_id: int) -> Prescription:
+    rx = session.get(Prescription, rx_id)
+    if rx is None:
+        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+    _check_site(actor, rx.patient.site_id)
+    return rx
+
+
+def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -> list[Allocation]:
+    """Set units aside for a prescription: released, unexpired, unallocated, and enough cells."""
+    require(actor.role, "allocation.write")
+    units = list(
+        session.scalars(select(Unit).where(Unit.din.in_([d.strip().upper() for d in dins])))
+    )
+    found = {u.din for u in units}
+    fields: dict[str, str] = {}
+    missing = [d for d in dins if d.strip().upper() not in found]
+    if missing:
+        fields["units"] = f"unknown DIN {', '.join(missing)}"
+    today = utcnow().date()
+    for u in units:
+        lot: Lot = u.lot
+        if lot.state not in USABLE_LOT_STATES:
+            fields[u.din] = f"lot {lot.lot_number} is {lot.state}"
+        elif lot.expires_on < today:
+            fields[u.din] = f"expired on {lot.expires_on}"
+        elif session.scalar(select(func.count()).where(Allocation.unit_id == u.id)):
+            fields[u.din] = "allocated already"
+    if fields:
+        raise ValidationFailed("The units cannot be allocated.", fields)
+    have = sum(a.unit.cells for a in rx.allocations)
+    total = have + sum(u.cells for u in units)
+    if total < rx.cells_needed:
+        raise ValidationFailed(
+            f"These units give {total:,} cells; the prescription needs {rx.cells_needed:,}.",
+            {"units": "not enough cells for the dose"},
+        )
+    ceiling = Decimal(rx.cells_needed) * (1 + Decimal(rx.tolerance))
+    if total > ceiling:
+        raise ValidationFailed(
+            f"These units give {total:,} cells, more than the prescribed {rx.cells_needed:,}"
+            f" (+{Decimal(rx.tolerance):.0%}).",
+            {"units": "more cells than the dose allows"},
+        )
+    out = []
+    for u in units:
+        a = Allocation(prescription=rx, unit=u, allocated_by_id=actor.id)
+        audit.created(session, actor, a)
+        out.append(a)
+    return out
+
+
+def cells_infused(session: Session, rx: Prescription) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(Unit.cells), 0))
+            .join(Infusion, Infusion.unit_id == Unit.id)
+            .where(Infusion.prescription_id == rx.id)
+        )
+        or 0
+    )
+
+
+def checklist() -> dict[str, Any]:
+    return {"inclusion": rules.INCLUSION, "exclusion": rules.EXCLUSION}
+
+
+def require_same_site(actor: User, site_id: int) -> None:
+    if site_scope(actor) is not None and site_scope(actor) != site_id:
+        raise Forbidden("This belongs to another site.", {"site": "not your site"})

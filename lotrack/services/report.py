@@ -1,0 +1,139 @@
+"""Trial reports: the primary outcome (participants with treatment-related adverse events up to one
+month, CTCAE v4.0), the secondary outcome (response at one month), per-lot safety signals, and the
+patients a lot reached (for a recall's impact list). Each is a fixed number of queries."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lotrack.domain import clinical as rules
+from lotrack.domain.permissions import require
+from lotrack.models import AdverseEvent, FollowUp, Infusion, Lot, Patient, Site, Unit, User
+from lotrack.services.clinical import site_scope
+
+WINDOW = dt.timedelta(days=30)  # "up to one month" (shared/reference/trial.md)
+SIGNAL_PARTICIPANTS = 2  # related grade >= 3 events in this many participants of one lot
+
+
+@dataclass
+class PrimaryOutcome:
+    participants: int = 0  # infused
+    with_related: int = 0
+    by_grade: dict[int, int] = field(default_factory=dict)  # worst related grade -> participants
+    by_cohort: dict[str, list[int]] = field(default_factory=dict)  # cohort -> [infused, with]
+    by_lot: dict[str, list[int]] = field(default_factory=dict)  # lot -> [infused, with]
+    signals: list[str] = field(default_factory=list)
+
+
+def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, str]]:
+    stmt = (
+        select(Infusion, Patient, Lot.lot_number, Site.code)
+        .join(Patient, Infusion.patient_id == Patient.id)
+        .join(Site, Patient.site_id == Site.id)
+        .join(Unit, Infusion.unit_id == Unit.id)
+        .join(Lot, Unit.lot_id == Lot.id)
+        .order_by(Infusion.started_at)
+    )
+    if site_scope(actor) is not None:
+        stmt = stmt.where(Patient.site_id == site_scope(actor))
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
+    require(actor.role, "reports.read")
+    infusions = _infusions(session, actor)
+    first: dict[int, dt.datetime] = {}
+    lots_of: dict[int, set[str]] = defaultdict(set)
+    patients: dict[int, Patient] = {}
+    for inf, patient, lot_number, _site in infusions:
+        first.setdefault(patient.id, inf.started_at)
+        lots_of[patient.id].add(lot_number)
+        patients[patient.id] = patient
+    events = session.scalars(
+        select(AdverseEvent).where(AdverseEvent.patient_id.in_(list(patients) or [-1]))
+    ).all()
+    worst: dict[int, int] = {}
+    severe_by_lot: dict[str, set[int]] = defaultdict(set)
+    for ev in events:
+        start = first[ev.patient_id].date()
+        if ev.attribution not in rules.RELATED or not start <= ev.onset_on <= start + WINDOW:
+            continue
+        worst[ev.patient_id] = max(worst.get(ev.patient_id, 0), ev.grade)
+        if ev.grade >= 3:
+            for lot_number in lots_of[ev.patient_id]:
+                severe_by_lot[lot_number].add(ev.patient_id)
+    out = PrimaryOutcome(participants=len(patients), with_related=len(worst))
+    for grade in worst.values():
+        out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
+    for pid, patient in patients.items():
+        row = out.by_cohort.setdefault(patient.cohort, [0, 0])
+        row[0] += 1
+        row[1] += pid in worst
+        for lot_number in lots_of[pid]:
+            lot_row = out.by_lot.setdefault(lot_number, [0, 0])
+            lot_row[0] += 1
+            lot_row[1] += pid in worst
+    for lot_number, pids in sorted(severe_by_lot.items()):
+        if len(pids) >= SIGNAL_PARTICIPANTS:
+            out.signals.append(
+                f"Lot {lot_number}: {len(pids)} participants with related grade ≥3 events."
+            )
+    return out
+
+
+def secondary_outcome(session: Session, actor: User) -> dict[str, int]:
+    """Participants by response at the one-month visit (improved, stable, worse, not yet seen)."""
+    require(actor.role, "reports.read")
+    infused = {p.id for _i, p, _l, _s in _infusions(session, actor)}
+    visits = session.scalars(
+        select(FollowUp).where(FollowUp.patient_id.in_(list(infused) or [-1]))
+    ).all()
+    counts = {"improved": 0, "stable": 0, "worse": 0}
+    for v in visits:
+        counts[v.response] += 1
+    counts["not yet seen"] = len(infused) - len(visits)
+    return counts
+
+
+def primary_csv(outcome: PrimaryOutcome) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["group", "value", "participants infused", "with related adverse events"])
+    w.writerow(["all", "", outcome.participants, outcome.with_related])
+    for cohort, (n, k) in sorted(outcome.by_cohort.items()):
+        w.writerow(["cohort", cohort, n, k])
+    for lot_number, (n, k) in sorted(outcome.by_lot.items()):
+        w.writerow(["lot", lot_number, n, k])
+    for grade, k in sorted(outcome.by_grade.items()):
+        w.writerow(["worst related grade", grade, "", k])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Reached:
+    lot_number: str
+    din: str
+    patient: str  # wristband
+    site: str
+    infused_at: dt.datetime
+
+
+def patients_reached(session: Session, lot_ids: list[int]) -> list[Reached]:
+    """Every patient infused from these lots (one query)."""
+    rows = session.execute(
+        select(Lot.lot_number, Unit.din, Patient.wristband, Site.code, Infusion.started_at)
+        .join(Unit, Unit.lot_id == Lot.id)
+        .join(Infusion, Infusion.unit_id == Unit.id)
+        .join(Patient, Infusion.patient_id == Patient.id)
+        .join(Site, Patient.site_id == Site.id)
+        .where(Lot.id.in_(lot_ids or [-1]))
+        .order_by(Lot.lot_number, Unit.din)
+    )
+    return [Reached(*row) for row in rows]
