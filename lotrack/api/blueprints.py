@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from lotrack.api import (
+    bedside,
     cellbank,
+    clinical,
     containment,
     deviation,
     documents,
@@ -34,4 +36,6 @@ ALL: list[Blueprint] = [
     deviation.bp,
     containment.bp,
     documents.bp,
+    clinical.bp,
+    bedside.bp,
 ]

@@ -48,7 +48,9 @@ def init_app(app: Flask) -> None:
         admin,
         audit,
         auth,
+        bedside,
         cellbank,
+        clinical,
         containment,
         deviation,
         documents,
@@ -85,5 +87,7 @@ def init_app(app: Flask) -> None:
         deviation.bp,
         containment.bp,
         documents.bp,
+        clinical.bp,
+        bedside.bp,
     ):
         app.register_blueprint(bp)
