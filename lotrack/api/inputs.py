@@ -1,11 +1,19 @@
 """Request schemas of the API: the shared input schemas of lotrack/schemas.py (which also bound
-values to what the columns hold), and the query-string arguments."""
+values to what the columns hold) and lotrack/quality_schemas.py, and the query-string arguments."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
 from lotrack.domain.states import LotState
+from lotrack.quality_schemas import (
+    ConclusionIn,
+    CorrectionIn,
+    FindingsIn,
+    ImportDefaultsIn,
+    QualifyIn,
+    ResultIn,
+)
 from lotrack.schemas import (
     BankIn,
     CloneIn,
@@ -14,6 +22,7 @@ from lotrack.schemas import (
     FillIn,
     LotIn,
     PassageIn,
+    ReasonIn,
     RunIn,
     ScreeningIn,
     VialsIn,
@@ -23,11 +32,18 @@ from lotrack.schemas import (
 __all__ = [
     "BankIn",
     "CloneIn",
+    "ConclusionIn",
+    "CorrectionIn",
     "DeterminationIn",
     "DonorIn",
     "FillIn",
+    "FindingsIn",
+    "ImportDefaultsIn",
     "LotIn",
     "PassageIn",
+    "QualifyIn",
+    "ReasonIn",
+    "ResultIn",
     "RunIn",
     "ScreeningIn",
     "VialsIn",
@@ -61,3 +77,10 @@ class TraceBackArgs(Schema):
 
 class TraceForwardArgs(Schema):
     bank = _key("a cell bank code (MCB or WCB), e.g. MCB-001")
+
+
+class InvestigationPageArgs(PageArgs):
+    status = fields.String(
+        validate=validate.OneOf(["open", "closed"]),
+        metadata={"description": "only open or only closed investigations"},
+    )

@@ -1,7 +1,83 @@
-"""/api/v1 investigation (being built)."""
+"""/api/v1 OOS investigations: opened by a failing lot result, extended to the sibling lots of the
+same run and working cell bank, escalated to phase II and concluded by QA."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+import json
+from typing import Any
 
-bp = Blueprint("investigations", __name__, description="investigation")
+from sqlalchemy.orm import Session
+
+from lotrack.api import inputs
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.context import actor, commit, db_session
+from lotrack.models import Investigation
+from lotrack.services import investigation as service
+from lotrack.services.common import Page
+
+bp = Blueprint(
+    "investigations",
+    __name__,
+    description="Out-of-specification investigations; an open one blocks the lot's release.",
+)
+
+MANAGE = "investigation.manage"
+NUMBER = "<string(maxlength=32):number>"
+
+
+def _detail(session: Session, inv: Investigation) -> out.Row:
+    return out.Row(
+        inv,
+        failing_result=out.result_rows(session, [inv.result])[0],
+        siblings=service.sibling_lots(session, inv.lot),
+        siblings_reviewed=json.loads(inv.siblings_reviewed) if inv.siblings_reviewed else [],
+    )
+
+
+@bp.route("/investigations")
+@permission(READ)
+@bp.arguments(inputs.InvestigationPageArgs, location="query")
+@bp.response(200, out.page_of(out.InvestigationOut, "InvestigationPage"))
+def list_investigations(args: dict[str, Any]) -> Page[Investigation]:
+    """List investigations, latest first; ?status=open or closed filters"""
+    return service.list_investigations(
+        db_session(), args["page"], args["per_page"], status=args.get("status")
+    )
+
+
+@bp.route(f"/investigations/{NUMBER}")
+@permission(READ)
+@bp.response(200, out.InvestigationDetail)
+def get_investigation(number: str) -> out.Row:
+    """An investigation with its failing result, findings and the sibling lots to review"""
+    session = db_session()
+    return _detail(session, service.get_investigation(session, number))
+
+
+@bp.route(f"/investigations/{NUMBER}/escalate", methods=["POST"])
+@permission(MANAGE)
+@bp.arguments(inputs.FindingsIn)
+@bp.response(200, out.InvestigationDetail)
+def escalate(data: dict[str, Any], number: str) -> out.Row:
+    """Phase I found no laboratory error: escalate to a full (phase II) investigation"""
+    session = db_session()
+    inv = service.escalate(
+        session, actor(), service.get_investigation(session, number), data["findings"]
+    )
+    row = _detail(session, inv)
+    commit()
+    return row
+
+
+@bp.route(f"/investigations/{NUMBER}/conclude", methods=["POST"])
+@permission(MANAGE)
+@bp.arguments(inputs.ConclusionIn)
+@bp.response(200, out.InvestigationDetail)
+def conclude(data: dict[str, Any], number: str) -> out.Row:
+    """Close as confirmed OOS, or invalidated with an assignable cause (which permits a retest)"""
+    session = db_session()
+    inv = service.conclude(session, actor(), service.get_investigation(session, number), **data)
+    row = _detail(session, inv)
+    commit()
+    return row

@@ -1,7 +1,261 @@
-"""/api/v1 result (being built)."""
+"""/api/v1 QC results of lots, cell banks and passages: recorded one by one or from an instrument
+CSV, verified by a second person, invalidated or corrected with a reason."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-bp = Blueprint("results", __name__, description="result")
+from flask import request
+from flask.views import MethodView
+from sqlalchemy.orm import Session
+
+from lotrack.api import inputs
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.context import actor, commit, db_session
+from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.models import Lot, Passage
+from lotrack.schemas import parse
+from lotrack.services import cellbank as banks
+from lotrack.services import lot as lots
+from lotrack.services import production as runs
+from lotrack.services import result as service
+from lotrack.services import result_import
+
+bp = Blueprint(
+    "results",
+    __name__,
+    description="QC results as entered and judged; instrument imports; verification, corrections.",
+)
+
+WRITE = "results.write"
+VERIFY = "results.verify"
+LOT = "<string(maxlength=64):lot_number>"
+CODE = "<string(maxlength=64):code>"
+# Record ids and passage numbers are 32-bit integers; a larger number names nothing (404).
+ID = "<int(min=1, max=2147483647):result_id>"
+NUMBER = "<int(min=1, max=2147483647):number>"
+
+_DEFAULT = {"type": "string", "description": "used where a row leaves the column empty"}
+CSV_BODY = {
+    "required": True,
+    "description": "The instrument export: the multipart field `file`, or the body as text/csv."
+    " Columns: test (or marker), value (or percent), unit, performed_on (or date), instrument,"
+    " method, reagent_lot, and lot when the import is not for one lot. Defaults for empty"
+    " columns may also be query arguments.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    **{
+                        k: _DEFAULT for k in ("performed_on", "instrument", "method", "reagent_lot")
+                    },
+                },
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+@contextmanager
+def _analyte_is_test() -> Iterator[None]:
+    """A panel's own code (CD14-CD11B) is refused as naming no analyte; the API's input for the
+    analyte is `test`, so the refusal names that field."""
+    try:
+        yield
+    except ValidationFailed as err:
+        if "analyte" in err.fields:
+            err.fields["test"] = err.fields.pop("analyte")
+        raise
+
+
+def _record(session: Session, subject: service.Subject, data: dict[str, Any]) -> out.Row:
+    """Record one result; the answer carries the investigation a failure opened."""
+    with _analyte_is_test():
+        recorded = service.record_result(session, actor(), subject, **data)
+    row = out.result_rows(session, [recorded])[0]
+    commit()
+    return row
+
+
+def _listed(session: Session, subject: service.Subject) -> list[out.Row]:
+    return out.result_rows(session, service.results_of(session, subject))
+
+
+def _passage(session: Session, code: str, number: int) -> Passage:
+    run = runs.get_run(session, code)
+    found = next((p for p in run.passages if p.number == number), None)
+    if found is None:
+        raise NotFound(f"Run {run.code} has no passage {number}.", {"passage": "no such passage"})
+    return found
+
+
+# Lots -------------------------------------------------------------------------------------------
+
+
+@bp.route(f"/lots/{LOT}/results")
+class LotResults(MethodView):
+    @permission(READ)
+    @bp.response(200, out.ResultOut(many=True))
+    def get(self, lot_number: str) -> list[out.Row]:
+        """Every result of a lot, invalidated ones included, oldest first"""
+        session = db_session()
+        return _listed(session, lots.get_lot(session, lot_number))
+
+    @permission(WRITE)
+    @bp.arguments(inputs.ResultIn)
+    @bp.response(201, out.ResultOut)
+    def post(self, data: dict[str, Any], lot_number: str) -> out.Row:
+        """Record a lot result as entered and judge it; a required test's failure opens an OOS"""
+        session = db_session()
+        return _record(session, lots.get_lot(session, lot_number), data)
+
+
+# Instrument imports -----------------------------------------------------------------------------
+
+
+def _csv_text() -> str:
+    """The uploaded file `file`, or the body itself when sent as text/csv."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        data = upload.read()
+    elif request.mimetype == "text/csv":
+        data = request.get_data()
+    else:
+        raise ValidationFailed(
+            "Send the CSV as the multipart field 'file' or as a text/csv body.",
+            {"file": "required: multipart field 'file' or a text/csv body"},
+        )
+    return result_import.decode(data)
+
+
+def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
+    """Every row or none; defaults come from form fields, else the query string."""
+    session = db_session()
+    form = parse(inputs.ImportDefaultsIn(), request.form.to_dict()) if request.form else {}
+    defaults = {k: form.get(k) or v for k, v in query.items()}
+    done = result_import.import_results(
+        session, actor(), _csv_text(), lot=lot, defaults=defaults
+    ).results
+    rows = out.result_rows(session, done)
+    commit()
+    return {"imported": len(rows), "results": rows}
+
+
+@bp.route(f"/lots/{LOT}/results/import", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(inputs.ImportDefaultsIn, location="query")
+@bp.doc(requestBody=CSV_BODY)
+@bp.response(201, out.ImportOut)
+def import_lot_results(query: dict[str, str], lot_number: str) -> dict[str, Any]:
+    """Import an instrument CSV for one lot: every row is checked first; one bad row writes none"""
+    return _import(query, lots.get_lot(db_session(), lot_number))
+
+
+@bp.route("/results/import", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(inputs.ImportDefaultsIn, location="query")
+@bp.doc(requestBody=CSV_BODY)
+@bp.response(201, out.ImportOut)
+def import_results(query: dict[str, str]) -> dict[str, Any]:
+    """Import an instrument CSV whose `lot` column names each row's lot; one bad row writes none"""
+    return _import(query, None)
+
+
+# One result -------------------------------------------------------------------------------------
+
+
+@bp.route(f"/results/{ID}")
+@permission(READ)
+@bp.response(200, out.ResultOut)
+def get_result(result_id: int) -> out.Row:
+    """A result with its verification, invalidation and correction links"""
+    session = db_session()
+    return out.result_rows(session, [service.get_result(session, result_id)])[0]
+
+
+@bp.route(f"/results/{ID}/verify", methods=["POST"])
+@permission(VERIFY)
+@bp.response(200, out.ResultOut)
+def verify(result_id: int) -> out.Row:
+    """Verify a final, valid result as the second person (never its analyst)"""
+    session = db_session()
+    verified = service.verify_result(session, actor(), service.get_result(session, result_id))
+    row = out.result_rows(session, [verified])[0]
+    commit()
+    return row
+
+
+@bp.route(f"/results/{ID}/invalidate", methods=["POST"])
+@permission(VERIFY)
+@bp.arguments(inputs.ReasonIn)
+@bp.response(200, out.ResultOut)
+def invalidate(data: dict[str, Any], result_id: int) -> out.Row:
+    """Invalidate a result with a reason; it stays visible (a failure only through its OOS)"""
+    session = db_session()
+    found = service.invalidate_result(
+        session, actor(), service.get_result(session, result_id), data["reason"]
+    )
+    row = out.result_rows(session, [found])[0]
+    commit()
+    return row
+
+
+@bp.route(f"/results/{ID}/correct", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(inputs.CorrectionIn)
+@bp.response(201, out.ResultOut)
+def correct(data: dict[str, Any], result_id: int) -> out.Row:
+    """Invalidate a result with a reason and record its replacement, linked to it"""
+    session = db_session()
+    old = service.get_result(session, result_id)
+    with _analyte_is_test():
+        new = service.correct_result(session, actor(), old, **data)
+    row = out.result_rows(session, [new])[0]
+    commit()
+    return row
+
+
+# Cell banks and passages ------------------------------------------------------------------------
+
+
+@bp.route(f"/banks/{CODE}/results")
+class BankResults(MethodView):
+    @permission(READ)
+    @bp.response(200, out.ResultOut(many=True))
+    def get(self, code: str) -> list[out.Row]:
+        """Every qualification result of a cell bank, invalidated ones included"""
+        session = db_session()
+        return _listed(session, banks.get_bank(session, code))
+
+    @permission(WRITE)
+    @bp.arguments(inputs.ResultIn)
+    @bp.response(201, out.ResultOut)
+    def post(self, data: dict[str, Any], code: str) -> out.Row:
+        """Record a bank result, judged against the bank's pinned MCB or WCB specification"""
+        session = db_session()
+        return _record(session, banks.get_bank(session, code), data)
+
+
+@bp.route(f"/runs/{CODE}/passages/{NUMBER}/results")
+class PassageResults(MethodView):
+    @permission(READ)
+    @bp.response(200, out.ResultOut(many=True))
+    def get(self, code: str, number: int) -> list[out.Row]:
+        """Every in-process result of one passage"""
+        session = db_session()
+        return _listed(session, _passage(session, code, number))
+
+    @permission(WRITE)
+    @bp.arguments(inputs.ResultIn)
+    @bp.response(201, out.ResultOut)
+    def post(self, data: dict[str, Any], code: str, number: int) -> out.Row:
+        """Record an in-process result, judged against the run's pinned in-process specification"""
+        session = db_session()
+        return _record(session, _passage(session, code, number), data)

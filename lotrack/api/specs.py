@@ -1,7 +1,116 @@
-"""/api/v1 specs (being built)."""
+"""/api/v1 specification versions (their tests and limits as reviewed, status, QA approval), and
+how each lot and cell bank measures up against the version it pinned."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+from typing import Any
 
-bp = Blueprint("spec_versions", __name__, description="specs")
+from sqlalchemy.orm import Session
+
+from lotrack.api import inputs
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.context import actor, commit, db_session
+from lotrack.models import CellBank, SpecVersion
+from lotrack.services import cellbank as banks
+from lotrack.services import evaluation
+from lotrack.services import lot as lots
+from lotrack.services import specs as service
+
+bp = Blueprint(
+    "spec_versions",
+    __name__,
+    description="Specification versions (tests, limits, sources; QA approval), and evaluations of"
+    " lots and cell banks against the version each pinned.",
+)
+
+# Record ids are 32-bit integers; a larger number names no version (404, not an overflow).
+ID = "<int(min=1, max=2147483647):version_id>"
+LOT = "<string(maxlength=64):lot_number>"
+CODE = "<string(maxlength=64):code>"
+
+
+def _row(session: Session, version: SpecVersion) -> out.Row:
+    return out.Row(version, status=service.status(session, version))
+
+
+def _detail(session: Session, version: SpecVersion) -> out.Row:
+    content = service.content_of(version)
+    return out.Row(
+        version,
+        status=service.status(session, version),
+        limits=content.limits,
+        tests=content.tests,
+    )
+
+
+@bp.route("/specs")
+@permission(READ)
+@bp.response(200, out.SpecVersionOut(many=True))
+def list_versions() -> list[out.Row]:
+    """Every specification version by product and stage, newest first, with its status"""
+    session = db_session()
+    return [_row(session, v) for v in service.list_versions(session)]
+
+
+@bp.route(f"/specs/{ID}")
+@permission(READ)
+@bp.response(200, out.SpecVersionDetail)
+def get_version(version_id: int) -> out.Row:
+    """A specification version with each test: criterion, limits, decimals and source"""
+    session = db_session()
+    return _detail(session, service.get_version(session, version_id))
+
+
+@bp.route(f"/specs/{ID}/approve", methods=["POST"])
+@permission("specs.approve")
+@bp.response(200, out.SpecVersionDetail)
+def approve(version_id: int) -> out.Row:
+    """QA approval: the version takes effect for records created from now on, and never changes"""
+    session = db_session()
+    version = service.approve(session, actor(), service.get_version(session, version_id))
+    row = _detail(session, version)
+    commit()
+    return row
+
+
+# Evaluations ------------------------------------------------------------------------------------
+
+
+@bp.route(f"/lots/{LOT}/evaluation")
+@permission(READ)
+@bp.response(200, out.LotEvaluationOut)
+def lot_evaluation(lot_number: str) -> dict[str, Any]:
+    """Whether a lot is releasable: per test the result judged, and every blocker"""
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    ev = evaluation.evaluate_lot(session, lot)
+    return {"lot": lot.lot_number, "state": lot.state, **out.evaluation_body(session, ev)}
+
+
+@bp.route(f"/banks/{CODE}/evaluation")
+@permission(READ)
+@bp.response(200, out.BankEvaluationOut)
+def bank_evaluation(code: str) -> dict[str, Any]:
+    """Whether a cell bank meets its qualification specification, with every blocker"""
+    session = db_session()
+    bank = banks.get_bank(session, code)
+    ev = evaluation.evaluate_bank(session, bank)
+    return {
+        "bank": bank.code,
+        "tier": bank.tier,
+        "qualification": bank.qualification,
+        **out.evaluation_body(session, ev),
+    }
+
+
+@bp.route(f"/banks/{CODE}/qualify", methods=["POST"])
+@permission("bank.qualify")
+@bp.arguments(inputs.QualifyIn)
+@bp.response(200, out.BankOut)
+def qualify(data: dict[str, Any], code: str) -> CellBank:
+    """QA's decision on a bank: qualified only when its evaluation has no blocker"""
+    session = db_session()
+    bank = evaluation.qualify_bank(session, actor(), banks.get_bank(session, code), **data)
+    commit()
+    return bank

@@ -13,7 +13,14 @@ from lotrack.models import ApiToken
 from tests.api.conftest import assert_problem, row_counts
 from tests.conftest import login
 
-SAMPLE = {"code": "FD-0001", "number": "3", "lot_number": "CFM-2025-0001", "din": "A999925000001"}
+SAMPLE = {
+    "code": "FD-0001",
+    "number": "3",
+    "lot_number": "CFM-2025-0001",
+    "din": "A999925000001",
+    "result_id": "1",
+    "version_id": "1",
+}
 
 
 def api_routes(app) -> list[tuple[str, str]]:
