@@ -9,24 +9,32 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 
-# Menu of the manufacturing record: (endpoint, label). Shown to roles that may read it.
+from lotrack.domain.permissions import may
+
+# The menu: (endpoint, label, the permission that shows it; domain/permissions.py decides).
+READ = "manufacturing.read"
 NAV = (
-    ("donor.list_donors", "Donors"),
-    ("cellbank.list_banks", "Cell banks"),
-    ("production.list_runs", "Runs"),
-    ("lot.list_lots", "Lots"),
-    ("investigation.list_investigations", "Investigations"),
-    ("deviation.list_deviations", "Deviations"),
-    ("containment.list_containments", "Holds and recalls"),
-    ("trend.show_trends", "Trends"),
-    ("specs.list_specs", "Specifications"),
+    ("donor.list_donors", "Donors", READ),
+    ("cellbank.list_banks", "Cell banks", READ),
+    ("production.list_runs", "Runs", READ),
+    ("lot.list_lots", "Lots", READ),
+    ("investigation.list_investigations", "Investigations", READ),
+    ("deviation.list_deviations", "Deviations", READ),
+    ("containment.list_containments", "Holds and recalls", READ),
+    ("trend.show_trends", "Trends", READ),
+    ("specs.list_specs", "Specifications", READ),
+    ("clinical.list_patients", "Patients", "clinical.read"),
+    ("clinical.list_shipments", "Shipments", "shipment.read"),
+    ("bedside.scan_page", "Bedside", "bedside.scan"),
+    ("clinical.reports", "Reports", "reports.read"),
 )
 
 
 def _nav() -> dict[str, Any]:
     present = current_app.view_functions
+    role = getattr(g.get("actor"), "role", None)
     return {
-        "nav_links": [(e, label) for e, label in NAV if e in present],
+        "nav_links": [(e, label) for e, label, action in NAV if e in present and may(role, action)],
         "has_endpoint": lambda e: e in present,
     }
 

@@ -1,7 +1,164 @@
-"""HTML pages: containment (being built)."""
+"""Holds and recalls: of one lot (forms on its release review) or of every lot from a bank (the
+bank's containment page); the list, and one hold or recall with every affected unit and where it
+is stored, its signatures and who was told."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from lotrack.context import actor, db_session, setting
+from lotrack.domain.errors import NotFound
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
+from lotrack.models import CellBank, Containment, ContainmentLot
+from lotrack.services import cellbank as banks
+from lotrack.services import containment as containments
+from lotrack.services import exceptional, signature
+from lotrack.services import lot as lots
+from lotrack.services.common import page_of
+from lotrack.web.guard import permission
+from lotrack.web.release import review_page
+from lotrack.web.result import NO_FORM, FormState
+from lotrack.web.signing import (
+    NotifyIn,
+    SignForm,
+    as_utc,
+    lockout,
+    notifications,
+    notify_state,
+    sign_in,
+    submit,
+)
 
 bp = Blueprint("containment", __name__)
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
+MEANINGS = {"hold": "placed on hold", "recall": "recalled"}
+
+
+def _kind(kind: str) -> str:
+    if kind not in containments.KINDS:
+        raise NotFound(f"No containment of kind {kind}.", {"kind": "hold or recall"})
+    return kind
+
+
+@bp.get("/containments")
+@permission("manufacturing.read")
+def list_containments() -> ResponseReturnValue:
+    stmt = (
+        select(Containment)
+        .order_by(Containment.created_at.desc(), Containment.id.desc())
+        .options(
+            joinedload(Containment.bank),
+            joinedload(Containment.lot),
+            joinedload(Containment.created_by),
+            selectinload(Containment.lots).selectinload(ContainmentLot.lot),
+        )
+    )
+    page = page_of(db_session(), stmt, request.args.get("page", 1, type=int), setting("PAGE_SIZE"))
+    return render_template("containment/list.html", page=page)
+
+
+def _page(record: Containment, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    signed = [
+        s
+        for link in record.lots
+        for s in signature.signatures_of(session, link.lot)
+        if s.signature.containment_id == record.id
+    ]
+    notify = notify_state(form)
+    return render_template(
+        "containment/show.html",
+        record=record,
+        units=containments.affected_units(session, record),
+        signatures=signed,
+        notifications=notifications(session, containment_id=record.id),
+        notify=notify,
+        recipient_roles=exceptional.RECIPIENT_ROLES,
+        zone=setting("SITE_TIME_ZONE"),
+    )
+
+
+@bp.get("/containments/<number>")
+@permission("manufacturing.read")
+def show_containment(number: str) -> ResponseReturnValue:
+    return _page(containments.get_containment(db_session(), number))
+
+
+@bp.post("/containments/<number>/notify")
+@permission("release.decide")
+def notify(number: str) -> ResponseReturnValue:
+    session = db_session()
+    record = containments.get_containment(session, number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        data["notified_at"] = as_utc(data["notified_at"])
+        exceptional.record_notification(session, actor(), containment_id=record.id, **data)
+        flash(f"Notification of the {data['recipient_role']} recorded.")
+        return redirect(url_for(".show_containment", number=record.number) + "#notifications")
+
+    return submit("notify", NotifyIn(), act, lambda form: _page(record, form))
+
+
+def _done(record: Containment) -> ResponseReturnValue:
+    moved = ", ".join(f"{link.lot.lot_number} → {link.to_state}" for link in record.lots)
+    flash(f"{record.number}: {record.kind} signed; {moved}.")
+    return redirect(url_for(".show_containment", number=record.number))
+
+
+@bp.post("/lots/<lot_number>/contain/<kind>")
+@permission("release.decide")
+def contain_lot(lot_number: str, kind: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    kind = _kind(kind)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        record = containments.contain(
+            session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), lot=lot
+        )
+        session.flush()
+        session.refresh(record)
+        return _done(record)
+
+    return submit(kind, SignForm(), act, lambda form: review_page(lot, form))
+
+
+def _bank_page(bank: CellBank, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    return render_template(
+        "containment/bank.html",
+        bank=bank,
+        lots=containments.lots_from_bank(session, bank),
+        meanings=MEANINGS,
+        form=form,
+    )
+
+
+@bp.get("/banks/<code>/contain")
+@permission("manufacturing.read")
+def bank(code: str) -> ResponseReturnValue:
+    return _bank_page(banks.get_bank(db_session(), code))
+
+
+@bp.post("/banks/<code>/contain/<kind>")
+@permission("release.decide")
+def contain_bank(code: str, kind: str) -> ResponseReturnValue:
+    session = db_session()
+    found = banks.get_bank(session, code)
+    kind = _kind(kind)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        record = containments.contain(
+            session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), bank=found
+        )
+        session.flush()
+        session.refresh(record)
+        return _done(record)
+
+    return submit(kind, SignForm(), act, lambda form: _bank_page(found, form))

@@ -1,7 +1,273 @@
-"""HTML pages: release (being built)."""
+"""QA release review (review by exception) with its signing forms, exceptional release, and the
+lot's audit timeline as a page, CSV and PDF."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from lotrack.context import actor, db_session, setting
+from lotrack.db import utcnow
+from lotrack.documents.render import pdf_from_template
+from lotrack.domain.errors import NotFound
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
+from lotrack.domain.release import MEANING_OF_ROLE, RULES, Action, Meaning
+from lotrack.domain.states import LotState
+from lotrack.models import ExceptionalRelease, Lot
+from lotrack.schemas import InputSchema, ReasonIn, _date, _text
+from lotrack.services import containment, exceptional, investigation, lineage, release, signature
+from lotrack.services import lot as lots
+from lotrack.services import timeline as timelines
+from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState
+from lotrack.web.signing import (
+    NotifyIn,
+    SignForm,
+    as_utc,
+    lockout,
+    notifications,
+    notify_state,
+    sign_in,
+    submit,
+)
 
 bp = Blueprint("release", __name__)
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
+
+
+class ExceptionalIn(InputSchema):
+    physician = _text(max=200)
+    patient = _text(max=64)
+    request = _text(max=5000)
+    requested_on = _date()
+    risk_assessment = _text(max=5000)
+
+
+@dataclass(frozen=True)
+class SignAction:
+    action: Action
+    title: str
+    meanings: tuple[str, ...]  # the first is preset
+
+
+# The signing forms of the review page, by the name in their URL.
+SIGN_FORMS = {
+    "release": SignAction(Action.RELEASE, "Release", (Meaning.APPROVED_FOR_RELEASE.value,)),
+    "reject": SignAction(Action.REJECT, "Reject", (Meaning.REJECTED.value,)),
+    "unhold": SignAction(Action.UNHOLD, "Lift the hold", (Meaning.HOLD_LIFTED.value,)),
+    "review": SignAction(Action.REVIEW, "Sign as reviewed", (Meaning.REVIEWED.value,)),
+}
+ER_MEANINGS = tuple(m.value for m in MEANING_OF_ROLE.values())
+
+
+def review_page(lot: Lot, form: FormState = NO_FORM) -> str:
+    """Everything QA needs on one screen, every blocker named, and the forms the role may use."""
+    session = db_session()
+    rv = release.review(session, lot)
+    lin = lineage.lot_back(session, actor(), lot.lot_number)
+    state = LotState(lot.state)
+    sign_forms = {
+        name: f
+        for name, f in SIGN_FORMS.items()
+        if f.action == Action.REVIEW or state in RULES[f.action].sources
+    }
+    role = actor().role
+    shown = set(sign_forms) if may(role, "release.decide") else set()
+    if may(role, "release.decide") and state not in (LotState.REJECTED, LotState.RECALLED):
+        shown |= {"hold", "recall"}
+    if may(role, "exceptional.request") and state == LotState.QUARANTINE and not rv.releasable:
+        shown.add("exceptional")
+    requests = session.scalars(
+        select(ExceptionalRelease)
+        .where(ExceptionalRelease.lot_id == lot.id)
+        .order_by(ExceptionalRelease.id)
+    ).all()
+    return render_template(
+        "release/review.html",
+        rv=rv,
+        ev=rv.evaluation,
+        lin=lin,
+        rows=list(zip(lin.run.passages, lin.figures, strict=True)),
+        investigations=investigation.open_for_lot(session, lot),
+        requests=requests,
+        containments=containment.containments_of(session, lot),
+        sign_forms=sign_forms,
+        shown=shown,
+        form=form,
+        # A refusal of a form the page no longer offers (the lot changed meanwhile) goes on top.
+        orphan=form if form.name and form.name not in shown else NO_FORM,
+        today=utcnow().date().isoformat(),
+    )
+
+
+@bp.get("/lots/<lot_number>/release")
+@permission("manufacturing.read")
+def review(lot_number: str) -> ResponseReturnValue:
+    return review_page(lots.get_lot(db_session(), lot_number))
+
+
+@bp.post("/lots/<lot_number>/sign/<name>")
+@permission("release.decide")
+def sign(lot_number: str, name: str) -> ResponseReturnValue:
+    if name not in SIGN_FORMS:
+        raise NotFound(f"No signing action {name}.", {"action": ", ".join(SIGN_FORMS)})
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    what = SIGN_FORMS[name]
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        if what.action == Action.REVIEW:
+            done = release.sign_review(session, actor(), lot, sign_in(data), lockout())
+        else:
+            done = release.decide(session, actor(), lot, what.action, sign_in(data), lockout())
+        flash(f"Signed: {done.meaning}. Lot {lot.lot_number} is {lot.state}.")
+        return redirect(url_for(".review", lot_number=lot.lot_number) + "#signatures")
+
+    return submit(name, SignForm(), act, lambda form: review_page(lot, form))
+
+
+@bp.post("/lots/<lot_number>/exceptional")
+@permission("exceptional.request")
+def request_exceptional(lot_number: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        er = exceptional.request_release(session, actor(), lot, **data)
+        flash(f"Exceptional release {er.number} requested; it needs QA and medical director.")
+        return redirect(url_for(".show_exceptional", number=er.number))
+
+    return submit("exceptional", ExceptionalIn(), act, lambda form: review_page(lot, form))
+
+
+def _er_page(er: ExceptionalRelease, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    signed = [
+        s
+        for s in signature.signatures_of(session, er.lot)
+        if s.signature.exceptional_release_id == er.id
+    ]
+    notify = notify_state(form)
+    return render_template(
+        "release/exceptional.html",
+        er=er,
+        blockers=json.loads(er.blockers),
+        signatures=signed,
+        notifications=notifications(session, er_id=er.id),
+        form=form,
+        notify=notify,
+        meanings=ER_MEANINGS,
+        preset=MEANING_OF_ROLE[g.actor.role].value if g.actor.role in MEANING_OF_ROLE else "",
+        recipient_roles=exceptional.RECIPIENT_ROLES,
+        zone=setting("SITE_TIME_ZONE"),
+    )
+
+
+@bp.get("/exceptional/<number>")
+@permission("manufacturing.read")
+def show_exceptional(number: str) -> ResponseReturnValue:
+    return _er_page(exceptional.get_request(db_session(), number))
+
+
+@bp.post("/exceptional/<number>/sign")
+@permission("exceptional.sign")
+def sign_exceptional(number: str) -> ResponseReturnValue:
+    session = db_session()
+    er = exceptional.get_request(session, number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        exceptional.sign_release(session, actor(), er, sign_in(data), lockout())
+        flash(f"Signed: {data['meaning']}. Lot {er.lot.lot_number} is {er.lot.state}.")
+        return redirect(url_for(".show_exceptional", number=er.number))
+
+    return submit("sign", SignForm(), act, lambda form: _er_page(er, form))
+
+
+@bp.post("/exceptional/<number>/notify")
+@permission("release.decide")
+def notify_exceptional(number: str) -> ResponseReturnValue:
+    session = db_session()
+    er = exceptional.get_request(session, number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        data["notified_at"] = as_utc(data["notified_at"])
+        exceptional.record_notification(session, actor(), er=er, **data)
+        flash(f"Notification of the {data['recipient_role']} recorded.")
+        return redirect(url_for(".show_exceptional", number=er.number) + "#notifications")
+
+    return submit("notify", NotifyIn(), act, lambda form: _er_page(er, form))
+
+
+@bp.post("/exceptional/<number>/withdraw")
+@permission("exceptional.request")
+def withdraw_exceptional(number: str) -> ResponseReturnValue:
+    session = db_session()
+    er = exceptional.get_request(session, number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        exceptional.withdraw(session, actor(), er, data["reason"])
+        flash(f"{er.number} withdrawn.")
+        return redirect(url_for(".show_exceptional", number=er.number))
+
+    return submit("withdraw", ReasonIn(), act, lambda form: _er_page(er, form))
+
+
+# ---- audit timeline -------------------------------------------------------------------------
+
+
+def _timeline(lot_number: str) -> tuple[Lot, list[timelines.Entry], list[dict[str, Any]]]:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    signed = [
+        {
+            "name": s.signature.signer_name,
+            "meaning": s.signature.meaning,
+            "at": s.signature.signed_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "void": s.void,
+        }
+        for s in signature.signatures_of(session, lot)
+    ]
+    return lot, timelines.lot_timeline(session, lot), signed
+
+
+@bp.get("/lots/<lot_number>/timeline")
+@permission("manufacturing.read")
+def timeline(lot_number: str) -> ResponseReturnValue:
+    lot, entries, signed = _timeline(lot_number)
+    return render_template("release/timeline.html", lot=lot, entries=entries, signatures=signed)
+
+
+@bp.get("/lots/<lot_number>/timeline.csv")
+@permission("manufacturing.read")
+def timeline_csv(lot_number: str) -> ResponseReturnValue:
+    lot, entries, _signed = _timeline(lot_number)
+    return Response(
+        timelines.to_csv(entries),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{lot.lot_number}-timeline.csv"'},
+    )
+
+
+@bp.get("/lots/<lot_number>/timeline.pdf")
+@permission("manufacturing.read")
+def timeline_pdf(lot_number: str) -> ResponseReturnValue:
+    lot, entries, signed = _timeline(lot_number)
+    pdf = pdf_from_template(
+        "documents/timeline.html",
+        lot_number=lot.lot_number,
+        state=lot.state,
+        printed_at=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        entries=entries,
+        signatures=signed,
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{lot.lot_number}-timeline.pdf"'},
+    )
