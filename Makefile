@@ -36,3 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check lotrack tests wsgi.py
 	$(VENV)/bin/ruff format --check lotrack tests wsgi.py
 	$(VENV)/bin/lint-imports
+
+# Figures as ratios to a floor measured in the same run (see bench/).
+bench: $(STAMP)
+	$(PY) bench/documents_bench.py

@@ -16,7 +16,7 @@ from lotrack.models.clinical import (
 )
 from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
-from lotrack.models.lot import DinSequence, Lot, Unit
+from lotrack.models.lot import DinSequence, Lot, NumberSequence, Unit
 from lotrack.models.production import Passage, ProductionRun
 from lotrack.models.release import (
     Containment,
@@ -54,6 +54,7 @@ __all__ = [
     "LabelPrint",
     "Lot",
     "Notification",
+    "NumberSequence",
     "Passage",
     "Patient",
     "Prescription",

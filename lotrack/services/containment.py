@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from lotrack.db import utcnow
@@ -17,6 +17,7 @@ from lotrack.domain.states import BankTier, LotState
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, ProductionRun, Unit, User
 from lotrack.services import audit, signature
 from lotrack.services.common import norm
+from lotrack.services.numbering import issue
 from lotrack.services.release import Lockout, SignIn, move
 
 KINDS = ("hold", "recall")
@@ -88,12 +89,10 @@ def contain(
     if not todo:
         states = ", ".join(f"{one.lot_number} {one.state}" for one in lots) or "no lots"
         raise Conflict(f"Nothing to {kind}: {states}.", {"scope": f"nothing to {kind}"})
-    prefix = f"{'RCL' if kind == 'recall' else 'HLD'}-{utcnow().year}-"
-    last = session.scalar(
-        select(func.max(Containment.number)).where(Containment.number.like(prefix + "%"))
-    )
     record = Containment(
-        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        number=issue(
+            session, "RCL" if kind == "recall" else "HLD", utcnow().year, Containment.number, 3
+        ),
         kind=kind,
         lot=lot,
         bank=bank,

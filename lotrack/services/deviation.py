@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
@@ -11,6 +11,7 @@ from lotrack.domain.permissions import require
 from lotrack.models import Deviation, Lot, ProductionRun, User
 from lotrack.services import audit
 from lotrack.services.common import Page, norm, page_of
+from lotrack.services.numbering import issue
 
 
 def open_deviation(
@@ -28,12 +29,8 @@ def open_deviation(
         )
     if not (description or "").strip():
         raise ValidationFailed("Describe the deviation.", {"description": "required"})
-    prefix = f"DEV-{utcnow().year}-"
-    last = session.scalar(
-        select(func.max(Deviation.number)).where(Deviation.number.like(prefix + "%"))
-    )
     deviation = Deviation(
-        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        number=issue(session, "DEV", utcnow().year, Deviation.number, 3),
         lot=lot,
         run=run,
         description=description.strip(),

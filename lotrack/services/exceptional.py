@@ -19,6 +19,7 @@ from lotrack.models import ExceptionalRelease, Lot, Notification, Signature, Use
 from lotrack.services import audit, signature
 from lotrack.services.common import norm
 from lotrack.services.dossier import dossier_hash
+from lotrack.services.numbering import issue
 from lotrack.services.release import Lockout, SignIn, move, review, segregation
 
 RECIPIENT_ROLES = ("physician", "sponsor", "site")
@@ -67,14 +68,8 @@ def request_release(
             f"Lot {lot.lot_number} meets its specification; release it the ordinary way.",
             {"lot": "releasable"},
         )
-    prefix = f"ER-{utcnow().year}-"
-    last = session.scalar(
-        select(func.max(ExceptionalRelease.number)).where(
-            ExceptionalRelease.number.like(prefix + "%")
-        )
-    )
     er = ExceptionalRelease(
-        number=f"{prefix}{(int(last[len(prefix) :]) + 1) if last else 1:03d}",
+        number=issue(session, "ER", utcnow().year, ExceptionalRelease.number, 3),
         lot=lot,
         physician=physician.strip(),
         patient=patient.strip(),

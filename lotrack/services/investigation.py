@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
@@ -14,6 +14,7 @@ from lotrack.domain.permissions import require
 from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
 from lotrack.services import audit
 from lotrack.services.common import Page, norm, page_of
+from lotrack.services.numbering import issue
 from lotrack.services.result import invalidate_result
 
 
@@ -25,14 +26,8 @@ class Conclusion(StrEnum):
 def open_investigation(session: Session, actor: User, result: Result) -> Investigation:
     """Phase I (laboratory) investigation of a failing lot result."""
     assert result.lot is not None and result.verdict == "fail"
-    year = utcnow().year
-    prefix = f"OOS-{year}-"
-    last = session.scalar(
-        select(func.max(Investigation.number)).where(Investigation.number.like(prefix + "%"))
-    )
-    n = int(last[len(prefix) :]) + 1 if last else 1
     inv = Investigation(
-        number=f"{prefix}{n:03d}",
+        number=issue(session, "OOS", utcnow().year, Investigation.number, 3),
         lot=result.lot,
         result=result,
         phase="I",

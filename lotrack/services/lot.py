@@ -18,6 +18,7 @@ from lotrack.domain.states import Container, LotState
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
 from lotrack.services import audit, specs
 from lotrack.services.common import Page, check_code, norm, page_of
+from lotrack.services.numbering import issue
 
 MAX_UNITS_PER_FILL = 500
 
@@ -100,10 +101,7 @@ def register_lot(
 
 
 def _next_lot_number(session: Session, year: int) -> str:
-    prefix = f"CFM-{year}-"
-    last = session.scalar(select(func.max(Lot.lot_number)).where(Lot.lot_number.like(prefix + "%")))
-    n = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
-    return f"{prefix}{n:04d}"
+    return issue(session, "CFM", year, Lot.lot_number, 4)
 
 
 def next_din(session: Session, facility_id: str, year: int) -> str:

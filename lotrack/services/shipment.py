@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lotrack.db import utcnow
@@ -16,6 +16,7 @@ from lotrack.models import Shipment, ShipmentUnit, Site, Unit, User
 from lotrack.services import audit
 from lotrack.services.clinical import require_same_site, site_scope
 from lotrack.services.common import Page, norm, page_of
+from lotrack.services.numbering import issue
 
 
 def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> Shipment:
@@ -42,12 +43,8 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
             fields[din] = "already shipped"
     if fields:
         raise ValidationFailed("The shipment cannot be sent.", fields)
-    year = utcnow().year
-    last = session.scalar(
-        select(func.max(Shipment.number)).where(Shipment.number.like(f"SHP-{year}-%"))
-    )
     shipment = Shipment(
-        number=f"SHP-{year}-{(int(last.rsplit('-', 1)[1]) + 1) if last else 1:04d}",
+        number=issue(session, "SHP", utcnow().year, Shipment.number, 4),
         site=site,
         status="in_transit",
         shipped_by_id=actor.id,
