@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -186,7 +187,7 @@ class LabelSheet:
 def _label(unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
     token = tokens.make_token(printing.key, "U", unit.din)
     url = printing.verify_url(token)
-    expiry = dt.datetime.combine(lot.expires_on, dt.time(23, 59))
+    expiry = dt.datetime.combine(lot.expires_on, dt.time(23, 59))  # as _expired() reads it
     return {
         "din": unit.din,
         "din_eye": isbt128.eye_readable(unit.din),
@@ -202,8 +203,8 @@ def _label(unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
         "expiry": f"{expiry:%Y-%m-%d %H:%M} ({printing.time_zone})",
         "storage": printing.storage,
         "statements": list(printing.statements),
-        "state": lot.state,
-        "usable": lot.state in USABLE_LOT_STATES and lot.expires_on >= utcnow().date(),
+        "state": _status(lot, printing.time_zone),  # an expired lot reads EXPIRED, not RELEASED
+        "usable": lot.state in USABLE_LOT_STATES and not _expired(lot, printing.time_zone),
     }
 
 
@@ -265,14 +266,20 @@ class Verification:
     document: str | None = None
 
 
-def _status(lot: Lot) -> str:
-    if lot.state in USABLE_LOT_STATES and lot.expires_on < utcnow().date():
+def _expired(lot: Lot, time_zone: str) -> bool:
+    """Units expire when their expiry date ends in the zone their label names (23:59 there)."""
+    next_day = dt.datetime.combine(lot.expires_on + dt.timedelta(days=1), dt.time())
+    return utcnow() >= next_day.replace(tzinfo=ZoneInfo(time_zone))
+
+
+def _status(lot: Lot, time_zone: str) -> str:
+    if lot.state in USABLE_LOT_STATES and _expired(lot, time_zone):
         return "EXPIRED"
     return lot.state.replace("_", " ")
 
 
 def verify_token(
-    session: Session, key: Ed25519PrivateKey, token: str, product: str
+    session: Session, key: Ed25519PrivateKey, token: str, product: str, time_zone: str = "UTC"
 ) -> Verification:
     """Genuine or not, and the live status of what the token names (no login needed)."""
     check = tokens.check_token(key.public_key(), token)
@@ -285,7 +292,7 @@ def verify_token(
         cert = current_certificate(session, unit.lot)
         return Verification(
             True,
-            _status(unit.lot),
+            _status(unit.lot, time_zone),
             kind="unit",
             product=product,
             lot=unit.lot.lot_number,
@@ -303,7 +310,7 @@ def verify_token(
     )
     if cert is None:
         return Verification(True, "UNKNOWN", "signed here but no such certificate", "certificate")
-    status = "SUPERSEDED" if cert.superseded_at is not None else _status(cert.lot)
+    status = "SUPERSEDED" if cert.superseded_at is not None else _status(cert.lot, time_zone)
     return Verification(
         True,
         status,

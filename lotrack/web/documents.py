@@ -7,7 +7,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, commit, db_session, printing, setting
+from lotrack.context import actor, commit, db_session, printing
 from lotrack.documents.tokens import public_key_pem
 from lotrack.domain.errors import DomainError
 from lotrack.domain.permissions import may
@@ -38,11 +38,14 @@ def _pdf(data: bytes, name: str) -> Response:
     )
 
 
-@bp.get("/v/<string(maxlength=300):token>")
+# Any text after /v/ gets a verdict (a long or slashed forgery is NOT GENUINE, not a 404);
+# check_token rejects it before any work.
+@bp.get("/v/<path:token>")
 def verify(token: str) -> ResponseReturnValue:
     """Anyone who scans a label or a certificate sees whether it is genuine and its live status."""
+    settings = printing()
     result = documents.verify_token(
-        db_session(), printing().key, token, setting("PRODUCT_NAME")
+        db_session(), settings.key, token, settings.product_name, settings.time_zone
     )
     if wants_json() or request.args.get("format") == "json":
         return jsonify(asdict(result))

@@ -1,0 +1,179 @@
+"""Unit labels: one page per unit on real label stock, readable by eye and by any scanner, and a
+print log in which every reprint carries its reason."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from flask import Flask
+
+from lotrack.context import db_session, printing
+from lotrack.domain import isbt128
+from lotrack.domain.errors import Forbidden, ValidationFailed
+from lotrack.services import documents
+from lotrack.services import lot as lots
+from tests.api.conftest import row_counts
+from tests.conftest import csrf_token, login, user
+from tests.documents.conftest import QUARANTINED_LOT, RELEASED_LOT, Issued
+from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of, reader
+
+MM = 72 / 25.4
+
+
+@pytest.fixture(scope="module")
+def texts(issued: Issued) -> list[str]:
+    return page_texts(issued.labels_pdf)
+
+
+def test_one_page_per_unit_on_the_default_4x2_inch_stock(issued: Issued) -> None:
+    pages = reader(issued.labels_pdf).pages
+    with issued.app.app_context():
+        session = db_session()
+        dins = [u.din for u in lots.get_lot(session, RELEASED_LOT).units]
+    assert len(dins) == 4 and issued.dins == dins
+    assert len(pages) == len(dins)
+    for page in pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == (288, 144)
+
+
+def test_each_label_reads_as_its_unit(issued: Issued, texts: list[str]) -> None:
+    with issued.app.app_context():
+        session = db_session()
+        lot = lots.get_lot(session, RELEASED_LOT)
+        settings = printing()
+        for unit, text in zip(lot.units, texts, strict=True):
+            assert isbt128.eye_readable(unit.din) in text
+            assert unit.check_character in text
+            assert lot.lot_number in text
+            assert settings.product_name in text
+            assert "72.0 × 10⁶ cells in 18.00 mL" in text
+            assert f"Expires {lot.expires_on.isoformat()} 23:59 ({settings.time_zone})" in text
+            assert settings.storage and settings.storage in text
+            assert len(settings.statements) == 4
+            for statement in settings.statements:
+                assert statement in text
+            assert "NOT FOR USE" not in text
+
+
+def test_each_label_carries_a_code_128_of_its_din_and_a_qr_that_verifies_it(
+    issued: Issued,
+) -> None:
+    client = issued.app.test_client()
+    pages = codes_per_page(issued.labels_pdf)
+    assert len(pages) == len(issued.dins)
+    for din, codes in zip(issued.dins, pages, strict=True):
+        assert only(codes, CODE128) == din
+        answer = client.get(path_of(only(codes, QR)), headers={"Accept": "application/json"})
+        body = answer.get_json()
+        assert body["genuine"] is True, body
+        assert (body["status"], body["kind"], body["unit"]) == ("RELEASED", "unit", din)
+        assert body["lot"] == RELEASED_LOT
+        assert body["coa_sha256"] == issued.coa_sha256
+
+
+def test_the_first_print_is_logged_as_such(issued: Issued) -> None:
+    with issued.app.app_context():
+        session = db_session()
+        log = documents.prints_of(session, lots.get_lot(session, RELEASED_LOT))
+        assert sorted(p.unit.din for p in log) == issued.dins
+        for entry in log:
+            assert entry.reprint is False and entry.reason == ""
+            assert entry.printed_by.username == "tech"
+            assert (entry.stock, entry.lot_state) == ("4x2in", "RELEASED")
+
+
+def test_the_100mm_bag_label_stock(module_app: Flask) -> None:
+    with module_app.app_context():
+        session = db_session()
+        lot = lots.get_lot(session, QUARANTINED_LOT)
+        bag = dataclasses.replace(printing(), stock="100x100mm")
+        sheet = documents.print_labels(session, user(session, "qa"), list(lot.units), bag)
+        session.rollback()
+        dins = [u.din for u in lot.units]
+    pages = reader(sheet.pdf).pages
+    assert len(pages) == len(dins)
+    for page in pages:
+        assert float(page.mediabox.width) == pytest.approx(100 * MM, abs=0.01)
+        assert float(page.mediabox.height) == pytest.approx(100 * MM, abs=0.01)
+    assert [only(codes, CODE128) for codes in codes_per_page(sheet.pdf)] == dins
+
+
+def test_an_unknown_stock_is_refused_by_name(module_app: Flask) -> None:
+    with module_app.app_context():
+        session = db_session()
+        lot = lots.get_lot(session, QUARANTINED_LOT)
+        with pytest.raises(ValidationFailed) as refused:
+            documents.print_labels(
+                session,
+                user(session, "tech"),
+                list(lot.units),
+                dataclasses.replace(printing(), stock="A4"),
+            )
+        assert "stock" in refused.value.fields
+        with pytest.raises(ValidationFailed) as empty:
+            documents.print_labels(session, user(session, "tech"), [], printing())
+        assert "units" in empty.value.fields
+        with pytest.raises(Forbidden):
+            documents.print_labels(session, user(session, "nurse"), list(lot.units), printing())
+
+
+def test_a_reprint_needs_a_reason_and_is_logged_as_a_reprint(demo_app: Flask) -> None:
+    client = demo_app.test_client()
+    login(client, "tech")
+    token = csrf_token(client, f"/lots/{RELEASED_LOT}/documents")
+    with demo_app.app_context():
+        din = lots.get_lot(db_session(), RELEASED_LOT).units[0].din
+    first = client.post(f"/units/{din}/label.pdf", data={"csrf_token": token})
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert len(reader(first.data).pages) == 1
+    before = row_counts(demo_app)
+    for path in (f"/units/{din}/label.pdf", f"/lots/{RELEASED_LOT}/labels.pdf"):
+        refused = client.post(path, data={"csrf_token": token, "reason": "  "})
+        assert refused.status_code == 422, path
+        assert "reprint needs a reason" in refused.get_data(as_text=True)
+    assert row_counts(demo_app) == before
+    again = client.post(
+        f"/units/{din}/label.pdf", data={"csrf_token": token, "reason": "label smudged"}
+    )
+    assert again.status_code == 200
+    with demo_app.app_context():
+        session = db_session()
+        log = documents.prints_of(session, lots.get_lot(session, RELEASED_LOT))
+        assert [(p.unit.din, p.reprint, p.reason) for p in log] == [
+            (din, True, "label smudged"),
+            (din, False, ""),
+        ]
+    page = client.get(f"/lots/{RELEASED_LOT}/documents").get_data(as_text=True)
+    assert "label smudged" in page
+
+
+def test_a_quarantined_lot_prints_labels_that_say_not_for_use(demo_app: Flask) -> None:
+    client = demo_app.test_client()
+    login(client, "tech")
+    token = csrf_token(client, f"/lots/{QUARANTINED_LOT}/documents")
+    sheet = client.post(f"/lots/{QUARANTINED_LOT}/labels.pdf", data={"csrf_token": token})
+    assert sheet.status_code == 200
+    texts = page_texts(sheet.data)
+    with demo_app.app_context():
+        session = db_session()
+        lot = lots.get_lot(session, QUARANTINED_LOT)
+        assert len(texts) == len(lot.units)
+        assert {p.lot_state for p in documents.prints_of(session, lot)} == {"QUARANTINE"}
+    for text in texts:
+        assert "QUARANTINE — NOT FOR USE" in text
+    url = only(codes_per_page(sheet.data)[0], QR)
+    body = client.get(path_of(url), headers={"Accept": "application/json"}).get_json()
+    assert (body["genuine"], body["status"], body["coa_sha256"]) == (True, "QUARANTINE", None)
+
+
+def test_a_nurse_cannot_print_labels(demo_app: Flask) -> None:
+    client = demo_app.test_client()
+    login(client, "nurse")
+    token = csrf_token(client, "/")
+    before = row_counts(demo_app)
+    with demo_app.app_context():
+        din = lots.get_lot(db_session(), RELEASED_LOT).units[0].din
+    for path in (f"/lots/{RELEASED_LOT}/labels.pdf", f"/units/{din}/label.pdf"):
+        assert client.post(path, data={"csrf_token": token}).status_code == 403, path
+    assert row_counts(demo_app) == before
