@@ -1,7 +1,172 @@
-"""/api/v1 containment (being built)."""
+"""/api/v1 holds and recalls, of one lot or of every lot from a cell bank, under the signer's
+electronic signature (services/containment.py): each answers its containment number, each lot's
+from/to state and every affected unit with its DIN and storage position. Units follow their lot's
+state, so they are blocked at once wherever they are."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+from dataclasses import dataclass
+from typing import Any
 
-bp = Blueprint("containments", __name__, description="containment")
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from lotrack.api import release_schemas as io
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.api.inputs import PageArgs
+from lotrack.api.release import decision, lockout, sign_in
+from lotrack.context import actor, commit, db_session
+from lotrack.models import Containment, ContainmentLot, Notification, Signature
+from lotrack.services import cellbank as banks
+from lotrack.services import containment as service
+from lotrack.services import exceptional, signature
+from lotrack.services import lot as lots
+from lotrack.services.common import Page, page_of
+from lotrack.services.containment import AffectedUnit
+from lotrack.services.signature import ShownSignature
+
+bp = Blueprint(
+    "containments",
+    __name__,
+    description="Holds and recalls of one lot or of every lot from a bank, the affected units"
+    " and where they are, and who was told.",
+)
+
+LOT = "<string(maxlength=64):lot_number>"
+CODE = "<string(maxlength=64):code>"
+NUMBER = "<string(maxlength=32):number>"
+DECIDE = "release.decide"
+
+
+@dataclass
+class ContainmentView:
+    """A hold or recall with what it reached (io.ContainmentDetail); other attributes are the
+    record's own."""
+
+    record: Containment
+    units: list[AffectedUnit]
+    signatures: list[ShownSignature]
+    notifications: list[Notification]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+
+def view(record: Containment) -> ContainmentView:
+    session = db_session()
+    shown = [
+        s
+        for link in record.lots
+        for s in signature.signatures_of(session, link.lot)
+        if s.signature.containment_id == record.id
+    ]
+    told = session.scalars(
+        select(Notification)
+        .where(Notification.containment_id == record.id)
+        .order_by(Notification.id)
+    ).all()
+    return ContainmentView(record, service.affected_units(session, record), shown, list(told))
+
+
+def _contain_lot(kind: str, data: dict[str, Any], lot_number: str) -> dict[str, Any]:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    record = service.contain(
+        session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), lot=lot
+    )
+    session.flush()
+    signed = session.scalars(
+        select(Signature).where(Signature.containment_id == record.id, Signature.lot_id == lot.id)
+    ).one()
+    commit()
+    return decision(lot, signed, record.number)
+
+
+@bp.route(f"/lots/{LOT}/hold", methods=["POST"])
+@permission(DECIDE)
+@bp.arguments(io.SignWithReasonIn)
+@bp.response(200, io.DecisionOut)
+def hold_lot(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
+    """Put a lot on hold (meaning 'placed on hold', with a reason); its units are blocked"""
+    return _contain_lot("hold", data, lot_number)
+
+
+@bp.route(f"/lots/{LOT}/recall", methods=["POST"])
+@permission(DECIDE)
+@bp.arguments(io.SignWithReasonIn)
+@bp.response(200, io.DecisionOut)
+def recall_lot(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
+    """Recall a released lot (meaning 'recalled', with a reason); a lot never released is held"""
+    return _contain_lot("recall", data, lot_number)
+
+
+def _contain_bank(kind: str, data: dict[str, Any], code: str) -> ContainmentView:
+    session = db_session()
+    bank = banks.get_bank(session, code)
+    record = service.contain(
+        session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), bank=bank
+    )
+    session.flush()
+    session.refresh(record)  # the lots the service linked after creating the record
+    shown = view(record)
+    commit()
+    return shown
+
+
+@bp.route(f"/banks/{CODE}/hold", methods=["POST"])
+@permission(DECIDE)
+@bp.arguments(io.SignWithReasonIn)
+@bp.response(201, io.ContainmentDetail)
+def hold_bank(data: dict[str, Any], code: str) -> ContainmentView:
+    """Hold every lot made from a bank (an MCB reaches the lots of each of its WCBs)"""
+    return _contain_bank("hold", data, code)
+
+
+@bp.route(f"/banks/{CODE}/recall", methods=["POST"])
+@permission(DECIDE)
+@bp.arguments(io.SignWithReasonIn)
+@bp.response(201, io.ContainmentDetail)
+def recall_bank(data: dict[str, Any], code: str) -> ContainmentView:
+    """Recall every released lot made from a bank; its quarantined lots are held"""
+    return _contain_bank("recall", data, code)
+
+
+@bp.route("/containments")
+@permission(READ)
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, out.page_of(io.ContainmentOut, "ContainmentPage"))
+def list_containments(args: dict[str, Any]) -> Page[Containment]:
+    """Holds and recalls, newest first"""
+    stmt = (
+        select(Containment)
+        .order_by(Containment.created_at.desc(), Containment.id.desc())
+        .options(
+            joinedload(Containment.bank),
+            joinedload(Containment.lot),
+            joinedload(Containment.created_by),
+            selectinload(Containment.lots).selectinload(ContainmentLot.lot),
+        )
+    )
+    return page_of(db_session(), stmt, args["page"], args["per_page"])
+
+
+@bp.route(f"/containments/{NUMBER}")
+@permission(READ)
+@bp.response(200, io.ContainmentDetail)
+def get_containment(number: str) -> ContainmentView:
+    """A hold or recall: its lots (from/to state), every affected unit and where it is stored"""
+    return view(service.get_containment(db_session(), number))
+
+
+@bp.route(f"/containments/{NUMBER}/notifications", methods=["POST"])
+@permission(DECIDE)
+@bp.arguments(io.NotifyIn)
+@bp.response(201, io.NotificationOut)
+def notify(data: dict[str, Any], number: str) -> Notification:
+    """Log that a physician, the sponsor or a site was told of this hold or recall"""
+    session = db_session()
+    record = service.get_containment(session, number)
+    told = exceptional.record_notification(session, actor(), containment_id=record.id, **data)
+    commit()
+    return told

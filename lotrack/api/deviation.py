@@ -1,7 +1,107 @@
-"""/api/v1 deviation (being built)."""
+"""/api/v1 deviations on a run or a lot: the list (open or closed), opening one, its impact
+assessment and QA's closure. An open deviation blocks release of its lot, or of every lot of its
+run."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+from typing import Any
 
-bp = Blueprint("deviations", __name__, description="deviation")
+from flask.views import MethodView
+
+from lotrack.api import release_schemas as io
+from lotrack.api import schemas as out
+from lotrack.api.common import READ, Blueprint, permission
+from lotrack.context import actor, commit, db_session
+from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.models import Deviation
+from lotrack.services import deviation as service
+from lotrack.services import lot as lots
+from lotrack.services import production as runs
+from lotrack.services.common import Page
+
+bp = Blueprint(
+    "deviations",
+    __name__,
+    description="Deviations on a run or a lot, their impact assessment and closure; an open"
+    " deviation blocks release.",
+)
+
+NUMBER = "<string(maxlength=32):number>"
+
+
+def _subject(data: dict[str, Any]) -> dict[str, Any]:
+    """The lot or the run named in the body; an unknown one is bad input naming its field."""
+    if data["lot"] and data["run"]:
+        raise ValidationFailed(
+            "A deviation concerns one run or one lot, not both.",
+            {"run": "leave out when a lot is given"},
+        )
+    session = db_session()
+    try:
+        if data["lot"]:
+            return {"lot": lots.get_lot(session, data["lot"])}
+        if data["run"]:
+            return {"run": runs.get_run(session, data["run"])}
+    except NotFound as err:
+        raise ValidationFailed(err.message, err.fields) from err
+    raise ValidationFailed(
+        "Name the lot or the run the deviation concerns.", {"lot": "a lot or a run is required"}
+    )
+
+
+@bp.route("/deviations")
+class Deviations(MethodView):
+    @permission(READ)
+    @bp.arguments(io.DeviationArgs, location="query")
+    @bp.response(200, out.page_of(io.DeviationOut, "DeviationPage"))
+    def get(self, args: dict[str, Any]) -> Page[Deviation]:
+        """List deviations, newest first; ?status=open or closed"""
+        return service.list_deviations(
+            db_session(), args["page"], args["per_page"], status=args.get("status")
+        )
+
+    @permission("deviation.write")
+    @bp.arguments(io.DeviationIn)
+    @bp.response(201, io.DeviationOut)
+    def post(self, data: dict[str, Any]) -> Deviation:
+        """Open a deviation on a lot or a run ({"lot"} or {"run"}, and a description)"""
+        subject = _subject(data)
+        dev = service.open_deviation(
+            db_session(), actor(), description=data["description"], **subject
+        )
+        commit()
+        return dev
+
+
+@bp.route(f"/deviations/{NUMBER}")
+@permission(READ)
+@bp.response(200, io.DeviationOut)
+def get_deviation(number: str) -> Deviation:
+    """A deviation with its impact assessment and closure"""
+    return service.get_deviation(db_session(), number)
+
+
+@bp.route(f"/deviations/{NUMBER}/assess", methods=["POST"])
+@permission("deviation.write")
+@bp.arguments(io.AssessIn)
+@bp.response(200, io.DeviationOut)
+def assess(data: dict[str, Any], number: str) -> Deviation:
+    """Record the impact assessment of an open deviation"""
+    session = db_session()
+    dev = service.assess(
+        session, actor(), service.get_deviation(session, number), data["impact_assessment"]
+    )
+    commit()
+    return dev
+
+
+@bp.route(f"/deviations/{NUMBER}/close", methods=["POST"])
+@permission("deviation.close")
+@bp.arguments(io.CloseIn)
+@bp.response(200, io.DeviationOut)
+def close(data: dict[str, Any], number: str) -> Deviation:
+    """Close an assessed deviation (QA); it no longer blocks release"""
+    session = db_session()
+    dev = service.close(session, actor(), service.get_deviation(session, number), data["closure"])
+    commit()
+    return dev

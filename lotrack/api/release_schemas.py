@@ -1,0 +1,303 @@
+"""Request and response schemas of the QA decision API (issue 4): signing, the release review,
+exceptional release, deviations, holds and recalls. Field names are the public contract
+(DESIGN.md); times are ISO 8601 with their zone (UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, pre_load, validate
+
+from lotrack.domain.release import Meaning
+from lotrack.schemas import REQUIRED, InputSchema, _date, _text
+from lotrack.services.exceptional import RECIPIENT_ROLES
+from lotrack.services.signature import ShownSignature
+from lotrack.services.timeline import Entry
+
+# Requests ---------------------------------------------------------------------------------------
+
+
+class SignIn(InputSchema):
+    """The signer's credentials, re-entered at each signing (21 CFR 11.200), and the meaning."""
+
+    username = _text(max=64, metadata={"description": "the token's own user: a signature is yours"})
+    password = _text(max=200, metadata={"description": "checked now; failures count to lockout"})
+    meaning = _text(
+        max=60,
+        validate=validate.OneOf([m.value for m in Meaning]),
+        metadata={"description": "e.g. 'approved for release', 'rejected', 'recalled'"},
+    )
+    reason = _text(max=2000, required=False, load_default="")
+
+    @pre_load
+    def _clean(self, data: Any, **kw: Any) -> Any:
+        # The password exactly as typed: the other text is stripped, a password keeps its spaces.
+        password = data.get("password") if isinstance(data, dict) else None
+        out = super()._clean(data, **kw)
+        if isinstance(password, str) and password:
+            out["password"] = password
+        return out
+
+
+class SignWithReasonIn(SignIn):
+    """A decision that must say why (reject, hold, lift a hold, recall)."""
+
+    reason = _text(max=2000)
+
+
+class ExceptionalIn(InputSchema):
+    physician = _text(max=200, metadata={"description": "the treating physician who asks"})
+    patient = _text(max=64, metadata={"description": "the site-scoped subject code"})
+    request = _text(max=5000)
+    requested_on = _date()
+    risk_assessment = _text(max=5000, metadata={"description": "the manufacturer's assessment"})
+
+
+class NotifyIn(InputSchema):
+    recipient_role = _text(validate=validate.OneOf(RECIPIENT_ROLES))
+    recipient = _text(max=200)
+    method = _text(max=60, metadata={"description": "e.g. phone, e-mail"})
+    notified_at = fields.AwareDateTime(
+        required=True,
+        error_messages={
+            **REQUIRED,
+            "invalid": "a date and time, ISO 8601",
+            "invalid_awareness": "a date and time with its zone, e.g. 2025-09-01T10:30:00+02:00",
+        },
+    )
+    note = _text(max=2000, required=False, load_default="")
+
+    @post_load
+    def _utc(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        data["notified_at"] = data["notified_at"].astimezone(dt.UTC)  # stored and shown in UTC
+        return data
+
+
+class DeviationIn(InputSchema):
+    lot = _text(max=32, required=False, load_default=None, metadata={"description": "or run"})
+    run = _text(max=32, required=False, load_default=None, metadata={"description": "or lot"})
+    description = _text(max=5000)
+
+
+class AssessIn(InputSchema):
+    impact_assessment = _text(max=5000)
+
+
+class CloseIn(InputSchema):
+    closure = _text(max=5000)
+
+
+class DeviationArgs(Schema):
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+# Responses --------------------------------------------------------------------------------------
+
+
+class SignatureOut(Schema):
+    """An electronic signature: who, when (UTC), what it means, the SHA-256 of the dossier."""
+
+    id = fields.Integer()
+    action = fields.String(metadata={"description": "release, reject, hold, recall, review..."})
+    meaning = fields.String()
+    signer = fields.String(attribute="signer_username", metadata={"description": "username"})
+    signer_name = fields.String()
+    signed_at = fields.DateTime(metadata={"description": "ISO 8601 with zone (UTC)"})
+    dossier_sha256 = fields.String()
+    reason = fields.String()
+
+
+class ShownSignatureOut(SignatureOut):
+    """A signature as shown later: void when the dossier changed after it was given."""
+
+    void = fields.Boolean(metadata={"description": "the dossier no longer hashes as signed"})
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if isinstance(obj, ShownSignature):
+            if attr == "void":
+                return obj.void
+            obj = obj.signature
+        return super().get_attribute(obj, attr, default)
+
+
+class DecisionOut(Schema):
+    """A lot after a signed decision: its new state and the signature given."""
+
+    lot_number = fields.String()
+    state = fields.String()
+    held_from = fields.String(allow_none=True, metadata={"description": "state a hold kept"})
+    signature = fields.Nested(SignatureOut)
+    containment = fields.String(
+        allow_none=True, metadata={"description": "the hold or recall number (HLD-/RCL-)"}
+    )
+
+
+class SignaturesOut(Schema):
+    lot = fields.String()
+    items = fields.List(fields.Nested(ShownSignatureOut))
+
+
+class ReleaseBlocker(Schema):
+    kind = fields.String(metadata={"description": "missing, failing, investigation, deviation..."})
+    subject = fields.String()
+    message = fields.String()
+
+
+class PinnedSpecVersion(Schema):
+    label = fields.String()
+    product = fields.String()
+    stage = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    approved_at = fields.DateTime(allow_none=True)
+
+
+def _username(path: str) -> fields.Function:
+    def get(obj: Any) -> str | None:
+        user = getattr(obj, path)
+        return user.username if user is not None else None
+
+    return fields.Function(get, metadata={"type": "string", "description": "username"})
+
+
+class DeviationOut(Schema):
+    number = fields.String()
+    lot = fields.Function(lambda d: d.lot.lot_number if d.lot else None)
+    run = fields.Function(lambda d: d.run.code if d.run else None)
+    description = fields.String()
+    impact_assessment = fields.String()
+    status = fields.String(metadata={"description": "open (blocks release) or closed"})
+    closure = fields.String(allow_none=True)
+    opened_by = _username("opened_by")
+    opened_at = fields.DateTime()
+    closed_by = _username("closed_by")
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class RecordRef(Schema):
+    number = fields.String()
+    status = fields.String()
+
+
+class ContainmentRef(Schema):
+    number = fields.String()
+    kind = fields.String()
+
+
+class ReviewOut(Schema):
+    """Everything QA decides on, with every blocker to release named."""
+
+    lot_number = fields.String()
+    state = fields.String()
+    held_from = fields.String(allow_none=True)
+    releasable = fields.Boolean()
+    blockers = fields.List(fields.Nested(ReleaseBlocker))
+    warnings = fields.List(fields.String())
+    spec_version = fields.Nested(PinnedSpecVersion, allow_none=True)
+    newer_spec_version = fields.String(
+        allow_none=True, metadata={"description": "a newer approved version than the pinned one"}
+    )
+    deviations = fields.List(fields.Nested(DeviationOut), metadata={"description": "open ones"})
+    signatures = fields.List(fields.Nested(ShownSignatureOut))
+    exceptional_releases = fields.List(fields.Nested(RecordRef))
+    containments = fields.List(fields.Nested(ContainmentRef))
+
+
+class NotificationOut(Schema):
+    recipient_role = fields.String()
+    recipient = fields.String()
+    method = fields.String()
+    notified_at = fields.DateTime()
+    note = fields.String()
+    recorded_by = _username("recorded_by")
+    recorded_at = fields.DateTime()
+
+
+class ExceptionalOut(Schema):
+    number = fields.String()
+    lot = fields.Function(lambda er: er.lot.lot_number)
+    state = fields.Function(
+        lambda er: er.lot.state, metadata={"description": "the lot's state now"}
+    )
+    status = fields.String(metadata={"description": "pending, approved or withdrawn"})
+    physician = fields.String()
+    patient = fields.String()
+    request = fields.String()
+    requested_on = fields.Date()
+    risk_assessment = fields.String()
+    blockers = fields.Function(
+        lambda er: json.loads(er.blockers),
+        metadata={"type": "array", "items": {"type": "string"}, "description": "when requested"},
+    )
+    created_by = _username("created_by")
+    created_at = fields.DateTime()
+
+
+class ExceptionalDetail(ExceptionalOut):
+    signatures = fields.List(fields.Nested(ShownSignatureOut))
+    notifications = fields.List(fields.Nested(NotificationOut))
+
+
+class ExceptionalSigned(ExceptionalDetail):
+    signature = fields.Nested(SignatureOut, metadata={"description": "the signature just given"})
+
+
+class ContainmentLotOut(Schema):
+    lot = fields.Function(lambda link: link.lot.lot_number)
+    from_state = fields.String()
+    to_state = fields.String()
+    state = fields.Function(lambda link: link.lot.state, metadata={"description": "now"})
+
+
+class AffectedUnitOut(Schema):
+    din = fields.Function(lambda a: a.unit.din)
+    check_character = fields.Function(lambda a: a.unit.check_character)
+    lot = fields.String(attribute="lot_number")
+    lot_state = fields.String()
+    container = fields.Function(lambda a: a.unit.container)
+    freezer = fields.Function(lambda a: a.unit.freezer)
+    rack = fields.Function(lambda a: a.unit.rack)
+    box = fields.Function(lambda a: a.unit.box)
+    position = fields.Function(lambda a: a.unit.position)
+
+
+class ContainmentOut(Schema):
+    number = fields.String()
+    kind = fields.String(metadata={"description": "hold or recall"})
+    lot = fields.Function(lambda c: c.lot.lot_number if c.lot else None)
+    bank = fields.Function(lambda c: c.bank.code if c.bank else None)
+    reason = fields.String()
+    created_by = _username("created_by")
+    created_at = fields.DateTime()
+    lots = fields.List(fields.Nested(ContainmentLotOut))
+
+
+class ContainmentDetail(ContainmentOut):
+    units = fields.List(fields.Nested(AffectedUnitOut), metadata={"description": "where they are"})
+    signatures = fields.List(fields.Nested(ShownSignatureOut))
+    notifications = fields.List(fields.Nested(NotificationOut))
+
+
+class TimelineEntryOut(Schema):
+    seq = fields.Integer()
+    at = fields.Function(lambda e: iso_at(e), metadata={"type": "string", "format": "date-time"})
+    actor = fields.String()
+    action = fields.String()
+    record = fields.String(metadata={"description": "entity type and id, e.g. 'lot 4'"})
+    changes = fields.String()
+    reason = fields.String()
+
+
+class TimelineOut(Schema):
+    lot = fields.String()
+    items = fields.List(fields.Nested(TimelineEntryOut))
+
+
+def iso_at(entry: Entry) -> str:
+    """The timeline's UTC time as ISO 8601 with its zone."""
+    moment = dt.datetime.strptime(entry.at, "%Y-%m-%d %H:%M:%S UTC")
+    return moment.replace(tzinfo=dt.UTC).isoformat()
