@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from sqlalchemy import func, inspect, select, text
 from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
-from lotrack.services import accounts, seed
+from lotrack.services import accounts, seed, specs
 from tests.conftest import api_get_route
 from tests.test_migrations import make_blank
 
@@ -71,14 +73,14 @@ def test_user_create_reads_the_password_from_standard_input(demo_app):
 def test_user_create_binds_a_clinical_user_to_a_site(demo_app):
     result = _run(
         demo_app,
-        *("user", "create", "nurse2", "--role", "clinical", "--site", "BJ-ACH"),
+        *("user", "create", "nurse9", "--role", "clinical", "--site", "BJ-ACH"),
         *("--full-name", "Second Nurse"),
         stdin="a nurse passphrase\n",
     )
     assert result.exit_code == 0, result.output
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        nurse2 = s.scalar(select(User).where(User.username == "nurse2"))
-        assert (nurse2.site.code, nurse2.full_name) == ("BJ-ACH", "Second Nurse")
+        nurse9 = s.scalar(select(User).where(User.username == "nurse9"))
+        assert (nurse9.site.code, nurse9.full_name) == ("BJ-ACH", "Second Nurse")
 
 
 @pytest.mark.parametrize(
@@ -188,3 +190,74 @@ def test_seed_demo_if_empty_does_nothing_the_second_time(app):
     assert _state(app) == after_first
     verified = _run(app, "audit", "verify")
     assert verified.exit_code == 0, verified.output
+
+
+# --- specs load, specs list, and init loading the specifications ----------------------------
+
+
+def _versions(app) -> list[tuple[str, int, bool]]:
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        return [(v.label, v.version, v.approved_at is not None) for v in specs.list_versions(s)]
+
+
+def test_init_loads_the_default_specifications_as_drafts_once(blank_app):
+    first = _run(blank_app, "init")
+    assert first.exit_code == 0, first.output
+    for label in ("cfMSC release v1", "cfMSC MCB v1", "cfMSC WCB v1", "cfMSC in-process v1"):
+        assert f"{label} created, awaiting QA approval" in first.output
+    second = _run(blank_app, "init")
+    assert second.exit_code == 0, second.output
+    assert second.output.count("unchanged") == 4 and "created" not in second.output
+    assert sorted(_versions(blank_app)) == [
+        ("cfMSC MCB v1", 1, False),
+        ("cfMSC WCB v1", 1, False),
+        ("cfMSC in-process v1", 1, False),
+        ("cfMSC release v1", 1, False),
+    ]
+
+
+def test_specs_load_on_the_command_line_creates_versions_only_for_changes(app):
+    done = _flask(app, "specs", "load")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("created, awaiting QA approval") == 4
+    again = _run(app, "specs", "load")
+    assert again.exit_code == 0 and again.output.count("unchanged") == 4
+    assert len(_versions(app)) == 4
+    assert _run(app, "audit", "verify").exit_code == 0
+
+
+def test_specs_load_of_a_bad_file_names_it_and_loads_nothing(app, tmp_path, monkeypatch):
+    bad = tmp_path / "specs"
+    shutil.copytree(specs.SPECS_DIR, bad)
+    release = bad / "cfmsc-release.toml"
+    release.write_text(release.read_text().replace('lower = "95.0"', "lower = 95.0", 1))
+    monkeypatch.setattr(specs, "load_specs", functools.partial(specs.load_specs, specs_dir=bad))
+    before = _state(app)
+    result = _run(app, "specs", "load")
+    assert result.exit_code == 2
+    assert "cfmsc-release.toml: tests[3] CD105.lower" in result.output
+    assert "Traceback" not in result.output
+    assert _versions(app) == [] and _state(app) == before
+
+
+def test_specs_list_shows_each_version_and_whether_it_is_in_effect(app):
+    _run(app, "specs", "load")
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        qa = accounts.create_user(
+            s, None, username="qa1", full_name="QA", role="qa", password="a long passphrase"
+        )
+        release = next(v for v in specs.list_versions(s) if v.stage == "release")
+        specs.approve(s, qa, release)
+        digest = release.content_hash
+        s.commit()
+    listed = _run(app, "specs", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.strip().splitlines()
+    assert len(lines) == 4
+
+    def line(label: str) -> str:
+        return next(x for x in lines if f" {label} " in x)
+
+    assert "in effect" in line("cfMSC release v1") and digest[:16] in line("cfMSC release v1")
+    for label in ("cfMSC MCB v1", "cfMSC WCB v1", "cfMSC in-process v1"):
+        assert "draft" in line(label) and "in effect" not in line(label)

@@ -38,6 +38,7 @@ TEST_KEYS = frozenset(
         "source",
     }
 )
+TOP_KEYS = frozenset({"product", "stage", "title", "limits", "tests"})
 MAX_DECIMALS = 6
 
 
@@ -164,6 +165,9 @@ def parse_spec(text: str, where: str) -> SpecContent:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ValidationFailed(f"{where}: not valid TOML ({err}).", {"file": str(err)}) from None
+    # A misspelt table ("[[test]]", "[limit]") would otherwise leave a spec silently empty.
+    for key in sorted(set(data) - TOP_KEYS):
+        problems.add(key, "unknown key")
     for key in ("product", "stage", "title"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             problems.add(key, "required text")
@@ -186,6 +190,8 @@ def parse_spec(text: str, where: str) -> SpecContent:
     if not isinstance(raw_tests, list) or not all(isinstance(t, dict) for t in raw_tests):
         problems.add("tests", "an array of [[tests]] tables")
         raw_tests = []
+    elif not raw_tests:
+        problems.add("tests", "a specification lists at least one [[tests]] table")
     tests = []
     for i, raw in enumerate(raw_tests):
         parsed = _test(raw, i, problems)

@@ -178,9 +178,16 @@ def parse_value(test: SpecTest, value: str) -> Interval:
     if q == "":
         point = Bound(rounded)
         return Interval(point, point)
+    # A bound stated at the test's precision keeps its qualifier ("<0.50" is a rounded value below
+    # 0.50). A finer bound stands for values that may round onto it: "<0.503" includes 0.502,
+    # which rounds to 0.50, so it is "<=0.50" (unless it sits exactly where rounding goes up).
+    exact = rounded == number
+    half = quantum / 2
     if q.startswith("<"):
-        return Interval(Bound(None), Bound(rounded, q == "<="))
-    return Interval(Bound(rounded, q == ">="), Bound(None))
+        inclusive = q == "<=" or not (exact or number == rounded - half)
+        return Interval(Bound(None), Bound(rounded, inclusive))
+    inclusive = q == ">=" or not (exact or number == rounded + half)
+    return Interval(Bound(rounded, inclusive), Bound(None))
 
 
 def _shown(iv: Interval) -> str:

@@ -33,6 +33,8 @@ RAW_TYPES = {
     ".fcs": "application/octet-stream",  # flow cytometry standard
 }
 MAX_RAW_BYTES = 2 * 1024 * 1024
+# The stored column sizes; an instrument export may carry longer text than a form allows.
+DETAIL_LENGTHS = {"method": 200, "instrument": 120, "reagent_lot": 60}
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,14 @@ def record_result(
 ) -> Result:
     """Record one result as entered and judge it; a failing lot result opens an investigation."""
     require(actor.role, "results.write")
+    details = {"method": method, "instrument": instrument, "reagent_lot": reagent_lot}
+    too_long = {
+        k: f"at most {n} characters"
+        for k, n in DETAIL_LENGTHS.items()
+        if len((details[k] or "").strip()) > n
+    }
+    if too_long:
+        raise ValidationFailed("The result cannot be recorded.", too_long)
     version, spec_test = _spec_test(subject, test)
     analyte = next(
         (a for a in spec_test.analytes if a.casefold() == (test or "").strip().casefold()),
@@ -240,7 +250,9 @@ def record_result(
         result.attachment = store_raw(session, actor, raw_file)
     audit.created(session, actor, result)
     session.flush()
-    if judgement.verdict == Verdict.FAIL and isinstance(subject, Lot):
+    # An informational test has no binding limit: its failure is shown, never investigated as OOS
+    # (an open investigation would block release, which informational tests never do).
+    if judgement.verdict == Verdict.FAIL and isinstance(subject, Lot) and spec_test.required:
         from lotrack.services.investigation import open_investigation
 
         open_investigation(session, actor, result)
@@ -324,6 +336,14 @@ def correct_result(
     """Invalidate `old` with the reason and record its replacement, linked to it."""
     require(actor.role, "results.write")
     subject: Subject = old.lot or old.bank or old.passage  # type: ignore[assignment]
+    # A pending entry completed by its final reading is not corrected (that would make two links
+    # to it); the reading that replaced it is the one to correct.
+    successor = session.scalar(select(Result.id).where(Result.replaces_id == old.id))
+    if successor is not None:
+        raise Conflict(
+            f"Result {old.id} was completed by result {successor}; correct that one instead.",
+            {"result": f"replaced by result {successor}"},
+        )
     invalidate_result(session, actor, old, reason)
     session.flush()
     return record_result(

@@ -86,22 +86,27 @@ def import_results(
     if "\x00" in text:
         raise ValidationFailed("The file contains NUL characters.", {"file": "binary content"})
     header, rows = _rows(text)
-    columns = {}
-    unknown = []
+    columns: dict[str, int] = {}
+    unknown, twice = [], []
     for i, name in enumerate(header):
         if name in ALIASES:
+            if ALIASES[name] in columns:
+                twice.append(name)  # e.g. both `test` and `marker`: which one counts?
             columns[ALIASES[name]] = i
         elif name:
             unknown.append(name)
-    problems: dict[str, str] = {}
+    wrong = []  # every header problem at once, so a misspelt column is named, not hidden
     if unknown:
-        problems["header"] = f"unknown column {', '.join(unknown)}"
+        wrong.append(f"unknown column {', '.join(unknown)}")
+    if twice:
+        wrong.append(f"column {', '.join(twice)} names a column given twice")
     if "test" not in columns:
-        problems["header"] = "a test (or marker) column is required"
+        wrong.append("a test (or marker) column is required")
     if "value" not in columns and "percent" not in columns:
-        problems["header"] = "a value (or percent) column is required"
+        wrong.append("a value (or percent) column is required")
     if lot is None and "lot" not in columns:
-        problems["header"] = "a lot column is required"
+        wrong.append("a lot column is required")
+    problems: dict[str, str] = {"header": "; ".join(wrong)} if wrong else {}
     if not rows:
         problems["file"] = "no data rows"
     if len(rows) > max_rows:
