@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from lotrack.models import (
     CellBank,
@@ -22,6 +22,7 @@ from lotrack.models import (
     ProductionRun,
     Result,
     Unit,
+    User,
 )
 from lotrack.services.audit import canonical, plain
 
@@ -48,11 +49,15 @@ def dossier(session: Session, lot: Lot) -> dict[str, Any]:
     run, wcb = lot.run, lot.run.bank
     mcb = wcb.parent
     donor = mcb.clone.donor if mcb is not None and mcb.clone is not None else None
-    results = session.scalars(
-        select(Result)
+    # Names read by join, not through Result.verified_by: a relationship loaded before a
+    # verification in the same session would still say None and the hash would miss the change.
+    analyst, verifier = aliased(User), aliased(User)
+    results = session.execute(
+        select(Result, analyst.username, verifier.username)
+        .join(analyst, Result.analyst_id == analyst.id)
+        .outerjoin(verifier, Result.verified_by_id == verifier.id)
         .where(Result.lot_id == lot.id)
         .order_by(Result.id)
-        .options(joinedload(Result.analyst), joinedload(Result.verified_by))
     ).all()
     investigations = session.scalars(
         select(Investigation).where(Investigation.lot_id == lot.id).order_by(Investigation.id)
@@ -91,12 +96,12 @@ def dossier(session: Session, lot: Lot) -> dict[str, Any]:
                 "unit": r.unit,
                 "verdict": r.verdict,
                 "performed_on": plain(r.performed_on),
-                "analyst": r.analyst.username,
-                "verified_by": r.verified_by.username if r.verified_by else None,
+                "analyst": analyst_name,
+                "verified_by": verifier_name,
                 "invalidated": plain(r.invalidated_at),
                 "replaces": r.replaces_id,
             }
-            for r in results
+            for r, analyst_name, verifier_name in results
         ],
         "investigations": [[i.number, i.result_id, i.status, i.conclusion] for i in investigations],
         "deviations": [[d.number, d.status, d.impact_assessment] for d in deviations],

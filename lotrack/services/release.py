@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lotrack.domain.errors import Conflict
+from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.domain.evaluation import Blocker
 from lotrack.domain.permissions import require
 from lotrack.domain.release import (
@@ -24,6 +24,8 @@ from lotrack.models import Deviation, Lot, Result, Signature, User
 from lotrack.services import audit, deviation, signature
 from lotrack.services.evaluation import SubjectEvaluation, evaluate_lot
 from lotrack.services.signature import ShownSignature
+
+DECISIONS = frozenset({Action.RELEASE, Action.REJECT, Action.UNHOLD})
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ def decide(
 ) -> Signature:
     """Release, reject or lift a hold, under the signer's electronic signature."""
     require(actor.role, "release.decide")
+    if action not in DECISIONS:
+        # An exceptional release needs two signatures, a hold or recall its record: their own
+        # services, never a single signature here.
+        raise ValidationFailed(
+            f"A {action} is not decided here.", {"action": "release, reject or unhold"}
+        )
     signer = signature.authenticate_signer(
         session,
         actor,

@@ -1,6 +1,6 @@
 """A lot's audit timeline: every event on the lot and on each record of its dossier (units,
-results, investigations, deviations, signatures, exceptional releases, holds and recalls), in
-sequence order, for audit review and export."""
+results, investigations, deviations, signatures, exceptional releases, holds and recalls, and who
+was notified of them), in sequence order, for audit review and export."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from lotrack.models import (
     ExceptionalRelease,
     Investigation,
     Lot,
+    Notification,
     Result,
     Signature,
     Unit,
@@ -67,6 +68,15 @@ def lot_timeline(session: Session, lot: Lot) -> list[Entry]:
         ),
     }
     keys["containment_lot"] = [f"{c}:{lot.id}" for c in keys["containment"]]
+    # Who was told of the lot's exceptional release or of a hold/recall that reached it.
+    keys["notification"] = _ids(
+        session,
+        Notification.id,
+        or_(
+            Notification.exceptional_release_id.in_([int(i) for i in keys["exceptional_release"]]),
+            Notification.containment_id.in_([int(i) for i in keys["containment"]]),
+        ),
+    )
     where = or_(
         *(
             and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))

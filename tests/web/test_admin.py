@@ -85,10 +85,10 @@ def test_an_admin_creates_a_user_who_can_then_log_in(client, demo_app):
 
 def test_a_clinical_user_is_created_bound_to_a_site(client, demo_app):
     login(client, "admin")
-    assert _create(client, username="nurse2", role="clinical", site="BJ-CIP").status_code == 302
+    assert _create(client, username="nurse9", role="clinical", site="BJ-CIP").status_code == 302
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        nurse2 = s.scalar(select(User).where(User.username == "nurse2"))
-        assert nurse2.site.code == "BJ-CIP"
+        nurse9 = s.scalar(select(User).where(User.username == "nurse9"))
+        assert nurse9.site.code == "BJ-CIP"
 
 
 def test_the_password_is_kept_exactly_as_typed(client, demo_app):
