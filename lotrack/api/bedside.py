@@ -1,7 +1,183 @@
-"""/api/v1 bedside (being built)."""
+"""/api/v1 bedside: the hard stop before infusion (`bedside/check`, and `bedside/check-photo` for
+a photographed label decoded on the server with zxing-cpp), the thaw, and the infusion record.
+Every check is recorded and committed, GO or NO-GO; an infusion cites a GO check."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+import json
+from typing import Any
 
-bp = Blueprint("bedside_api", __name__, description="bedside")
+from flask import current_app, request
+from flask.views import MethodView
+
+from lotrack import clinical_schemas as io
+from lotrack.api import clinical_schemas as out
+from lotrack.api.common import Blueprint, permission
+from lotrack.api.inputs import PageArgs
+from lotrack.context import actor, commit, db_session
+from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.models import BedsideScan, Infusion, Patient, Thaw, Unit
+from lotrack.schemas import parse
+from lotrack.services import accounts, bedside, clinical_lists
+from lotrack.services.common import Page
+
+bp = Blueprint(
+    "bedside_api",
+    __name__,
+    description="The bedside check (GO or NO-GO with every reason, each attempt recorded), the"
+    " thaw and the infusion record.",
+)
+
+SCAN = "bedside.scan"
+PHOTO_MAX_BYTES = 16 * 1024 * 1024  # a phone's photo; the app's default limit is 2 MiB
+
+
+@bp.url_value_preprocessor
+def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    if endpoint == "bedside_api.check_photo":
+        request.max_content_length = PHOTO_MAX_BYTES
+
+
+def answer(
+    scan: BedsideScan, needs_acknowledgement: bool, decoded: str | None = None
+) -> dict[str, Any]:
+    """The check as clients read it (out.CheckOut)."""
+    session = db_session()
+    session.flush()  # the scan's id
+    patient = session.get(Patient, scan.patient_id) if scan.patient_id else None
+    unit = session.get(Unit, scan.unit_id) if scan.unit_id else None
+    return {
+        "go": scan.go,
+        "reasons": json.loads(scan.reasons),
+        "scan_id": scan.id,
+        "needs_acknowledgement": needs_acknowledgement,
+        "patient": patient.wristband if patient else None,
+        "din": unit.din if unit else None,
+        "method": scan.method,
+        "scanned_at": scan.scanned_at,
+        "decoded": decoded,
+    }
+
+
+def _check(patient: str, scan: str, method: str, acknowledge: bool) -> tuple[BedsideScan, bool]:
+    record, verdict = bedside.check_scan(
+        db_session(),
+        actor(),
+        key=current_app.extensions["lotrack_signing_key"],
+        patient_text=patient,
+        scan_text=scan,
+        method=method,
+        acknowledge_exceptional=acknowledge,
+    )
+    return record, verdict.needs_acknowledgement
+
+
+@bp.route("/bedside/check", methods=["POST"])
+@permission(SCAN)
+@bp.arguments(io.CheckIn)
+@bp.response(200, out.CheckOut)
+def check(data: dict[str, Any]) -> dict[str, Any]:
+    """GO or NO-GO for this unit and this patient now, with every reason; always recorded.
+    `patient` is the wristband text, `scan` the label's QR text (or a DIN with its check
+    character); an exceptionally released lot needs `acknowledge_exceptional`"""
+    scan, ack = _check(
+        data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"]
+    )
+    body = answer(scan, ack)
+    commit()  # a NO-GO is recorded too
+    return body
+
+
+@bp.route("/bedside/check-photo", methods=["POST"])
+@permission(SCAN)
+@bp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["patient", "image"],
+                    "properties": {
+                        "patient": {"type": "string", "description": "the wristband text"},
+                        "acknowledge_exceptional": {"type": "boolean"},
+                        "image": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+)
+@bp.response(200, out.CheckOut)
+def check_photo() -> dict[str, Any]:
+    """The same check from a photo of the label (multipart: `image`, `patient`); the code read
+    from the photo is answered as `decoded`; a photo with no readable code is a recorded NO-GO"""
+    data = parse(io.PhotoCheckIn(), request.form.to_dict())
+    image = request.files.get("image")
+    if image is None or not image.filename:
+        raise ValidationFailed("Attach the photo of the label.", {"image": "required"})
+    decoded = io.read_photo(image.stream)
+    scan, ack = _check(data["patient"], decoded, "photo", data["acknowledge_exceptional"])
+    body = answer(scan, ack, decoded)
+    commit()
+    return body
+
+
+@bp.route("/thaws", methods=["POST"])
+@permission(SCAN)
+@bp.arguments(io.ZonedThawIn)
+@bp.response(201, out.ThawOut)
+def thaw(data: dict[str, Any]) -> dict[str, Any]:
+    """Record when a unit received at your site was thawed: the post-thaw window runs from it"""
+    try:
+        record: Thaw = bedside.record_thaw(db_session(), actor(), data["din"], data["thawed_at"])
+    except NotFound as err:  # a body naming an unknown unit is bad input, not a missing page
+        raise ValidationFailed(err.message, {"din": "no such unit"}) from err
+    db_session().flush()
+    body = {
+        "din": db_session().get(Unit, record.unit_id).din,  # type: ignore[union-attr]
+        "thawed_at": record.thawed_at,
+        "recorded_at": record.recorded_at,
+    }
+    commit()
+    return body
+
+
+def witness_of(username: str) -> Any:
+    """The witness named in the body; an unknown one is bad input naming `witness`."""
+    try:
+        return accounts.find_user(db_session(), username)
+    except NotFound as err:
+        raise ValidationFailed(err.message, {"witness": "unknown user"}) from err
+
+
+def scan_of(scan_id: int) -> BedsideScan:
+    try:
+        return clinical_lists.get_scan(db_session(), actor(), scan_id)
+    except NotFound as err:
+        raise ValidationFailed(err.message, {"scan_id": "no such check at your site"}) from err
+
+
+@bp.route("/infusions")
+class Infusions(MethodView):
+    @permission("clinical.read")
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.InfusionOut, "InfusionPage"))
+    def get(self, args: dict[str, Any]) -> Page[Infusion]:
+        """Infusions at your site, latest first"""
+        return clinical_lists.list_infusions(db_session(), actor(), args["page"], args["per_page"])
+
+    @permission(SCAN)
+    @bp.arguments(io.ZonedInfusionIn)
+    @bp.response(201, out.InfusionOut)
+    def post(self, data: dict[str, Any]) -> Infusion:
+        """Record the infusion that followed your GO check (`scan_id`), with a second clinician
+        of your site as `witness` (username)"""
+        session = db_session()
+        scan = scan_of(data.pop("scan_id"))
+        witness = witness_of(data.pop("witness"))
+        infusion = bedside.record_infusion(session, actor(), scan, witness=witness, **data)
+        session.flush()
+        session.refresh(infusion)
+        commit()
+        return infusion

@@ -1,7 +1,274 @@
-"""/api/v1 clinical (being built)."""
+"""/api/v1 clinical: patients (consent, eligibility, prescriptions, the one-month visit), the
+allocation of units to prescriptions, shipments to sites and their receipt, adverse events and the
+trial's primary outcome. Site users see their own site only: another site's record is a 404."""
 
 from __future__ import annotations
 
-from lotrack.api.common import Blueprint
+from dataclasses import dataclass
+from typing import Any
 
-bp = Blueprint("patients_api", __name__, description="clinical")
+from flask import Response
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from lotrack import clinical_schemas as io
+from lotrack.api import clinical_schemas as out
+from lotrack.api.common import Blueprint, permission
+from lotrack.api.inputs import PageArgs
+from lotrack.context import actor, commit, db_session
+from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.models import AdverseEvent, FollowUp, Patient, Shipment
+from lotrack.services import adverse, clinical, clinical_lists, report, shipment
+from lotrack.services.clinical_lists import PatientRecord, PrescriptionView
+from lotrack.services.common import Page
+
+bp = Blueprint(
+    "patients_api",
+    __name__,
+    description="Trial participants at the clinical sites, their prescriptions and the units"
+    " allocated and shipped to them, adverse events (CTCAE v4.03) and the trial's outcomes.",
+)
+
+PATIENT = "<path:wristband>"  # "<SITE>/<SUBJECT>": the wristband holds a slash
+NUMBER = "<string(maxlength=32):number>"
+READ, WRITE = "clinical.read", "clinical.write"
+RULE = (
+    "A participant counts when an adverse event attributed possible, probable or definite"
+    " (treatment-related) began within 30 days of the participant's first infusion; grades are"
+    " CTCAE v4.03."
+)
+
+
+@dataclass
+class PatientView:
+    """A patient with its record (out.PatientDetail); other attributes are the patient's."""
+
+    record: PatientRecord
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("prescriptions", "infusions", "adverse_events", "follow_up"):
+            return getattr(self.record, name)
+        return getattr(self.record.patient, name)
+
+
+def _patient(wristband: str) -> Patient:
+    return clinical.get_patient(db_session(), actor(), wristband)
+
+
+@bp.route("/patients")
+class Patients(MethodView):
+    @permission(READ)
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.PatientOut, "PatientPage"))
+    def get(self, args: dict[str, Any]) -> Page[Patient]:
+        """Patients of your site (every site for QA, the medical director and admins)"""
+        return clinical.list_patients(db_session(), actor(), args["page"], args["per_page"])
+
+    @permission(WRITE)
+    @bp.arguments(io.PatientIn)
+    @bp.response(201, out.PatientOut)
+    def post(self, data: dict[str, Any]) -> Patient:
+        """Register a participant at your site by subject code (never a name)"""
+        patient = clinical.register_patient(db_session(), actor(), **data)
+        commit()
+        return patient
+
+
+@bp.route(f"/patients/{PATIENT}")
+@permission(READ)
+@bp.response(200, out.PatientDetail)
+def get_patient(wristband: str) -> PatientView:
+    """A patient with prescriptions, allocated units, infusions, adverse events and the visit"""
+    patient = _patient(wristband)
+    return PatientView(clinical_lists.patient_record(db_session(), actor(), patient))
+
+
+@bp.route(f"/patients/{PATIENT}/consent", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(io.ConsentIn)
+@bp.response(200, out.PatientOut)
+def consent(data: dict[str, Any], wristband: str) -> Patient:
+    """Record the date of informed consent"""
+    patient = _patient(wristband)
+    clinical.record_consent(db_session(), actor(), patient, data["consent_date"])
+    commit()
+    return patient
+
+
+@bp.route(f"/patients/{PATIENT}/eligibility", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(io.EligibilityIn)
+@bp.response(200, out.EligibilityOut)
+def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
+    """Answer the protocol's checklist (each item true/false); answers what still bars dosing"""
+    patient = _patient(wristband)
+    problems = clinical.assess_eligibility(db_session(), actor(), patient, data)
+    commit()
+    return {"wristband": patient.wristband, "eligible": not problems, "problems": problems}
+
+
+@bp.route(f"/patients/{PATIENT}/prescriptions", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(io.PrescriptionIn)
+@bp.response(201, out.PrescriptionOut)
+def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
+    """Prescribe a dose in cells/kg; cells needed = dose × weight (eligible, consented only)"""
+    patient = _patient(wristband)
+    rx = clinical.prescribe(db_session(), actor(), patient, **data)
+    commit()
+    return PrescriptionView(rx, [], 0, 0)
+
+
+@bp.route(f"/patients/{PATIENT}/follow-up", methods=["POST"])
+@permission(WRITE)
+@bp.arguments(io.FollowUpIn)
+@bp.response(201, out.FollowUpOut)
+def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:
+    """Record the one-month visit: improved, stable or worse (the secondary outcome)"""
+    visit = adverse.record_follow_up(db_session(), actor(), _patient(wristband), **data)
+    commit()
+    return visit
+
+
+@bp.route("/prescriptions")
+@permission("allocation.write")
+@bp.response(200, out.PrescriptionOut(many=True))
+def open_prescriptions() -> list[PrescriptionView]:
+    """Open prescriptions whose allocated units do not yet cover the dose"""
+    return clinical_lists.open_prescriptions(db_session(), actor())
+
+
+@bp.route("/prescriptions/<int:rx_id>/allocations", methods=["POST"])
+@permission("allocation.write")
+@bp.arguments(io.AllocationIn)
+@bp.response(201, out.PrescriptionOut)
+def allocate(data: dict[str, Any], rx_id: int) -> PrescriptionView:
+    """Set units aside for a prescription: released, unexpired, unallocated, covering the dose"""
+    session = db_session()
+    if rx_id > clinical_lists.MAX_ID:
+        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+    rx = clinical.get_prescription(session, actor(), rx_id)
+    clinical.allocate(session, actor(), rx, data["units"])
+    session.flush()
+    view = clinical_lists.views_of(session, [rx])[0]
+    commit()
+    return view
+
+
+@bp.route("/adverse-events")
+class AdverseEvents(MethodView):
+    @permission(READ)
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.AdverseEventOut, "AdverseEventPage"))
+    def get(self, args: dict[str, Any]) -> Page[AdverseEvent]:
+        """Adverse events of your site's patients, latest onset first"""
+        return clinical_lists.list_adverse_events(
+            db_session(), actor(), args["page"], args["per_page"]
+        )
+
+    @permission("adverse.write")
+    @bp.arguments(io.PatientAdverseEventIn)
+    @bp.response(201, out.AdverseEventOut)
+    def post(self, data: dict[str, Any]) -> AdverseEvent:
+        """Record an adverse event: CTCAE v4.03 term and a grade it defines, attribution,
+        seriousness (report due date follows), outcome"""
+        try:
+            patient = _patient(data.pop("patient"))
+        except NotFound as err:  # a body naming an unknown patient is bad input, not a 404
+            raise ValidationFailed(
+                err.message, {"patient": "no such patient at your site"}
+            ) from err
+        event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
+        commit()
+        return event
+
+
+@bp.route("/shipments")
+class Shipments(MethodView):
+    @permission("shipment.read")
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.ShipmentOut, "ShipmentPage"))
+    def get(self, args: dict[str, Any]) -> Page[Shipment]:
+        """Shipments, newest first (a site sees its own)"""
+        return shipment.list_shipments(db_session(), actor(), args["page"], args["per_page"])
+
+    @permission("shipment.send")
+    @bp.arguments(io.ShipmentIn)
+    @bp.response(201, out.ShipmentOut)
+    def post(self, data: dict[str, Any]) -> Shipment:
+        """Ship released, unexpired units to a site; they are in transit until received"""
+        session = db_session()
+        sent = shipment.ship(session, actor(), site_code=data["site"], dins=data["units"])
+        session.flush()
+        session.refresh(sent)
+        commit()
+        return sent
+
+
+@bp.route(f"/shipments/{NUMBER}")
+@permission("shipment.read")
+@bp.response(200, out.ShipmentOut)
+def get_shipment(number: str) -> Shipment:
+    """A shipment, its units and their receipt"""
+    return shipment.get_shipment(db_session(), actor(), number)
+
+
+@bp.route(f"/shipments/{NUMBER}/receive", methods=["POST"])
+@permission("shipment.receive")
+@bp.arguments(io.ReceiveIn)
+@bp.response(200, out.ShipmentOut)
+def receive(data: dict[str, Any], number: str) -> Shipment:
+    """Receive a shipment at your site: the DINs that arrived, condition, temperature record;
+    anything missing or extra is recorded as a discrepancy"""
+    session = db_session()
+    got = shipment.get_shipment(session, actor(), number)
+    shipment.receive(
+        session,
+        actor(),
+        got,
+        received_dins=data["received"],
+        condition=data["condition"],
+        temperature_record=data["temperature_record"],
+    )
+    commit()
+    return got
+
+
+class ReportArgs(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+@bp.route("/reports/primary-outcome")
+@permission("reports.read")
+@bp.arguments(ReportArgs, location="query")
+@bp.response(200, out.PrimaryOutcomeOut)
+def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:
+    """Participants with treatment-related adverse events up to one month (CTCAE v4.03), by worst
+    grade, dose cohort and lot, with the secondary outcome; ?format=csv for a spreadsheet"""
+    session = db_session()
+    outcome = report.primary_outcome(session, actor())
+    if args["format"] == "csv":
+        return Response(
+            report.primary_csv(outcome),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="primary-outcome.csv"'},
+        )
+
+    def rows(table: dict[Any, list[int]]) -> list[dict[str, Any]]:
+        return [
+            {"value": str(k), "participants": n, "with_related": w}
+            for k, (n, w) in sorted(table.items())
+        ]
+
+    return {
+        "rule": RULE,
+        "participants": outcome.participants,
+        "with_related": outcome.with_related,
+        "by_worst_grade": [
+            {"grade": g, "participants": k} for g, k in sorted(outcome.by_grade.items())
+        ],
+        "by_cohort": rows(outcome.by_cohort),
+        "by_lot": rows(outcome.by_lot),
+        "signals": outcome.signals,
+        "secondary": report.secondary_outcome(session, actor()),
+    }

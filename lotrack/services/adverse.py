@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,7 +48,8 @@ def record_adverse_event(
         )
     if outcome not in rules.OUTCOMES:
         fields["outcome"] = f"one of {', '.join(rules.OUTCOMES)}"
-    if onset_on > utcnow().date():
+    # The date at the patient's site: east of UTC the site's today is ahead of UTC's.
+    if onset_on > utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date():
         fields["onset_on"] = "in the future"
     if grade == 5 and "death" not in seriousness:
         fields["seriousness"] = "a grade 5 event (death) is serious: include 'death'"
@@ -58,9 +60,13 @@ def record_adverse_event(
     if fields:
         raise ValidationFailed("The adverse event cannot be recorded.", fields)
     if infusion is None:  # attach to the patient's latest infusion before onset, if any
+        # The onset is a date at the patient's site: the day ends at local midnight.
+        day_end = dt.datetime.combine(
+            onset_on + dt.timedelta(days=1), dt.time(), ZoneInfo(patient.site.time_zone)
+        )
         infusion = session.scalar(
             select(Infusion)
-            .where(Infusion.patient_id == patient.id)
+            .where(Infusion.patient_id == patient.id, Infusion.started_at < day_end)
             .order_by(Infusion.started_at.desc())
             .limit(1)
         )
@@ -100,7 +106,7 @@ def record_follow_up(
     )
     if first is None:
         raise Conflict("The patient has not been infused.", {"patient": "no infusion"})
-    if visit_on < first.date():
+    if visit_on < first.astimezone(ZoneInfo(patient.site.time_zone)).date():  # the site's day
         raise ValidationFailed("The visit is before the first infusion.", {"visit_on": "too early"})
     visit = FollowUp(
         patient_id=patient.id,

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -100,7 +101,8 @@ def register_patient(
 def record_consent(session: Session, actor: User, patient: Patient, consent_date: dt.date) -> None:
     require(actor.role, "clinical.write")
     _check_site(actor, patient.site_id)
-    if consent_date > utcnow().date():
+    # The date at the patient's site: east of UTC the site's today is ahead of UTC's.
+    if consent_date > utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date():
         raise ValidationFailed("Consent cannot be dated in the future.", {"consent_date": "future"})
     audit.changed(
         session, actor, patient, {"consent_date": consent_date}, reason="informed consent recorded"

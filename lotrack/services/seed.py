@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.donor import MARKERS
 from lotrack.models import Site, User
-from lotrack.services import accounts, audit, cellbank, donor, lot, production, seed_quality, specs
+from lotrack.services import (
+    accounts,
+    audit,
+    cellbank,
+    donor,
+    lot,
+    production,
+    seed_clinical,
+    seed_quality,
+    specs,
+)
 
 # shared/reference/trial.md: the three sites of NCT03123458.
 TRIAL_SITES = (
@@ -32,6 +42,7 @@ DEMO_USERS = (
     ("qa", "qa", "Demo QA Reviewer", None, "demo-qa-password"),
     ("md", "medical_director", "Demo Medical Director", None, "demo-md-password"),
     ("nurse", "clinical", "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
+    ("nurse2", "clinical", "Demo Second Site Nurse", "SZ-GIMI", "demo-nurse2-password"),
     ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
 )
 
@@ -213,6 +224,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         qa=qa,
         qa_password=next(p for u, *_r, p in DEMO_USERS if u == "qa"),
     )
+    seed_clinical.seed_clinical(session)
     return demo_logins()
 
 

@@ -25,6 +25,7 @@ NAV = (
     ("specs.list_specs", "Specifications", READ),
     ("clinical.list_patients", "Patients", "clinical.read"),
     ("clinical.list_shipments", "Shipments", "shipment.read"),
+    ("clinical.allocations", "Allocate units", "allocation.write"),
     ("bedside.scan_page", "Bedside", "bedside.scan"),
     ("clinical.reports", "Reports", "reports.read"),
 )

@@ -1,7 +1,196 @@
-"""HTML pages: bedside (being built)."""
+"""The bedside page, for a phone or tablet at the patient's side: scan the wristband and the unit
+label (keyboard-wedge scanner, camera, photo, or the DIN typed with its check character) and get
+a full-width GO or NO-GO with every reason. Every check is recorded, GO or NO-GO. Then the thaw
+and, after a GO, the infusion record. static/js/bedside.js adds the camera; the page works
+without it."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
+
+from lotrack import clinical_schemas as io
+from lotrack.context import actor, commit, db_session, setting
+from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
+from lotrack.errors import status_of
+from lotrack.models import BedsideScan, Patient, Unit
+from lotrack.schemas import parse
+from lotrack.services import accounts, bedside, clinical_lists
+from lotrack.web.forms import form_values
+from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState
 
 bp = Blueprint("bedside", __name__)
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
+SCAN = "bedside.scan"
+PHOTO_MAX_BYTES = 16 * 1024 * 1024  # a phone's photo; the app's default limit is 2 MiB
+
+
+@bp.url_value_preprocessor
+def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    # Before the CSRF check reads the form: the photo may be larger than other uploads.
+    if endpoint == "bedside.check":
+        request.max_content_length = PHOTO_MAX_BYTES
+
+
+def zone() -> ZoneInfo:
+    """The user's site's time zone (forms take and show local wall-clock time)."""
+    site = actor().site
+    return ZoneInfo(site.time_zone if site is not None else setting("SITE_TIME_ZONE"))
+
+
+def local_now() -> str:
+    return dt.datetime.now(zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+def to_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A wall-clock time typed at the site, as UTC."""
+    return None if moment is None else moment.replace(tzinfo=zone()).astimezone(dt.UTC)
+
+
+def _verdict(scan: BedsideScan, needs_acknowledgement: bool = False) -> dict[str, Any]:
+    """What the banner shows, from the recorded check."""
+    session = db_session()
+    session.flush()
+    return {
+        "go": scan.go,
+        "reasons": json.loads(scan.reasons),
+        "scan": scan,
+        "needs_acknowledgement": needs_acknowledgement,
+        "unit": session.get(Unit, scan.unit_id) if scan.unit_id else None,
+        "patient": session.get(Patient, scan.patient_id) if scan.patient_id else None,
+    }
+
+
+def _page(
+    verdict: dict[str, Any] | None = None,
+    form: FormState = NO_FORM,
+    values: dict[str, str] | None = None,
+) -> str:
+    return render_template(
+        "bedside/scan.html",
+        verdict=verdict,
+        form=form,
+        values=values or {},
+        now=local_now(),
+        zone=zone().key,
+    )
+
+
+@bp.get("/bedside")
+@permission(SCAN)
+def scan_page() -> ResponseReturnValue:
+    # After a thaw is recorded the page comes back with the last check's fields, ready again.
+    keep = {k: request.args.get(k, "")[:400] for k in ("patient", "scan", "method")}
+    return _page(values={k: v for k, v in keep.items() if v})
+
+
+def _photo() -> FileStorage | None:
+    image = request.files.get("image")
+    return image if image is not None and image.filename else None
+
+
+@bp.post("/bedside/check")
+@permission(SCAN)
+def check() -> ResponseReturnValue:
+    """Check, record, commit (a NO-GO is recorded too) and show the answer."""
+    values = form_values()
+    try:
+        image = _photo()
+        if image is not None:
+            data = parse(
+                io.PhotoCheckIn(),
+                {k: v for k, v in values.items() if k in ("patient", "acknowledge_exceptional")},
+            )
+            data.update(scan=io.read_photo(image.stream), method="photo")
+        else:
+            if values.get("method", "wedge") == "wedge" and _typed(values.get("scan", "")):
+                values["method"] = "typed"
+            data = parse(io.CheckIn(), values)
+        scan, verdict = bedside.check_scan(
+            db_session(),
+            actor(),
+            key=current_app.extensions["lotrack_signing_key"],
+            patient_text=data["patient"],
+            scan_text=data["scan"],
+            method=data["method"],
+            acknowledge_exceptional=data["acknowledge_exceptional"],
+        )
+        shown = _verdict(scan, verdict.needs_acknowledgement)
+        commit()
+    except DomainError as err:
+        db_session().rollback()
+        state = FormState("check", err.fields or {}, err.message, values)
+        return _page(form=state, values=values), status_of(err)
+    return _page(shown)
+
+
+def _typed(text: str) -> bool:
+    """A DIN rather than a label's QR text: what a person typed (recorded as such)."""
+    return "/" not in text and len(text.replace(" ", "")) <= 16
+
+
+@bp.post("/bedside/thaw")
+@permission(SCAN)
+def record_thaw() -> ResponseReturnValue:
+    values = form_values()
+    try:
+        data = parse(io.ThawIn(), {k: v for k, v in values.items() if k in ("din", "thawed_at")})
+        thaw = bedside.record_thaw(db_session(), actor(), data["din"], to_utc(data["thawed_at"]))
+        commit()
+    except DomainError as err:
+        db_session().rollback()
+        state = FormState("thaw", err.fields or {}, err.message, values)
+        return _page(form=state, values={}), status_of(err)
+    flash(
+        f"Thaw recorded at {thaw.thawed_at.astimezone(zone()):%H:%M} ({zone().key}). Check again."
+    )
+    again = {k: values.get(k, "") for k in ("patient", "scan", "method") if values.get(k)}
+    return redirect(url_for(".scan_page", **again))
+
+
+@bp.post("/bedside/infusion")
+@permission(SCAN)
+def record_infusion() -> ResponseReturnValue:
+    """The infusion after a GO: the operator is you, the witness another clinician of the site."""
+    values = form_values()
+    session = db_session()
+    scan = None
+    try:
+        data = parse(io.InfusionIn(), values)
+        try:
+            scan = clinical_lists.get_scan(session, actor(), data["scan_id"])
+            witness = accounts.find_user(session, data["witness"])
+        except NotFound as err:
+            field = "witness" if "username" in (err.fields or {}) else "scan_id"
+            raise ValidationFailed(err.message, {field: "unknown"}) from err
+        infusion = bedside.record_infusion(
+            session,
+            actor(),
+            scan,
+            witness=witness,
+            started_at=to_utc(data["started_at"]),  # type: ignore[arg-type]
+            stopped_at=to_utc(data["stopped_at"]),
+            volume_ml=data["volume_ml"],
+            premedication=data["premedication"],
+            vital_signs=data["vital_signs"],
+            immediate_reactions=data["immediate_reactions"],
+        )
+        session.flush()
+        wristband = session.get(Patient, infusion.patient_id).wristband  # type: ignore[union-attr]
+        commit()
+    except DomainError as err:
+        session.rollback()
+        state = FormState("infusion", err.fields or {}, err.message, values)
+        shown = _verdict(scan) if scan is not None and scan.go else None
+        return _page(shown, state), status_of(err)
+    flash("Infusion recorded. Record any adverse event on the patient's page.")
+    return redirect(url_for("clinical.show_patient", wristband=wristband))

@@ -1,7 +1,235 @@
-"""HTML pages: clinical (being built)."""
+"""Clinical pages: the site's patients (registration, consent, the eligibility checklist,
+prescriptions, adverse events and the one-month visit) and the allocation of units to
+prescriptions. Shipments (web/shipment.py) and the trial reports (web/report.py) are pages of this
+blueprint too. A site user sees only the site's own records; another site's is "not found"."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema
+
+from lotrack import clinical_schemas as io
+from lotrack.context import actor, commit, db_session, setting
+from lotrack.domain import clinical as rules
+from lotrack.domain.errors import DomainError, NotFound
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
+from lotrack.errors import status_of
+from lotrack.models import Patient
+from lotrack.schemas import parse
+from lotrack.services import adverse, audit, clinical, clinical_lists
+from lotrack.web import report, shipment
+from lotrack.web.bedside import zone
+from lotrack.web.forms import form_values, handle_form
+from lotrack.web.guard import permission
+from lotrack.web.result import NO_FORM, FormState
+
+
+def submit(
+    name: str,
+    schema: Schema,
+    act: Callable[[dict[str, Any]], ResponseReturnValue],
+    page: Callable[[FormState], str],
+    values: dict[str, str] | None = None,
+) -> ResponseReturnValue:
+    """One form of a page that carries several (web/result.py submit, with the values given):
+    parse, call one service, commit and redirect; or roll back and show the refusal."""
+    values = form_values() if values is None else values
+    try:
+        response = act(parse(schema, values))
+        commit()
+        return response
+    except DomainError as err:
+        db_session().rollback()
+        return page(FormState(name, err.fields or {}, err.message, values)), status_of(err)
+
 
 bp = Blueprint("clinical", __name__)
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
+PATIENT = "/patients/<path:wristband>"
+READ, WRITE = "clinical.read", "clinical.write"
+
+# Pages of this blueprint written beside their own concept's module.
+for rule, view, methods in (
+    ("/shipments", shipment.list_shipments, ["GET"]),
+    ("/shipments/new", shipment.new_shipment, ["GET", "POST"]),
+    ("/shipments/<string(maxlength=32):number>", shipment.show_shipment, ["GET"]),
+    ("/shipments/<string(maxlength=32):number>/receive", shipment.receive, ["POST"]),
+    ("/reports", report.reports, ["GET"]),
+    ("/reports/primary-outcome.csv", report.primary_csv, ["GET"]),
+):
+    bp.add_url_rule(rule, view_func=view, methods=methods)
+
+
+@bp.get("/patients")
+@permission(READ)
+def list_patients() -> ResponseReturnValue:
+    page = clinical.list_patients(
+        db_session(), actor(), request.args.get("page", 1, type=int), setting("PAGE_SIZE")
+    )
+    problems = {p.id: clinical.problems_of(p) for p in page.items}
+    return render_template("clinical/list.html", page=page, problems=problems)
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@permission(WRITE)
+def new_patient() -> ResponseReturnValue:
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        patient = clinical.register_patient(db_session(), actor(), **data)
+        flash(f"{patient.wristband} registered. Record consent and the eligibility checklist.")
+        return redirect(url_for(".show_patient", wristband=patient.wristband))
+
+    return handle_form(
+        io.PatientIn(), act, "clinical/new.html", indications=rules.INDICATIONS, site=actor().site
+    )
+
+
+def _page(patient: Patient, form: FormState = NO_FORM) -> str:
+    session = db_session()
+    record = clinical_lists.patient_record(session, actor(), patient)
+    terms = rules.ctcae_terms()
+    return render_template(
+        "clinical/show.html",
+        record=record,
+        p=patient,
+        form=form,
+        answers=json.loads(patient.eligibility or "{}"),
+        checklist=clinical.checklist(),
+        terms=terms,
+        grades_of={t: ",".join(sorted(e["grades"])) for t, e in terms.items()},
+        attributions=rules.ATTRIBUTIONS,
+        related=rules.RELATED,
+        seriousness=rules.SERIOUSNESS,
+        outcomes=rules.OUTCOMES,
+        responses=io.RESPONSES,
+        today=dt.datetime.now(zone()).date().isoformat(),  # the site's date
+        history=audit.history(session, "patient", str(patient.id)),
+    )
+
+
+def _patient(wristband: str) -> Patient:
+    return clinical.get_patient(db_session(), actor(), wristband)
+
+
+@bp.get(PATIENT)
+@permission(READ)
+def show_patient(wristband: str) -> ResponseReturnValue:
+    return _page(_patient(wristband))
+
+
+def _back(patient: Patient, message: str, anchor: str = "") -> ResponseReturnValue:
+    flash(message)
+    return redirect(url_for(".show_patient", wristband=patient.wristband) + anchor)
+
+
+@bp.post(PATIENT + "/consent")
+@permission(WRITE)
+def consent(wristband: str) -> ResponseReturnValue:
+    patient = _patient(wristband)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        clinical.record_consent(db_session(), actor(), patient, data["consent_date"])
+        return _back(patient, f"Consent of {data['consent_date']} recorded.")
+
+    return submit("consent", io.ConsentIn(), act, lambda form: _page(patient, form))
+
+
+@bp.post(PATIENT + "/eligibility")
+@permission(WRITE)
+def eligibility(wristband: str) -> ResponseReturnValue:
+    patient = _patient(wristband)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        problems = clinical.assess_eligibility(db_session(), actor(), patient, data)
+        left = f"{len(problems)} problem(s) remain." if problems else "The patient is eligible."
+        return _back(patient, f"Eligibility checklist recorded. {left}", "#eligibility")
+
+    return submit("eligibility", io.EligibilityIn(), act, lambda form: _page(patient, form))
+
+
+@bp.post(PATIENT + "/prescriptions")
+@permission(WRITE)
+def prescribe(wristband: str) -> ResponseReturnValue:
+    patient = _patient(wristband)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        rx = clinical.prescribe(db_session(), actor(), patient, **data)
+        return _back(
+            patient,
+            f"Prescription recorded: {rx.cells_needed:,} cells needed"
+            f" ({rx.dose_per_kg:,} cells/kg × {rx.weight_kg} kg).",
+            "#prescriptions",
+        )
+
+    return submit("prescription", io.PrescriptionIn(), act, lambda form: _page(patient, form))
+
+
+@bp.post(PATIENT + "/adverse-events")
+@permission("adverse.write")
+def adverse_event(wristband: str) -> ResponseReturnValue:
+    patient = _patient(wristband)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
+        due = f" Expedited report due {event.report_due_on}." if event.report_due_on else ""
+        return _back(
+            patient, f"{event.term}, grade {event.grade}, recorded.{due}", "#adverse-events"
+        )
+
+    values = form_values()  # the seriousness checkboxes arrive as several values of one name
+    values["seriousness"] = ",".join(request.form.getlist("seriousness"))
+    return submit("adverse", io.AdverseEventIn(), act, lambda form: _page(patient, form), values)
+
+
+@bp.post(PATIENT + "/follow-up")
+@permission(WRITE)
+def follow_up(wristband: str) -> ResponseReturnValue:
+    patient = _patient(wristband)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        visit = adverse.record_follow_up(db_session(), actor(), patient, **data)
+        return _back(patient, f"One-month visit recorded: {visit.response}.", "#follow-up")
+
+    return submit("follow_up", io.FollowUpIn(), act, lambda form: _page(patient, form))
+
+
+# ---- allocation (technician, QA) ---------------------------------------------------------------
+
+
+def _allocations(form: FormState = NO_FORM) -> str:
+    session = db_session()
+    return render_template(
+        "clinical/allocations.html",
+        prescriptions=clinical_lists.open_prescriptions(session, actor()),
+        units=clinical_lists.available_units(session, actor()),
+        form=form,
+    )
+
+
+@bp.get("/allocations")
+@permission("allocation.write")
+def allocations() -> ResponseReturnValue:
+    return _allocations()
+
+
+@bp.post("/prescriptions/<int:rx_id>/allocate")
+@permission("allocation.write")
+def allocate(rx_id: int) -> ResponseReturnValue:
+    session = db_session()
+    if rx_id > clinical_lists.MAX_ID:
+        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+    rx = clinical.get_prescription(session, actor(), rx_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        done = clinical.allocate(session, actor(), rx, data["units"])
+        dins = ", ".join(eye_readable(a.unit.din) for a in done)
+        flash(f"Allocated to {rx.patient.wristband}: {dins}.")
+        return redirect(url_for(".allocations"))
+
+    return submit(f"rx-{rx.id}", io.AllocationIn(), act, lambda form: _allocations(form))

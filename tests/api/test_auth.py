@@ -20,6 +20,8 @@ SAMPLE = {
     "din": "A999925000001",
     "result_id": "1",
     "version_id": "1",
+    "wristband": "SZ-GIMI/SUBJ-001",
+    "rx_id": "1",
 }
 
 

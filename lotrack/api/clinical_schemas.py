@@ -1,0 +1,216 @@
+"""Response schemas of the clinical API (issue 6). Field names are the public contract (DESIGN.md):
+a bedside check answers `go`, `reasons` and `scan_id`. Decimals are strings (exact), dates and
+times ISO 8601 (times in UTC). Patients are named by their wristband "<SITE>/<SUBJECT>"."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from lotrack.api.schemas import page_of
+from lotrack.context import db_session
+from lotrack.domain import clinical as rules
+from lotrack.models import User
+from lotrack.services.clinical import problems_of
+
+__all__ = ["page_of"]
+
+
+def _dec(description: str = 'exact, e.g. "70.00"') -> fields.Decimal:
+    return fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "description": description},
+    )
+
+
+def _fn(get: Any, kind: str = "string", description: str = "", **kw: Any) -> fields.Function:
+    return fields.Function(get, metadata={"type": kind, "description": description, **kw})
+
+
+def _username(user_id: int | None) -> str | None:
+    user = db_session().get(User, user_id) if user_id else None
+    return user.username if user else None
+
+
+class PatientOut(Schema):
+    wristband = fields.String(metadata={"description": "<SITE>/<SUBJECT>, as on the wristband"})
+    subject_code = fields.String()
+    site = _fn(lambda p: p.site.code, description="the trial site's code")
+    weight_kg = _dec()
+    indication = fields.String()
+    cohort = fields.String()
+    consent_date = fields.Date(allow_none=True)
+    eligibility = _fn(
+        lambda p: json.loads(p.eligibility or "{}"), "object", "checklist answers, item -> bool"
+    )
+    eligible = _fn(lambda p: not problems_of(p), "boolean", "consented and eligible")
+    problems = _fn(problems_of, "array", "every reason the patient may not be dosed")
+    created_at = fields.DateTime()
+
+
+class AllocationOut(Schema):
+    prescription = _fn(lambda a: a.prescription_id, "integer")
+    din = _fn(lambda a: a.unit.din)
+    check_character = _fn(lambda a: a.unit.check_character)
+    lot = _fn(lambda a: a.unit.lot.lot_number)
+    cells = _fn(lambda a: a.unit.cells, "integer")
+    allocated_at = fields.DateTime()
+
+
+class PrescriptionOut(Schema):
+    """A prescription with what is set aside for it and what was infused (PrescriptionView)."""
+
+    id = _fn(lambda v: v.rx.id, "integer")
+    patient = _fn(lambda v: v.rx.patient.wristband)
+    dose_per_kg = _fn(lambda v: v.rx.dose_per_kg, "integer", "cells per kg")
+    weight_kg = _fn(lambda v: f"{v.rx.weight_kg:.2f}", description="weight at prescribing")
+    cells_needed = _fn(lambda v: v.rx.cells_needed, "integer", "dose × weight")
+    tolerance = _fn(lambda v: f"{v.rx.tolerance:.2f}", description="e.g. 0.10 for +10%")
+    planned_on = _fn(lambda v: v.rx.planned_on.isoformat(), description="date")
+    status = _fn(lambda v: v.rx.status)
+    allocated_cells = fields.Integer()
+    infused_cells = fields.Integer()
+    covered = fields.Boolean(metadata={"description": "the allocated units cover the dose"})
+    allocations = fields.List(fields.Nested(AllocationOut))
+
+
+class InfusionOut(Schema):
+    id = fields.Integer()
+    patient = _fn(lambda i: i.patient.wristband)
+    din = _fn(lambda i: i.unit.din)
+    lot = _fn(lambda i: i.unit.lot.lot_number)
+    cells = _fn(lambda i: i.unit.cells, "integer")
+    scan_id = fields.Integer(metadata={"description": "the GO bedside check it followed"})
+    thawed_at = fields.DateTime()
+    started_at = fields.DateTime()
+    stopped_at = fields.DateTime(allow_none=True)
+    volume_ml = _dec('exact, e.g. "18.00"')
+    operator = _fn(lambda i: _username(i.operator_id))
+    witness = _fn(lambda i: _username(i.witness_id))
+    premedication = fields.String()
+    vital_signs = fields.String()
+    immediate_reactions = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class AdverseEventOut(Schema):
+    id = fields.Integer()
+    patient = _fn(lambda e: e.patient.wristband)
+    infusion = fields.Integer(attribute="infusion_id", allow_none=True)
+    term = fields.String(metadata={"description": "CTCAE v4.03 term"})
+    meddra = fields.String(metadata={"description": "MedDRA code of the term"})
+    grade = fields.Integer()
+    onset_on = fields.Date()
+    attribution = fields.String()
+    related = _fn(
+        lambda e: e.attribution in rules.RELATED,
+        "boolean",
+        "treatment-related: attribution possible, probable or definite",
+    )
+    serious = fields.Boolean()
+    seriousness = _fn(lambda e: json.loads(e.seriousness or "[]"), "array")
+    report_due_on = fields.Date(
+        allow_none=True, metadata={"description": "expedited report due (serious and related)"}
+    )
+    outcome = fields.String()
+    description = fields.String()
+    reported_by = _fn(lambda e: _username(e.reported_by_id))
+    reported_at = fields.DateTime()
+
+
+class FollowUpOut(Schema):
+    patient = _fn(lambda f: f.patient.wristband)
+    visit_on = fields.Date()
+    response = fields.String(metadata={"description": "improved, stable or worse"})
+    notes = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class PatientDetail(PatientOut):
+    """A patient with prescriptions, infusions, adverse events and the one-month visit."""
+
+    prescriptions = fields.List(fields.Nested(PrescriptionOut))
+    infusions = fields.List(fields.Nested(InfusionOut))
+    adverse_events = fields.List(fields.Nested(AdverseEventOut))
+    follow_up = fields.Nested(FollowUpOut, allow_none=True)
+
+
+class EligibilityOut(Schema):
+    wristband = fields.String()
+    eligible = fields.Boolean()
+    problems = fields.List(fields.String())
+
+
+class ShipmentItemOut(Schema):
+    din = _fn(lambda i: i.unit.din)
+    check_character = _fn(lambda i: i.unit.check_character)
+    lot = _fn(lambda i: i.unit.lot.lot_number)
+    received = fields.Boolean(
+        allow_none=True, metadata={"description": "null until the site reconciles"}
+    )
+
+
+class ShipmentOut(Schema):
+    number = fields.String()
+    site = _fn(lambda s: s.site.code)
+    status = fields.String(metadata={"description": "in_transit, received or discrepancy"})
+    shipped_by = _fn(lambda s: _username(s.shipped_by_id))
+    shipped_at = fields.DateTime()
+    received_by = _fn(lambda s: _username(s.received_by_id))
+    received_at = fields.DateTime(allow_none=True)
+    condition = fields.String(allow_none=True)
+    temperature_record = fields.String(allow_none=True)
+    discrepancy = fields.String(allow_none=True)
+    units = fields.List(fields.Nested(ShipmentItemOut), attribute="items")
+
+
+class CheckOut(Schema):
+    """The bedside answer: GO only when every check passes; otherwise every reason."""
+
+    go = fields.Boolean()
+    reasons = fields.List(fields.String(), metadata={"description": "plain sentences"})
+    scan_id = fields.Integer(metadata={"description": "the recorded check (an infusion cites it)"})
+    needs_acknowledgement = fields.Boolean(
+        metadata={"description": "exceptional release: check again acknowledging it"}
+    )
+    patient = fields.String(allow_none=True, metadata={"description": "the wristband matched"})
+    din = fields.String(allow_none=True, metadata={"description": "the unit identified"})
+    method = fields.String()
+    scanned_at = fields.DateTime()
+    decoded = fields.String(
+        allow_none=True, metadata={"description": "check-photo: the text read from the photo"}
+    )
+
+
+class ThawOut(Schema):
+    din = fields.String()
+    thawed_at = fields.DateTime()
+    recorded_at = fields.DateTime()
+
+
+class CountOut(Schema):
+    value = fields.String()
+    participants = fields.Integer(metadata={"description": "participants infused"})
+    with_related = fields.Integer(metadata={"description": "with treatment-related events"})
+
+
+class GradeCountOut(Schema):
+    grade = fields.Integer(metadata={"description": "worst treatment-related CTCAE grade"})
+    participants = fields.Integer()
+
+
+class PrimaryOutcomeOut(Schema):
+    rule = fields.String()
+    participants = fields.Integer()
+    with_related = fields.Integer()
+    by_worst_grade = fields.List(fields.Nested(GradeCountOut))
+    by_cohort = fields.List(fields.Nested(CountOut))
+    by_lot = fields.List(fields.Nested(CountOut))
+    signals = fields.List(fields.String(), metadata={"description": "lots with clustered events"})
+    secondary = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "participants by response at one month"},
+    )

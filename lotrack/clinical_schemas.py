@@ -1,0 +1,258 @@
+"""Input at the clinical boundary, shared by the HTML forms and the JSON API (issue 6): patients,
+consent, the eligibility checklist, prescriptions, allocation, shipments, the bedside check, thaws,
+infusions, adverse events and the one-month visit; and the photo of a label, decoded with zxing-cpp.
+
+Times: the forms send the site's local wall-clock time (the edge names the zone); the API takes
+ISO 8601 with its zone (`ZonedIn` subclasses). The services check values against the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from typing import IO, Any
+
+from marshmallow import fields, post_load, validate
+
+from lotrack.domain import clinical as rules
+from lotrack.domain.errors import ValidationFailed
+from lotrack.schemas import (
+    DECIMAL_MAX,
+    INT32_MAX,
+    INT64_MAX,
+    REQUIRED,
+    InputSchema,
+    WholeNumber,
+    _no_nul,
+    _places,
+)
+from lotrack.schemas import _date as date_field
+from lotrack.schemas import _decimal as decimal_field
+from lotrack.schemas import _text as text_field
+
+METHODS = ("wedge", "camera", "photo", "typed")
+RESPONSES = ("improved", "stable", "worse")
+CHECKLIST = rules.INCLUSION + rules.EXCLUSION
+
+
+def _din_list(description: str, required: bool = True) -> fields.List:
+    optional: dict[str, Any] = {} if required else {"load_default": list}
+    return fields.List(
+        fields.String(validate=[validate.Length(min=1, max=40), _no_nul]),
+        required=required,
+        validate=validate.Length(min=1 if required else 0, max=200),
+        error_messages=REQUIRED,
+        metadata={"description": description},
+        **optional,
+    )
+
+
+def _whole(low: int, high: int, **kw: Any) -> WholeNumber:
+    return WholeNumber(
+        error_messages={**REQUIRED, "invalid": "a whole number"},
+        validate=validate.Range(min=low, max=high, error="from {min} to {max}"),
+        **{"required": True, **kw},
+    )
+
+
+def _local_time(required: bool = True) -> fields.NaiveDateTime:
+    return fields.NaiveDateTime(
+        required=required,
+        **({} if required else {"load_default": None}),
+        error_messages={**REQUIRED, "invalid": "a date and time, e.g. 2026-05-04T14:30"},
+    )
+
+
+def _zoned_time(required: bool = True) -> fields.AwareDateTime:
+    return fields.AwareDateTime(
+        required=required,
+        **({} if required else {"load_default": None}),
+        error_messages={
+            **REQUIRED,
+            "invalid": "a date and time, ISO 8601",
+            "invalid_awareness": "a date and time with its zone, e.g. 2026-05-04T14:30:00+08:00",
+        },
+    )
+
+
+def _optional_decimal() -> fields.Decimal:
+    return fields.Decimal(
+        load_default=None,
+        as_string=True,
+        validate=[validate.Range(min=0, max=DECIMAL_MAX, error="from 0 to {max}"), _places(2)],
+        error_messages={"invalid": "a number, e.g. 18.25", "special": "a finite number"},
+    )
+
+
+class ZonedIn(InputSchema):
+    """API variant: every datetime carries its zone and is turned to UTC."""
+
+    @post_load
+    def _utc(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        for key, value in data.items():
+            if isinstance(value, dt.datetime):
+                data[key] = value.astimezone(dt.UTC)
+        return data
+
+
+# ---- patients --------------------------------------------------------------------------------
+
+
+class PatientIn(InputSchema):
+    subject_code = text_field(max=32, metadata={"description": "site-scoped code, never a name"})
+    weight_kg = decimal_field()
+    indication = text_field(max=24, validate=validate.OneOf(rules.INDICATIONS))
+    cohort = text_field(max=24, metadata={"description": "the dose cohort, e.g. 1e6/kg"})
+
+
+class ConsentIn(InputSchema):
+    consent_date = date_field()
+
+
+def _answer(text: str, inclusion: bool) -> fields.Boolean:
+    kind = "inclusion" if inclusion else "exclusion"
+    return fields.Boolean(
+        required=False,
+        error_messages={"invalid": "yes or no"},
+        metadata={"description": f"{kind}: {text}"},
+    )
+
+
+# One field per checklist item (domain/clinical.py); an item left out stays unanswered.
+EligibilityIn = InputSchema.from_dict(
+    {key: _answer(text, True) for key, text in rules.INCLUSION}
+    | {key: _answer(text, False) for key, text in rules.EXCLUSION},
+    name="EligibilityIn",
+)
+
+
+class PrescriptionIn(InputSchema):
+    dose_per_kg = _whole(1, INT64_MAX, metadata={"description": "cells per kg, e.g. 1000000"})
+    planned_on = date_field()
+
+
+class AllocationIn(InputSchema):
+    list_fields = ("units",)
+    units = _din_list("the DINs to set aside for this prescription")
+
+
+# ---- shipments -------------------------------------------------------------------------------
+
+
+class ShipmentIn(InputSchema):
+    list_fields = ("units",)
+    site = text_field(max=20, metadata={"description": "the receiving site's code"})
+    units = _din_list("the DINs shipped")
+
+
+class ReceiveIn(InputSchema):
+    list_fields = ("received",)
+    received = _din_list("the DINs that arrived (anything else is a discrepancy)", False)
+    condition = text_field(max=2000)
+    temperature_record = text_field(max=2000)
+
+
+# ---- bedside ---------------------------------------------------------------------------------
+
+
+class CheckIn(InputSchema):
+    patient = text_field(max=200, metadata={"description": "the wristband text as scanned"})
+    scan = text_field(max=400, metadata={"description": "the label's QR text, or DIN + check"})
+    method = text_field(required=False, load_default="wedge", validate=validate.OneOf(METHODS))
+    acknowledge_exceptional = fields.Boolean(
+        load_default=False, error_messages={"invalid": "true or false"}
+    )
+
+
+class PhotoCheckIn(InputSchema):
+    """The form fields beside the photo (multipart)."""
+
+    patient = text_field(max=200)
+    acknowledge_exceptional = fields.Boolean(
+        load_default=False, error_messages={"invalid": "true or false"}
+    )
+
+
+class ThawIn(InputSchema):
+    din = text_field(max=40, metadata={"description": "DIN, with or without its check character"})
+    thawed_at = _local_time()
+
+
+class ZonedThawIn(ZonedIn, ThawIn):
+    thawed_at = _zoned_time()
+
+
+class InfusionIn(InputSchema):
+    scan_id = _whole(1, INT64_MAX, metadata={"description": "the GO bedside check"})
+    witness = text_field(max=64, metadata={"description": "username of the second clinician"})
+    started_at = _local_time()
+    stopped_at = _local_time(required=False)
+    volume_ml = _optional_decimal()
+    premedication = text_field(max=2000, required=False, load_default="")
+    vital_signs = text_field(max=2000, required=False, load_default="")
+    immediate_reactions = text_field(max=2000, required=False, load_default="")
+
+
+class ZonedInfusionIn(ZonedIn, InfusionIn):
+    started_at = _zoned_time()
+    stopped_at = _zoned_time(required=False)
+
+
+# ---- adverse events and the one-month visit -------------------------------------------------
+
+
+class AdverseEventIn(InputSchema):
+    list_fields = ("seriousness",)
+    term = text_field(max=120, metadata={"description": "a CTCAE v4.03 term"})
+    grade = _whole(1, INT32_MAX, metadata={"description": "a grade CTCAE defines for the term"})
+    onset_on = date_field()
+    attribution = text_field(max=12, validate=validate.OneOf(rules.ATTRIBUTIONS))
+    seriousness = fields.List(
+        fields.String(validate=validate.OneOf(rules.SERIOUSNESS)),
+        load_default=[],
+        validate=validate.Length(max=len(rules.SERIOUSNESS)),
+        metadata={"description": "the regulatory criteria met; empty when not serious"},
+    )
+    outcome = text_field(max=24, validate=validate.OneOf(rules.OUTCOMES))
+    description = text_field(max=5000, required=False, load_default="")
+
+
+class PatientAdverseEventIn(AdverseEventIn):
+    patient = text_field(max=64, metadata={"description": "the wristband, e.g. SZ-GIMI/SUBJ-001"})
+
+
+class FollowUpIn(InputSchema):
+    visit_on = date_field()
+    response = text_field(max=12, validate=validate.OneOf(RESPONSES))
+    notes = text_field(max=5000, required=False, load_default="")
+
+
+# ---- the photographed label ------------------------------------------------------------------
+
+NO_IMAGE = {"image": "a JPEG or PNG photo of the unit label"}
+
+
+def read_photo(stream: IO[bytes]) -> str:
+    """The text of the label's code in a photo ("" when no code is found: the check then records a
+    NO-GO). A QR code with a verification URL wins over a bar code (which carries no check)."""
+    try:
+        import zxingcpp
+        from PIL import Image
+    except ImportError as err:  # pragma: no cover - zxing-cpp is a dependency of the project
+        raise ValidationFailed(
+            "This server cannot read photos; scan or type the label.", NO_IMAGE
+        ) from err
+    try:
+        with warnings.catch_warnings():
+            # A decompression bomb is refused like any other unreadable upload.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                gray = image.convert("L")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ValidationFailed("The upload is not a photo lotrack can read.", NO_IMAGE) from err
+    except Image.DecompressionBombWarning as err:
+        raise ValidationFailed("The photo is too large to read.", NO_IMAGE) from err
+    codes = zxingcpp.read_barcodes(gray)
+    qr = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
+    ordered = sorted(qr, key=lambda t: "/v/" not in t) + [c.text for c in codes if c.text]
+    return ordered[0] if ordered else ""

@@ -1,0 +1,42 @@
+"""The trial's reports (routed on the "clinical" blueprint by web/clinical.py): the primary
+outcome (participants with treatment-related adverse events up to one month, CTCAE v4.03) by
+worst grade, dose cohort and lot, with per-lot safety signals; the secondary outcome; and the CSV.
+A site user's report counts the site's own participants only."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from flask.typing import ResponseReturnValue
+
+from lotrack.context import actor, db_session
+from lotrack.domain import clinical as rules
+from lotrack.services import report
+from lotrack.web.guard import permission
+
+RULE = (
+    "Treatment-related means an adverse event attributed possible, probable or definite, with"
+    " onset within 30 days of the participant's first infusion. A participant is counted once,"
+    " at the worst grade of such events."
+)
+
+
+@permission("reports.read")
+def reports() -> ResponseReturnValue:
+    session = db_session()
+    return render_template(
+        "clinical/reports.html",
+        outcome=report.primary_outcome(session, actor()),
+        secondary=report.secondary_outcome(session, actor()),
+        rule=RULE,
+        related=sorted(rules.RELATED),
+    )
+
+
+@permission("reports.read")
+def primary_csv() -> ResponseReturnValue:
+    outcome = report.primary_outcome(db_session(), actor())
+    return Response(
+        report.primary_csv(outcome),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="primary-outcome.csv"'},
+    )

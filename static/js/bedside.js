@@ -1,0 +1,160 @@
+/* lotrack's only script: progressive enhancement of the bedside and patient pages. Every page
+   works without it (a strict Content-Security-Policy applies: no inline script, no eval).
+
+   - Keyboard-wedge scanners type the wristband and press Enter: move to the label field instead of
+     submitting half a check.
+   - Where the browser has BarcodeDetector and a camera, show the camera buttons: the code read
+     fills its field; a label read submits the check.
+   - A photo chosen for upload submits the check (decoded on the server).
+   - On the adverse-event form, offer only the grades CTCAE defines for the chosen term (the
+     server refuses any other). */
+(function () {
+  "use strict";
+
+  function bedside(form) {
+    var patient = form.querySelector("[data-wedge]");
+    var label = form.querySelector("[data-label]");
+    var method = form.querySelector("[data-method]");
+    var photo = form.querySelector("[data-photo]");
+    if (!patient || !label || !method) {
+      return;
+    }
+
+    patient.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !label.value.trim()) {
+        event.preventDefault();
+        label.focus();
+      }
+    });
+    label.addEventListener("input", function () {
+      if (method.value === "camera" || method.value === "photo") {
+        method.value = "wedge";
+      }
+    });
+    if (photo) {
+      photo.addEventListener("change", function () {
+        if (photo.files && photo.files.length && patient.value.trim()) {
+          method.value = "photo";
+          form.submit();
+        }
+      });
+    }
+    camera(form, patient, label, method);
+  }
+
+  function camera(form, patient, label, method) {
+    var buttons = form.querySelectorAll("[data-camera-for]");
+    var view = form.querySelector("[data-camera-view]");
+    var video = form.querySelector("[data-camera-video]");
+    var stop = form.querySelector("[data-camera-stop]");
+    if (!("BarcodeDetector" in window) || !navigator.mediaDevices ||
+        !navigator.mediaDevices.getUserMedia || !view || !video) {
+      return; // the buttons stay hidden: scanner, typing or a photo instead
+    }
+    var stream = null;
+    var timer = null;
+
+    function close() {
+      if (timer) {
+        window.clearTimeout(timer);
+        timer = null;
+      }
+      if (stream) {
+        stream.getTracks().forEach(function (track) { track.stop(); });
+        stream = null;
+      }
+      video.srcObject = null;
+      view.hidden = true;
+    }
+
+    function open(target) {
+      var detector;
+      try {
+        detector = new window.BarcodeDetector();
+      } catch (err) {
+        return;
+      }
+      close();
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+        .then(function (media) {
+          stream = media;
+          video.srcObject = media;
+          view.hidden = false;
+          return video.play();
+        })
+        .then(function () {
+          var look = function () {
+            if (!stream) {
+              return;
+            }
+            detector.detect(video).then(function (codes) {
+              var found = codes.filter(function (c) { return c.rawValue; });
+              if (!found.length) {
+                timer = window.setTimeout(look, 200);
+                return;
+              }
+              // A label's QR code (its verification address) is preferred over its bar code.
+              var best = found.filter(function (c) { return c.rawValue.indexOf("/v/") >= 0; })[0] ||
+                found[0];
+              close();
+              target.value = best.rawValue;
+              if (target === label) {
+                method.value = "camera";
+                if (patient.value.trim()) {
+                  form.submit();
+                } else {
+                  patient.focus();
+                }
+              } else {
+                label.focus();
+              }
+            }).catch(function () {
+              timer = window.setTimeout(look, 400);
+            });
+          };
+          look();
+        })
+        .catch(function () {
+          close(); // no permission or no camera: the other ways remain
+        });
+    }
+
+    Array.prototype.forEach.call(buttons, function (button) {
+      var target = form.querySelector("[name='" + button.getAttribute("data-camera-for") + "']");
+      if (!target) {
+        return;
+      }
+      button.hidden = false;
+      button.addEventListener("click", function () { open(target); });
+    });
+    if (stop) {
+      stop.addEventListener("click", close);
+    }
+  }
+
+  function ctcae(form) {
+    var term = form.querySelector("[data-ctcae-term]");
+    var grade = form.querySelector("[data-ctcae-grade]");
+    if (!term || !grade) {
+      return;
+    }
+    function limit() {
+      var chosen = term.options[term.selectedIndex];
+      var allowed = chosen && chosen.getAttribute("data-grades");
+      var grades = allowed ? allowed.split(",") : null;
+      Array.prototype.forEach.call(grade.options, function (option) {
+        var ok = !option.value || !grades || grades.indexOf(option.value) >= 0;
+        option.hidden = !ok;
+        option.disabled = !ok;
+      });
+      if (grade.selectedOptions.length && grade.selectedOptions[0].disabled) {
+        grade.value = "";
+      }
+    }
+    term.addEventListener("change", limit);
+    limit();
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-bedside-form]"), bedside);
+  Array.prototype.forEach.call(document.querySelectorAll("[data-ctcae-form]"), ctcae);
+}());

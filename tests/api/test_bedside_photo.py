@@ -1,0 +1,83 @@
+"""POST /api/v1/bedside/check-photo: a photographed label, decoded on the server with zxing-cpp,
+gets the same answer as the QR text scanned; an upload that is not an image is refused naming
+`image` and records nothing; a photo with no readable code is a recorded NO-GO."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2
+from PIL import Image
+
+from lotrack.context import db_session, printing
+from lotrack.services import documents
+from lotrack.services import lot as lots
+from tests import clinical_setup as cs
+from tests.api.conftest import assert_problem, row_counts
+from tests.conftest import user
+from tests.documents.pdfs import QR, codes_per_page, only
+
+
+def label_photo(app, din: str) -> tuple[bytes, str]:
+    """The unit's printed label as a PNG (a flat photo of it), and the text of its QR code."""
+    with app.app_context():
+        session = db_session()
+        unit = lots.get_unit(session, din)
+        sheet = documents.print_labels(session, user(session, "tech"), [unit], printing(), "test")
+        session.commit()
+    document = pypdfium2.PdfDocument(sheet.pdf)
+    try:
+        image = document[0].render(scale=4).to_pil()
+    finally:
+        document.close()
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    return png.getvalue(), only(codes_per_page(sheet.pdf)[0], QR)
+
+
+def photo_check(client, png: bytes, **fields):
+    return client.post(
+        "/bedside/check-photo",
+        data={"patient": cs.READY, **fields, "image": (io.BytesIO(png), "label.png")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_photographed_label_gets_the_same_answer_as_its_scanned_qr(demo_app, as_user) -> None:
+    nurse = as_user("nurse")
+    din, _ = cs.ready_din(demo_app)
+    png, qr_text = label_photo(demo_app, din)
+    assert qr_text == cs.label(demo_app, din)  # Ed25519 tokens are deterministic
+    for thawed in (False, True):
+        if thawed:
+            cs.thaw(demo_app, din)
+        scanned = nurse.post("/bedside/check", {"patient": cs.READY, "scan": qr_text}).get_json()
+        resp = photo_check(nurse, png)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        photographed = resp.get_json()
+        assert photographed["decoded"] == qr_text and photographed["method"] == "photo"
+        assert (photographed["go"], photographed["reasons"]) == (scanned["go"], scanned["reasons"])
+        assert photographed["go"] is thawed
+
+
+def test_a_photo_that_cannot_be_read_is_refused_or_recorded_as_no_go(demo_app, as_user) -> None:
+    nurse = as_user("nurse")
+    before = row_counts(demo_app)
+    assert_problem(photo_check(nurse, b"%PDF-1.7 not a photo"), 422, "image")
+    assert_problem(
+        nurse.client.post(
+            "/api/v1/bedside/check-photo",
+            headers=nurse.headers,
+            data={"patient": cs.READY},
+            content_type="multipart/form-data",
+        ),
+        422,
+        "image",
+    )
+    assert row_counts(demo_app) == before
+    blank = io.BytesIO()
+    Image.new("L", (400, 300), 255).save(blank, format="PNG")
+    body = photo_check(nurse, blank.getvalue()).get_json()
+    assert body["go"] is False and body["decoded"] == ""
+    assert "nothing readable" in body["reasons"][0]
+    assert cs.scans(demo_app) == 1

@@ -1,0 +1,199 @@
+"""The clinical record through /api/v1: patients (consent, eligibility, prescription), allocation,
+shipments and their receipt, adverse events graded by CTCAE v4.03, the primary outcome (JSON and
+CSV), and site scoping: a clinical user of another site sees none of it (404, never 403)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from tests import clinical_setup as cs
+from tests.api.conftest import Api, assert_problem, row_counts
+
+
+@pytest.fixture
+def nurse(as_user) -> Api:
+    return as_user("nurse")
+
+
+def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nurse, tech) -> None:
+    resp = nurse.post(
+        "/patients",
+        {
+            "subject_code": "subj-020",
+            "weight_kg": "68.00",
+            "indication": "other_immune",
+            "cohort": "A",
+        },
+    )
+    assert resp.status_code == 201, resp.get_json()
+    made = resp.get_json()
+    assert made["wristband"] == "SZ-GIMI/SUBJ-020" and made["site"] == "SZ-GIMI"
+    assert made["eligible"] is False and "informed consent not recorded" in made["problems"]
+    path = "/patients/SZ-GIMI/SUBJ-020"
+    before = row_counts(demo_app)
+    assert_problem(
+        nurse.post(path + "/consent", {"consent_date": "2999-01-01"}), 422, "consent_date"
+    )
+    assert_problem(nurse.post(path + "/eligibility", {"pregnant": False}), 422, "pregnant")
+    assert_problem(nurse.post(path + "/eligibility", {"pregnancy": "maybe"}), 422, "pregnancy")
+    assert_problem(
+        nurse.post(path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"}),
+        409,
+        "patient",
+    )
+    assert row_counts(demo_app) == before
+    assert nurse.post(path + "/consent", {"consent_date": "2026-01-05"}).status_code == 200
+    partial = nurse.post(path + "/eligibility", {**cs.ALL_GOOD, "pregnancy": True}).get_json()
+    assert partial["eligible"] is False
+    assert partial["problems"] == ["exclusion applies: Pregnancy"]
+    assert nurse.post(path + "/eligibility", cs.ALL_GOOD).get_json() == {
+        "wristband": "SZ-GIMI/SUBJ-020",
+        "eligible": True,
+        "problems": [],
+    }
+    rx = nurse.post(path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"})
+    assert rx.status_code == 201
+    assert rx.get_json()["cells_needed"] == 68_000_000  # 1×10^6 cells/kg × 68 kg
+    assert rx.get_json()["covered"] is False
+    # The technician sees it waiting for units, and allocates one.
+    waiting = tech.get("/prescriptions").get_json()
+    assert [r["patient"] for r in waiting] == ["SZ-GIMI/SUBJ-020"]
+    din, _ = cs.free_din(demo_app)
+    assert_problem(
+        tech.post(f"/prescriptions/{waiting[0]['id']}/allocations", {"units": ["A9999"]}),
+        422,
+        "units",
+    )
+    done = tech.post(f"/prescriptions/{waiting[0]['id']}/allocations", {"units": [din]})
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["covered"] is True
+    assert [a["din"] for a in done.get_json()["allocations"]] == [din]
+    detail = nurse.get("/patients/sz-gimi/subj-020").get_json()
+    assert detail["prescriptions"][0]["allocations"][0]["din"] == din
+    assert_problem(
+        nurse.post(f"/prescriptions/{waiting[0]['id']}/allocations", {"units": [din]}), 403
+    )
+
+
+def test_a_shipment_is_received_with_its_discrepancies(demo_app, nurse, tech) -> None:
+    first, second = cs.free_din(demo_app, index=0)[0], cs.free_din(demo_app, index=1)[0]
+    sent = tech.post("/shipments", {"site": "SZ-GIMI", "units": [first, second]})
+    assert sent.status_code == 201, sent.get_json()
+    number = sent.get_json()["number"]
+    assert sent.get_json()["status"] == "in_transit"
+    assert_problem(tech.post("/shipments", {"site": "SZ-GIMI", "units": [first]}), 422, first)
+    receipt = {"received": [first], "condition": "intact", "temperature_record": "-160 °C"}
+    before = row_counts(demo_app)
+    assert_problem(
+        nurse.post(f"/shipments/{number}/receive", {**receipt, "condition": ""}), 422, "condition"
+    )
+    assert row_counts(demo_app) == before
+    got = nurse.post(f"/shipments/{number}/receive", receipt).get_json()
+    assert got["status"] == "discrepancy" and got["discrepancy"] == f"missing: {second}"
+    assert {u["din"]: u["received"] for u in got["units"]} == {first: True, second: False}
+    assert_problem(nurse.post(f"/shipments/{number}/receive", receipt), 409, "shipment")
+
+
+def record_event(client: Api, **overrides):
+    body = {
+        "patient": cs.READY,
+        "term": "Infusion related reaction",
+        "grade": 3,
+        "onset_on": cs.today().isoformat(),
+        "attribution": "probable",
+        "seriousness": ["hospitalization"],
+        "outcome": "recovered",
+        "description": "rigors 20 minutes into the infusion",
+    }
+    return client.post("/adverse-events", {**body, **overrides})
+
+
+def infuse(app, nurse: Api) -> None:
+    din, check_char = cs.ready_din(app)
+    cs.thaw(app, din)
+    scan = nurse.post("/bedside/check", {"patient": cs.READY, "scan": din + check_char}).get_json()
+    assert scan["go"], scan
+    body = {"scan_id": scan["scan_id"], "witness": "nurse2", "started_at": cs.now().isoformat()}
+    assert nurse.post("/infusions", body).status_code == 201
+
+
+def test_adverse_events_take_only_the_grades_ctcae_defines(demo_app, nurse) -> None:
+    before = row_counts(demo_app)
+    body = assert_problem(record_event(nurse, term="Anaphylaxis", grade=1), 422, "grade")
+    assert "3, 4, 5" in body["fields"]["grade"]
+    assert_problem(record_event(nurse, term="Feeling blue"), 422, "term")
+    assert_problem(record_event(nurse, attribution="maybe"), 422, "attribution")
+    assert_problem(record_event(nurse, seriousness=["annoying"]), 422, "seriousness")
+    assert_problem(record_event(nurse, grade=10**12), 422, "grade")
+    assert_problem(record_event(nurse, patient="SZ-GIMI/SUBJ-999"), 422, "patient")
+    assert row_counts(demo_app) == before
+    serious = record_event(nurse)
+    assert serious.status_code == 201, serious.get_json()
+    event = serious.get_json()
+    assert event["related"] is True and event["serious"] is True
+    onset = cs.today()
+    assert event["report_due_on"] == (onset + dt.timedelta(days=15)).isoformat()
+    fatal = record_event(nurse, seriousness=["life_threatening"], grade=4).get_json()
+    assert fatal["report_due_on"] == (onset + dt.timedelta(days=7)).isoformat()
+    mild = record_event(nurse, grade=1, seriousness=[], attribution="unlikely").get_json()
+    assert mild["serious"] is False and mild["report_due_on"] is None
+    assert len(nurse.get("/adverse-events").get_json()["items"]) == 3
+
+
+def test_the_primary_outcome_counts_related_events_as_json_and_csv(demo_app, nurse, qa) -> None:
+    empty = qa.get("/reports/primary-outcome").get_json()
+    assert (empty["participants"], empty["with_related"]) == (0, 0)
+    infuse(demo_app, nurse)
+    assert record_event(nurse).status_code == 201
+    report = qa.get("/reports/primary-outcome").get_json()
+    assert (report["participants"], report["with_related"]) == (1, 1)
+    assert report["by_worst_grade"] == [{"grade": 3, "participants": 1}]
+    assert report["by_lot"] == [{"value": cs.DEMO_LOT, "participants": 1, "with_related": 1}]
+    assert report["by_cohort"] == [{"value": "1e6/kg", "participants": 1, "with_related": 1}]
+    assert report["secondary"]["not yet seen"] == 1
+    assert "possible, probable or definite" in report["rule"]
+    resp = qa.get("/reports/primary-outcome?format=csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
+    assert rows[0] == ["group", "value", "participants infused", "with related adverse events"]
+    assert ["all", "", "1", "1"] in rows and ["lot", cs.DEMO_LOT, "1", "1"] in rows
+    assert_problem(qa.get("/reports/primary-outcome?format=pdf"), 422, "format")
+
+
+def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) -> None:
+    infuse(demo_app, nurse)
+    assert record_event(nurse).status_code == 201
+    number = nurse.get("/shipments").get_json()["items"][0]["number"]
+    beijing = Api(client, cs.site_user(demo_app))
+    assert beijing.get("/patients").get_json()["items"] == []
+    assert beijing.get("/shipments").get_json()["items"] == []
+    assert beijing.get("/infusions").get_json()["items"] == []
+    assert beijing.get("/adverse-events").get_json()["items"] == []
+    assert_problem(beijing.get(f"/patients/{cs.READY}"), 404, "patient")
+    assert_problem(
+        beijing.post(f"/patients/{cs.READY}/consent", {"consent_date": "2026-01-01"}), 404
+    )
+    assert_problem(beijing.get(f"/shipments/{number}"), 404, "shipment")
+    receipt = {"received": [], "condition": "x", "temperature_record": "y"}
+    assert_problem(beijing.post(f"/shipments/{number}/receive", receipt), 404)
+    assert_problem(record_event(beijing), 422, "patient")
+    report = beijing.get("/reports/primary-outcome").get_json()
+    assert (report["participants"], report["by_lot"]) == (0, [])
+    rows = beijing.get("/reports/primary-outcome?format=csv").get_data(as_text=True).splitlines()
+    assert rows[1:] == ["all,,0,0"]
+    din, check_char = cs.ready_din(demo_app)
+    scan = beijing.post("/bedside/check", {"patient": cs.READY, "scan": din + check_char})
+    body = scan.get_json()
+    assert body["go"] is False and body["patient"] is None
+    assert any("wristband does not match" in r for r in body["reasons"])
+    assert_problem(
+        beijing.post(
+            "/infusions", {"scan_id": 1, "witness": "nurse2", "started_at": cs.now().isoformat()}
+        ),
+        422,
+        "scan_id",
+    )

@@ -1,0 +1,238 @@
+"""Clinical situations for the page and API tests, built through the services on the demo data.
+
+The demo (services/seed_clinical.py): SZ-GIMI/SUBJ-001 is consented, eligible, prescribed
+70×10^6 cells (1×10^6/kg at 70 kg) and has the last bag of CFM-2025-0001 (72×10^6 cells)
+allocated, shipped and received at SZ-GIMI; nothing is thawed. nurse and nurse2 work there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.documents.tokens import make_token
+from lotrack.domain import clinical as rules
+from lotrack.models import Allocation, BedsideScan, Patient, Prescription, Unit
+from lotrack.services import (
+    accounts,
+    adverse,
+    bedside,
+    clinical,
+    containment,
+    exceptional,
+    shipment,
+)
+from lotrack.services import lot as lots
+from lotrack.services.release import Lockout, SignIn
+from tests.conftest import user
+
+READY = "SZ-GIMI/SUBJ-001"
+NOT_ASSESSED = "SZ-GIMI/SUBJ-002"
+DEMO_LOT = "CFM-2025-0001"
+LOCKOUT = Lockout(max_failures=5, lockout_minutes=15)
+ALL_GOOD = {k: True for k, _ in rules.INCLUSION} | {k: False for k, _ in rules.EXCLUSION}
+
+
+def db(app: Flask) -> Session:
+    return app.extensions["lotrack_db"].sessionmaker()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def today() -> dt.date:
+    """The date at SZ-GIMI (Asia/Shanghai): onsets and visits are the site's dates."""
+    return now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def ready_din(app: Flask) -> tuple[str, str]:
+    """(DIN, check character) of the unit allocated to SUBJ-001 and received at SZ-GIMI."""
+    with db(app) as s:
+        unit = s.scalars(
+            select(Unit)
+            .join(Allocation, Allocation.unit_id == Unit.id)
+            .join(Prescription, Allocation.prescription_id == Prescription.id)
+            .join(Patient, Prescription.patient_id == Patient.id)
+            .where(Patient.wristband == READY)
+        ).one()
+        return unit.din, unit.check_character
+
+
+def free_din(app: Flask, lot_number: str = DEMO_LOT, index: int = 0) -> tuple[str, str]:
+    """A unit of the lot that the demo did not allocate."""
+    with db(app) as s:
+        unit = lots.get_lot(s, lot_number).units[index]
+        return unit.din, unit.check_character
+
+
+def label(app: Flask, din: str) -> str:
+    """What the label's QR code holds: the verification address with the signed token."""
+    key = app.extensions["lotrack_signing_key"]
+    return f"{app.config['LOTRACK_PUBLIC_BASE_URL']}/v/{make_token(key, 'U', din)}"
+
+
+def thaw(app: Flask, din: str, minutes_ago: int = 5, nurse: str = "nurse") -> None:
+    with db(app) as s:
+        bedside.record_thaw(s, user(s, nurse), din, now() - dt.timedelta(minutes=minutes_ago))
+        s.commit()
+
+
+def enrol(
+    app: Flask, subject: str, *, nurse: str = "nurse", weight: str = "70.00", consent: bool = True
+) -> str:
+    """A consented, eligible patient with a prescription of 1×10^6 cells/kg; its wristband."""
+    with db(app) as s:
+        actor = user(s, nurse)
+        p = clinical.register_patient(
+            s,
+            actor,
+            subject_code=subject,
+            weight_kg=Decimal(weight),
+            indication="acute_gvhd",
+            cohort="1e6/kg",
+        )
+        s.flush()
+        if consent:
+            clinical.record_consent(s, actor, p, today() - dt.timedelta(days=1))
+            clinical.assess_eligibility(s, actor, p, ALL_GOOD)
+            clinical.prescribe(s, actor, p, dose_per_kg=1_000_000, planned_on=today())
+        s.commit()
+        return p.wristband
+
+
+def allocate(app: Flask, wristband: str, din: str) -> None:
+    with db(app) as s:
+        p = clinical.get_patient(s, user(s, "qa"), wristband)
+        rx = s.scalars(select(Prescription).where(Prescription.patient_id == p.id)).one()
+        clinical.allocate(s, user(s, "tech"), rx, [din])
+        s.commit()
+
+
+def ship(app: Flask, din: str, site: str = "SZ-GIMI", *, received: bool | None = True) -> str:
+    """Ship one unit; receive it (received=True), report it missing (False) or leave it in transit
+    (None). Returns the shipment number."""
+    with db(app) as s:
+        sent = shipment.ship(s, user(s, "tech"), site_code=site, dins=[din])
+        s.flush()
+        if received is not None:
+            receiver = user(s, "nurse" if site == "SZ-GIMI" else "nurse-bj")
+            shipment.receive(
+                s,
+                receiver,
+                sent,
+                received_dins=[din] if received else [],
+                condition="intact",
+                temperature_record="logger: below -150 °C throughout",
+            )
+        s.commit()
+        return sent.number
+
+
+def recall(app: Flask, lot_number: str = DEMO_LOT) -> None:
+    with db(app) as s:
+        containment.contain(
+            s,
+            user(s, "qa"),
+            kind="recall",
+            sign_in=SignIn("qa", "demo-qa-password", "recalled", "test: sterility failure"),
+            lockout=LOCKOUT,
+            lot=lots.get_lot(s, lot_number),
+        )
+        s.commit()
+
+
+def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> str:
+    """A clinical user of another site; returns an API token for it."""
+    with db(app) as s:
+        made = accounts.create_user(
+            s,
+            None,
+            username=username,
+            full_name="Beijing Site Nurse",
+            role="clinical",
+            password=f"demo-{username}-password",
+            site_code=site,
+        )
+        s.flush()
+        token = accounts.create_token(s, None, made)
+        s.commit()
+        return token
+
+
+def infuse(app: Flask, wristband: str, din: str) -> None:
+    """Thaw, a GO check and the infusion, by nurse with nurse2 as witness."""
+    thaw(app, din)
+    with db(app) as s:
+        nurse = user(s, "nurse")
+        scan, verdict = bedside.check_scan(
+            s,
+            nurse,
+            key=app.extensions["lotrack_signing_key"],
+            patient_text=wristband,
+            scan_text=label(app, din),
+        )
+        assert verdict.go, verdict.reasons
+        s.flush()
+        bedside.record_infusion(s, nurse, scan, witness=user(s, "nurse2"), started_at=now())
+        s.commit()
+
+
+def adverse_event(
+    app: Flask, wristband: str, grade: int = 3, attribution: str = "probable"
+) -> None:
+    with db(app) as s:
+        nurse = user(s, "nurse")
+        adverse.record_adverse_event(
+            s,
+            nurse,
+            clinical.get_patient(s, nurse, wristband),
+            term="Infusion related reaction",
+            grade=grade,
+            onset_on=today(),
+            attribution=attribution,
+            seriousness=["hospitalization"] if grade >= 3 else [],
+            outcome="recovered",
+        )
+        s.commit()
+
+
+def exceptional_unit(app: Flask, subject: str = "SUBJ-040") -> tuple[str, str, str]:
+    """A unit of CFM-2025-0002 released by exception (QA and the medical director signed),
+    allocated to a new patient, received at SZ-GIMI and thawed: (wristband, DIN, check)."""
+    with db(app) as s:
+        qa, md = user(s, "qa"), user(s, "md")
+        er = exceptional.request_release(
+            s,
+            qa,
+            lots.get_lot(s, "CFM-2025-0002"),
+            physician="Dr. Demo",
+            patient=subject,
+            request="no alternative treatment",
+            requested_on=now().date(),
+            risk_assessment="sterility pending; benefit outweighs the risk",
+        )
+        s.flush()
+        for who, meaning in (
+            (qa, "exceptional release approved (QA)"),
+            (md, "exceptional release approved (medical director)"),
+        ):
+            sign_in = SignIn(who.username, f"demo-{who.username}-password", meaning, "urgent")
+            exceptional.sign_release(s, who, er, sign_in, LOCKOUT)
+        s.commit()
+    wristband = enrol(app, subject)
+    din, check = free_din(app, "CFM-2025-0002")
+    allocate(app, wristband, din)
+    ship(app, din)
+    thaw(app, din)
+    return wristband, din, check
+
+
+def scans(app: Flask) -> int:
+    with db(app) as s:
+        return s.scalar(select(func.count()).select_from(BedsideScan)) or 0
