@@ -133,7 +133,8 @@ def _thaw(f: BedsideFacts) -> list[str]:
     if f.thawed_at > f.now + dt.timedelta(minutes=1):
         return ["The recorded thaw time is in the future."]
     elapsed = f.now - f.thawed_at
-    if elapsed > dt.timedelta(minutes=f.post_thaw_minutes):
+    # Compared in seconds: a timedelta of an absurd window from a spec would overflow.
+    if elapsed.total_seconds() > f.post_thaw_minutes * 60:
         minutes = int(elapsed.total_seconds() // 60)
         return [
             f"The unit was thawed {minutes} minutes ago; it must be infused within"

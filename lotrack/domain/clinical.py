@@ -45,10 +45,20 @@ def eligibility_problems(answers: dict[str, Any]) -> list[str]:
     return problems
 
 
+# Far above any MSC dose (10^6-10^7 cells/kg): a larger figure is a typing error, and would
+# overflow the 64-bit cell count once multiplied by the weight.
+MAX_DOSE_PER_KG = 10**10
+
+
 def cells_needed(dose_per_kg: int, weight_kg: Decimal) -> int:
     """Cells for one infusion: dose (cells/kg) × weight, to the whole cell, half up."""
     if dose_per_kg <= 0:
         raise ValidationFailed("The dose must be above zero.", {"dose_per_kg": "above zero"})
+    if dose_per_kg > MAX_DOSE_PER_KG:
+        raise ValidationFailed(
+            f"A dose above {MAX_DOSE_PER_KG:.0e} cells/kg is not plausible.",
+            {"dose_per_kg": f"at most {MAX_DOSE_PER_KG:.0e} cells/kg"},
+        )
     if weight_kg <= 0:
         raise ValidationFailed("The weight must be above zero.", {"weight_kg": "above zero"})
     return int((Decimal(dose_per_kg) * weight_kg).quantize(Decimal(1), rounding=ROUND_HALF_UP))

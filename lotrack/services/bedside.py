@@ -18,6 +18,7 @@ from lotrack.documents.tokens import check_token
 from lotrack.domain import bedside, isbt128
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.states import USABLE_LOT_STATES
 from lotrack.models import (
     Allocation,
     BedsideScan,
@@ -35,6 +36,8 @@ from lotrack.services.shipment import location
 
 METHODS = ("wedge", "camera", "photo", "typed")
 SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
+CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a little apart
+NO_CONSENT = "informed consent not recorded"  # as services.clinical.problems_of puts it
 TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
 
 
@@ -92,6 +95,9 @@ def check_scan(
     if method not in METHODS:
         raise ValidationFailed("Unknown scan method.", {"method": f"one of {', '.join(METHODS)}"})
     now = now or utcnow()
+    # A scanner can send anything; PostgreSQL text cannot hold NUL, and the attempt must be kept.
+    patient_text = (patient_text or "").replace("\x00", "\ufffd")
+    scan_text = (scan_text or "").replace("\x00", "\ufffd")
     label = read_label(key, scan_text)
     unit = session.scalar(select(Unit).where(Unit.din == label.din)) if label.din else None
     patient = _patient(session, actor, patient_text)
@@ -99,8 +105,8 @@ def check_scan(
     verdict = bedside.check(facts)
     scan = BedsideScan(
         site_id=actor.site_id,
-        patient_text=(patient_text or "")[:200],
-        scan_text=(scan_text or "")[:400],
+        patient_text=patient_text[:200],
+        scan_text=scan_text[:400],
         method=method,
         patient_id=patient.id if patient else None,
         unit_id=unit.id if unit and label.genuine else None,
@@ -136,7 +142,9 @@ def _facts(
     if lot.spec_version is not None:
         raw = specs.content_of(lot.spec_version).limits.get("post_thaw_use_minutes")
         window = int(raw) if raw and raw.isdigit() else None
-    problems = problems_of(patient) if patient else []
+    # Consent has its own fact (the recorded date); every checklist answer, including the
+    # consent items, stays an eligibility problem named in the reason.
+    problems = [p for p in problems_of(patient) if p != NO_CONSENT] if patient else []
     return bedside.BedsideFacts(
         label_genuine=True,
         unit_found=True,
@@ -157,7 +165,7 @@ def _facts(
         allocated_to_other=rx is not None and not mine,
         patient_consented=patient is not None and patient.consent_date is not None,
         patient_eligible=patient is not None and not problems,
-        eligibility_problems=tuple(p for p in problems if "consent" not in p),
+        eligibility_problems=tuple(problems),
         prescribed_cells=rx.cells_needed if mine and rx else None,
         cells_given_before=cells_infused(session, rx) if mine and rx else 0,
         unit_cells=unit.cells,
@@ -170,7 +178,12 @@ def _facts(
 
 def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime) -> Thaw:
     require(actor.role, "bedside.scan")
-    unit = session.scalar(select(Unit).where(Unit.din == isbt128.parse_din(din).din))
+    parsed = isbt128.parse_din(din)
+    if not parsed.valid:  # a mistyped check character must not find a unit
+        raise ValidationFailed(
+            f"{din} is not a valid DIN: {parsed.reason}.", {"din": parsed.reason}
+        )
+    unit = session.scalar(select(Unit).where(Unit.din == parsed.din))
     if unit is None:
         raise NotFound(f"No unit {din}.", {"din": "no such unit"})
     if location(session, unit).site_id != actor.site_id:
@@ -205,6 +218,13 @@ def record_infusion(
         raise Conflict("Scan the unit yourself before infusing it.", {"scan": "not yours"})
     if utcnow() - scan.scanned_at > SCAN_VALID_FOR:
         raise Conflict("The GO scan is too old: scan again at the bedside.", {"scan": "expired"})
+    scanned_unit = session.get(Unit, scan.unit_id)
+    if scanned_unit is not None and scanned_unit.lot.state not in USABLE_LOT_STATES:
+        # The lot was held or recalled after the GO: the GO no longer holds.
+        raise Conflict(
+            f"Lot {scanned_unit.lot.lot_number} is now {scanned_unit.lot.state}: do not infuse.",
+            {"scan": "lot no longer released"},
+        )
     fields = {}
     if witness.id == actor.id or witness.role != "clinical" or witness.site_id != actor.site_id:
         fields["witness"] = "another clinical user of your site"
@@ -214,10 +234,17 @@ def record_infusion(
         fields["volume_ml"] = "above zero"
     if fields:
         raise ValidationFailed("The infusion cannot be recorded.", fields)
+    if session.scalar(select(func.count()).where(Infusion.unit_id == scan.unit_id)):
+        raise Conflict("This unit's infusion is recorded already.", {"scan": "infused already"})
     thaw = session.scalar(select(Thaw).where(Thaw.unit_id == scan.unit_id))
     allocation = session.scalar(select(Allocation).where(Allocation.unit_id == scan.unit_id))
     if thaw is None or allocation is None:
         raise Conflict("The unit's thaw and allocation must be on record.", {"scan": "incomplete"})
+    if started_at < thaw.thawed_at or started_at > utcnow() + CLOCK_SLACK:
+        raise ValidationFailed(
+            "The infusion starts after the thaw, and not in the future.",
+            {"started_at": "between the thaw and now"},
+        )
     infusion = Infusion(
         unit_id=scan.unit_id,
         patient_id=scan.patient_id,

@@ -9,14 +9,16 @@ import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.permissions import require
 from lotrack.models import AdverseEvent, FollowUp, Infusion, Lot, Patient, Site, Unit, User
 from lotrack.services.clinical import site_scope
+from lotrack.services.timeline import safe_cell
 
 WINDOW = dt.timedelta(days=30)  # "up to one month" (shared/reference/trial.md)
 SIGNAL_PARTICIPANTS = 2  # related grade >= 3 events in this many participants of one lot
@@ -40,6 +42,7 @@ def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, s
         .join(Unit, Infusion.unit_id == Unit.id)
         .join(Lot, Unit.lot_id == Lot.id)
         .order_by(Infusion.started_at)
+        .options(contains_eager(Patient.site))  # its time zone, from the join above
     )
     if site_scope(actor) is not None:
         stmt = stmt.where(Patient.site_id == site_scope(actor))
@@ -62,7 +65,9 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     worst: dict[int, int] = {}
     severe_by_lot: dict[str, set[int]] = defaultdict(set)
     for ev in events:
-        start = first[ev.patient_id].date()
+        # Onset dates are the site's dates: the window starts on the first infusion's local day.
+        zone = ZoneInfo(patients[ev.patient_id].site.time_zone)
+        start = first[ev.patient_id].astimezone(zone).date()
         if ev.attribution not in rules.RELATED or not start <= ev.onset_on <= start + WINDOW:
             continue
         worst[ev.patient_id] = max(worst.get(ev.patient_id, 0), ev.grade)
@@ -108,7 +113,7 @@ def primary_csv(outcome: PrimaryOutcome) -> str:
     w.writerow(["group", "value", "participants infused", "with related adverse events"])
     w.writerow(["all", "", outcome.participants, outcome.with_related])
     for cohort, (n, k) in sorted(outcome.by_cohort.items()):
-        w.writerow(["cohort", cohort, n, k])
+        w.writerow(["cohort", safe_cell(cohort), n, k])
     for lot_number, (n, k) in sorted(outcome.by_lot.items()):
         w.writerow(["lot", lot_number, n, k])
     for grade, k in sorted(outcome.by_grade.items()):

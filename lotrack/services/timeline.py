@@ -107,7 +107,7 @@ def _changes(raw: str) -> str:
     return "; ".join(parts)
 
 
-def _cell(value: Any) -> Any:
+def safe_cell(value: Any) -> Any:
     # A spreadsheet must not run a value as a formula (CSV injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -119,5 +119,5 @@ def to_csv(entries: list[Entry]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for e in entries:
-        writer.writerow([_cell(v) for v in e.row()])
+        writer.writerow([safe_cell(v) for v in e.row()])
     return out.getvalue()
