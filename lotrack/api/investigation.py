@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lotrack.api import inputs
+from lotrack.api import quality_schemas as qout
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.context import actor, commit, db_session
@@ -26,10 +27,10 @@ MANAGE = "investigation.manage"
 NUMBER = "<string(maxlength=32):number>"
 
 
-def _detail(session: Session, inv: Investigation) -> out.Row:
-    return out.Row(
+def _detail(session: Session, inv: Investigation) -> qout.Row:
+    return qout.Row(
         inv,
-        failing_result=out.result_rows(session, [inv.result])[0],
+        failing_result=qout.result_rows(session, [inv.result])[0],
         siblings=service.sibling_lots(session, inv.lot),
         siblings_reviewed=json.loads(inv.siblings_reviewed) if inv.siblings_reviewed else [],
     )
@@ -38,7 +39,7 @@ def _detail(session: Session, inv: Investigation) -> out.Row:
 @bp.route("/investigations")
 @permission(READ)
 @bp.arguments(inputs.InvestigationPageArgs, location="query")
-@bp.response(200, out.page_of(out.InvestigationOut, "InvestigationPage"))
+@bp.response(200, out.page_of(qout.InvestigationOut, "InvestigationPage"))
 def list_investigations(args: dict[str, Any]) -> Page[Investigation]:
     """List investigations, latest first; ?status=open or closed filters"""
     return service.list_investigations(
@@ -48,8 +49,8 @@ def list_investigations(args: dict[str, Any]) -> Page[Investigation]:
 
 @bp.route(f"/investigations/{NUMBER}")
 @permission(READ)
-@bp.response(200, out.InvestigationDetail)
-def get_investigation(number: str) -> out.Row:
+@bp.response(200, qout.InvestigationDetail)
+def get_investigation(number: str) -> qout.Row:
     """An investigation with its failing result, findings and the sibling lots to review"""
     session = db_session()
     return _detail(session, service.get_investigation(session, number))
@@ -58,8 +59,8 @@ def get_investigation(number: str) -> out.Row:
 @bp.route(f"/investigations/{NUMBER}/escalate", methods=["POST"])
 @permission(MANAGE)
 @bp.arguments(inputs.FindingsIn)
-@bp.response(200, out.InvestigationDetail)
-def escalate(data: dict[str, Any], number: str) -> out.Row:
+@bp.response(200, qout.InvestigationDetail)
+def escalate(data: dict[str, Any], number: str) -> qout.Row:
     """Phase I found no laboratory error: escalate to a full (phase II) investigation"""
     session = db_session()
     inv = service.escalate(
@@ -73,8 +74,8 @@ def escalate(data: dict[str, Any], number: str) -> out.Row:
 @bp.route(f"/investigations/{NUMBER}/conclude", methods=["POST"])
 @permission(MANAGE)
 @bp.arguments(inputs.ConclusionIn)
-@bp.response(200, out.InvestigationDetail)
-def conclude(data: dict[str, Any], number: str) -> out.Row:
+@bp.response(200, qout.InvestigationDetail)
+def conclude(data: dict[str, Any], number: str) -> qout.Row:
     """Close as confirmed OOS, or invalidated with an assignable cause (which permits a retest)"""
     session = db_session()
     inv = service.conclude(session, actor(), service.get_investigation(session, number), **data)

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from lotrack.api import inputs
-from lotrack.api import schemas as out
+from lotrack.api import quality_schemas as qout
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.context import actor, commit, db_session
 from lotrack.domain.errors import NotFound, ValidationFailed
@@ -75,17 +75,17 @@ def _analyte_is_test() -> Iterator[None]:
         raise
 
 
-def _record(session: Session, subject: service.Subject, data: dict[str, Any]) -> out.Row:
+def _record(session: Session, subject: service.Subject, data: dict[str, Any]) -> qout.Row:
     """Record one result; the answer carries the investigation a failure opened."""
     with _analyte_is_test():
         recorded = service.record_result(session, actor(), subject, **data)
-    row = out.result_rows(session, [recorded])[0]
+    row = qout.result_rows(session, [recorded])[0]
     commit()
     return row
 
 
-def _listed(session: Session, subject: service.Subject) -> list[out.Row]:
-    return out.result_rows(session, service.results_of(session, subject))
+def _listed(session: Session, subject: service.Subject) -> list[qout.Row]:
+    return qout.result_rows(session, service.results_of(session, subject))
 
 
 def _passage(session: Session, code: str, number: int) -> Passage:
@@ -102,16 +102,16 @@ def _passage(session: Session, code: str, number: int) -> Passage:
 @bp.route(f"/lots/{LOT}/results")
 class LotResults(MethodView):
     @permission(READ)
-    @bp.response(200, out.ResultOut(many=True))
-    def get(self, lot_number: str) -> list[out.Row]:
+    @bp.response(200, qout.ResultOut(many=True))
+    def get(self, lot_number: str) -> list[qout.Row]:
         """Every result of a lot, invalidated ones included, oldest first"""
         session = db_session()
         return _listed(session, lots.get_lot(session, lot_number))
 
     @permission(WRITE)
     @bp.arguments(inputs.ResultIn)
-    @bp.response(201, out.ResultOut)
-    def post(self, data: dict[str, Any], lot_number: str) -> out.Row:
+    @bp.response(201, qout.ResultOut)
+    def post(self, data: dict[str, Any], lot_number: str) -> qout.Row:
         """Record a lot result as entered and judge it; a required test's failure opens an OOS"""
         session = db_session()
         return _record(session, lots.get_lot(session, lot_number), data)
@@ -143,7 +143,7 @@ def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
     done = result_import.import_results(
         session, actor(), _csv_text(), lot=lot, defaults=defaults
     ).results
-    rows = out.result_rows(session, done)
+    rows = qout.result_rows(session, done)
     commit()
     return {"imported": len(rows), "results": rows}
 
@@ -152,7 +152,7 @@ def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
 @permission(WRITE)
 @bp.arguments(inputs.ImportDefaultsIn, location="query")
 @bp.doc(requestBody=CSV_BODY)
-@bp.response(201, out.ImportOut)
+@bp.response(201, qout.ImportOut)
 def import_lot_results(query: dict[str, str], lot_number: str) -> dict[str, Any]:
     """Import an instrument CSV for one lot: every row is checked first; one bad row writes none"""
     return _import(query, lots.get_lot(db_session(), lot_number))
@@ -162,7 +162,7 @@ def import_lot_results(query: dict[str, str], lot_number: str) -> dict[str, Any]
 @permission(WRITE)
 @bp.arguments(inputs.ImportDefaultsIn, location="query")
 @bp.doc(requestBody=CSV_BODY)
-@bp.response(201, out.ImportOut)
+@bp.response(201, qout.ImportOut)
 def import_results(query: dict[str, str]) -> dict[str, Any]:
     """Import an instrument CSV whose `lot` column names each row's lot; one bad row writes none"""
     return _import(query, None)
@@ -173,21 +173,21 @@ def import_results(query: dict[str, str]) -> dict[str, Any]:
 
 @bp.route(f"/results/{ID}")
 @permission(READ)
-@bp.response(200, out.ResultOut)
-def get_result(result_id: int) -> out.Row:
+@bp.response(200, qout.ResultOut)
+def get_result(result_id: int) -> qout.Row:
     """A result with its verification, invalidation and correction links"""
     session = db_session()
-    return out.result_rows(session, [service.get_result(session, result_id)])[0]
+    return qout.result_rows(session, [service.get_result(session, result_id)])[0]
 
 
 @bp.route(f"/results/{ID}/verify", methods=["POST"])
 @permission(VERIFY)
-@bp.response(200, out.ResultOut)
-def verify(result_id: int) -> out.Row:
+@bp.response(200, qout.ResultOut)
+def verify(result_id: int) -> qout.Row:
     """Verify a final, valid result as the second person (never its analyst)"""
     session = db_session()
     verified = service.verify_result(session, actor(), service.get_result(session, result_id))
-    row = out.result_rows(session, [verified])[0]
+    row = qout.result_rows(session, [verified])[0]
     commit()
     return row
 
@@ -195,14 +195,14 @@ def verify(result_id: int) -> out.Row:
 @bp.route(f"/results/{ID}/invalidate", methods=["POST"])
 @permission(VERIFY)
 @bp.arguments(inputs.ReasonIn)
-@bp.response(200, out.ResultOut)
-def invalidate(data: dict[str, Any], result_id: int) -> out.Row:
+@bp.response(200, qout.ResultOut)
+def invalidate(data: dict[str, Any], result_id: int) -> qout.Row:
     """Invalidate a result with a reason; it stays visible (a failure only through its OOS)"""
     session = db_session()
     found = service.invalidate_result(
         session, actor(), service.get_result(session, result_id), data["reason"]
     )
-    row = out.result_rows(session, [found])[0]
+    row = qout.result_rows(session, [found])[0]
     commit()
     return row
 
@@ -210,14 +210,14 @@ def invalidate(data: dict[str, Any], result_id: int) -> out.Row:
 @bp.route(f"/results/{ID}/correct", methods=["POST"])
 @permission(WRITE)
 @bp.arguments(inputs.CorrectionIn)
-@bp.response(201, out.ResultOut)
-def correct(data: dict[str, Any], result_id: int) -> out.Row:
+@bp.response(201, qout.ResultOut)
+def correct(data: dict[str, Any], result_id: int) -> qout.Row:
     """Invalidate a result with a reason and record its replacement, linked to it"""
     session = db_session()
     old = service.get_result(session, result_id)
     with _analyte_is_test():
         new = service.correct_result(session, actor(), old, **data)
-    row = out.result_rows(session, [new])[0]
+    row = qout.result_rows(session, [new])[0]
     commit()
     return row
 
@@ -228,16 +228,16 @@ def correct(data: dict[str, Any], result_id: int) -> out.Row:
 @bp.route(f"/banks/{CODE}/results")
 class BankResults(MethodView):
     @permission(READ)
-    @bp.response(200, out.ResultOut(many=True))
-    def get(self, code: str) -> list[out.Row]:
+    @bp.response(200, qout.ResultOut(many=True))
+    def get(self, code: str) -> list[qout.Row]:
         """Every qualification result of a cell bank, invalidated ones included"""
         session = db_session()
         return _listed(session, banks.get_bank(session, code))
 
     @permission(WRITE)
     @bp.arguments(inputs.ResultIn)
-    @bp.response(201, out.ResultOut)
-    def post(self, data: dict[str, Any], code: str) -> out.Row:
+    @bp.response(201, qout.ResultOut)
+    def post(self, data: dict[str, Any], code: str) -> qout.Row:
         """Record a bank result, judged against the bank's pinned MCB or WCB specification"""
         session = db_session()
         return _record(session, banks.get_bank(session, code), data)
@@ -246,16 +246,16 @@ class BankResults(MethodView):
 @bp.route(f"/runs/{CODE}/passages/{NUMBER}/results")
 class PassageResults(MethodView):
     @permission(READ)
-    @bp.response(200, out.ResultOut(many=True))
-    def get(self, code: str, number: int) -> list[out.Row]:
+    @bp.response(200, qout.ResultOut(many=True))
+    def get(self, code: str, number: int) -> list[qout.Row]:
         """Every in-process result of one passage"""
         session = db_session()
         return _listed(session, _passage(session, code, number))
 
     @permission(WRITE)
     @bp.arguments(inputs.ResultIn)
-    @bp.response(201, out.ResultOut)
-    def post(self, data: dict[str, Any], code: str, number: int) -> out.Row:
+    @bp.response(201, qout.ResultOut)
+    def post(self, data: dict[str, Any], code: str, number: int) -> qout.Row:
         """Record an in-process result, judged against the run's pinned in-process specification"""
         session = db_session()
         return _record(session, _passage(session, code, number), data)

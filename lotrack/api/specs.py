@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lotrack.api import inputs
+from lotrack.api import quality_schemas as qout
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.context import actor, commit, db_session
@@ -30,13 +31,13 @@ LOT = "<string(maxlength=64):lot_number>"
 CODE = "<string(maxlength=64):code>"
 
 
-def _row(session: Session, version: SpecVersion) -> out.Row:
-    return out.Row(version, status=service.status(session, version))
+def _row(session: Session, version: SpecVersion) -> qout.Row:
+    return qout.Row(version, status=service.status(session, version))
 
 
-def _detail(session: Session, version: SpecVersion) -> out.Row:
+def _detail(session: Session, version: SpecVersion) -> qout.Row:
     content = service.content_of(version)
-    return out.Row(
+    return qout.Row(
         version,
         status=service.status(session, version),
         limits=content.limits,
@@ -46,8 +47,8 @@ def _detail(session: Session, version: SpecVersion) -> out.Row:
 
 @bp.route("/specs")
 @permission(READ)
-@bp.response(200, out.SpecVersionOut(many=True))
-def list_versions() -> list[out.Row]:
+@bp.response(200, qout.SpecVersionOut(many=True))
+def list_versions() -> list[qout.Row]:
     """Every specification version by product and stage, newest first, with its status"""
     session = db_session()
     return [_row(session, v) for v in service.list_versions(session)]
@@ -55,8 +56,8 @@ def list_versions() -> list[out.Row]:
 
 @bp.route(f"/specs/{ID}")
 @permission(READ)
-@bp.response(200, out.SpecVersionDetail)
-def get_version(version_id: int) -> out.Row:
+@bp.response(200, qout.SpecVersionDetail)
+def get_version(version_id: int) -> qout.Row:
     """A specification version with each test: criterion, limits, decimals and source"""
     session = db_session()
     return _detail(session, service.get_version(session, version_id))
@@ -64,8 +65,8 @@ def get_version(version_id: int) -> out.Row:
 
 @bp.route(f"/specs/{ID}/approve", methods=["POST"])
 @permission("specs.approve")
-@bp.response(200, out.SpecVersionDetail)
-def approve(version_id: int) -> out.Row:
+@bp.response(200, qout.SpecVersionDetail)
+def approve(version_id: int) -> qout.Row:
     """QA approval: the version takes effect for records created from now on, and never changes"""
     session = db_session()
     version = service.approve(session, actor(), service.get_version(session, version_id))
@@ -79,18 +80,18 @@ def approve(version_id: int) -> out.Row:
 
 @bp.route(f"/lots/{LOT}/evaluation")
 @permission(READ)
-@bp.response(200, out.LotEvaluationOut)
+@bp.response(200, qout.LotEvaluationOut)
 def lot_evaluation(lot_number: str) -> dict[str, Any]:
     """Whether a lot is releasable: per test the result judged, and every blocker"""
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     ev = evaluation.evaluate_lot(session, lot)
-    return {"lot": lot.lot_number, "state": lot.state, **out.evaluation_body(session, ev)}
+    return {"lot": lot.lot_number, "state": lot.state, **qout.evaluation_body(session, ev)}
 
 
 @bp.route(f"/banks/{CODE}/evaluation")
 @permission(READ)
-@bp.response(200, out.BankEvaluationOut)
+@bp.response(200, qout.BankEvaluationOut)
 def bank_evaluation(code: str) -> dict[str, Any]:
     """Whether a cell bank meets its qualification specification, with every blocker"""
     session = db_session()
@@ -100,7 +101,7 @@ def bank_evaluation(code: str) -> dict[str, Any]:
         "bank": bank.code,
         "tier": bank.tier,
         "qualification": bank.qualification,
-        **out.evaluation_body(session, ev),
+        **qout.evaluation_body(session, ev),
     }
 
 
