@@ -93,7 +93,7 @@ def seed_demo_command(if_empty: bool) -> None:
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
     click.echo("Demo logins (demo only; never use them anywhere else):")
     for username, role, password in logins:
-        click.echo(f"  {role:<11} {username:<10} {password}")
+        click.echo(f"  {role:<16} {username:<10} {password}")
 
 
 def _read_password() -> str:
