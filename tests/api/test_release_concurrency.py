@@ -15,8 +15,9 @@ from sqlalchemy import select
 from lotrack.models import AuditEvent, Containment, Lot, Signature
 from lotrack.services import accounts, audit
 from tests.api.conftest import PREFIX, assert_problem
-from tests.api.test_release_api import add_user, make_lot, signing
+from tests.api.test_release_api import add_user, signing
 from tests.conftest import PASSWORDS, user
+from tests.release_setup import make_lot
 
 THREADS = 8
 

@@ -8,8 +8,9 @@ import pytest
 
 from lotrack.services import audit
 from tests.api.conftest import assert_problem, row_counts
-from tests.api.test_release_api import make_lot, signing
+from tests.api.test_release_api import signing
 from tests.conftest import PASSWORDS
+from tests.release_setup import make_lot
 
 REQUEST = {
     "physician": "Dr. A. Physician",

@@ -15,8 +15,9 @@ from lotrack.models import ExceptionalRelease, Lot, Notification, Signature, Uni
 from lotrack.services import containment, release
 from lotrack.services import lot as lots
 from tests.conftest import PASSWORDS, csrf_token, login
+from tests.release_setup import make_lot
 from tests.web.test_quality_pages import db, text
-from tests.web.test_release_pages import make_lot, sign
+from tests.web.test_release_pages import sign
 
 LOT = "CFM-2025-0003"  # quarantined: failing viability, open OOS investigation
 

@@ -7,59 +7,21 @@ exports as CSV and PDF."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
-from decimal import Decimal
 
 import pypdf
 from flask import Flask
 from sqlalchemy import func, select
 
 from lotrack.models import AuditEvent, Lot, Signature, User
-from lotrack.services import accounts, release, result, seed_quality
+from lotrack.services import accounts, release, result
 from lotrack.services import lot as lots
-from tests.conftest import FACILITY, PASSWORDS, csrf_token, login, user
+from tests.conftest import PASSWORDS, csrf_token, login, user
+from tests.release_setup import make_lot
 from tests.web.test_quality_pages import db, text
 
 QA2_PASSWORD = "second-qa-password"
-
-
-def make_lot(app: Flask, unverified: str = "") -> str:
-    """A fresh quarantined lot from a good run with every release result passing, entered by
-    tech and verified by tech2 (except `unverified`, left for someone else to verify)."""
-    with db(app) as s:
-        tech, tech2 = user(s, "tech"), user(s, "tech2")
-        lot = lots.register_lot(
-            s,
-            tech,
-            run_code="RUN-2025-01",
-            harvested_on=dt.date(2025, 8, 18),
-            expires_on=dt.date(2028, 8, 18),
-        )
-        s.flush()
-        lots.fill_units(
-            s,
-            tech,
-            lot,
-            container="bag",
-            count=2,
-            cells_per_unit=72_000_000,
-            volume_ml=Decimal("18.00"),
-            facility_id=FACILITY,
-            freezer="LN2-2",
-            rack="C",
-            box="2",
-        )
-        for analyte, value, unit in seed_quality.RELEASE_VALUES:
-            r = result.record_result(
-                s, tech, lot, test=analyte, value=value, unit=unit, performed_on=lot.harvested_on
-            )
-            s.flush()
-            if analyte != unverified:
-                result.verify_result(s, tech2, r)
-        s.commit()
-        return lot.lot_number
 
 
 def add_qa2(app: Flask) -> None:
