@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
@@ -17,12 +16,12 @@ from lotrack.api.common import READ, Blueprint, permission
 from lotrack.api.inputs import PageArgs
 from lotrack.api.release import decision, lockout, sign_in
 from lotrack.context import actor, commit, db_session
-from lotrack.models import Containment, ContainmentLot, Notification, Signature
+from lotrack.models import Containment, Notification, Signature
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as service
 from lotrack.services import exceptional, signature
 from lotrack.services import lot as lots
-from lotrack.services.common import Page, page_of
+from lotrack.services.common import Page
 from lotrack.services.containment import AffectedUnit
 from lotrack.services.signature import ShownSignature
 
@@ -61,12 +60,8 @@ def view(record: Containment) -> ContainmentView:
         for s in signature.signatures_of(session, link.lot)
         if s.signature.containment_id == record.id
     ]
-    told = session.scalars(
-        select(Notification)
-        .where(Notification.containment_id == record.id)
-        .order_by(Notification.id)
-    ).all()
-    return ContainmentView(record, service.affected_units(session, record), shown, list(told))
+    told = exceptional.notifications_of(session, containment_id=record.id)
+    return ContainmentView(record, service.affected_units(session, record), shown, told)
 
 
 def _contain_lot(kind: str, data: dict[str, Any], lot_number: str) -> dict[str, Any]:
@@ -138,17 +133,7 @@ def recall_bank(data: dict[str, Any], code: str) -> ContainmentView:
 @bp.response(200, out.page_of(io.ContainmentOut, "ContainmentPage"))
 def list_containments(args: dict[str, Any]) -> Page[Containment]:
     """Holds and recalls, newest first"""
-    stmt = (
-        select(Containment)
-        .order_by(Containment.created_at.desc(), Containment.id.desc())
-        .options(
-            joinedload(Containment.bank),
-            joinedload(Containment.lot),
-            joinedload(Containment.created_by),
-            selectinload(Containment.lots).selectinload(ContainmentLot.lot),
-        )
-    )
-    return page_of(db_session(), stmt, args["page"], args["per_page"])
+    return service.list_containments(db_session(), args["page"], args["per_page"])
 
 
 @bp.route(f"/containments/{NUMBER}")

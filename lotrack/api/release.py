@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy import select
 
 from lotrack.api import release_schemas as io
 from lotrack.api.common import READ, Blueprint, permission
@@ -73,11 +72,7 @@ class Release(MethodView):
         lot = lots.get_lot(session, lot_number)
         rv = release.review(session, lot)
         version, newer = rv.evaluation.version, rv.evaluation.newer
-        requests = session.scalars(
-            select(ExceptionalRelease)
-            .where(ExceptionalRelease.lot_id == lot.id)
-            .order_by(ExceptionalRelease.id)
-        ).all()
+        requests = exceptional.requests_of(session, lot)
         return {
             "lot_number": lot.lot_number,
             "state": lot.state,
@@ -191,12 +186,8 @@ def er_view(er: ExceptionalRelease, signed: Signature | None = None) -> ErView:
         for s in signature.signatures_of(session, er.lot)
         if s.signature.exceptional_release_id == er.id
     ]
-    told = session.scalars(
-        select(Notification)
-        .where(Notification.exceptional_release_id == er.id)
-        .order_by(Notification.id)
-    ).all()
-    return ErView(er, shown, list(told), signed)
+    told = exceptional.notifications_of(session, er_id=er.id)
+    return ErView(er, shown, told, signed)
 
 
 @bp.route(f"/lots/{LOT}/exceptional-release", methods=["POST"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
@@ -16,7 +16,7 @@ from lotrack.domain.release import DISTRIBUTED, Action, check_signer
 from lotrack.domain.states import BankTier, LotState
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, ProductionRun, Unit, User
 from lotrack.services import audit, signature
-from lotrack.services.common import norm
+from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.release import Lockout, SignIn, move
 
@@ -165,3 +165,18 @@ def containments_of(session: Session, lot: Lot) -> list[Containment]:
             .order_by(Containment.id)
         )
     )
+
+
+def list_containments(session: Session, page: int = 1, per_page: int = 50) -> Page[Containment]:
+    """Holds and recalls, newest first, with their lots (a fixed number of queries)."""
+    stmt = (
+        select(Containment)
+        .order_by(Containment.created_at.desc(), Containment.id.desc())
+        .options(
+            joinedload(Containment.bank),
+            joinedload(Containment.lot),
+            joinedload(Containment.created_by),
+            selectinload(Containment.lots).selectinload(ContainmentLot.lot),
+        )
+    )
+    return page_of(session, stmt, page, per_page)

@@ -195,3 +195,27 @@ def record_notification(
     )
     audit.created(session, actor, note_row)
     return note_row
+
+
+def requests_of(session: Session, lot: Lot) -> list[ExceptionalRelease]:
+    """Every exceptional release request of a lot, oldest first."""
+    return list(
+        session.scalars(
+            select(ExceptionalRelease)
+            .where(ExceptionalRelease.lot_id == lot.id)
+            .order_by(ExceptionalRelease.id)
+        )
+    )
+
+
+def notifications_of(
+    session: Session, *, er_id: int | None = None, containment_id: int | None = None
+) -> list[Notification]:
+    """Who was told of one exceptional release or of one hold/recall, in order."""
+    column = (
+        Notification.exceptional_release_id if er_id is not None else Notification.containment_id
+    )
+    wanted = er_id if er_id is not None else containment_id
+    return list(
+        session.scalars(select(Notification).where(column == wanted).order_by(Notification.id))
+    )

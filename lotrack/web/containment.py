@@ -8,19 +8,16 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
-from lotrack.models import CellBank, Containment, ContainmentLot
+from lotrack.models import CellBank, Containment
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as containments
 from lotrack.services import exceptional, signature
 from lotrack.services import lot as lots
-from lotrack.services.common import page_of
 from lotrack.web.guard import permission
 from lotrack.web.release import review_page
 from lotrack.web.result import NO_FORM, FormState
@@ -49,17 +46,9 @@ def _kind(kind: str) -> str:
 @bp.get("/containments")
 @permission("manufacturing.read")
 def list_containments() -> ResponseReturnValue:
-    stmt = (
-        select(Containment)
-        .order_by(Containment.created_at.desc(), Containment.id.desc())
-        .options(
-            joinedload(Containment.bank),
-            joinedload(Containment.lot),
-            joinedload(Containment.created_by),
-            selectinload(Containment.lots).selectinload(ContainmentLot.lot),
-        )
+    page = containments.list_containments(
+        db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE")
     )
-    page = page_of(db_session(), stmt, request.args.get("page", 1, type=int), setting("PAGE_SIZE"))
     return render_template("containment/list.html", page=page)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from lotrack.context import actor, db_session, setting
 from lotrack.db import utcnow
@@ -83,11 +82,7 @@ def review_page(lot: Lot, form: FormState = NO_FORM) -> str:
         shown |= {"hold", "recall"}
     if may(role, "exceptional.request") and state == LotState.QUARANTINE and not rv.releasable:
         shown.add("exceptional")
-    requests = session.scalars(
-        select(ExceptionalRelease)
-        .where(ExceptionalRelease.lot_id == lot.id)
-        .order_by(ExceptionalRelease.id)
-    ).all()
+    requests = exceptional.requests_of(session, lot)
     return render_template(
         "release/review.html",
         rv=rv,

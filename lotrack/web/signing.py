@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from flask import request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.context import commit, db_session, setting
@@ -21,6 +20,7 @@ from lotrack.domain.errors import DomainError
 from lotrack.errors import status_of
 from lotrack.models import Notification
 from lotrack.schemas import REQUIRED, InputSchema, _text, parse
+from lotrack.services import exceptional
 from lotrack.services.exceptional import RECIPIENT_ROLES
 from lotrack.services.release import Lockout, SignIn
 from lotrack.web.forms import form_values
@@ -83,13 +83,7 @@ def submit(
 def notifications(
     session: Session, *, er_id: int | None = None, containment_id: int | None = None
 ) -> list[Notification]:
-    column = (
-        Notification.exceptional_release_id if er_id is not None else Notification.containment_id
-    )
-    wanted = er_id if er_id is not None else containment_id
-    return list(
-        session.scalars(select(Notification).where(column == wanted).order_by(Notification.id))
-    )
+    return exceptional.notifications_of(session, er_id=er_id, containment_id=containment_id)
 
 
 def local_now() -> str:
