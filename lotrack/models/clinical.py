@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -143,6 +144,10 @@ class BedsideScan(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     go: Mapped[bool] = mapped_column(Boolean)
+    # The physician acknowledged an exceptional release at this scan (kept for the reports).
+    exceptional_acknowledged: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of sentences
     scanned_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,7 +18,7 @@ from lotrack.documents.tokens import check_token
 from lotrack.domain import bedside, isbt128
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES
+from lotrack.domain.states import USABLE_LOT_STATES, LotState
 from lotrack.models import (
     Allocation,
     BedsideScan,
@@ -111,6 +111,9 @@ def check_scan(
         patient_id=patient.id if patient else None,
         unit_id=unit.id if unit and label.genuine else None,
         go=verdict.go,
+        exceptional_acknowledged=bool(
+            acknowledge_exceptional and facts.lot_state == LotState.EXCEPTIONAL_RELEASE
+        ),
         reasons=json.dumps(list(verdict.reasons), ensure_ascii=False),
         scanned_by_id=actor.id,
         scanned_at=now,
