@@ -187,7 +187,9 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
     today = utcnow().date()
     for u in units:
         lot: Lot = u.lot
-        if lot.state not in USABLE_LOT_STATES:
+        if u.state == "destroyed":
+            fields[u.din] = "the unit was destroyed"
+        elif lot.state not in USABLE_LOT_STATES:
             fields[u.din] = f"lot {lot.lot_number} is {lot.state}"
         elif lot.expires_on < today:
             fields[u.din] = f"expired on {lot.expires_on}"

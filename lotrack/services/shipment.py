@@ -35,12 +35,20 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
         u = units.get(din)
         if u is None:
             fields[din] = "unknown DIN"
+        elif u.state == "destroyed":
+            fields[din] = "the unit was destroyed"
         elif u.lot.state not in USABLE_LOT_STATES:
             fields[din] = f"lot {u.lot.lot_number} is {u.lot.state}"
         elif u.lot.expires_on < today:
             fields[din] = f"expired on {u.lot.expires_on}"
-        elif location(session, u).site_id is not None or location(session, u).in_transit:
-            fields[din] = "already shipped"
+        elif (where := location(session, u)).shipment is not None:
+            # Received at a site, on its way, or lost on the way (its cold chain is unknown):
+            # a unit leaves the manufacturer once.
+            fields[din] = (
+                f"shipped already on {where.shipment}"
+                if where.site_id is not None or where.in_transit
+                else f"shipped on {where.shipment} and never received; it may not be sent again"
+            )
     if fields:
         raise ValidationFailed("The shipment cannot be sent.", fields)
     shipment = Shipment(

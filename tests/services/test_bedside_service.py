@@ -331,11 +331,15 @@ def test_an_exceptionally_released_unit_needs_the_physicians_acknowledgement(s):
     assert lot.state == "EXCEPTIONAL_RELEASE"
     din = lot.units[0].din
     p = ready(s, nurse, "P-001", din)
-    _row, verdict = scan(s, nurse, p.wristband, qr(s, din))
+    first, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert (verdict.go, verdict.needs_acknowledgement) == (False, True)
+    assert not first.exceptional_acknowledged
     assert verdict.reasons == (
         "Lot CFM-2025-0003 was released by exception: the physician must acknowledge the"
         " exceptional release before infusion.",
     )
     row, verdict = scan(s, nurse, p.wristband, qr(s, din), acknowledge_exceptional=True)
     assert verdict.go and row.go and not verdict.needs_acknowledgement
+    s.flush()
+    s.expire(row)  # the record keeps the acknowledgement, for the reports and the auditor
+    assert row.exceptional_acknowledged

@@ -277,10 +277,14 @@ def test_allocation_refuses_unusable_units_and_writes_nothing(session):
     s, nurse, tech = session, user(session, "nurse"), user(session, "tech")
     rx = prescribed(s, nurse, enrol(s, nurse, "P-001"))
     expired = released_lot(s, units=1, expires_on=dt.date(2025, 9, 1))
+    destroyed = released_lot(s, units=1).units[0]
+    destroyed.state = "destroyed"  # no verb destroys a unit yet; the guard must hold when one does
+    s.flush()
     before = count(s, Allocation)
     cases = {
         dins(s, "CFM-2025-0002")[0]: "lot CFM-2025-0002 is QUARANTINE",
         expired.units[0].din: "expired on 2025-09-01",
+        destroyed.din: "the unit was destroyed",
     }
     for din, why in cases.items():
         with pytest.raises(ValidationFailed) as refused:

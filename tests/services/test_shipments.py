@@ -59,12 +59,14 @@ def test_released_units_are_shipped_once_under_a_new_number(session):
     assert int(later.number[-4:]) == int(sent.number[-4:]) + 1
     with pytest.raises(ValidationFailed) as again:
         send(s, [one], site="BJ-ACH")
-    assert again.value.fields == {one: "already shipped"}
+    assert again.value.fields == {one: f"shipped already on {sent.number}"}
     s.commit()
     assert [e.action for e in audit.history(s, "shipment", str(sent.id))] == ["create"]
 
 
-@pytest.mark.parametrize("what", ["quarantined", "expired", "unknown", "twice", "none", "site"])
+@pytest.mark.parametrize(
+    "what", ["quarantined", "expired", "unknown", "twice", "none", "site", "destroyed"]
+)
 def test_a_shipment_that_cannot_be_sent_names_why_and_writes_nothing(session, what):
     s = session
     good = dins(s, DEMO_LOT)[0]
@@ -81,6 +83,11 @@ def test_a_shipment_that_cannot_be_sent_names_why_and_writes_nothing(session, wh
             "SZ-GIMI",
             "expired on 2025-09-01",
         )
+    if what == "destroyed":
+        gone = released_lot(s, units=1).units[0]
+        gone.state = "destroyed"  # no verb destroys a unit yet; the guard must hold when one does
+        s.flush()
+        cases["destroyed"] = ([gone.din], "SZ-GIMI", "the unit was destroyed")
     units, site, why = cases[what]
     before = count(s, Shipment)
     with pytest.raises(ValidationFailed) as refused:
@@ -114,6 +121,11 @@ def test_a_receipt_reconciles_what_arrived_with_what_was_shipped(session):
     assert where(s, two) == (None, False, sent.number)  # lost: at no site, not usable
     with pytest.raises(Conflict):
         receive(s, nurse, sent, [two])
+    with pytest.raises(ValidationFailed) as lost:  # its cold chain is unknown: never sent again
+        send(s, [two], site="BJ-ACH")
+    assert lost.value.fields == {
+        two: f"shipped on {sent.number} and never received; it may not be sent again"
+    }
     s.commit()
     actions = [e.action for e in audit.history(s, "shipment", str(sent.id))]
     assert actions[0] == "create" and len(actions) == 2
