@@ -270,5 +270,6 @@ def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:
         "by_cohort": rows(outcome.by_cohort),
         "by_lot": rows(outcome.by_lot),
         "signals": outcome.signals,
+        "exceptional": outcome.exceptional,
         "secondary": report.secondary_outcome(session, actor()),
     }

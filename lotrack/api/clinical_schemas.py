@@ -209,6 +209,10 @@ class PrimaryOutcomeOut(Schema):
     by_cohort = fields.List(fields.Nested(CountOut))
     by_lot = fields.List(fields.Nested(CountOut))
     signals = fields.List(fields.String(), metadata={"description": "lots with clustered events"})
+    exceptional = fields.List(
+        fields.String(),
+        metadata={"description": "infusions given on an exceptional release acknowledged at scan"},
+    )
     secondary = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),

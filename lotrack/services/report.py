@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session, contains_eager
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.permissions import require
-from lotrack.models import AdverseEvent, FollowUp, Infusion, Lot, Patient, Site, Unit, User
+from lotrack.models import (
+    AdverseEvent,
+    BedsideScan,
+    FollowUp,
+    Infusion,
+    Lot,
+    Patient,
+    Site,
+    Unit,
+    User,
+)
 from lotrack.services.clinical import site_scope
 from lotrack.services.timeline import safe_cell
 
@@ -32,11 +42,15 @@ class PrimaryOutcome:
     by_cohort: dict[str, list[int]] = field(default_factory=dict)  # cohort -> [infused, with]
     by_lot: dict[str, list[int]] = field(default_factory=dict)  # lot -> [infused, with]
     signals: list[str] = field(default_factory=list)
+    # Infusions given on an acknowledged exceptional release: flagged wherever outcomes are read.
+    exceptional: list[str] = field(default_factory=list)
 
 
-def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, str]]:
+def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, bool]]:
+    """(infusion, patient, lot number, exceptional release acknowledged at its scan)."""
     stmt = (
-        select(Infusion, Patient, Lot.lot_number, Site.code)
+        select(Infusion, Patient, Lot.lot_number, BedsideScan.exceptional_acknowledged)
+        .join(BedsideScan, Infusion.scan_id == BedsideScan.id)
         .join(Patient, Infusion.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
         .join(Unit, Infusion.unit_id == Unit.id)
@@ -55,7 +69,13 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     first: dict[int, dt.datetime] = {}
     lots_of: dict[int, set[str]] = defaultdict(set)
     patients: dict[int, Patient] = {}
-    for inf, patient, lot_number, _site in infusions:
+    exceptional: list[str] = []
+    for inf, patient, lot_number, acknowledged in infusions:
+        if acknowledged:
+            exceptional.append(
+                f"{patient.wristband}: lot {lot_number} was infused on an exceptional release"
+                " acknowledged at the bedside."
+            )
         first.setdefault(patient.id, inf.started_at)
         lots_of[patient.id].add(lot_number)
         patients[patient.id] = patient
@@ -74,7 +94,9 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
         if ev.grade >= 3:
             for lot_number in lots_of[ev.patient_id]:
                 severe_by_lot[lot_number].add(ev.patient_id)
-    out = PrimaryOutcome(participants=len(patients), with_related=len(worst))
+    out = PrimaryOutcome(
+        participants=len(patients), with_related=len(worst), exceptional=exceptional
+    )
     for grade in worst.values():
         out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
     for pid, patient in patients.items():
@@ -96,7 +118,7 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
 def secondary_outcome(session: Session, actor: User) -> dict[str, int]:
     """Participants by response at the one-month visit (improved, stable, worse, not yet seen)."""
     require(actor.role, "reports.read")
-    infused = {p.id for _i, p, _l, _s in _infusions(session, actor)}
+    infused = {p.id for _i, p, _l, _x in _infusions(session, actor)}
     visits = session.scalars(
         select(FollowUp).where(FollowUp.patient_id.in_(list(infused) or [-1]))
     ).all()

@@ -301,3 +301,27 @@ def test_the_month_and_the_visit_are_counted_in_the_sites_days(s):
         adverse.record_follow_up(s, nurse, p, visit_on=d - DAY, response="stable", notes="")
     visit = adverse.record_follow_up(s, nurse, p, visit_on=d, response="stable", notes="")
     assert visit.visit_on == d
+
+
+def test_an_infusion_on_an_exceptional_release_is_flagged_in_the_report(s):
+    from tests.services.test_bedside_service import ready
+    from tests.services.test_exceptional_release import ask, sign
+
+    nurse = user(s, "nurse")
+    assert report.primary_outcome(s, user(s, "qa")).exceptional == []
+    lot = lots.get_lot(s, "CFM-2025-0003")  # failed viability: released by exception only
+    er = ask(s, lot)
+    sign(s, er, user(s, "qa"))
+    sign(s, er, user(s, "md"))
+    din = lot.units[0].din
+    p = ready(s, nurse, "P-EX1", din)
+    row, verdict = scan(s, nurse, p.wristband, qr(s, din), acknowledge_exceptional=True)
+    assert verdict.go
+    bedside.record_infusion(s, nurse, row, witness=user(s, "sznurse9"), started_at=utcnow())
+    s.flush()
+    for reader in ("qa", "nurse"):
+        assert report.primary_outcome(s, user(s, reader)).exceptional == [
+            f"{p.wristband}: lot CFM-2025-0003 was infused on an exceptional release"
+            " acknowledged at the bedside."
+        ]
+    assert report.primary_outcome(s, user(s, "bjnurse")).exceptional == []  # another site's
