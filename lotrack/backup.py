@@ -1,0 +1,410 @@
+"""Backup and restore of the whole database, safe while the application is serving.
+
+SQLite: the online backup API copies a consistent snapshot page by page (WAL readers never block
+writers), then `PRAGMA integrity_check` runs on the copy. PostgreSQL: `pg_dump --format=custom`
+inside an exported repeatable-read snapshot, so the manifest's counts describe exactly the dump;
+`pg_restore --clean --if-exists --no-owner --single-transaction` loads it back. The custom format
+creates tables, loads data, then builds indexes, constraints and triggers, so the append-only
+triggers (which fire on UPDATE/DELETE/TRUNCATE only, never on DROP or COPY) do not refuse the
+restore and no `--disable-triggers` (superuser) is needed.
+
+A manifest beside the backup (`<file>.manifest.json`) records the schema revision, every table's
+row count, the audit chain's head and the SHA-256 of the file; restore refuses a file that does
+not match it. No Flask here: callers pass the database URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from lotrack.db import make_engine
+from lotrack.migrate import MIGRATIONS
+from lotrack.services import audit
+
+MANIFEST_SUFFIX = ".manifest.json"
+FORMAT = "lotrack-backup/1"
+# Present in every migrated database, even one holding no records yet.
+_BOOKKEEPING = {"alembic_version", "audit_head"}
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot proceed; the message says why, in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: str
+    dialect: str
+    schema_revision: str | None
+    tables: dict[str, int]
+    audit_seq: int
+    audit_hash: str
+    sha256: str
+    size: int
+    created_at: str
+    file: str
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    manifest: Manifest
+    tables: dict[str, int]
+    audit_ok: bool
+    audit_message: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.audit_ok and self.tables == self.manifest.tables
+
+
+def manifest_path(path: Path) -> Path:
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- facts about a database -------------------------------------------------------------------
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    """Rows in every table the database holds (what was copied, not only what the code knows)."""
+    names = sorted(inspect(conn).get_table_names())
+    return {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0) for t in names}
+
+
+def _facts(conn: Connection) -> tuple[dict[str, int], str | None, int, str]:
+    counts = table_counts(conn)
+    revision = None
+    if "alembic_version" in counts:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    seq, head = 0, audit.GENESIS
+    if "audit_head" in counts:
+        row = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
+        if row is not None:
+            seq, head = int(row.seq), str(row.hash)
+    return counts, revision, seq, head
+
+
+def holds_data(counts: dict[str, int], audit_seq: int) -> bool:
+    """A database holds data when any record or audit event is stored in it."""
+    return audit_seq > 0 or any(n for t, n in counts.items() if t not in _BOOKKEEPING)
+
+
+def _verify_chain(engine: Engine) -> audit.VerifyReport:
+    try:
+        with Session(engine) as session:
+            return audit.verify(session)
+    except SQLAlchemyError as err:  # e.g. a schema this code does not know
+        return audit.VerifyReport(False, 0, None, f"the audit chain could not be read: {err}")
+
+
+# --- backup -----------------------------------------------------------------------------------
+
+
+def backup(url: str, path: Path) -> Manifest:
+    """Write a consistent copy of the database at `url` to `path`, and its manifest beside it."""
+    path = Path(path)
+    if path.is_dir():
+        raise BackupError(f"{path} is a directory; give the backup file's name.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dialect = make_url(url).get_backend_name()
+    with _staging(path) as tmp:
+        if dialect == "sqlite":
+            facts = _backup_sqlite(_sqlite_file(url), tmp)
+        elif dialect == "postgresql":
+            facts = _backup_postgres(url, tmp)
+        else:
+            raise BackupError(f"Backups of {dialect} databases are not supported.")
+        counts, revision, seq, head = facts
+        manifest = Manifest(
+            format=FORMAT,
+            dialect=dialect,
+            schema_revision=revision,
+            tables=counts,
+            audit_seq=seq,
+            audit_hash=head,
+            sha256=sha256_of(tmp),
+            size=tmp.stat().st_size,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            file=path.name,
+        )
+        os.replace(tmp, path)
+    # The manifest is written last: a backup without one is visibly unfinished.
+    _write_private(manifest_path(path), json.dumps(asdict(manifest), indent=2) + "\n")
+    return manifest
+
+
+@contextmanager
+def _staging(path: Path) -> Iterator[Path]:
+    """A private temporary file beside the target, removed unless it was moved into place."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)  # mkstemp makes it 0600: a backup holds password hashes
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_private(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    os.replace(tmp, path)
+
+
+def _sqlite_file(url: str) -> Path:
+    name = make_url(url).database
+    if not name or name == ":memory:":
+        raise BackupError("An in-memory SQLite database has no file to back up or restore.")
+    return Path(name)
+
+
+def _backup_sqlite(source: Path, tmp: Path) -> tuple[dict[str, int], str | None, int, str]:
+    if not source.exists():
+        raise BackupError(f"No database file at {source}.")
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(tmp)
+    try:
+        # One step (pages=-1): the copy is one read transaction, a snapshot writers do not wait on.
+        src.backup(dst)
+        # A self-contained file: no -wal companion to lose.
+        dst.execute("PRAGMA journal_mode=DELETE")
+        checked = dst.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        src.close()
+        dst.close()
+    if checked != [("ok",)]:
+        raise BackupError(f"The copy failed its integrity check: {checked[:5]}")
+    return _file_facts(tmp)
+
+
+def _file_facts(path: Path) -> tuple[dict[str, int], str | None, int, str]:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            return _facts(conn)
+    finally:
+        engine.dispose()
+
+
+def _pg_tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} is not on PATH; install Debian's postgresql-client.")
+    return found
+
+
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq URL without the password (kept out of the process list) and the environment."""
+    parsed = make_url(url)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    plain = parsed.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise BackupError(f"{what} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def _backup_postgres(url: str, tmp: Path) -> tuple[dict[str, int], str | None, int, str]:
+    pg_dump = _pg_tool("pg_dump")
+    dsn, env = _libpq(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as conn:
+            # The counts and pg_dump read the same snapshot: the manifest describes the dump.
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            facts = _facts(conn)
+            _run(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    f"--snapshot={snapshot}",
+                    "--no-password",
+                    f"--file={tmp}",
+                    f"--dbname={dsn}",
+                ],
+                env,
+                "pg_dump",
+            )
+            conn.rollback()
+    finally:
+        engine.dispose()
+    _run([_pg_tool("pg_restore"), "--list", str(tmp)], env, "Reading the dump back")
+    return facts
+
+
+# --- restore ----------------------------------------------------------------------------------
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest beside `path`, checked against the file: a changed or cut file is refused."""
+    path = Path(path)
+    mpath = manifest_path(path)
+    if not path.is_file():
+        raise BackupError(f"No backup file at {path}.")
+    if not mpath.is_file():
+        raise BackupError(f"No manifest at {mpath}: the backup is incomplete or not lotrack's.")
+    try:
+        data: dict[str, Any] = json.loads(mpath.read_text())
+        manifest = Manifest(**data)
+    except (ValueError, TypeError) as err:
+        raise BackupError(f"The manifest {mpath} cannot be read: {err}") from err
+    if manifest.format != FORMAT:
+        raise BackupError(f"The manifest's format is {manifest.format!r}, not {FORMAT!r}.")
+    size = path.stat().st_size
+    if size != manifest.size:
+        raise BackupError(
+            f"Refused: {path} is {size} bytes but its manifest records {manifest.size}; "
+            "the backup file is truncated or was altered."
+        )
+    if sha256_of(path) != manifest.sha256:
+        raise BackupError(
+            f"Refused: the SHA-256 of {path} does not match its manifest; "
+            "the backup file was altered or damaged."
+        )
+    return manifest
+
+
+def _check_revision(manifest: Manifest) -> list[str]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
+    if manifest.schema_revision == head:
+        return []
+    try:
+        script.get_revision(manifest.schema_revision)
+    except Exception as err:  # alembic raises several kinds for an unknown id
+        raise BackupError(
+            f"The backup's schema revision {manifest.schema_revision} is unknown to this "
+            f"version of lotrack (head {head}); restore it with the version that made it."
+        ) from err
+    return [
+        f"the backup is at schema revision {manifest.schema_revision}, this code at {head}: "
+        "run `flask --app wsgi lotrack init` to migrate it"
+    ]
+
+
+def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
+    """Replace the database at `url` with the backup at `path`; refuses a non-empty target
+    unless `force`. Counts every table and verifies the audit chain afterwards."""
+    started = time.monotonic()
+    path = Path(path)
+    manifest = read_manifest(path)
+    dialect = make_url(url).get_backend_name()
+    if manifest.dialect != dialect:
+        raise BackupError(
+            f"The backup is of a {manifest.dialect} database; the target is {dialect}."
+        )
+    notes = _check_revision(manifest)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            counts, _rev, seq, _head = _facts(conn)
+        if holds_data(counts, seq) and not force:
+            raise BackupError(
+                f"Refused: the target database holds data ({sum(counts.values())} rows, "
+                f"{seq} audit events). Restore into an empty database, or pass --force to "
+                "replace everything in it."
+            )
+        if dialect == "sqlite":
+            engine.dispose()  # no pooled connection of ours holds the file during the copy
+            _restore_sqlite(path, _sqlite_file(url))
+        else:
+            _restore_postgres(url, path)
+        engine.dispose()
+        with engine.connect() as conn:
+            after = table_counts(conn)
+        verified = _verify_chain(engine)
+    finally:
+        engine.dispose()
+    if after != manifest.tables:
+        differ = sorted(
+            t for t in set(after) | set(manifest.tables) if after.get(t) != manifest.tables.get(t)
+        )
+        notes.append(f"row counts differ from the manifest in: {', '.join(differ)}")
+    return RestoreReport(
+        manifest, after, verified.ok, verified.message, time.monotonic() - started, notes
+    )
+
+
+def _restore_sqlite(backup_file: Path, target: Path) -> None:
+    src = sqlite3.connect(f"{backup_file.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        checked = src.execute("PRAGMA integrity_check").fetchall()
+        if checked != [("ok",)]:
+            raise BackupError(f"The backup failed its integrity check: {checked[:5]}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dst = sqlite3.connect(target, timeout=30)
+        try:
+            # Page by page under the target's write lock: serving processes wait, then read the
+            # restored database; the copy carries the schema, triggers included.
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=WAL")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _restore_postgres(url: str, backup_file: Path) -> None:
+    dsn, env = _libpq(url)
+    _run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-password",
+            f"--dbname={dsn}",
+            str(backup_file),
+        ],
+        env,
+        "pg_restore",
+    )

@@ -1,0 +1,225 @@
+"""Backup and restore drill: a backup taken while the application writes restores into a fresh
+database with every table's rows and an intact audit chain; a damaged backup, or a restore over
+data without --force, is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, inspect, select, table, text
+from sqlalchemy.exc import DBAPIError
+
+import lotrack.models  # noqa: F401  (registers every table)
+from lotrack import create_app
+from lotrack.backup import manifest_path
+from lotrack.db import Base
+from lotrack.models import Lot
+from lotrack.services import lot as lots
+from tests.conftest import FACILITY, user
+from tests.test_cli import _flask
+from tests.test_migrations import make_blank
+
+RUN = "RUN-2025-01"
+
+
+def _cli(app: Flask, *args: str):
+    return app.test_cli_runner().invoke(args=["lotrack", *args])
+
+
+def _register(app: Flask) -> str:
+    """One committed write through the service, as a request would make it."""
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        lot = lots.register_lot(
+            s,
+            user(s, "tech"),
+            run_code=RUN,
+            harvested_on=dt.date(2025, 12, 1),
+            expires_on=dt.date(2026, 12, 1),
+        )
+        s.commit()
+        return lot.lot_number
+
+
+def _counts(app: Flask) -> dict[str, int]:
+    """Rows in every table the models declare, and Alembic's."""
+    names = [t.name for t in Base.metadata.sorted_tables] + ["alembic_version"]
+    with app.extensions["lotrack_db"].engine.connect() as conn:
+        return {n: conn.scalar(select(func.count()).select_from(table(n))) or 0 for n in names}
+
+
+def _lot_numbers(app: Flask) -> set[str]:
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        return set(s.scalars(select(Lot.lot_number)))
+
+
+@pytest.fixture
+def target(backend, tmp_path) -> Iterator[Flask]:
+    """An application on a new database with nothing in it: where a backup is restored."""
+    url = make_blank(backend)
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "target"),
+            "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_FACILITY_ID": FACILITY,
+        }
+    )
+    yield app
+    app.extensions["lotrack_db"].engine.dispose()
+    backend.drop(url)
+
+
+class Writer(threading.Thread):
+    """Keeps registering lots; its third write stops mid-transaction until `resume` is set, so
+    the backup certainly runs while a write is open."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(daemon=True)
+        self.app = app
+        self.committed: list[str] = []
+        self.open_lot = ""
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                if len(self.committed) == 2 and not self.open_lot:
+                    self._write_held_open()
+                else:
+                    self.committed.append(_register(self.app))
+        except BaseException as err:
+            self.error = err
+            self.paused.set()
+
+    def _write_held_open(self) -> None:
+        with self.app.extensions["lotrack_db"].sessionmaker() as s:
+            lot = lots.register_lot(
+                s,
+                user(s, "tech"),
+                run_code=RUN,
+                harvested_on=dt.date(2025, 12, 1),
+                expires_on=dt.date(2026, 12, 1),
+            )
+            s.flush()
+            self.open_lot = lot.lot_number
+            self.paused.set()
+            assert self.resume.wait(120), "the backup finished"
+            s.commit()
+            self.committed.append(lot.lot_number)
+
+
+def test_a_backup_taken_while_writing_restores_every_table_and_the_chain(
+    demo_app, target, tmp_path
+):
+    for _ in range(3):
+        _register(demo_app)  # some writes beyond the demo
+    before = _lot_numbers(demo_app)
+    writer = Writer(demo_app)
+    writer.start()
+    assert writer.paused.wait(60) and writer.error is None, writer.error
+    path = tmp_path / "backups" / "lotrack.bak"
+    try:
+        taken = _cli(demo_app, "backup", str(path))
+    finally:
+        writer.resume.set()
+    assert writer.paused.is_set()
+    while len(writer.committed) < 6 and writer.error is None:
+        writer.join(0.05)
+    writer.stop.set()
+    writer.join(60)
+    assert writer.error is None, writer.error
+    assert taken.exit_code == 0, taken.output
+    assert "audit head at event" in taken.output
+
+    manifest = json.loads(manifest_path(path).read_text())
+    declared = {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"}
+    assert set(manifest["tables"]) == declared
+    assert manifest["sha256"] and manifest["schema_revision"] and manifest["created_at"]
+
+    # The operator's own command line, in another process, on the fresh database.
+    done = _flask(target, "restore", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "audit chain intact" in done.stdout
+
+    restored = _counts(target)
+    assert restored == manifest["tables"]
+    assert restored["audit_event"] == manifest["audit_seq"] > 0
+    with target.extensions["lotrack_db"].engine.connect() as conn:
+        head = conn.execute(text("SELECT seq, hash FROM audit_head")).one()
+    assert (head.seq, head.hash) == (manifest["audit_seq"], manifest["audit_hash"])
+    verified = _cli(target, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+
+    # A snapshot: what was committed before the backup, not the write that was still open.
+    in_backup = _lot_numbers(target)
+    assert before | set(writer.committed[:2]) <= in_backup
+    assert writer.open_lot not in in_backup
+    assert writer.open_lot in _lot_numbers(demo_app)
+
+    # The restored audit trail is still append-only.
+    engine = target.extensions["lotrack_db"].engine
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 1"))
+
+
+def _damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how, says", [("altered", "SHA-256"), ("truncated", "truncated")])
+def test_a_damaged_backup_is_refused_and_nothing_is_restored(demo_app, target, tmp_path, how, says):
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    _damage(path, how)
+    refused = _cli(target, "restore", str(path))
+    assert refused.exit_code != 0
+    assert says in refused.output and "Traceback" not in refused.output
+    assert inspect(target.extensions["lotrack_db"].engine).get_table_names() == []
+
+
+def test_a_backup_without_its_manifest_is_refused(demo_app, target, tmp_path):
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    manifest_path(path).unlink()
+    refused = _cli(target, "restore", str(path))
+    assert refused.exit_code != 0 and "No manifest" in refused.output
+
+
+def test_restoring_over_data_needs_force(demo_app, tmp_path, backend, demo_template):
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    manifest = json.loads(manifest_path(path).read_text())
+    url = backend.clone(demo_template)
+    other = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "o"), "LOTRACK_DATABASE_URL": url}
+    )
+    try:
+        extra = _register(other)  # data the backup does not hold
+        before = _counts(other)
+        refused = _cli(other, "restore", str(path))
+        assert refused.exit_code != 0
+        assert "holds data" in refused.output and "--force" in refused.output
+        assert _counts(other) == before
+
+        forced = _cli(other, "restore", "--force", str(path))
+        assert forced.exit_code == 0, forced.output
+        assert _counts(other) == manifest["tables"]
+        assert extra not in _lot_numbers(other)
+        assert _cli(other, "audit", "verify").exit_code == 0
+    finally:
+        other.extensions["lotrack_db"].engine.dispose()
+        backend.drop(url)
