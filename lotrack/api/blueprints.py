@@ -19,6 +19,7 @@ from lotrack.api import (
     release,
     result,
     specs,
+    trace,
     trend,
 )
 
@@ -38,4 +39,5 @@ ALL: list[Blueprint] = [
     documents.bp,
     clinical.bp,
     bedside.bp,
+    trace.bp,
 ]

@@ -32,6 +32,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"qa", "admin"}),
     "users.manage": frozenset({"admin"}),
     "site.read": frozenset({"clinical", "qa", "admin"}),
+    "trace.read": frozenset({"qa", "medical_director", "admin"}),  # names every site's patients
 }
 
 

@@ -37,6 +37,7 @@ from lotrack.models import (
 )
 from lotrack.services.clinical import get_patient
 from lotrack.services.common import norm
+from lotrack.services.containment import get_containment
 from lotrack.services.report import Reached, patients_reached
 from lotrack.services.shipment import Location
 
@@ -122,6 +123,21 @@ class UnitPlace:
     received_by: Reached | None  # the infusion, if any
 
     @property
+    def status(self) -> str:
+        """Where the unit is, as a word: what `where` says in a sentence."""
+        if self.received_by is not None:
+            return "infused"
+        if self.unit.state == "destroyed":
+            return "destroyed"
+        if self.location.in_transit:
+            return "in_transit"
+        if self.location.site_id is not None:
+            return "at_site"
+        if self.location.shipment is not None:
+            return "not_received"
+        return "at_manufacturer"
+
+    @property
     def where(self) -> str:
         if self.received_by is not None:
             return f"infused into {self.received_by.patient}"
@@ -154,13 +170,15 @@ def forward(
 ) -> ForwardTrace:
     """Every lot and unit from one donor, bank or lot, where each unit is and which patients
     received it (6 queries at most). It names patients of every site: QA, the medical director
-    and admins only (manufacturing and clinical read)."""
-    require(actor.role, "manufacturing.read")
-    require(actor.role, "clinical.read")
+    and admins only (trace.read)."""
+    require(actor.role, "trace.read")
     given = [(k, v) for k, v in (("donor", donor), ("bank", bank), ("lot", lot)) if v]
     if len(given) != 1:
+        # Name the inputs to fix: each one given when several are, all three when none is.
+        named = [k for k, _ in given] if given else ["donor", "bank", "lot"]
+        reason = "give only one of donor, bank or lot" if given else "give a donor, bank or lot"
         raise ValidationFailed(
-            "Trace forward from one donor, one bank or one lot.", {"scope": "donor, bank or lot"}
+            "Trace forward from one donor, one bank or one lot.", dict.fromkeys(named, reason)
         )
     kind, code = given[0]
     lots = _lots_from(session, kind, norm(code))
@@ -285,6 +303,13 @@ class RecallImpact:
     at_manufacturer: list[UnitPlace]  # never shipped: to quarantine in the store
     missing: list[UnitPlace]  # shipped but not received where they were sent: to find
     notifications: list[Notification]
+
+
+def impact(session: Session, actor: User, number: str) -> RecallImpact:
+    """A hold's or recall's impact by its number, in a fixed number of queries; it names
+    patients of every site (trace.read)."""
+    require(actor.role, "trace.read")
+    return recall_impact(session, get_containment(session, number))
 
 
 def recall_impact(session: Session, containment: Containment) -> RecallImpact:

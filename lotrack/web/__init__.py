@@ -28,6 +28,7 @@ NAV = (
     ("clinical.allocations", "Allocate units", "allocation.write"),
     ("bedside.scan_page", "Bedside", "bedside.scan"),
     ("clinical.reports", "Reports", "reports.read"),
+    ("tracing.back", "Trace", "clinical.read"),
 )
 
 
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
         release,
         result,
         specs,
+        trace,
         trend,
     )
 
@@ -98,5 +100,6 @@ def init_app(app: Flask) -> None:
         documents.bp,
         clinical.bp,
         bedside.bp,
+        trace.bp,
     ):
         app.register_blueprint(bp)

@@ -25,6 +25,9 @@ EXPECTED = {
     "/api/v1/units/{din}": {"get"},
     "/api/v1/trace/back": {"get"},
     "/api/v1/trace/forward": {"get"},
+    "/api/v1/trace/patient": {"get"},
+    "/api/v1/trace/units": {"get"},
+    "/api/v1/containments/{number}/impact": {"get"},
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
