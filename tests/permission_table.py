@@ -1,0 +1,334 @@
+"""Who may call each route: the expected table of tests/test_permission_matrix.py, written out by
+hand (not derived from lotrack/domain/permissions.py, so that a change there shows up here).
+
+Identities: anonymous; technician (tech); qa; admin; site_a, a clinical user of SZ-GIMI (nurse);
+site_b, a clinical user of BJ-CIP created by the test. URL parameters name site A's records, so a
+row that lets site_a in but not site_b says that site B is refused site A's record."""
+
+from __future__ import annotations
+
+IDENTITIES = ("anonymous", "technician", "qa", "admin", "site_a", "site_b")
+SITE_B = "BJ-CIP"  # site A is SZ-GIMI, the demo's site
+SITE_B_USER = "nurse-bj"
+SITE_B_PATIENT = "BJ-101"
+
+EVERYONE = frozenset(IDENTITIES)
+LOGGED_IN = EVERYONE - {"anonymous"}
+MANUFACTURING = frozenset({"technician", "qa", "admin"})  # the GMP record, read only
+TECHNICIAN = frozenset({"technician"})
+QA = frozenset({"qa"})
+TECH_QA = frozenset({"technician", "qa"})
+ADMIN = frozenset({"admin"})
+AUDITORS = frozenset({"qa", "admin"})
+TRACE_READERS = frozenset({"qa", "admin"})  # and the medical director: every site's patients
+CLINICAL = frozenset({"site_a", "site_b"})  # acts at one's own site, no other site's record named
+SITE_A_STAFF = frozenset({"site_a"})  # writes on a site-A record
+CLINICAL_READERS = frozenset({"qa", "admin", "site_a", "site_b"})  # lists: a site sees its own
+SITE_A_READERS = frozenset({"qa", "admin", "site_a"})  # a site-A record
+SHIPMENT_READERS = frozenset({"technician", "qa", "admin", "site_a", "site_b"})
+SITE_A_SHIPMENT_READERS = SHIPMENT_READERS - {"site_b"}
+
+# URL parameter values by (the path segment before the parameter, its name); "*" for any.
+# Placeholders are filled from the records the test prepares (test_permission_matrix._prepare).
+PARAMS: dict[tuple[str, str], str] = {
+    ("*", "lot_number"): "{lot}",
+    ("*", "din"): "{din}",
+    ("banks", "code"): "{bank}",
+    ("bank", "code"): "{bank}",
+    ("donors", "code"): "{donor}",
+    ("clones", "code"): "{clone}",
+    ("runs", "code"): "{run}",
+    ("trends", "code"): "VIAB",
+    ("*", "test_code"): "VIAB",
+    ("vials", "number"): "1",
+    ("passages", "number"): "6",  # passages count on from the bank's (P5)
+    ("investigations", "number"): "{investigation}",
+    ("deviations", "number"): "{deviation}",
+    ("containments", "number"): "{containment}",
+    ("exceptional", "number"): "{exceptional}",
+    ("exceptional-releases", "number"): "{exceptional}",
+    ("shipments", "number"): "{shipment}",
+    ("patients", "wristband"): "{wristband}",
+    ("*", "rx_id"): "{rx}",
+    ("*", "result_id"): "{result}",
+    ("*", "version_id"): "{spec}",
+    ("*", "user_id"): "{user}",
+    ("contain", "kind"): "hold",
+    ("sign", "name"): "review",
+    ("record", "entity_type"): "lot",
+    ("*", "entity_id"): "{lot_id}",
+    ("v", "token"): "{label_token}",
+    ("static", "filename"): "css/lotrack.css",
+}
+
+# Query strings of GETs (a reprint needs a reason, a trace a starting point).
+QUERIES: dict[str, dict[str, str]] = {
+    "trace.trace_back": {"lot": "{lot}"},
+    "trace.trace_forward": {"bank": "{bank}"},
+    "trace_api.trace_patient": {"patient": "{wristband}"},
+    "trace_api.trace_units": {"lot": "{lot}"},
+    "tracing.back": {"patient": "{wristband}"},
+    "tracing.forward": {"lot": "{lot}"},
+    "certificates.lot_labels": {"reason": "matrix: reprint"},
+    "certificates.unit_label": {"reason": "matrix: reprint"},
+}
+
+# Bodies of API writes that parse the body before looking up the record: with a valid body the
+# site check is reached, so site B is refused site A's patient or shipment (not just its input).
+BODIES: dict[str, dict[str, object]] = {
+    "patients_api.consent": {"consent_date": "{yesterday}"},
+    "patients_api.prescribe": {"dose_per_kg": 1_000_000, "planned_on": "{today}"},
+    "patients_api.follow_up": {"visit_on": "{today}", "response": "stable"},
+    "patients_api.receive": {
+        "received": ["{din}"],
+        "condition": "intact",
+        "temperature_record": "logger: below -150 °C",
+    },
+}
+
+# (endpoint, method) -> the identities that are let in. Every rule of the URL map has a row.
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    # ---- public, accounts, administration -----------------------------------------------------
+    ("home.healthz", "GET"): EVERYONE,
+    ("static", "GET"): EVERYONE,
+    ("auth.login", "GET"): EVERYONE,
+    ("auth.login", "POST"): EVERYONE,
+    ("documents.verify", "GET"): EVERYONE,  # a label or certificate checked by anyone
+    ("documents.public_key", "GET"): EVERYONE,
+    ("api-docs.openapi_json", "GET"): EVERYONE,  # the API's description, no data
+    ("home.index", "GET"): LOGGED_IN,
+    ("auth.logout", "POST"): LOGGED_IN,
+    ("auth.change_password", "GET"): LOGGED_IN,
+    ("auth.change_password", "POST"): LOGGED_IN,
+    ("admin.users", "GET"): ADMIN,
+    ("admin.new_user", "GET"): ADMIN,
+    ("admin.new_user", "POST"): ADMIN,
+    ("admin.unlock", "GET"): ADMIN,
+    ("admin.unlock", "POST"): ADMIN,
+    ("audit.audit_log", "GET"): AUDITORS,
+    ("audit.record", "GET"): AUDITORS,
+    ("audit.verify_chain", "GET"): AUDITORS,
+    # ---- donors, clones, banks, runs (pages) ----------------------------------------------------
+    ("donor.list_donors", "GET"): MANUFACTURING,
+    ("donor.show_donor", "GET"): MANUFACTURING,
+    ("donor.new_donor", "GET"): TECHNICIAN,
+    ("donor.new_donor", "POST"): TECHNICIAN,
+    ("donor.add_screening", "GET"): TECHNICIAN,
+    ("donor.add_screening", "POST"): TECHNICIAN,
+    ("donor.determine", "GET"): QA,
+    ("donor.determine", "POST"): QA,
+    ("donor.show_clone", "GET"): MANUFACTURING,
+    ("donor.new_clone", "GET"): TECHNICIAN,
+    ("donor.new_clone", "POST"): TECHNICIAN,
+    ("cellbank.list_banks", "GET"): MANUFACTURING,
+    ("cellbank.show_bank", "GET"): MANUFACTURING,
+    ("cellbank.new_bank", "GET"): TECHNICIAN,
+    ("cellbank.new_bank", "POST"): TECHNICIAN,
+    ("cellbank.add_vials", "GET"): TECHNICIAN,
+    ("cellbank.add_vials", "POST"): TECHNICIAN,
+    ("cellbank.show_vial", "GET"): MANUFACTURING,
+    ("cellbank.withdraw_vial", "GET"): TECHNICIAN,
+    ("cellbank.withdraw_vial", "POST"): TECHNICIAN,
+    ("cellbank.record_result", "POST"): TECHNICIAN,
+    ("cellbank.qualify", "POST"): QA,
+    ("production.list_runs", "GET"): MANUFACTURING,
+    ("production.show_run", "GET"): MANUFACTURING,
+    ("production.new_run", "GET"): TECHNICIAN,
+    ("production.new_run", "POST"): TECHNICIAN,
+    ("production.new_passage", "GET"): TECHNICIAN,
+    ("production.new_passage", "POST"): TECHNICIAN,
+    ("production.record_result", "POST"): TECHNICIAN,
+    ("lineage.lot_back", "GET"): MANUFACTURING,
+    ("lineage.bank_forward", "GET"): MANUFACTURING,
+    # ---- lots, results, specifications, trends (pages) ----------------------------------------
+    ("lot.list_lots", "GET"): MANUFACTURING,
+    ("lot.show_lot", "GET"): MANUFACTURING,
+    ("lot.show_unit", "GET"): MANUFACTURING,
+    ("lot.new_lot", "GET"): TECHNICIAN,
+    ("lot.new_lot", "POST"): TECHNICIAN,
+    ("lot.fill_units", "GET"): TECHNICIAN,
+    ("lot.fill_units", "POST"): TECHNICIAN,
+    ("lot.record_result", "POST"): TECHNICIAN,
+    ("lot.import_results", "POST"): TECHNICIAN,
+    ("result.show_result", "GET"): MANUFACTURING,
+    ("result.raw_data", "GET"): MANUFACTURING,
+    ("result.verify", "POST"): TECH_QA,
+    ("result.invalidate", "POST"): TECH_QA,
+    ("result.correct", "POST"): TECHNICIAN,
+    ("specs.list_specs", "GET"): MANUFACTURING,
+    ("specs.show_spec", "GET"): MANUFACTURING,
+    ("specs.approve_spec", "POST"): QA,
+    ("trend.show_trends", "GET"): MANUFACTURING,
+    ("trend.show_trend", "GET"): MANUFACTURING,
+    ("trend.trend_image", "GET"): MANUFACTURING,
+    # ---- quality decisions and documents (pages) ----------------------------------------------
+    ("investigation.list_investigations", "GET"): MANUFACTURING,
+    ("investigation.show_investigation", "GET"): MANUFACTURING,
+    ("investigation.escalate", "POST"): QA,
+    ("investigation.conclude", "POST"): QA,
+    ("deviation.list_deviations", "GET"): MANUFACTURING,
+    ("deviation.show_deviation", "GET"): MANUFACTURING,
+    ("deviation.new_deviation", "GET"): TECH_QA,
+    ("deviation.new_deviation", "POST"): TECH_QA,
+    ("deviation.assess", "POST"): TECH_QA,
+    ("deviation.close", "POST"): QA,
+    ("release.review", "GET"): MANUFACTURING,
+    ("release.sign", "POST"): QA,
+    ("release.request_exceptional", "POST"): QA,
+    ("release.show_exceptional", "GET"): MANUFACTURING,
+    ("release.sign_exceptional", "POST"): QA,  # and the medical director
+    ("release.notify_exceptional", "POST"): QA,
+    ("release.withdraw_exceptional", "POST"): QA,
+    ("release.timeline", "GET"): MANUFACTURING,
+    ("release.timeline_csv", "GET"): MANUFACTURING,
+    ("release.timeline_pdf", "GET"): MANUFACTURING,
+    ("containment.list_containments", "GET"): MANUFACTURING,
+    ("containment.show_containment", "GET"): MANUFACTURING,
+    ("containment.notify", "POST"): QA,
+    ("containment.contain_lot", "POST"): QA,
+    ("containment.bank", "GET"): MANUFACTURING,
+    ("containment.contain_bank", "POST"): QA,
+    ("documents.lot_documents", "GET"): MANUFACTURING,
+    ("documents.coa_pdf", "GET"): MANUFACTURING,
+    ("documents.issue_coa", "POST"): QA,
+    ("documents.lot_labels", "POST"): TECH_QA,
+    ("documents.unit_label", "POST"): TECH_QA,
+    # ---- clinical (pages) -----------------------------------------------------------------------
+    ("clinical.list_patients", "GET"): CLINICAL_READERS,
+    ("clinical.new_patient", "GET"): CLINICAL,
+    ("clinical.new_patient", "POST"): CLINICAL,
+    ("clinical.show_patient", "GET"): SITE_A_READERS,
+    ("clinical.consent", "POST"): SITE_A_STAFF,
+    ("clinical.eligibility", "POST"): SITE_A_STAFF,
+    ("clinical.prescribe", "POST"): SITE_A_STAFF,
+    ("clinical.adverse_event", "POST"): SITE_A_STAFF,  # and the medical director
+    ("clinical.follow_up", "POST"): SITE_A_STAFF,
+    ("clinical.allocations", "GET"): TECH_QA,
+    ("clinical.allocate", "POST"): TECH_QA,
+    ("clinical.list_shipments", "GET"): SHIPMENT_READERS,
+    ("clinical.new_shipment", "GET"): TECH_QA,
+    ("clinical.new_shipment", "POST"): TECH_QA,
+    ("clinical.show_shipment", "GET"): SITE_A_SHIPMENT_READERS,
+    ("clinical.receive", "POST"): SITE_A_STAFF,
+    ("clinical.reports", "GET"): CLINICAL_READERS,
+    ("clinical.primary_csv", "GET"): CLINICAL_READERS,
+    ("bedside.scan_page", "GET"): CLINICAL,
+    ("bedside.check", "POST"): CLINICAL,
+    ("bedside.record_thaw", "POST"): CLINICAL,
+    ("bedside.record_infusion", "POST"): CLINICAL,
+    # ---- trace and recall impact (pages) ---------------------------------------------------------
+    # A patient back to the donor: the patient's own site, QA, the medical director and admins.
+    # Forward and the impact of a hold or recall name patients of every site: not site staff,
+    # nor technicians (who do not read clinical records either).
+    ("tracing.back", "GET"): SITE_A_READERS,
+    ("tracing.forward", "GET"): TRACE_READERS,
+    ("tracing.impact", "GET"): TRACE_READERS,
+    ("tracing.notify", "POST"): QA,
+    # ---- API: donors, clones, banks, runs -------------------------------------------------------
+    ("donors.Donors", "GET"): MANUFACTURING,
+    ("donors.Donors", "POST"): TECHNICIAN,
+    ("donors.get_donor", "GET"): MANUFACTURING,
+    ("donors.record_screening", "POST"): TECHNICIAN,
+    ("donors.determine_eligibility", "POST"): QA,
+    ("donors.Clones", "GET"): MANUFACTURING,
+    ("donors.Clones", "POST"): TECHNICIAN,
+    ("donors.get_clone", "GET"): MANUFACTURING,
+    ("banks.Banks", "GET"): MANUFACTURING,
+    ("banks.Banks", "POST"): TECHNICIAN,
+    ("banks.get_bank", "GET"): MANUFACTURING,
+    ("banks.add_vials", "POST"): TECHNICIAN,
+    ("banks.withdraw_vial", "POST"): TECHNICIAN,
+    ("spec_versions.bank_evaluation", "GET"): MANUFACTURING,
+    ("spec_versions.qualify", "POST"): QA,
+    ("containments.hold_bank", "POST"): QA,
+    ("containments.recall_bank", "POST"): QA,
+    ("results.BankResults", "GET"): MANUFACTURING,
+    ("results.BankResults", "POST"): TECHNICIAN,
+    ("runs.Runs", "GET"): MANUFACTURING,
+    ("runs.Runs", "POST"): TECHNICIAN,
+    ("runs.get_run", "GET"): MANUFACTURING,
+    ("runs.record_passage", "POST"): TECHNICIAN,
+    ("results.PassageResults", "GET"): MANUFACTURING,
+    ("results.PassageResults", "POST"): TECHNICIAN,
+    ("trace.trace_back", "GET"): MANUFACTURING,  # a lot back to its donor (lineage)
+    ("trace.trace_forward", "GET"): MANUFACTURING,  # a bank forward to its units
+    ("trace_api.trace_patient", "GET"): SITE_A_READERS,
+    ("trace_api.trace_units", "GET"): TRACE_READERS,
+    ("trace_api.containment_impact", "GET"): TRACE_READERS,
+    # ---- API: lots, results, specifications, trends --------------------------------------------
+    ("lots.Lots", "GET"): MANUFACTURING,
+    ("lots.Lots", "POST"): TECHNICIAN,
+    ("lots.get_lot", "GET"): MANUFACTURING,
+    ("lots.fill_units", "POST"): TECHNICIAN,
+    ("lots.get_unit", "GET"): MANUFACTURING,
+    ("results.LotResults", "GET"): MANUFACTURING,
+    ("results.LotResults", "POST"): TECHNICIAN,
+    ("results.import_lot_results", "POST"): TECHNICIAN,
+    ("results.import_results", "POST"): TECHNICIAN,
+    ("results.get_result", "GET"): MANUFACTURING,
+    ("results.verify", "POST"): TECH_QA,
+    ("results.invalidate", "POST"): TECH_QA,
+    ("results.correct", "POST"): TECHNICIAN,
+    ("spec_versions.list_versions", "GET"): MANUFACTURING,
+    ("spec_versions.get_version", "GET"): MANUFACTURING,
+    ("spec_versions.approve", "POST"): QA,
+    ("spec_versions.lot_evaluation", "GET"): MANUFACTURING,
+    ("trends.get_trend", "GET"): MANUFACTURING,
+    # ---- API: quality decisions and documents --------------------------------------------------
+    ("investigations.list_investigations", "GET"): MANUFACTURING,
+    ("investigations.get_investigation", "GET"): MANUFACTURING,
+    ("investigations.escalate", "POST"): QA,
+    ("investigations.conclude", "POST"): QA,
+    ("deviations.Deviations", "GET"): MANUFACTURING,
+    ("deviations.Deviations", "POST"): TECH_QA,
+    ("deviations.get_deviation", "GET"): MANUFACTURING,
+    ("deviations.assess", "POST"): TECH_QA,
+    ("deviations.close", "POST"): QA,
+    ("decisions.Release", "GET"): MANUFACTURING,
+    ("decisions.Release", "POST"): QA,
+    ("decisions.reject", "POST"): QA,
+    ("decisions.unhold", "POST"): QA,
+    ("decisions.sign_review", "POST"): QA,
+    ("decisions.signatures", "GET"): MANUFACTURING,
+    ("decisions.timeline", "GET"): MANUFACTURING,
+    ("decisions.timeline_csv", "GET"): MANUFACTURING,
+    ("decisions.request_exceptional", "POST"): QA,
+    ("decisions.get_exceptional", "GET"): MANUFACTURING,
+    ("decisions.sign_exceptional", "POST"): QA,  # and the medical director
+    ("decisions.notify_exceptional", "POST"): QA,
+    ("decisions.withdraw_exceptional", "POST"): QA,
+    ("containments.hold_lot", "POST"): QA,
+    ("containments.recall_lot", "POST"): QA,
+    ("containments.list_containments", "GET"): MANUFACTURING,
+    ("containments.get_containment", "GET"): MANUFACTURING,
+    ("containments.notify", "POST"): QA,
+    ("certificates.list_certificates", "GET"): MANUFACTURING,
+    ("certificates.coa_pdf", "GET"): MANUFACTURING,
+    ("certificates.issue_coa", "POST"): QA,
+    ("certificates.lot_labels", "GET"): TECH_QA,
+    ("certificates.lot_labels", "POST"): TECH_QA,
+    ("certificates.unit_label", "GET"): TECH_QA,
+    ("certificates.unit_label", "POST"): TECH_QA,
+    # ---- API: clinical --------------------------------------------------------------------------
+    ("patients_api.Patients", "GET"): CLINICAL_READERS,
+    ("patients_api.Patients", "POST"): CLINICAL,
+    ("patients_api.get_patient", "GET"): SITE_A_READERS,
+    ("patients_api.consent", "POST"): SITE_A_STAFF,
+    ("patients_api.eligibility", "POST"): SITE_A_STAFF,
+    ("patients_api.prescribe", "POST"): SITE_A_STAFF,
+    ("patients_api.follow_up", "POST"): SITE_A_STAFF,
+    ("patients_api.open_prescriptions", "GET"): TECH_QA,
+    ("patients_api.allocate", "POST"): TECH_QA,
+    ("patients_api.AdverseEvents", "GET"): CLINICAL_READERS,
+    ("patients_api.AdverseEvents", "POST"): CLINICAL,  # and the medical director
+    ("patients_api.Shipments", "GET"): SHIPMENT_READERS,
+    ("patients_api.Shipments", "POST"): TECH_QA,
+    ("patients_api.get_shipment", "GET"): SITE_A_SHIPMENT_READERS,
+    ("patients_api.receive", "POST"): SITE_A_STAFF,
+    ("patients_api.primary_outcome", "GET"): CLINICAL_READERS,
+    ("bedside_api.check", "POST"): CLINICAL,
+    ("bedside_api.check_photo", "POST"): CLINICAL,
+    ("bedside_api.thaw", "POST"): CLINICAL,
+    ("bedside_api.Infusions", "GET"): CLINICAL_READERS,
+    ("bedside_api.Infusions", "POST"): CLINICAL,
+}
