@@ -10,12 +10,21 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
     "FACILITY_ID": "A9999",  # ISBT 128 validation facility id (A9990-A9999 reserved for validation)
-    "MAX_FAILED_LOGINS": 5,
+    "MAX_FAILED_LOGINS": 5,  # per username, then locked for LOCKOUT_MINUTES
     "LOCKOUT_MINUTES": 15,
+    # Failed logins from one client address within LOCKOUT_MINUTES before it must wait (password
+    # spraying: one guess against many usernames); 0 turns it off. Behind a reverse proxy the app
+    # must see the client's address (ProxyFix), or every user shares the proxy's.
+    "LOGIN_FAILURES_PER_ADDRESS": 30,
+    # "1" where TLS ends at a proxy in front of the app: cookies Secure and HSTS on every response.
+    # Without it they follow the request's own scheme (Secure over https, not over plain http).
+    "SECURE_COOKIES": False,
     "IDLE_TIMEOUT_MINUTES": 30,
     "ABSOLUTE_TIMEOUT_HOURS": 12,
     "MIN_PASSWORD_LENGTH": 12,
     "PAGE_SIZE": 50,
+    # Data rows one instrument CSV may import (each row is judged and audited in one transaction).
+    "MAX_IMPORT_ROWS": 2000,
     "SITE_TIME_ZONE": "Asia/Shanghai",
     # Printed into every QR code: where /v/<token> is reachable from a phone at the bedside.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
@@ -29,12 +38,23 @@ DEFAULTS: dict[str, Any] = {
 
 INT_KEYS = {
     "MAX_FAILED_LOGINS",
+    "LOGIN_FAILURES_PER_ADDRESS",
     "LOCKOUT_MINUTES",
     "IDLE_TIMEOUT_MINUTES",
     "ABSOLUTE_TIMEOUT_HOURS",
     "MIN_PASSWORD_LENGTH",
     "PAGE_SIZE",
+    "MAX_IMPORT_ROWS",
 }
+BOOL_KEYS = {"SECURE_COOKIES"}
+
+
+def _parse(key: str, value: str) -> Any:
+    if key in INT_KEYS:
+        return int(value)
+    if key in BOOL_KEYS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
 
 
 def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
@@ -54,7 +74,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     for key in DEFAULTS:
         env = os.environ.get("LOTRACK_" + key)
         if env is not None and env != "":
-            cfg["LOTRACK_" + key] = int(env) if key in INT_KEYS else env
+            cfg["LOTRACK_" + key] = _parse(key, env)
     if overrides:
         cfg.update(overrides)
     if not cfg.get("LOTRACK_DATABASE_URL"):
@@ -64,8 +84,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             instance_path, "secret_key"
         )
     cfg.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)  # 413 beyond; instrument CSVs fit
+    # ASVS 3.4: HttpOnly, SameSite; Secure follows the request's scheme (security.py) unless
+    # LOTRACK_SECURE_COOKIES makes it unconditional. Lax, not Strict: a link to a lot page in a
+    # notification e-mail still opens logged in, while a cross-site POST (every state change is
+    # one, with a CSRF token besides) never carries the cookie.
     cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
     cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("SESSION_COOKIE_SECURE", bool(cfg["LOTRACK_SECURE_COOKIES"]))
+    cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    cfg.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("REMEMBER_COOKIE_SECURE", bool(cfg["LOTRACK_SECURE_COOKIES"]))
     cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)  # bound to the session, which has its own limits
     # flask-smorest / OpenAPI
     cfg.setdefault("API_TITLE", "lotrack")

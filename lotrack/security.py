@@ -1,11 +1,16 @@
 """Who is asking: browser sessions (Flask-Login, idle and absolute limits, revocation) and bearer
-tokens for the API. Sets g.actor for the edges."""
+tokens for the API. Sets g.actor for the edges. Also the browser's side: cookie flags, security
+headers on every response (ASVS 4.0.3 V3.4 and V14.4) and login throttling per client address."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections import deque
 
-from flask import Flask, g, request, session
+from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -15,8 +20,108 @@ from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import User
 from lotrack.services import accounts
 
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+# No inline script or style anywhere (templates and static/js/bedside.js keep to that; the tests
+# render every page to prove it). img-src data: is for the empty favicon; the bedside camera needs
+# no source, getUserMedia streams are not fetched.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+# Chromium shows a PDF inside a page of its own making, with inline style and an <embed>, which
+# the page policy has blocked in some versions (crbug.com/271452; Chromium 156 shows it). A PDF
+# needs none of the page directives, so it only refuses to be framed.
+PDF_CSP = "frame-ancestors 'none'"
+# The bedside page reads labels with the camera (BarcodeDetector); nothing else is wanted.
+PERMISSIONS = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def served_over_tls() -> bool:
+    """This request came over TLS, or the operator says TLS ends at a proxy in front of us."""
+    if current_app.config.get("LOTRACK_SECURE_COOKIES"):
+        return True
+    return has_request_context() and request.is_secure
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with the Secure flag whenever the site is served over TLS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or served_over_tls()
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    pdf = response.mimetype == "application/pdf"
+    headers.setdefault("Content-Security-Policy", PDF_CSP if pdf else CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    # same-origin, not no-referrer: Flask-WTF checks the Referer of every form posted over https.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", PERMISSIONS)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages and API answers carry patient, lot and status data that must not outlive the
+        # session in a shared browser's cache, nor show a recalled lot as still released.
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+    if served_over_tls():
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+class LoginThrottle:
+    """Failed logins per client address over a sliding window, in this process's memory.
+
+    Per-username lockout (services/accounts.py) stops guessing one account; this stops one
+    address trying a common password against every username. Kept in memory: a refused attempt
+    costs no hash and no write. With several workers each counts its own share, so the limit is
+    per worker process.
+    """
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque[float]] = {}
+
+    def wait(self, address: str, limit: int, window: float) -> float:
+        """Seconds before `address` may try again (0: now)."""
+        if limit <= 0:
+            return 0.0
+        with self._lock:
+            seen = self._failures.get(address)
+            if seen is None or len(seen) < limit:
+                return 0.0
+            return max(0.0, seen[-limit] + window - time.time())
+
+    def failed(self, address: str, limit: int, window: float) -> None:
+        if limit <= 0:
+            return
+        now = time.time()
+        with self._lock:
+            if address not in self._failures and len(self._failures) >= self.MAX_ADDRESSES:
+                stale = [a for a, seen in self._failures.items() if seen[-1] + window < now]
+                for gone in stale or list(self._failures)[: self.MAX_ADDRESSES // 10]:
+                    del self._failures[gone]
+            self._failures.setdefault(address, deque(maxlen=limit)).append(now)
+
+
+def login_throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions["lotrack_login_throttle"]
+    return throttle
 
 
 @login_manager.user_loader
@@ -34,8 +139,9 @@ def _load_user(ident: str) -> User | None:
 
 def _session_expired() -> bool:
     now = time.time()
-    last = session.get("last_seen", now)
-    started = session.get("started", now)
+    last, started = session.get("last_seen"), session.get("started")
+    if last is None or started is None:
+        return True  # not made by our login: no limits to check, so no trust
     idle = setting("IDLE_TIMEOUT_MINUTES") * 60
     absolute = setting("ABSOLUTE_TIMEOUT_HOURS") * 3600
     return now - last > idle or now - started > absolute
@@ -72,10 +178,14 @@ def _refuse_nul() -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Sessions, CSRF, the actor of each request, security headers and login throttling."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.session_protection = "strong"
+    app.session_interface = _SessionInterface()
+    app.extensions["lotrack_login_throttle"] = LoginThrottle()
     csrf.init_app(app)
     app.before_request(_refuse_nul)
     app.before_request(_identify)
+    app.after_request(_security_headers)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+import string
+import unicodedata
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -33,21 +36,76 @@ class LoginOutcome:
     message: str = ""
 
 
+# ASVS 4.0.3 §2.1.2: passphrases of 64 characters must be allowed and longer than 128 refused
+# (ASVS 5 keeps the 64 and drops the cap); 128 also bounds the work of one hash.
+MAX_PASSWORD_LENGTH = 128
+# NIST SP 800-63B (password verifiers): refuse what every guessing list tries first, whatever its
+# ornament. A base word counts with digits and symbols around it, l33t spelling or repeated
+# ("Password123!", "p@ssw0rd2024", "passwordpassword"); so do the username and the app's name.
+_WORDS = (
+    "password qwerty qwertz azerty letmein welcome iloveyou admin administrator root monkey dragon "
+    "football baseball sunshine princess shadow master superman batman trustno changeme secret "
+    "login abc test guest default lotrack correcthorsebatterystaple"
+)
+COMMON_WORDS = frozenset(_WORDS.split())
+# Runs along the digits, the alphabet and keyboard rows and columns, forwards or backwards.
+_KEYBOARDS = (
+    ("qwertyuiop", "asdfghjkl", "zxcvbnm"),
+    ("qwertzuiop", "asdfghjkl", "yxcvbnm"),
+    ("azertyuiop", "qsdfghjklm", "wxcvbn"),
+    ("1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik", "9ol", "0p"),
+    ("zaq1", "2wsx", "cde3", "4rfv", "bgt5", "6yhn", "mju7", "8ik", "9ol", "0p"),
+)
+_SEQUENCES = (
+    string.digits * 2,
+    string.ascii_lowercase * 2,
+    *("".join(rows) for rows in _KEYBOARDS),
+)
+_LEET = str.maketrans("@4310$57!|", "aaeiossti" + "l")
+_EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+def normalise_password(password: str) -> str:
+    """NFKC, as NIST SP 800-63B advises: the same passphrase typed on another keyboard matches."""
+    return unicodedata.normalize("NFKC", password or "")
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(normalise_password(password))
 
 
-def check_password_rules(password: str, min_length: int) -> None:
-    """ASVS 2.1: length only (at least `min_length`, up to 128), no composition rules."""
-    if len(password) < min_length:
+def is_guessable(password: str, username: str = "") -> bool:
+    """Whether `password` is a common password, a keyboard or alphabet run, or the username."""
+    folded = normalise_password(password).casefold()
+    squeezed = re.sub(r"\s+", "", folded)
+    for run in _SEQUENCES:
+        if squeezed in run or squeezed in run[::-1]:
+            return True
+    core = re.sub(r"[\W_]+", "", _EDGES.sub("", squeezed).translate(_LEET))
+    words = COMMON_WORDS | {re.sub(r"[\W_]+", "", username.casefold())} - {""}
+    return any(core and core == word * (len(core) // len(word)) for word in words)
+
+
+def check_password_rules(password: str, min_length: int, *, username: str = "") -> None:
+    """ASVS 2.1: length only (`min_length` to MAX_PASSWORD_LENGTH characters after NFKC), any
+    printable Unicode, no composition rules; common and context-specific passwords refused."""
+    text = normalise_password(password)
+    # ASVS 2.1.1 counts the length once runs of spaces are combined (12 spaces are not 12).
+    if len(re.sub(r"\s+", " ", text)) < min_length:
+        field = f"at least {min_length} characters"
+    elif len(text) > MAX_PASSWORD_LENGTH:
+        field = f"at most {MAX_PASSWORD_LENGTH} characters"
+    elif any(unicodedata.category(ch) == "Cc" for ch in text):
+        field = "no control characters (tab, newline, NUL)"
+    elif is_guessable(text, username):
+        guessable = "too easy to guess; a few unrelated words make a good passphrase"
         raise ValidationFailed(
-            f"The password must have at least {min_length} characters.",
-            {"password": f"at least {min_length} characters"},
+            "The password is too easy to guess: a common password, a keyboard run or the username.",
+            {"password": guessable},
         )
-    if len(password) > 128:
-        raise ValidationFailed(
-            "The password may have at most 128 characters.", {"password": "at most 128 characters"}
-        )
+    else:
+        return
+    raise ValidationFailed(f"The password must have {field}.", {"password": field})
 
 
 def create_user(
@@ -84,7 +142,7 @@ def create_user(
             "The user cannot be created: " + "; ".join(f"{k}: {v}" for k, v in fields.items()),
             fields,
         )
-    check_password_rules(password, min_password_length)
+    check_password_rules(password, min_password_length, username=username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"A user named {username} exists already.", {"username": "already taken"})
     user = User(
@@ -156,10 +214,15 @@ def check_password(user: User, password: str) -> bool:
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password or "")
-    except (VerificationError, InvalidHashError):
-        return False
+    text = normalise_password(password)
+    # The raw form too: a hash made before passwords were normalised must still match.
+    for candidate in dict.fromkeys((text, password or "")):
+        try:
+            if _hasher.verify(password_hash, candidate):
+                return True
+        except (VerificationError, InvalidHashError):
+            pass
+    return False
 
 
 def revoke_sessions(session: Session, user: User, why: str) -> None:
@@ -173,7 +236,7 @@ def change_password(
 ) -> None:
     if not _verify(user.password_hash, current):
         raise ValidationFailed("The current password is wrong.", {"current": "wrong password"})
-    check_password_rules(new, min_length)
+    check_password_rules(new, min_length, username=user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     revoke_sessions(session, user, "password_changed")

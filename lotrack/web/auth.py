@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from urllib.parse import urlsplit
 
@@ -11,10 +13,12 @@ from flask_login import login_user, logout_user
 
 from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import ValidationFailed
+from lotrack.security import login_throttle
 from lotrack.services import accounts
 from lotrack.web.guard import consume_expired_flag, login_required
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,6 +34,16 @@ def _safe_next(target: str | None) -> str:
 def login() -> ResponseReturnValue:
     message = "Your session ended after a period of inactivity." if consume_expired_flag() else ""
     if request.method == "POST":
+        address = request.remote_addr or "unknown"
+        limit, window = setting("LOGIN_FAILURES_PER_ADDRESS"), setting("LOCKOUT_MINUTES") * 60
+        wait = login_throttle().wait(address, limit, window)
+        if wait:
+            # Refused before any password is checked: nothing learnt, no hash computed, no write.
+            log.warning("login throttled for address %s (%.0f s left)", address, wait)
+            minutes = math.ceil(wait / 60)
+            error = f"Too many failed logins from this address. Try again in {minutes} minutes."
+            page = render_template("auth/login.html", error=error, username="")
+            return page, 429, {"Retry-After": str(math.ceil(wait))}
         outcome = accounts.authenticate(
             db_session(),
             request.form.get("username", ""),
@@ -39,6 +53,7 @@ def login() -> ResponseReturnValue:
         )
         commit()  # the failure count and the audit event are kept even when refused
         if outcome.user is None:
+            login_throttle().failed(address, limit, window)
             return render_template(
                 "auth/login.html",
                 error=outcome.message,
@@ -46,7 +61,6 @@ def login() -> ResponseReturnValue:
             ), 401
         session.clear()  # a fresh session: no fixation
         login_user(outcome.user)
-
         session["started"] = session["last_seen"] = time.time()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=message, username="")
@@ -89,5 +103,8 @@ def change_password() -> ResponseReturnValue:
                 flash("Password changed. Every session was ended; log in with the new password.")
                 return redirect(url_for("auth.login"))
     return render_template(
-        "auth/password.html", errors=errors, min_length=setting("MIN_PASSWORD_LENGTH")
+        "auth/password.html",
+        errors=errors,
+        min_length=setting("MIN_PASSWORD_LENGTH"),
+        max_length=accounts.MAX_PASSWORD_LENGTH,
     ), (422 if errors else 200)
