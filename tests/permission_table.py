@@ -90,6 +90,7 @@ BODIES: dict[str, dict[str, object]] = {
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # ---- public, accounts, administration -----------------------------------------------------
     ("home.healthz", "GET"): EVERYONE,
+    ("home.favicon", "GET"): EVERYONE,
     ("static", "GET"): EVERYONE,
     ("auth.login", "GET"): EVERYONE,
     ("auth.login", "POST"): EVERYONE,

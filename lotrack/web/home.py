@@ -18,6 +18,12 @@ def healthz() -> ResponseReturnValue:
     return jsonify(status="ok")
 
 
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """No icon: pages say so with a data: link, but a browser's PDF viewer still asks."""
+    return "", 204
+
+
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
