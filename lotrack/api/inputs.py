@@ -3,8 +3,11 @@ values to what the columns hold) and lotrack/quality_schemas.py, and the query-s
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, fields, post_load, validate
+
+from lotrack.context import setting
 from lotrack.domain.states import LotState
 from lotrack.quality_schemas import (
     ConclusionIn,
@@ -61,7 +64,16 @@ def _key(description: str) -> fields.String:
 
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    per_page = fields.Integer(
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "items per page; the PAGE_SIZE setting (50) when left out"},
+    )
+
+    @post_load
+    def _page_size(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        # The same page size as the web lists unless the client asks for another.
+        data.setdefault("per_page", setting("PAGE_SIZE"))
+        return data
 
 
 class LotPageArgs(PageArgs):

@@ -26,7 +26,7 @@ from lotrack.db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from lotrack.models.lot import Unit
-    from lotrack.models.user import Site
+    from lotrack.models.user import Site, User
 
 
 class Patient(Base):
@@ -67,7 +67,7 @@ class Prescription(Base):
     cells_needed: Mapped[int] = mapped_column(BigInteger)
     tolerance: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.10"))
     planned_on: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
     prescribed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     prescribed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -107,6 +107,9 @@ class Shipment(Base):
 
     site: Mapped[Site] = relationship()
     items: Mapped[list[ShipmentUnit]] = relationship(order_by="ShipmentUnit.unit_id")
+    # Read-only: lists load who shipped and received in one query instead of one per row.
+    shipped_by: Mapped[User] = relationship(foreign_keys=[shipped_by_id], viewonly=True)
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id], viewonly=True)
 
 
 class ShipmentUnit(Base):
@@ -163,9 +166,9 @@ class Infusion(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"), index=True)
-    scan_id: Mapped[int] = mapped_column(ForeignKey("bedside_scan.id"))
+    scan_id: Mapped[int] = mapped_column(ForeignKey("bedside_scan.id"), index=True)
     thawed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -177,6 +180,8 @@ class Infusion(Base):
 
     unit: Mapped[Unit] = relationship()
     patient: Mapped[Patient] = relationship()
+    operator: Mapped[User] = relationship(foreign_keys=[operator_id], viewonly=True)
+    witness: Mapped[User] = relationship(foreign_keys=[witness_id], viewonly=True)
 
 
 class AdverseEvent(Base):
@@ -191,7 +196,7 @@ class AdverseEvent(Base):
     term: Mapped[str] = mapped_column(String(120))
     meddra: Mapped[str] = mapped_column(String(12))
     grade: Mapped[int] = mapped_column(Integer)
-    onset_on: Mapped[dt.date] = mapped_column(Date)
+    onset_on: Mapped[dt.date] = mapped_column(Date, index=True)
     attribution: Mapped[str] = mapped_column(String(12))
     serious: Mapped[bool] = mapped_column(Boolean)
     seriousness: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of criteria met
@@ -203,6 +208,7 @@ class AdverseEvent(Base):
 
     patient: Mapped[Patient] = relationship()
     infusion: Mapped[Infusion | None] = relationship()
+    reported_by: Mapped[User] = relationship(foreign_keys=[reported_by_id], viewonly=True)
 
 
 class FollowUp(Base):

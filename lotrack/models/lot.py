@@ -26,7 +26,8 @@ class Lot(Base):
     expires_on: Mapped[dt.date] = mapped_column(Date)
     # The specification in effect when this record was created; its results are judged by it.
     spec_version_id: Mapped[int | None] = mapped_column(ForeignKey("spec_version.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The lot list's order (newest first): indexed so a page reads only its rows.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     run: Mapped[ProductionRun] = relationship(back_populates="lots")
     spec_version: Mapped[SpecVersion | None] = relationship()
@@ -51,7 +52,7 @@ class Unit(Base):
     rack: Mapped[str | None] = mapped_column(String(20))
     box: Mapped[str | None] = mapped_column(String(20))
     position: Mapped[str | None] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(16), default="stored")
+    state: Mapped[str] = mapped_column(String(16), default="stored", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     lot: Mapped[Lot] = relationship(back_populates="units")

@@ -56,7 +56,7 @@ class Deviation(Base):
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     closure: Mapped[str | None] = mapped_column(Text)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -103,7 +103,7 @@ class Containment(Base):
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     bank: Mapped[CellBank | None] = relationship()
     lot: Mapped[Lot | None] = relationship()
@@ -117,7 +117,8 @@ class ContainmentLot(Base):
     __tablename__ = "containment_lot"
 
     containment_id: Mapped[int] = mapped_column(ForeignKey("containment.id"), primary_key=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), primary_key=True)
+    # The key starts with containment_id: finding a lot's holds and recalls needs its own index.
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), primary_key=True, index=True)
     from_state: Mapped[str] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
 

@@ -104,7 +104,7 @@ class Investigation(Base):
     findings: Mapped[str] = mapped_column(Text, default="")
     assignable_cause: Mapped[str | None] = mapped_column(Text)
     siblings_reviewed: Mapped[str | None] = mapped_column(Text)  # JSON list of lot numbers
-    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

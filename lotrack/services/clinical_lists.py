@@ -91,12 +91,17 @@ def patient_record(session: Session, actor: User, patient: Patient) -> PatientRe
     infusions = session.scalars(
         select(Infusion)
         .where(Infusion.patient_id == patient.id)
-        .options(joinedload(Infusion.unit).joinedload(Unit.lot))
+        .options(
+            joinedload(Infusion.unit).joinedload(Unit.lot),
+            selectinload(Infusion.operator),
+            selectinload(Infusion.witness),
+        )
         .order_by(Infusion.started_at)
     ).all()
     events = session.scalars(
         select(AdverseEvent)
         .where(AdverseEvent.patient_id == patient.id)
+        .options(selectinload(AdverseEvent.reported_by))
         .order_by(AdverseEvent.onset_on, AdverseEvent.id)
     ).all()
     visit = session.scalar(select(FollowUp).where(FollowUp.patient_id == patient.id))
@@ -183,6 +188,8 @@ def list_infusions(session: Session, actor: User, page: int, per_page: int) -> P
     stmt = select(Infusion).options(
         joinedload(Infusion.unit).joinedload(Unit.lot),
         joinedload(Infusion.patient),
+        selectinload(Infusion.operator),
+        selectinload(Infusion.witness),
     )
     stmt = _scoped(actor, stmt, Infusion.patient_id).order_by(Infusion.started_at.desc())
     return page_of(session, stmt, page, per_page)
@@ -193,7 +200,9 @@ def list_adverse_events(
 ) -> Page[AdverseEvent]:
     require(actor.role, "clinical.read")
     stmt = select(AdverseEvent).options(
-        joinedload(AdverseEvent.patient), selectinload(AdverseEvent.infusion)
+        joinedload(AdverseEvent.patient),
+        selectinload(AdverseEvent.infusion),
+        selectinload(AdverseEvent.reported_by),
     )
     stmt = _scoped(actor, stmt, AdverseEvent.patient_id).order_by(
         AdverseEvent.onset_on.desc(), AdverseEvent.id.desc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain import donor as rules
@@ -125,7 +125,8 @@ def get_clone(session: Session, code: str) -> Clone:
 
 
 def list_clones(session: Session, page: int = 1, per_page: int = 50) -> Page[Clone]:
-    return page_of(session, select(Clone).order_by(Clone.code), page, per_page)
+    stmt = select(Clone).options(joinedload(Clone.donor)).order_by(Clone.code)
+    return page_of(session, stmt, page, per_page)
 
 
 def register_clone(

@@ -145,7 +145,11 @@ def get_shipment(session: Session, actor: User, number: str) -> Shipment:
     shipment = session.scalar(
         select(Shipment)
         .where(Shipment.number == norm(number))
-        .options(selectinload(Shipment.items).selectinload(ShipmentUnit.unit))
+        .options(
+            selectinload(Shipment.items).joinedload(ShipmentUnit.unit).joinedload(Unit.lot),
+            selectinload(Shipment.shipped_by),
+            selectinload(Shipment.received_by),
+        )
     )
     if shipment is None or (
         site_scope(actor) is not None and site_scope(actor) != shipment.site_id
@@ -158,7 +162,16 @@ def list_shipments(
     session: Session, actor: User, page: int = 1, per_page: int = 50
 ) -> Page[Shipment]:
     require(actor.role, "shipment.read")
-    stmt = select(Shipment).options(selectinload(Shipment.site)).order_by(Shipment.id.desc())
+    stmt = (
+        select(Shipment)
+        .options(
+            selectinload(Shipment.site),
+            selectinload(Shipment.items).joinedload(ShipmentUnit.unit).joinedload(Unit.lot),
+            selectinload(Shipment.shipped_by),
+            selectinload(Shipment.received_by),
+        )
+        .order_by(Shipment.id.desc())
+    )
     if site_scope(actor) is not None:
         stmt = stmt.where(Shipment.site_id == site_scope(actor))
     return page_of(session, stmt, page, per_page)
