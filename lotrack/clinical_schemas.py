@@ -81,6 +81,7 @@ def _optional_decimal() -> fields.Decimal:
         as_string=True,
         validate=[validate.Range(min=0, max=DECIMAL_MAX, error="from 0 to {max}"), _places(2)],
         error_messages={"invalid": "a number, e.g. 18.25", "special": "a finite number"},
+        metadata={"minimum": 0, "maximum": float(DECIMAL_MAX)},  # numbers, not strings
     )
 
 

@@ -106,9 +106,14 @@ def register(app: Flask) -> None:
             fields = flatten(data["messages"])
             return respond(422, "invalid", validation_message(fields), fields)
         code = (err.name or "error").lower().replace(" ", "_")
-        resp = app.make_response(
-            respond(err.code or 500, code, err.description or err.name or "Error")
-        )
+        message = err.description or err.name or "Error"
+        if err.code == 413:  # werkzeug's sentence names no limit; the person must know it
+            limit = request.max_content_length or app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = (
+                f"The upload is larger than the {limit / 1024 / 1024:g} MiB accepted here;"
+                " nothing was saved. Send a smaller file, or split it."
+            )
+        resp = app.make_response(respond(err.code or 500, code, message))
         for key, value in err.get_headers():  # e.g. Allow on 405, Retry-After
             if key.lower() != "content-type":
                 resp.headers[key] = value

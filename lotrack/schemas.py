@@ -139,6 +139,8 @@ def _decimal(places: int = 2) -> fields.Decimal:
             "invalid": "a number, e.g. 18.25",
             "special": "a finite number",
         },
+        # The document states the bounds as numbers (apispec would print a Decimal as a string).
+        metadata={"minimum": float(-DECIMAL_MAX), "maximum": float(DECIMAL_MAX)},
     )
 
 

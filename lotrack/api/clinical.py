@@ -242,6 +242,7 @@ class ReportArgs(Schema):
 @permission("reports.read")
 @bp.arguments(ReportArgs, location="query")
 @bp.response(200, out.PrimaryOutcomeOut)
+@bp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:
     """Participants with treatment-related adverse events up to one month (CTCAE v4.03), by worst
     grade, dose cohort and lot, with the secondary outcome; ?format=csv for a spreadsheet"""

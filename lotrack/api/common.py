@@ -3,6 +3,7 @@ body is read (403), a JSON body parser that never lets a malformed body become a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -39,6 +40,11 @@ class Parser(FlaskParser):
             raise ValidationFailed(
                 "The request body must be a JSON object.", {"body": "must be a JSON object {...}"}
             )
+        if data is not missing and (bad := not_text(data)):
+            raise ValidationFailed(
+                "Text in the body must be Unicode text; nothing was saved.",
+                {where: "contains a lone surrogate, which is not a character" for where in bad},
+            )
         return data
 
     def _handle_invalid_json_error(
@@ -50,6 +56,56 @@ class Parser(FlaskParser):
         ) from error
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def not_text(data: Any) -> list[str]:
+    """Where a JSON body holds a lone surrogate ("\\ud800" is valid JSON, but no character): such
+    text cannot be stored, by either database, so it is refused naming the field ("vials.0")."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # not recursive: a deeply nested body is no reason to fail
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if LONE_SURROGATE.search(value):
+                found.append(path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if LONE_SURROGATE.search(key):
+                    found.append(path or "body")
+                else:
+                    stack.append((name, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+    return sorted(set(found))
+
+
+def _requires_any(schema: Schema | type[Schema]) -> bool:
+    loaded = schema() if isinstance(schema, type) else schema
+    return any(f.required for f in loaded.fields.values())
+
+
+def problems_of(rule: str, method: str, doc: dict[str, Any]) -> dict[int, str]:
+    """The error answers an operation can give whatever its view does, by errors.py: no token
+    (401), a role that may not (403), a path or required query naming no record (404), a body
+    that is not JSON (400) or too large (413), a write that conflicts with another (409)."""
+    params = doc.get("arguments", {}).get("parameters", [])
+    found = {401: "UNAUTHORIZED", 403: "FORBIDDEN"}
+    if "<" in rule or any(p["in"] == "query" and _requires_any(p["schema"]) for p in params):
+        found[404] = "NOT_FOUND"
+    if any(p["in"] in ("json", "form", "files") for p in params) or "requestBody" in doc.get(
+        "manual_doc", {}
+    ):
+        found[400] = "BAD_REQUEST"
+        found[413] = "REQUEST_ENTITY_TOO_LARGE"
+    if "requestBody" in doc.get("manual_doc", {}):  # a multipart form the view parses itself
+        found[422] = "UNPROCESSABLE_ENTITY"
+    if method == "post":
+        found[409] = "CONFLICT"
+    return found
+
+
 class Blueprint(flask_smorest.Blueprint):
     """An API blueprint: every view needs a bearer token."""
 
@@ -58,6 +114,17 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(authenticate)
+
+    def add_url_rule(self, rule: str, *args: Any, **kwargs: Any) -> None:
+        """Register the rule, and document the error answers every operation of it can give
+        (as flask-smorest's alt_response would, with its {"error", "message", "fields"} body)."""
+        super().add_url_rule(rule, *args, **kwargs)
+        for method, doc in self._docs[self._endpoints[-1]].items():
+            if method == "parameters":
+                continue
+            responses = doc.setdefault("response", {}).setdefault("responses", {})
+            for status, name in problems_of(rule, method, doc).items():
+                responses.setdefault(status, [name])
 
 
 def authenticate() -> Response | None:
@@ -86,6 +153,7 @@ def permission(action: str) -> Callable[[F], F]:
             require(actor().role, action)
             return view(*args, **kwargs)
 
+        wrapped.permission = action  # type: ignore[attr-defined]  # read by the API fuzz test
         return wrapped  # type: ignore[return-value]
 
     return decorate

@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, pre_load, validate
 
+from lotrack.api.inputs import PageArgs
 from lotrack.domain.release import Meaning
 from lotrack.schemas import REQUIRED, InputSchema, _date, _text
 from lotrack.services.exceptional import RECIPIENT_ROLES
@@ -89,10 +90,8 @@ class CloseIn(InputSchema):
     closure = _text(max=5000)
 
 
-class DeviationArgs(Schema):
+class DeviationArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 # Responses --------------------------------------------------------------------------------------
@@ -161,13 +160,23 @@ def _username(path: str) -> fields.Function:
         user = getattr(obj, path)
         return user.username if user is not None else None
 
-    return fields.Function(get, metadata={"type": "string", "description": "username"})
+    return fields.Function(
+        get, allow_none=True, metadata={"type": "string", "description": "username, or null"}
+    )
 
 
 class DeviationOut(Schema):
     number = fields.String()
-    lot = fields.Function(lambda d: d.lot.lot_number if d.lot else None)
-    run = fields.Function(lambda d: d.run.code if d.run else None)
+    lot = fields.Function(
+        lambda d: d.lot.lot_number if d.lot else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "the lot concerned, or null"},
+    )
+    run = fields.Function(
+        lambda d: d.run.code if d.run else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "the run concerned, or null"},
+    )
     description = fields.String()
     impact_assessment = fields.String()
     status = fields.String(metadata={"description": "open (blocks release) or closed"})

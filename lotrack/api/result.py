@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lotrack.api import inputs
 from lotrack.api import quality_schemas as qout
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session
+from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import Lot, Passage
 from lotrack.schemas import parse
@@ -141,7 +141,12 @@ def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
     form = parse(inputs.ImportDefaultsIn(), request.form.to_dict()) if request.form else {}
     defaults = {k: form.get(k) or v for k, v in query.items()}
     done = result_import.import_results(
-        session, actor(), _csv_text(), lot=lot, defaults=defaults
+        session,
+        actor(),
+        _csv_text(),
+        lot=lot,
+        defaults=defaults,
+        max_rows=setting("MAX_IMPORT_ROWS"),
     ).results
     rows = qout.result_rows(session, done)
     commit()

@@ -27,7 +27,9 @@ def _code_of(path: str, description: str) -> fields.Function:
             obj = getattr(obj, part, None)
         return obj
 
-    return fields.Function(get, metadata={"type": "string", "description": description})
+    return fields.Function(
+        get, allow_none=True, metadata={"type": "string", "description": description}
+    )
 
 
 class Problem(Schema):

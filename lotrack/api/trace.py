@@ -39,6 +39,7 @@ def trace_patient(args: dict[str, Any]) -> service.PatientTrace:
 @permission("trace.read")
 @bp.arguments(io.ForwardArgs, location="query")
 @bp.response(200, io.ForwardOut)
+@bp.alt_response(404, response="NOT_FOUND")  # a donor, bank or lot named by the query
 def trace_units(args: dict[str, Any]) -> service.ForwardTrace:
     """From exactly one donor, bank or lot: its lots, every unit and where it is, and who
     received it"""

@@ -39,6 +39,7 @@ SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was 
 CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a little apart
 NO_CONSENT = "informed consent not recorded"  # as services.clinical.problems_of puts it
 TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
+NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ def check_scan(
     if method not in METHODS:
         raise ValidationFailed("Unknown scan method.", {"method": f"one of {', '.join(METHODS)}"})
     now = now or utcnow()
-    # A scanner can send anything; PostgreSQL text cannot hold NUL, and the attempt must be kept.
-    patient_text = (patient_text or "").replace("\x00", "\ufffd")
-    scan_text = (scan_text or "").replace("\x00", "\ufffd")
+    # A scanner can send anything; PostgreSQL text cannot hold NUL, neither database a lone
+    # surrogate, and the attempt must be kept.
+    patient_text = NOT_STORABLE.sub("\ufffd", patient_text or "")
+    scan_text = NOT_STORABLE.sub("\ufffd", scan_text or "")
     label = read_label(key, scan_text)
     unit = session.scalar(select(Unit).where(Unit.din == label.din)) if label.din else None
     patient = _patient(session, actor, patient_text)

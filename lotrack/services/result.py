@@ -33,6 +33,14 @@ RAW_TYPES = {
     ".fcs": "application/octet-stream",  # flow cytometry standard
 }
 MAX_RAW_BYTES = 2 * 1024 * 1024
+# How each binary type begins; text types hold no NUL. A file renamed to pass is refused.
+RAW_MAGIC = {
+    ".pdf": b"%PDF-",
+    ".png": b"\x89PNG\r\n\x1a\n",
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".fcs": b"FCS",
+}
 # The stored column sizes; an instrument export may carry longer text than a form allows.
 DETAIL_LENGTHS = {"method": 200, "instrument": 120, "reagent_lot": 60}
 
@@ -86,7 +94,7 @@ def safe_filename(name: str) -> str:
     """The base name only, without path parts or control characters, at most 120 characters."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    return base[-120:] or "raw-data"
+    return base[-120:].lstrip(" .") or "raw-data"
 
 
 def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
@@ -100,6 +108,13 @@ def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
     if not raw.data or len(raw.data) > MAX_RAW_BYTES:
         raise ValidationFailed(
             "The raw-data file is empty or larger than 2 MiB.", {"raw_file": "1 byte to 2 MiB"}
+        )
+    magic = RAW_MAGIC.get(ext)
+    fits = raw.data.startswith(magic) if magic else b"\x00" not in raw.data
+    if not fits:
+        kind = ext[1:].upper()
+        raise ValidationFailed(
+            f"{name} is not a {kind} file by its content.", {"raw_file": f"content is not {kind}"}
         )
     attachment = Attachment(
         sha256=hashlib.sha256(raw.data).hexdigest(),

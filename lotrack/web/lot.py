@@ -94,7 +94,9 @@ def import_results(lot_number: str) -> ResponseReturnValue:
 
     def act(defaults: dict[str, Any]) -> ResponseReturnValue:
         text = result_import.decode(require_file("file"))
-        done = result_import.import_results(session, actor(), text, lot=lot, defaults=defaults)
+        done = result_import.import_results(
+            session, actor(), text, lot=lot, defaults=defaults, max_rows=setting("MAX_IMPORT_ROWS")
+        )
         flash(f"{len(done.results)} results imported into lot {lot.lot_number}.")
         return redirect(url_for(".show_lot", lot_number=lot.lot_number))
 
