@@ -46,6 +46,7 @@ PATIENT = "SZ-GIMI/SUBJ-G1A"  # made in round 1, gets an adverse event each roun
 # Argument-free GET rules that are not database-backed lists, with the reason.
 NOT_LISTS = {
     "/healthz": "liveness probe",
+    "/favicon.ico": "an empty 204 answer, no database",
     "/login": "form",
     "/account/password": "form",
     "/v/public-key.pem": "static key",
@@ -114,9 +115,9 @@ FORMS_AND_FILES = (
 
 
 def grow(app: Flask, i: int) -> None:
-    """One round of more of everything, through the services: a donor, clone and MCB; a run with
-    a failing lot (investigation, deviation, hold, exceptional request); a released lot whose
-    units reach patients (allocation, shipment, infusion, adverse event); a user."""
+    """One round of more of everything, through the services: a donor, clones, MCBs and WCBs; a
+    run with a failing lot (investigation, deviation, hold, exceptional request); a released lot
+    whose units reach patients (allocation, shipment, infusion, adverse event); a user."""
     released = make_lot(app)
     with app.extensions["lotrack_db"].sessionmaker() as s:
         tech, tech2, qa = user(s, "tech"), user(s, "tech2"), user(s, "qa")
@@ -133,9 +134,13 @@ def grow(app: Flask, i: int) -> None:
         donor.register_clone(s, tech, code=f"CL-G{i}", donor_code=fd.code, derived_on=day)
         donor.register_clone(s, tech, code=f"CL-0001-G{i}", donor_code="FD-0001", derived_on=day)
         s.flush()
+        # Each round's banks have parents (a clone, an MCB) never seen before, and its run starts
+        # from a WCB of its own: a list looking up each row's parent or bank grows with them.
         for code, tier, parent in (
             (f"MCB-G{i}", "MCB", "CL-0001"),
             (f"WCB-G{i}", "WCB", "MCB-001"),
+            (f"MCB-G{i}B", "MCB", f"CL-G{i}"),
+            (f"WCB-G{i}B", "WCB", f"MCB-G{i}B"),
         ):
             bank = cellbank.register_bank(
                 s,
@@ -164,8 +169,8 @@ def grow(app: Flask, i: int) -> None:
             s,
             tech,
             code=f"RUN-G{i}",
-            bank_code="WCB-001-A",
-            vial_numbers=[2 + i],
+            bank_code=f"WCB-G{i}",
+            vial_numbers=[1],
             started_on=dt.date(2025, 11, 1),
         )
         s.flush()
@@ -385,7 +390,6 @@ def test_list_pages_cost_the_same_number_of_statements_at_four_times_the_data(
 # Argument-free API lists that answer a bare JSON list, with why they stay whole.
 WHOLE_LISTS = {
     "/api/v1/specs": "one version per product, stage and approval: a handful",
-    "/api/v1/prescriptions": "open prescriptions not yet covered: the allocation work queue",
 }
 
 

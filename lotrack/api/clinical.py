@@ -132,10 +132,11 @@ def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:
 
 @bp.route("/prescriptions")
 @permission("allocation.write")
-@bp.response(200, out.PrescriptionOut(many=True))
-def open_prescriptions() -> list[PrescriptionView]:
-    """Open prescriptions whose allocated units do not yet cover the dose"""
-    return clinical_lists.open_prescriptions(db_session(), actor())
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, out.page_of(out.PrescriptionOut, "PrescriptionPage"))
+def open_prescriptions(args: dict[str, Any]) -> Page[PrescriptionView]:
+    """Open prescriptions whose allocated units do not yet cover the dose, earliest planned first"""
+    return clinical_lists.open_prescriptions(db_session(), actor(), args["page"], args["per_page"])
 
 
 @bp.route("/prescriptions/<int:rx_id>/allocations", methods=["POST"])
@@ -272,5 +273,5 @@ def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:
         "by_lot": rows(outcome.by_lot),
         "signals": outcome.signals,
         "exceptional": outcome.exceptional,
-        "secondary": report.secondary_outcome(session, actor()),
+        "secondary": report.secondary_outcome(session, actor(), outcome),
     }

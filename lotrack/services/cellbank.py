@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
@@ -34,7 +34,17 @@ def get_bank(session: Session, code: str) -> CellBank:
 
 
 def list_banks(session: Session, page: int = 1, per_page: int = 50) -> Page[CellBank]:
-    return page_of(session, select(CellBank).order_by(CellBank.code), page, per_page)
+    """A page of banks by code, each with its parent (MCB or clone) and specification joined."""
+    stmt = (
+        select(CellBank)
+        .options(
+            joinedload(CellBank.parent),
+            joinedload(CellBank.clone),
+            joinedload(CellBank.spec_version),
+        )
+        .order_by(CellBank.code)
+    )
+    return page_of(session, stmt, page, per_page)
 
 
 def register_bank(

@@ -133,16 +133,27 @@ def usernames(session: Session, ids: set[int]) -> dict[int, str]:
     )
 
 
-def open_prescriptions(session: Session, actor: User) -> list[PrescriptionView]:
-    """Open prescriptions whose units do not yet cover the dose, for the technician or QA."""
+def open_prescriptions(
+    session: Session, actor: User, page: int = 1, per_page: int = 50
+) -> Page[PrescriptionView]:
+    """A page of open prescriptions whose units do not yet cover the dose, for the technician or
+    QA. The cover is summed in the database, so a page costs the same whatever the history."""
     require(actor.role, "allocation.write")
-    prescriptions = session.scalars(
+    allocated = (
+        select(func.coalesce(func.sum(Unit.cells), 0))
+        .select_from(Allocation)
+        .join(Unit, Allocation.unit_id == Unit.id)
+        .where(Allocation.prescription_id == Prescription.id)
+        .scalar_subquery()
+    )
+    stmt = (
         select(Prescription)
-        .where(Prescription.status == "open")
+        .where(Prescription.status == "open", allocated < Prescription.cells_needed)
         .options(joinedload(Prescription.patient).joinedload(Patient.site))
         .order_by(Prescription.planned_on, Prescription.id)
-    ).all()
-    return [v for v in views_of(session, list(prescriptions)) if not v.covered]
+    )
+    rows = page_of(session, stmt, page, per_page)
+    return Page(views_of(session, rows.items), rows.page, rows.per_page, rows.total)
 
 
 def available_units(session: Session, actor: User) -> list[Unit]:

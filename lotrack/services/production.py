@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.passage import PassageFigures, accumulate
@@ -37,7 +37,12 @@ def get_run(session: Session, code: str) -> ProductionRun:
 
 
 def list_runs(session: Session, page: int = 1, per_page: int = 50) -> Page[ProductionRun]:
-    stmt = select(ProductionRun).order_by(ProductionRun.started_on.desc(), ProductionRun.code)
+    """A page of runs, latest first, each with its WCB (joined: rows name the bank's code)."""
+    stmt = (
+        select(ProductionRun)
+        .options(joinedload(ProductionRun.bank))
+        .order_by(ProductionRun.started_on.desc(), ProductionRun.code)
+    )
     return page_of(session, stmt, page, per_page)
 
 

@@ -44,6 +44,7 @@ class PrimaryOutcome:
     signals: list[str] = field(default_factory=list)
     # Infusions given on an acknowledged exceptional release: flagged wherever outcomes are read.
     exceptional: list[str] = field(default_factory=list)
+    infused: set[int] = field(default_factory=set)  # patient ids, for the secondary outcome
 
 
 def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, bool]]:
@@ -95,7 +96,10 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
             for lot_number in lots_of[ev.patient_id]:
                 severe_by_lot[lot_number].add(ev.patient_id)
     out = PrimaryOutcome(
-        participants=len(patients), with_related=len(worst), exceptional=exceptional
+        participants=len(patients),
+        with_related=len(worst),
+        exceptional=exceptional,
+        infused=set(patients),
     )
     for grade in worst.values():
         out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
@@ -115,10 +119,18 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     return out
 
 
-def secondary_outcome(session: Session, actor: User) -> dict[str, int]:
-    """Participants by response at the one-month visit (improved, stable, worse, not yet seen)."""
+def secondary_outcome(
+    session: Session, actor: User, primary: PrimaryOutcome | None = None
+) -> dict[str, int]:
+    """Participants by response at the one-month visit (improved, stable, worse, not yet seen).
+
+    Given the primary outcome read for the same actor, its infused participants are reused
+    instead of reading every infusion a second time."""
     require(actor.role, "reports.read")
-    infused = {p.id for _i, p, _l, _x in _infusions(session, actor)}
+    if primary is not None:
+        infused = primary.infused
+    else:
+        infused = {p.id for _i, p, _l, _x in _infusions(session, actor)}
     visits = session.scalars(
         select(FollowUp).where(FollowUp.patient_id.in_(list(infused) or [-1]))
     ).all()

@@ -202,11 +202,18 @@ def follow_up(wristband: str) -> ResponseReturnValue:
 # ---- allocation (technician, QA) ---------------------------------------------------------------
 
 
+def _page_number() -> int:
+    """The page of the work queue: the allocate forms carry it so a refusal shows its own form."""
+    return min(max(1, request.args.get("page", 1, type=int)), 1_000_000)  # the API's bound
+
+
 def _allocations(form: FormState = NO_FORM) -> str:
     session = db_session()
     return render_template(
         "clinical/allocations.html",
-        prescriptions=clinical_lists.open_prescriptions(session, actor()),
+        page=clinical_lists.open_prescriptions(
+            session, actor(), _page_number(), setting("PAGE_SIZE")
+        ),
         units=clinical_lists.available_units(session, actor()),
         form=form,
     )
@@ -230,6 +237,6 @@ def allocate(rx_id: int) -> ResponseReturnValue:
         done = clinical.allocate(session, actor(), rx, data["units"])
         dins = ", ".join(eye_readable(a.unit.din) for a in done)
         flash(f"Allocated to {rx.patient.wristband}: {dins}.")
-        return redirect(url_for(".allocations"))
+        return redirect(url_for(".allocations", page=_page_number()))
 
     return submit(f"rx-{rx.id}", io.AllocationIn(), act, lambda form: _allocations(form))

@@ -23,10 +23,11 @@ RULE = (
 @permission("reports.read")
 def reports() -> ResponseReturnValue:
     session = db_session()
+    outcome = report.primary_outcome(session, actor())
     return render_template(
         "clinical/reports.html",
-        outcome=report.primary_outcome(session, actor()),
-        secondary=report.secondary_outcome(session, actor()),
+        outcome=outcome,
+        secondary=report.secondary_outcome(session, actor(), outcome),
         rule=RULE,
         related=sorted(rules.RELATED),
     )

@@ -60,7 +60,9 @@ def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nur
     assert rx.get_json()["cells_needed"] == 68_000_000  # 1×10^6 cells/kg × 68 kg
     assert rx.get_json()["covered"] is False
     # The technician sees it waiting for units, and allocates one.
-    waiting = tech.get("/prescriptions").get_json()
+    queue = tech.get("/prescriptions").get_json()
+    assert (queue["total"], queue["page"], queue["pages"]) == (1, 1, 1)
+    waiting = queue["items"]
     assert [r["patient"] for r in waiting] == ["SZ-GIMI/SUBJ-020"]
     din, _ = cs.free_din(demo_app)
     assert_problem(
@@ -72,6 +74,7 @@ def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nur
     assert done.status_code == 201, done.get_json()
     assert done.get_json()["covered"] is True
     assert [a["din"] for a in done.get_json()["allocations"]] == [din]
+    assert tech.get("/prescriptions").get_json()["items"] == []  # covered: off the work queue
     detail = nurse.get("/patients/sz-gimi/subj-020").get_json()
     assert detail["prescriptions"][0]["allocations"][0]["din"] == din
     assert_problem(

@@ -202,6 +202,26 @@ def test_a_technician_allocates_and_ships_and_the_site_receives(demo_app, client
     assert check_char
 
 
+def test_the_allocation_queue_is_paged_and_a_refusal_shows_on_its_own_page(
+    demo_app, client
+) -> None:
+    demo_app.config["LOTRACK_PAGE_SIZE"] = 1
+    first, second = cs.enrol(demo_app, "SUBJ-041"), cs.enrol(demo_app, "SUBJ-042")
+    login(client, "tech")
+    one = text(client.get("/allocations"))
+    assert "Page 1 of 2" in one and first in one and second not in one
+    assert re.search(r'<a class="button" href="/allocations\?page=2">Next', one)
+    two = text(client.get("/allocations?page=2"))
+    assert second in two and first not in two and "Previous" in two
+    rx_id = re.search(r"/prescriptions/(\d+)/allocate\?page=2", two).group(1)
+    refuse = {"units": "A999900000000"}
+    wrong = post(client, f"/prescriptions/{rx_id}/allocate?page=2", refuse, "/allocations")
+    assert wrong.status_code == 422 and "unknown DIN" in text(wrong) and second in text(wrong)
+    cs.allocate(demo_app, first, cs.free_din(demo_app)[0])
+    left = text(client.get("/allocations"))  # the covered prescription leaves the queue
+    assert second in left and first not in left and "Page 1 of" not in left
+
+
 def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client) -> None:
     cs.site_user(demo_app)
     with cs.db(demo_app) as s:
