@@ -153,7 +153,7 @@ def _identify() -> None:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             g.actor = accounts.user_for_token(db_session(), header[7:].strip())
-            if g.actor is not None:
+            if g.actor is not None and db_session().dirty:
                 db_session().commit()  # last-use stamp; nothing else is pending yet
         return
     if current_user.is_authenticated:

@@ -4,7 +4,6 @@ Every check is recorded and committed, GO or NO-GO; an infusion cites a GO check
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, request
@@ -16,7 +15,7 @@ from lotrack.api.common import Blueprint, permission
 from lotrack.api.inputs import PageArgs
 from lotrack.context import actor, commit, db_session
 from lotrack.domain.errors import NotFound, ValidationFailed
-from lotrack.models import BedsideScan, Infusion, Patient, Thaw, Unit
+from lotrack.models import BedsideScan, Infusion, Thaw, Unit
 from lotrack.schemas import parse
 from lotrack.services import accounts, bedside, clinical_lists
 from lotrack.services.common import Page
@@ -38,29 +37,25 @@ def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
         request.max_content_length = PHOTO_MAX_BYTES
 
 
-def answer(
-    scan: BedsideScan, needs_acknowledgement: bool, decoded: str | None = None
-) -> dict[str, Any]:
+def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
     """The check as clients read it (out.CheckOut)."""
-    session = db_session()
-    session.flush()  # the scan's id
-    patient = session.get(Patient, scan.patient_id) if scan.patient_id else None
-    unit = session.get(Unit, scan.unit_id) if scan.unit_id else None
+    scan = done.scan
+    db_session().flush()  # the scan's id
     return {
         "go": scan.go,
-        "reasons": json.loads(scan.reasons),
+        "reasons": list(done.verdict.reasons),  # as recorded in scan.reasons
         "scan_id": scan.id,
-        "needs_acknowledgement": needs_acknowledgement,
-        "patient": patient.wristband if patient else None,
-        "din": unit.din if unit else None,
+        "needs_acknowledgement": done.verdict.needs_acknowledgement,
+        "patient": done.patient_code,
+        "din": done.din,
         "method": scan.method,
         "scanned_at": scan.scanned_at,
         "decoded": decoded,
     }
 
 
-def _check(patient: str, scan: str, method: str, acknowledge: bool) -> tuple[BedsideScan, bool]:
-    record, verdict = bedside.check_scan(
+def _check(patient: str, scan: str, method: str, acknowledge: bool) -> bedside.Checked:
+    return bedside.run_check(
         db_session(),
         actor(),
         key=current_app.extensions["lotrack_signing_key"],
@@ -69,7 +64,6 @@ def _check(patient: str, scan: str, method: str, acknowledge: bool) -> tuple[Bed
         method=method,
         acknowledge_exceptional=acknowledge,
     )
-    return record, verdict.needs_acknowledgement
 
 
 @bp.route("/bedside/check", methods=["POST"])
@@ -80,10 +74,8 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
     """GO or NO-GO for this unit and this patient now, with every reason; always recorded.
     `patient` is the wristband text, `scan` the label's QR text (or a DIN with its check
     character); an exceptionally released lot needs `acknowledge_exceptional`"""
-    scan, ack = _check(
-        data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"]
-    )
-    body = answer(scan, ack)
+    done = _check(data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"])
+    body = answer(done)
     commit()  # a NO-GO is recorded too
     return body
 
@@ -117,8 +109,8 @@ def check_photo() -> dict[str, Any]:
     if image is None or not image.filename:
         raise ValidationFailed("Attach the photo of the label.", {"image": "required"})
     decoded = io.read_photo(image.stream)
-    scan, ack = _check(data["patient"], decoded, "photo", data["acknowledge_exceptional"])
-    body = answer(scan, ack, decoded)
+    done = _check(data["patient"], decoded, "photo", data["acknowledge_exceptional"])
+    body = answer(done, decoded)
     commit()
     return body
 

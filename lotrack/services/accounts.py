@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
@@ -275,8 +275,17 @@ def revoke_tokens(session: Session, actor: User | None, user: User, reason: str)
     return len(live)
 
 
+# Every API request runs it: the token with its user in one statement, built once.
+_TOKEN_WITH_USER = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user))
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    """The active user a live token belongs to."""
+    row = session.scalar(_TOKEN_WITH_USER, {"digest": _token_digest(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()

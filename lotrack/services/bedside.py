@@ -8,10 +8,11 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token
@@ -23,16 +24,25 @@ from lotrack.models import (
     Allocation,
     BedsideScan,
     Infusion,
+    Lot,
     Patient,
     Prescription,
+    Shipment,
+    ShipmentUnit,
+    SpecVersion,
     Thaw,
     Unit,
     User,
 )
 from lotrack.services import audit, specs
-from lotrack.services.clinical import cells_infused, problems_of
+from lotrack.services.clinical import problems_of
 from lotrack.services.common import norm
-from lotrack.services.shipment import location
+from lotrack.services.shipment import (
+    LOCATION_COLUMNS,
+    latest_shipment_of,
+    location,
+    location_of,
+)
 
 METHODS = ("wedge", "camera", "photo", "typed")
 SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
@@ -73,11 +83,26 @@ def read_label(key: Ed25519PrivateKey, text: str) -> LabelRead:
     return LabelRead(True, parsed.din)
 
 
+# Built once: a check runs these on every scan, and a prebuilt statement skips rebuilding its
+# cache key each time.
+_BY_WRISTBAND = select(Patient).where(Patient.wristband == bindparam("wristband"))
+
+
 def _patient(session: Session, actor: User, text: str) -> Patient | None:
-    patient = session.scalar(select(Patient).where(Patient.wristband == norm(text)))
+    patient = session.scalar(_BY_WRISTBAND, {"wristband": norm(text)})
     if patient is None or patient.site_id != actor.site_id:
         return None
     return patient
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A recorded check, with the wristband and DIN it matched (None: nothing matched)."""
+
+    scan: BedsideScan
+    verdict: bedside.BedsideVerdict
+    patient_code: str | None
+    din: str | None
 
 
 def check_scan(
@@ -92,6 +117,31 @@ def check_scan(
     now: dt.datetime | None = None,
 ) -> tuple[BedsideScan, bedside.BedsideVerdict]:
     """GO or NO-GO with every reason; every attempt is recorded."""
+    done = run_check(
+        session,
+        actor,
+        key=key,
+        patient_text=patient_text,
+        scan_text=scan_text,
+        method=method,
+        acknowledge_exceptional=acknowledge_exceptional,
+        now=now,
+    )
+    return done.scan, done.verdict
+
+
+def run_check(
+    session: Session,
+    actor: User,
+    *,
+    key: Ed25519PrivateKey,
+    patient_text: str,
+    scan_text: str,
+    method: str = "wedge",
+    acknowledge_exceptional: bool = False,
+    now: dt.datetime | None = None,
+) -> Checked:
+    """check_scan, also naming the patient and unit matched (what the API answers)."""
     require(actor.role, "bedside.scan")
     if method not in METHODS:
         raise ValidationFailed("Unknown scan method.", {"method": f"one of {', '.join(METHODS)}"})
@@ -101,7 +151,8 @@ def check_scan(
     patient_text = NOT_STORABLE.sub("\ufffd", patient_text or "")
     scan_text = NOT_STORABLE.sub("\ufffd", scan_text or "")
     label = read_label(key, scan_text)
-    unit = session.scalar(select(Unit).where(Unit.din == label.din)) if label.din else None
+    # Only a genuine label's unit is looked at (or recorded): a forged one proves nothing.
+    unit = session.execute(_UNIT_FACTS, {"din": label.din}).first() if label.genuine else None
     patient = _patient(session, actor, patient_text)
     facts = _facts(session, actor, label, unit, patient, acknowledge_exceptional, now)
     verdict = bedside.check(facts)
@@ -111,7 +162,7 @@ def check_scan(
         scan_text=scan_text[:400],
         method=method,
         patient_id=patient.id if patient else None,
-        unit_id=unit.id if unit and label.genuine else None,
+        unit_id=unit.unit_id if unit else None,
         go=verdict.go,
         exceptional_acknowledged=bool(
             acknowledge_exceptional and facts.lot_state == LotState.EXCEPTIONAL_RELEASE
@@ -121,14 +172,77 @@ def check_scan(
         scanned_at=now,
     )
     audit.created(session, actor, scan)
-    return scan, verdict
+    return Checked(
+        scan, verdict, patient.wristband if patient else None, unit.din if unit else None
+    )
+
+
+_Given = aliased(Unit)
+# Every fact of a unit in one statement: its lot and the lot's pinned specification, its
+# allocation and prescription, its thaw, its latest shipment, whether it was infused, and the
+# cells already infused under its prescription.
+_UNIT_FACTS = (
+    select(
+        Unit.id.label("unit_id"),
+        Unit.din,
+        Unit.state.label("unit_state"),
+        Unit.cells,
+        Lot.lot_number,
+        Lot.state.label("lot_state"),
+        Lot.expires_on,
+        SpecVersion.id.label("spec_id"),
+        SpecVersion.content_hash,
+        Prescription.id.label("rx_id"),
+        Prescription.patient_id.label("rx_patient_id"),
+        Prescription.cells_needed,
+        Prescription.tolerance,
+        Thaw.thawed_at,
+        select(func.count())
+        .where(Infusion.unit_id == Unit.id)
+        .scalar_subquery()
+        .label("infusions"),
+        select(func.coalesce(func.sum(_Given.cells), 0))
+        .join(Infusion, Infusion.unit_id == _Given.id)
+        .where(Infusion.prescription_id == Prescription.id)
+        .scalar_subquery()
+        .label("cells_given"),
+        *LOCATION_COLUMNS,
+    )
+    .join(Lot, Lot.id == Unit.lot_id)
+    .outerjoin(SpecVersion, SpecVersion.id == Lot.spec_version_id)
+    .outerjoin(Allocation, Allocation.unit_id == Unit.id)  # unique: one allocation per unit
+    .outerjoin(Prescription, Prescription.id == Allocation.prescription_id)
+    .outerjoin(Thaw, Thaw.unit_id == Unit.id)  # unique: one thaw per unit
+    .outerjoin(
+        ShipmentUnit,
+        and_(
+            ShipmentUnit.unit_id == Unit.id, ShipmentUnit.shipment_id == latest_shipment_of(Unit.id)
+        ),
+    )
+    .outerjoin(Shipment, Shipment.id == ShipmentUnit.shipment_id)
+    .where(Unit.din == bindparam("din"))
+)
+
+
+# Post-thaw windows by specification content hash: a version's content never changes (a change
+# is a new version), so its hash names its window for good, in any database.
+_WINDOWS: dict[str, int | None] = {}
+
+
+def _window(session: Session, version_id: int, digest: str) -> int | None:
+    """The post-thaw use window (minutes) the pinned specification version states, if any."""
+    if digest not in _WINDOWS:
+        version = session.get(SpecVersion, version_id)
+        raw = specs.content_of(version).limits.get("post_thaw_use_minutes") if version else None
+        _WINDOWS[digest] = int(raw) if raw and raw.isdigit() else None
+    return _WINDOWS[digest]
 
 
 def _facts(
     session: Session,
     actor: User,
     label: LabelRead,
-    unit: Unit | None,
+    unit: Row[Any] | None,
     patient: Patient | None,
     acknowledged: bool,
     now: dt.datetime,
@@ -137,16 +251,10 @@ def _facts(
         return bedside.BedsideFacts(
             label_genuine=label.genuine, label_reason=label.reason, din=label.din, now=now
         )
-    lot = unit.lot
-    where = location(session, unit)
-    allocation = session.scalar(select(Allocation).where(Allocation.unit_id == unit.id))
-    rx: Prescription | None = allocation.prescription if allocation else None
-    mine = rx is not None and patient is not None and rx.patient_id == patient.id
-    thaw = session.scalar(select(Thaw).where(Thaw.unit_id == unit.id))
-    window = None
-    if lot.spec_version is not None:
-        raw = specs.content_of(lot.spec_version).limits.get("post_thaw_use_minutes")
-        window = int(raw) if raw and raw.isdigit() else None
+    where = location_of(unit.number, unit.site_id, unit.status, unit.received)
+    has_rx = unit.rx_id is not None
+    mine = has_rx and patient is not None and unit.rx_patient_id == patient.id
+    window = _window(session, unit.spec_id, unit.content_hash) if unit.spec_id else None
     # Consent has its own fact (the recorded date); every checklist answer, including the
     # consent items, stays an eligibility problem named in the reason.
     problems = [p for p in problems_of(patient) if p != NO_CONSENT] if patient else []
@@ -154,28 +262,26 @@ def _facts(
         label_genuine=True,
         unit_found=True,
         din=unit.din,
-        lot_number=lot.lot_number,
-        lot_state=lot.state,
-        lot_expires_on=lot.expires_on,
+        lot_number=unit.lot_number,
+        lot_state=unit.lot_state,
+        lot_expires_on=unit.expires_on,
         exceptional_acknowledged=acknowledged,
-        unit_destroyed=unit.state == "destroyed",
+        unit_destroyed=unit.unit_state == "destroyed",
         received_at_site=where.site_id is not None and where.site_id == actor.site_id,
         in_transit=where.in_transit,
-        already_infused=bool(
-            session.scalar(select(func.count()).where(Infusion.unit_id == unit.id))
-        ),
+        already_infused=bool(unit.infusions),
         patient_found=patient is not None,
         patient_code=patient.wristband if patient else "",
         allocated_to_patient=mine,
-        allocated_to_other=rx is not None and not mine,
+        allocated_to_other=has_rx and not mine,
         patient_consented=patient is not None and patient.consent_date is not None,
         patient_eligible=patient is not None and not problems,
         eligibility_problems=tuple(problems),
-        prescribed_cells=rx.cells_needed if mine and rx else None,
-        cells_given_before=cells_infused(session, rx) if mine and rx else 0,
+        prescribed_cells=unit.cells_needed if mine else None,
+        cells_given_before=int(unit.cells_given or 0) if mine else 0,
         unit_cells=unit.cells,
-        dose_tolerance=Decimal(rx.tolerance) if rx else Decimal("0.10"),
-        thawed_at=thaw.thawed_at if thaw else None,
+        dose_tolerance=Decimal(unit.tolerance) if has_rx else Decimal("0.10"),
+        thawed_at=unit.thawed_at,
         post_thaw_minutes=window,
         now=now,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
@@ -123,21 +123,44 @@ class Location:
     shipment: str | None
 
 
+# What locates a unit: its latest shipment's number, site and status, and whether it was received.
+LOCATION_COLUMNS = (Shipment.number, Shipment.site_id, Shipment.status, ShipmentUnit.received)
+
+
+def latest_shipment_of(unit_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """The id of the unit's latest shipment, correlated to `unit_id` (None if never shipped);
+    outer-join ShipmentUnit and Shipment on it to read LOCATION_COLUMNS in the caller's query."""
+    other = aliased(ShipmentUnit)  # the caller's query joins ShipmentUnit itself
+    return (
+        select(other.shipment_id)
+        .where(other.unit_id == unit_id)
+        .order_by(other.shipment_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def location_of(
+    number: str | None, site_id: int | None, status: str | None, received: bool | None
+) -> Location:
+    """The Location that LOCATION_COLUMNS of the latest shipment (all None: none) describe."""
+    if number is None:
+        return Location(None, False, None)
+    if status == "in_transit":
+        return Location(None, True, number)
+    return Location(site_id if received else None, False, number)
+
+
 def location(session: Session, unit: Unit) -> Location:
     """Where a unit is: at the manufacturer, in transit, or received at a site."""
     row = session.execute(
-        select(Shipment.number, Shipment.site_id, Shipment.status, ShipmentUnit.received)
+        select(*LOCATION_COLUMNS)
         .join(ShipmentUnit, ShipmentUnit.shipment_id == Shipment.id)
         .where(ShipmentUnit.unit_id == unit.id)
         .order_by(Shipment.id.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return Location(None, False, None)
-    number, site_id, status, received = row
-    if status == "in_transit":
-        return Location(None, True, number)
-    return Location(site_id if received else None, False, number)
+    return location_of(*row) if row is not None else location_of(None, None, None, None)
 
 
 def get_shipment(session: Session, actor: User, number: str) -> Shipment:

@@ -21,10 +21,11 @@ from lotrack.domain.bedside import BedsideVerdict
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import check_character
 from lotrack.models import BedsideScan, Infusion, Patient, User
-from lotrack.services import bedside, clinical, containment
+from lotrack.services import accounts, bedside, clinical, containment
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
-from tests.conftest import user
+from tests import clinical_setup as cs
+from tests.conftest import counting, user
 from tests.services.test_clinical import (
     ALL_CLEAR,
     DEMO_LOT,
@@ -343,3 +344,27 @@ def test_an_exceptionally_released_unit_needs_the_physicians_acknowledgement(s):
     s.flush()
     s.expire(row)  # the record keeps the acknowledgement, for the reports and the auditor
     assert row.exceptional_acknowledged
+
+
+# A GO check through the API runs at most this many SQL statements (BEGIN, the token with its
+# user, the unit's facts, the patient, the scan, the audit seal's three): was 20 before the facts
+# were gathered in one query. A guard against one query per fact creeping back.
+CHECK_STATEMENTS = 8
+
+
+def test_a_bedside_check_through_the_api_runs_a_bounded_number_of_statements(demo_app):
+    din, _check_character = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    with cs.db(demo_app) as s:
+        token = accounts.create_token(s, None, user(s, "nurse"))
+        s.commit()
+    client = demo_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"patient": cs.READY, "scan": cs.label(demo_app, din), "method": "camera"}
+    client.post("/api/v1/bedside/check", json=body, headers=headers)  # the token's first use
+    with counting(demo_app) as seen:
+        resp = client.post("/api/v1/bedside/check", json=body, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["go"] is True, resp.get_json()
+    assert len(seen) <= CHECK_STATEMENTS, seen
+    # The token was used a moment ago: its last-use stamp is not written again.
+    assert not [q for q in seen if q.lstrip().upper().startswith("UPDATE API_TOKEN")], seen
