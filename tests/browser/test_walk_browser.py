@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -26,12 +25,11 @@ import pytest
 from flask import Flask
 
 from lotrack.domain.isbt128 import eye_readable
-from lotrack.services import lot as lots
-from lotrack.services import result
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.browser.conftest import PHONE, TABLET, log_in
-from tests.conftest import FACILITY, PASSWORDS, user
+from tests.conftest import PASSWORDS
 from tests.documents.pdfs import CODE128, QR, codes_per_page, only, path_of
+from tests.release_setup import make_lot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Route
@@ -109,36 +107,7 @@ def sign(page: Page, form: str, username: str, meaning: str, reason: str) -> Non
 def quarantined_lot(app: Flask, harvested: dt.date) -> str:
     """A lot of two bags on RUN-2025-01 whose release results are in and verified, except the
     cell counter's (VIAB, CELLS) and the sterility reading, which the walk enters."""
-    with app.extensions["lotrack_db"].sessionmaker() as s:
-        tech, tech2 = user(s, "tech"), user(s, "tech2")
-        lot = lots.register_lot(
-            s,
-            tech,
-            run_code="RUN-2025-01",
-            harvested_on=harvested,
-            expires_on=harvested + dt.timedelta(days=3 * 365),
-        )
-        s.flush()
-        lots.fill_units(
-            s,
-            tech,
-            lot,
-            container="bag",
-            count=2,
-            cells_per_unit=72_000_000,
-            volume_ml=Decimal("18.00"),
-            facility_id=FACILITY,
-            freezer="LN2-2",
-        )
-        for test, value, unit in RELEASE_VALUES:
-            if test not in (*COUNTER, TYPED):
-                r = result.record_result(
-                    s, tech, lot, test=test, value=value, unit=unit, performed_on=harvested
-                )
-                s.flush()
-                result.verify_result(s, tech2, r)
-        s.commit()
-        return lot.lot_number
+    return make_lot(app, harvested_on=harvested, left_out=(*COUNTER, TYPED))
 
 
 def counter_export(tested_on: dt.date) -> bytes:
