@@ -26,6 +26,7 @@ from lotrack import create_app
 from lotrack.db import make_sessionmaker
 from lotrack.models import Lot, Result, SpecVersion, User
 from lotrack.services import accounts, audit, result_import, trace
+from lotrack.services import audit_verify as chain
 
 PASSWORD = "demo-qa-password"  # noqa: S105 (the demo QA login seed_demo creates)
 
@@ -231,7 +232,7 @@ def csv_import(engine: Engine, lot_numbers: list[str], n: int) -> dict[str, Any]
 def _hash_inputs(session: Session) -> Iterator[list[bytes]]:
     """The exact bytes verify hashes (previous hash + canonical row), in batches."""
     batch: list[bytes] = []
-    for ev in audit._events(session):
+    for ev in chain._events(session):
         batch.append((ev.prev_hash + audit.canonical(audit._row(ev))).encode())
         if len(batch) == 50_000:
             yield batch

@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, String, func, inspect, select, text, type_coerce
 from sqlalchemy import event as sa_event
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from lotrack.db import Base, utcnow
 from lotrack.domain.errors import ValidationFailed
-from lotrack.models import AuditEvent, AuditHead, User
+from lotrack.models import AuditEvent, User
+
+if TYPE_CHECKING:
+    from lotrack.services.audit_verify import VerifyReport
 
 GENESIS = "0" * 64
 PENDING_KEY = "lotrack_audit_pending"
@@ -190,142 +192,12 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    ok: bool
-    checked: int
-    broken_seq: int | None
-    message: str
-
-
-_ROW_COLUMNS = (
-    AuditEvent.seq,
-    AuditEvent.at,
-    AuditEvent.actor_id,
-    AuditEvent.actor,
-    AuditEvent.action,
-    AuditEvent.entity_type,
-    AuditEvent.entity_id,
-    AuditEvent.changes,
-    AuditEvent.reason,
-    AuditEvent.prev_hash,
-    AuditEvent.hash,
-)
-
-
-def _events(session: Session, batch: int = 5000) -> Iterator[Any]:
-    """Plain rows in sequence order, in batches: no ORM objects, so the caller's session is
-    left as it was and a long chain does not fill memory."""
-    last = 0
-    while True:
-        rows = session.execute(
-            select(*_ROW_COLUMNS).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-
-
-# --- verifying: the writer's canonical bytes, rebuilt straight from plain tuples ----------------
-
-_quote = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) quotes with
-_fromisoformat = dt.datetime.fromisoformat
-_FIELDS = tuple(column.key for column in _ROW_COLUMNS[:10])  # the canonical row's, in order
-
-
-def _stored_at(dialect: str) -> ColumnElement[str]:
-    """`at` as text "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: SQLite's stored form, PostgreSQL's made
-    so; turning it into the canonical form needs no datetime per row."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", AuditEvent.at), "YYYY-MM-DD HH24:MI:SS.US")
-    return type_coerce(AuditEvent.at, String)
-
-
-def _iso(stored: str) -> str:
-    """plain(at) from the stored text, as the ORM reads it: fromisoformat, a naive time is UTC."""
-    moment = _fromisoformat(stored)  # refuses what the ORM refuses, the same way
-    if (
-        moment.tzinfo is None
-        and len(stored) == 26
-        and stored[7] == "-"  # YYYY-MM-DD, not a week date
-        and stored[10] == " "
-        and stored[19] == "."
-    ):
-        # The stored form "YYYY-MM-DD HH:MM:SS.ffffff": isoformat() gives the same digits, with
-        # T, the UTC offset and no fraction when it is zero.
-        if stored.endswith("000000"):
-            return stored[:19].replace(" ", "T") + "+00:00"
-        return stored.replace(" ", "T") + "+00:00"
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-    return str(plain(moment))
-
-
-def canonical_stored(row: tuple[Any, ...]) -> str:
-    """canonical(_row(event)) from a plain row (seq, stored at, actor_id, actor, action,
-    entity_type, entity_id, changes, reason, prev_hash): the same text, built directly."""
-    seq, at, actor_id, actor, action, entity_type, entity_id, changes, reason, prev_hash = row
-    if type(seq) is int and (actor_id is None or type(actor_id) is int):
-        try:
-            return (
-                f'{{"action":{_quote(action)},"actor":{_quote(actor)},'
-                f'"actor_id":{"null" if actor_id is None else actor_id},"at":"{_iso(at)}",'
-                f'"changes":{_quote(changes)},"entity_id":{_quote(entity_id)},'
-                f'"entity_type":{_quote(entity_type)},"prev_hash":{_quote(prev_hash)},'
-                f'"reason":{_quote(reason)},"seq":{seq}}}'
-            )
-        except TypeError:  # a text column holding no text (NULL, say)
-            pass
-    plain_row = dict(zip(_FIELDS, row, strict=True))  # the general encoder, as the writer's
-    plain_row["at"] = None if at is None else _iso(at)
-    return canonical(plain_row)
-
-
-def _stored_rows(session: Session, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-    """(canonical row fields..., hash) in sequence order, in keyset batches of plain tuples."""
-    connection = session.connection()
-    columns = (AuditEvent.seq, _stored_at(connection.dialect.name), *_ROW_COLUMNS[2:])
-    last = 0
-    while True:
-        rows = connection.execute(
-            select(*columns).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
-
-
 def verify(session: Session) -> VerifyReport:
-    """Walk the chain in sequence order; name the first event whose link or content is broken.
+    """Walk the chain in sequence order; name the first event whose link or content is broken
+    (services/audit_verify.py rebuilds exactly the bytes this module's writer hashed)."""
+    from lotrack.services.audit_verify import verify_chain  # it reads what this module writes
 
-    Each event's hash is recomputed over exactly the bytes the writer hashed (row_hash of
-    _row), rebuilt from plain rows (canonical_stored) rather than through objects."""
-    prev, expected, checked = GENESIS, 1, 0
-    sha256 = hashlib.sha256
-    for row in _stored_rows(session):
-        seq, stored_hash, prev_hash = row[0], row[10], row[9]
-        if seq != expected:
-            return VerifyReport(False, checked, expected, f"event {expected} is missing")
-        if prev_hash != prev:
-            return VerifyReport(
-                False, checked, seq, f"event {seq} does not link to event {seq - 1}"
-            )
-        if sha256((prev + canonical_stored(row[:10])).encode()).hexdigest() != stored_hash:
-            return VerifyReport(
-                False, checked, seq, f"event {seq} was altered: its hash does not match"
-            )
-        prev, expected, checked = stored_hash, expected + 1, checked + 1
-    head = session.get(AuditHead, 1)
-    if head is None or head.seq != checked or head.hash != prev:
-        return VerifyReport(
-            False,
-            checked,
-            checked + 1,
-            f"event {checked + 1} is missing: the chain head records "
-            f"{head.seq if head else 'nothing'} events, {checked} found",
-        )
-    return VerifyReport(True, checked, None, f"audit chain intact: {checked} events verified")
+    return verify_chain(session)
 
 
 def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:

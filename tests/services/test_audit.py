@@ -18,7 +18,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import ValidationFailed
 from lotrack.migrations.guards import MESSAGE, audit_unguard_statements
 from lotrack.models import AuditEvent, AuditHead, Site
-from lotrack.services import accounts, audit
+from lotrack.services import accounts, audit, audit_verify
 from tests.conftest import user
 
 
@@ -335,7 +335,7 @@ def test_verify_rebuilds_the_writers_canonical_row_from_the_stored_text(
     east = at.astimezone(dt.timezone(dt.timedelta(hours=2)))
     for spelling in (stored, stored.replace(" ", "T"), stored + "+00:00", east.isoformat()):
         row = (seq, spelling, actor_id, actor, action, entity_type, entity_id, ev.changes)
-        assert audit.canonical_stored((*row, reason, ev.prev_hash)) == written
+        assert audit_verify.canonical_stored((*row, reason, ev.prev_hash)) == written
 
 
 def test_verify_reads_back_the_writers_bytes_from_the_database(session):
@@ -349,6 +349,7 @@ def test_verify_reads_back_the_writers_bytes_from_the_database(session):
         for ev in session.scalars(select(AuditEvent))
     }
     read = {
-        row[0]: (row[10], audit.canonical_stored(row[:10])) for row in audit._stored_rows(session)
+        row[0]: (row[10], audit_verify.canonical_stored(row[:10]))
+        for row in audit_verify._stored_rows(session)
     }
     assert read == written
