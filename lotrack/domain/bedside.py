@@ -1,7 +1,13 @@
-"""The bedside hard stop: GO only when every check passes; otherwise NO-GO with every reason.
+"""The bedside hard stop: GO only when every check passes; otherwise NO-GO with every reason, the
+most serious first (a nurse at 2 a.m. reads "RECALLED" before "the thaw time is not recorded").
 
-Facts are gathered by the service; this module only judges them, so each rule can be tried alone
-and in combination. A missing fact is never read as a safe one.
+The unit's side (lot state, an exceptional release for one named patient, expiry, the unit's
+condition) is the one rule of domain/distribution.py, asked for the scanned patient. This module
+adds the label, the patient's side (found, consent, eligibility, dose) and the steps at the
+bedside (received here, allocated to this patient, thawed, within the post-thaw window).
+
+Facts are gathered by services/bedside.py; this module only judges them, so each rule can be tried
+alone and in combination. A missing fact is never read as a safe one.
 """
 
 from __future__ import annotations
@@ -10,25 +16,44 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from lotrack.domain.distribution import Reason, Severity, UnitFacts, unit_reasons
 from lotrack.domain.states import LotState
+
+WITNESSED = "witnessed"  # the meaning of the infusion witness's signature (21 CFR 11.50)
+SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
+CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a little apart
+
+# How the label's DIN was read. Only the QR code's signed token proves the label genuine; a bar
+# code (Code 128 carries the DIN alone) or a typed DIN identifies the unit without that proof.
+QR, BARCODE, TYPED = "qr", "barcode", "typed"
+# Why a label was not accepted.
+NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING = "not_genuine", "check_mismatch", "check_missing"
+# The reasons after which recording a thaw is the next step (the thaw form may open itself):
+# every other reason makes a thaw wrong or pointless.
+THAW_NEXT = frozenset({"not_thawed", "acknowledge_exceptional"})
+
+_NOTES = {
+    BARCODE: "Read from the bar code: a bar code scan does not prove the label genuine — scan"
+    " the QR code for that.",
+    TYPED: "Read from a typed DIN: a typed DIN does not prove the label genuine — scan the QR"
+    " code for that.",
+}
 
 
 @dataclass(frozen=True)
 class BedsideFacts:
-    label_genuine: bool
+    label_accepted: bool
     label_reason: str = ""  # why the label was not accepted
-    unit_found: bool = False
+    label_problem: str = NOT_GENUINE  # NOT_GENUINE, CHECK_MISMATCH or CHECK_MISSING
+    label_source: str = QR  # QR, BARCODE or TYPED
     din: str = ""
-    lot_number: str = ""
-    lot_state: str = ""
-    lot_expires_on: dt.date | None = None
+    unit: UnitFacts | None = None  # None: no such unit
+    zone: str = "UTC"  # the facility's zone, in which the label's expiry date is printed
     exceptional_acknowledged: bool = False
-    unit_destroyed: bool = False
     received_at_site: bool = False  # received at the scanning user's site
+    received_elsewhere: bool = False  # received at another site
     in_transit: bool = False
-    already_infused: bool = False
-    patient_found: bool = False
-    patient_code: str = ""
+    patient_id: int | None = None  # None: the wristband matches no patient of this site
     allocated_to_patient: bool = False
     allocated_to_other: bool = False
     patient_consented: bool = False
@@ -46,98 +71,176 @@ class BedsideFacts:
 @dataclass(frozen=True)
 class BedsideVerdict:
     go: bool
-    reasons: tuple[str, ...]
-    needs_acknowledgement: bool = False  # exceptional release not yet acknowledged
+    reasons: tuple[str, ...]  # plain sentences, most serious first
+    needs_acknowledgement: bool = False  # offer the exceptional release's acknowledgement box
+    codes: tuple[str, ...] = ()  # one per reason, in the same order
+    notes: tuple[str, ...] = ()  # said whatever the verdict; never a reason for NO-GO
+    thaw_next: bool = False  # recording the thaw is what is left to do
+
+
+def named_patient(f: BedsideFacts) -> bool:
+    """Whether the unit's lot was released by exception for the scanned patient."""
+    return (
+        f.unit is not None
+        and f.unit.lot_state == LotState.EXCEPTIONAL_RELEASE
+        and f.patient_id is not None
+        and f.unit.exceptional_patient_id == f.patient_id
+    )
 
 
 def check(f: BedsideFacts) -> BedsideVerdict:
-    reasons: list[str] = []
-    if not f.label_genuine:
-        reasons.append(
-            f"The label is not genuine: {f.label_reason or 'unreadable'}. Do not use it."
+    if not f.label_accepted:  # nothing can be known of a unit from a label not accepted
+        return _verdict([_label(f)])
+    notes = (_NOTES[f.label_source],) if f.label_source in _NOTES else ()
+    if f.unit is None:
+        unknown = Reason(
+            Severity.NOT_GENUINE, "unknown_unit", f"No unit {f.din} is known to lotrack."
         )
-        return BedsideVerdict(False, tuple(reasons))
-    if not f.unit_found:
-        reasons.append(f"No unit {f.din} is known to lotrack.")
-        return BedsideVerdict(False, tuple(reasons))
-    if not f.patient_found:
-        reasons.append("The wristband does not match a patient of this site.")
-    ack = False
-    state = f.lot_state
-    if state == LotState.EXCEPTIONAL_RELEASE:
-        if not f.exceptional_acknowledged:
-            ack = True
-            reasons.append(
-                f"Lot {f.lot_number} was released by exception: the physician must acknowledge"
-                " the exceptional release before infusion."
+        return _verdict([unknown], notes)
+    reasons = unit_reasons(f.unit, now=f.now, zone=f.zone, patient_id=f.patient_id)
+    reasons += _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
+    acknowledging = named_patient(f) and not f.exceptional_acknowledged
+    if acknowledging:
+        reasons.append(
+            Reason(
+                Severity.STEP,
+                "acknowledge_exceptional",
+                f"Lot {f.unit.lot_number} was released by exception: the physician must"
+                " acknowledge the exceptional release before infusion.",
             )
-    elif state == LotState.RECALLED:
-        reasons.append(f"Lot {f.lot_number} has been RECALLED. Do not infuse; quarantine the unit.")
-    elif state == LotState.ON_HOLD:
-        reasons.append(f"Lot {f.lot_number} is ON HOLD. Do not infuse.")
-    elif state != LotState.RELEASED:
-        reasons.append(
-            f"Lot {f.lot_number} is {state.replace('_', ' ') or 'in an unknown state'};"
-            " only a released lot may be infused."
         )
-    today = f.now.date()
-    if f.lot_expires_on is None or f.lot_expires_on < today:
-        reasons.append(
-            f"The unit expired on {f.lot_expires_on}."
-            if f.lot_expires_on
-            else "The unit's expiry date is unknown."
+    # The box is offered to the named patient only, and only when nothing else blocks: ticking
+    # it must never be the way past any other reason.
+    return _verdict(reasons, notes, offer=acknowledging and len(reasons) == 1)
+
+
+def _verdict(
+    reasons: list[Reason], notes: tuple[str, ...] = (), *, offer: bool = False
+) -> BedsideVerdict:
+    ordered = sorted(reasons)
+    codes = tuple(r.code for r in ordered)
+    return BedsideVerdict(
+        go=not ordered,
+        reasons=tuple(r.text for r in ordered),
+        needs_acknowledgement=offer,
+        codes=codes,
+        notes=notes,
+        thaw_next="not_thawed" in codes and set(codes) <= THAW_NEXT,
+    )
+
+
+def _label(f: BedsideFacts) -> Reason:
+    if f.label_problem == CHECK_MISMATCH:
+        # A slip of the finger or a misread, not a forgery: say how to put it right.
+        text = (
+            "The check character does not match — re-scan or re-type the DIN with its boxed"
+            " check character."
         )
-    if f.unit_destroyed:
-        reasons.append("The unit is recorded as destroyed.")
-    if f.already_infused:
-        reasons.append("This unit has been infused already.")
+    elif f.label_problem == CHECK_MISSING:
+        text = (
+            "A typed DIN needs its check character: type the boxed character printed beside"
+            " the DIN, or scan the label."
+        )
+    else:
+        text = f"The label is not genuine: {f.label_reason or 'unreadable'}. Do not use it."
+    return Reason(Severity.NOT_GENUINE, f.label_problem or NOT_GENUINE, text)
+
+
+def _patient(f: BedsideFacts) -> list[Reason]:
+    if f.patient_id is None:
+        return [
+            Reason(
+                Severity.PATIENT,
+                "patient_unknown",
+                "The wristband does not match a patient of this site.",
+            )
+        ]
+    reasons = []
+    if not f.patient_consented:
+        reasons.append(
+            Reason(
+                Severity.PATIENT, "no_consent", "The patient's informed consent is not recorded."
+            )
+        )
+    if not f.patient_eligible:
+        problems = "; ".join(f.eligibility_problems) or "the eligibility checklist is incomplete"
+        reasons.append(
+            Reason(Severity.PATIENT, "not_eligible", f"The patient is not eligible: {problems}.")
+        )
+    return reasons
+
+
+def _place(f: BedsideFacts) -> list[Reason]:
     if f.in_transit:
-        reasons.append("The unit is still in transit: receive it at this site first.")
-    elif not f.received_at_site:
-        reasons.append("The unit has not been received at this site.")
+        text = "The unit is still in transit: receive it at this site first."
+        return [Reason(Severity.STEP, "in_transit", text)]
+    if f.received_elsewhere:
+        text = "The unit has not been received at this site: it is at another site."
+        return [Reason(Severity.CONDITION, "elsewhere", text)]
+    if not f.received_at_site:
+        text = "The unit has not been received at this site."
+        return [Reason(Severity.STEP, "not_received", text)]
+    return []
+
+
+def _allocation(f: BedsideFacts) -> list[Reason]:
     if f.allocated_to_other:
-        reasons.append("The unit is allocated to another patient.")
-    elif not f.allocated_to_patient:
-        reasons.append("The unit is not allocated to this patient.")
-    if f.patient_found:
-        if not f.patient_consented:
-            reasons.append("The patient's informed consent is not recorded.")
-        if not f.patient_eligible:
-            problems = (
-                "; ".join(f.eligibility_problems) or "the eligibility checklist is incomplete"
-            )
-            reasons.append(f"The patient is not eligible: {problems}.")
-    reasons.extend(_dose(f))
-    reasons.extend(_thaw(f))
-    return BedsideVerdict(not reasons, tuple(reasons), ack)
+        text = "The unit is allocated to another patient."
+        return [Reason(Severity.WRONG_PATIENT, "allocated_other", text)]
+    if not f.allocated_to_patient:
+        text = "The unit is not allocated to this patient."
+        return [Reason(Severity.STEP, "not_allocated", text)]
+    return []
 
 
-def _dose(f: BedsideFacts) -> list[str]:
+def _dose(f: BedsideFacts) -> list[Reason]:
     if f.prescribed_cells is None or f.prescribed_cells <= 0:
-        return ["No prescription with a dose is recorded for this patient."]
+        text = "No prescription with a dose is recorded for this patient."
+        return [Reason(Severity.PATIENT, "no_prescription", text)]
     ceiling = Decimal(f.prescribed_cells) * (1 + f.dose_tolerance)
     total = f.cells_given_before + f.unit_cells
     if Decimal(total) > ceiling:
-        return [
+        text = (
             f"This unit would bring the dose to {total:,} cells, above the prescribed"
             f" {f.prescribed_cells:,} (+{f.dose_tolerance:.0%} tolerance)."
-        ]
+        )
+        return [Reason(Severity.PATIENT, "over_dose", text)]
     return []
 
 
-def _thaw(f: BedsideFacts) -> list[str]:
+def _thaw(f: BedsideFacts) -> list[Reason]:
     if f.post_thaw_minutes is None:
-        return ["The specification states no post-thaw use window; the unit cannot be checked."]
+        text = "The specification states no post-thaw use window; the unit cannot be checked."
+        return [Reason(Severity.CONDITION, "no_window", text)]
     if f.thawed_at is None:
-        return ["The thaw time is not recorded: record it before infusion."]
+        text = "The thaw time is not recorded: record it before infusion."
+        return [Reason(Severity.STEP, "not_thawed", text)]
     if f.thawed_at > f.now + dt.timedelta(minutes=1):
-        return ["The recorded thaw time is in the future."]
+        return [
+            Reason(Severity.CONDITION, "thaw_in_future", "The recorded thaw time is in the future.")
+        ]
     elapsed = f.now - f.thawed_at
     # Compared in seconds: a timedelta of an absurd window from a spec would overflow.
     if elapsed.total_seconds() > f.post_thaw_minutes * 60:
+        # Past its window the thawed unit is spent, like an expired one.
         minutes = int(elapsed.total_seconds() // 60)
-        return [
+        text = (
             f"The unit was thawed {minutes} minutes ago; it must be infused within"
             f" {f.post_thaw_minutes} minutes of thawing."
-        ]
+        )
+        return [Reason(Severity.EXPIRY, "post_thaw_expired", text)]
     return []
+
+
+def start_problem(scanned_at: dt.datetime, started: dt.datetime, now: dt.datetime) -> str:
+    """Why an infusion may not start at `started` after its GO check at `scanned_at` ("": it
+    may): not before the check, not after the GO's validity, not in the future."""
+    # Start times are typed to the minute: a start in the GO check's own minute is after it.
+    if started < scanned_at.replace(second=0, microsecond=0):
+        return "not before the GO check"
+    if started > scanned_at + SCAN_VALID_FOR:
+        minutes = int(SCAN_VALID_FOR.total_seconds() // 60)
+        return f"within {minutes} minutes of the GO check: check again at the bedside"
+    if started > now + CLOCK_SLACK:
+        return "not in the future"
+    return ""

@@ -27,6 +27,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "reports.read": frozenset({"clinical", "qa", "medical_director", "admin"}),
     "exceptional.request": frozenset({"qa"}),
     "exceptional.sign": frozenset({"qa", "medical_director"}),
+    # The treating physician: clinical staff of the patient's site (the service checks the site).
+    "exceptional.accept": frozenset({"clinical"}),
     "deviation.write": frozenset({"technician", "qa"}),
     "deviation.close": frozenset({"qa"}),
     "audit.read": frozenset({"qa", "admin"}),

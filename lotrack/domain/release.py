@@ -1,145 +1,146 @@
-"""The lot decisions QA signs: which state each starts from and leads to, who may sign it, with
-which meaning, and the release rules (segregation of duties, blockers, exceptional release)."""
+"""When a lot may be released: one pure rule over one plain value of facts.
+
+`release_evaluation(facts)` is the only place that says whether a lot is releasable. The lot page,
+the evaluation API, QA's review and signing, certificates, allocation, shipping and the bedside
+all read its answer, over facts that services/evaluation.py gathers in one place:
+
+- every required test of the pinned specification has a valid, verified result within limits
+  (per test the latest valid result counts; a panel takes its best alternative);
+- no OOS investigation is open on the lot, nor on a sibling lot (same run or same WCB);
+- no deviation is open on the lot or on its run;
+- the run stayed within its passage and population-doubling limits and in-process specification;
+- the working and master cell banks are qualified and the donor was determined eligible.
+
+A released lot is judged again whenever one of these facts changes (`lookback`): a decision never
+outlives its basis.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
-from lotrack.domain.errors import Conflict, Forbidden
-from lotrack.domain.states import LotState, lot_may_move
-
-
-class Action(StrEnum):
-    RELEASE = "release"
-    REJECT = "reject"
-    HOLD = "hold"
-    UNHOLD = "unhold"
-    RECALL = "recall"
-    EXCEPTIONAL_RELEASE = "exceptional_release"
-    REVIEW = "review"  # a signature on the dossier without a change of state
-
-
-class Meaning(StrEnum):
-    """What a signature means (21 CFR 11.50(a)(3)); shown wherever the signature is shown."""
-
-    REVIEWED = "reviewed"
-    APPROVED_FOR_RELEASE = "approved for release"
-    REJECTED = "rejected"
-    PLACED_ON_HOLD = "placed on hold"
-    HOLD_LIFTED = "hold lifted"
-    RECALLED = "recalled"
-    EXCEPTIONAL_RELEASE_QA = "exceptional release approved (QA)"
-    EXCEPTIONAL_RELEASE_MEDICAL = "exceptional release approved (medical director)"
+from lotrack.domain.evaluation import Blocker, Evaluation, ResultFact, evaluate
+from lotrack.domain.specs import SpecContent
+from lotrack.domain.states import Determination, LotState, Qualification
 
 
 @dataclass(frozen=True)
-class Rule:
-    sources: frozenset[LotState]
-    target: LotState | None  # None: back to the state the hold interrupted
-    roles: frozenset[str]
-    meanings: frozenset[Meaning]
-    signature: bool = True
+class OpenInvestigation:
+    number: str
+    lot_number: str  # the lot whose result failed: this one, or a sibling
+    test_code: str
+    phase: str
 
 
-QA = frozenset({"qa"})
-RULES: dict[Action, Rule] = {
-    Action.RELEASE: Rule(
-        frozenset({LotState.QUARANTINE}),
-        LotState.RELEASED,
-        QA,
-        frozenset({Meaning.APPROVED_FOR_RELEASE}),
-    ),
-    Action.REJECT: Rule(
-        frozenset({LotState.QUARANTINE, LotState.ON_HOLD}),
-        LotState.REJECTED,
-        QA,
-        frozenset({Meaning.REJECTED}),
-    ),
-    Action.HOLD: Rule(
-        frozenset({LotState.QUARANTINE, LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE}),
-        LotState.ON_HOLD,
-        QA,
-        frozenset({Meaning.PLACED_ON_HOLD}),
-    ),
-    Action.UNHOLD: Rule(frozenset({LotState.ON_HOLD}), None, QA, frozenset({Meaning.HOLD_LIFTED})),
-    Action.RECALL: Rule(
-        frozenset({LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE, LotState.ON_HOLD}),
-        LotState.RECALLED,
-        QA,
-        frozenset({Meaning.RECALLED}),
-    ),
-    Action.EXCEPTIONAL_RELEASE: Rule(
-        frozenset({LotState.QUARANTINE}),
-        LotState.EXCEPTIONAL_RELEASE,
-        frozenset({"qa", "medical_director"}),
-        frozenset({Meaning.EXCEPTIONAL_RELEASE_QA, Meaning.EXCEPTIONAL_RELEASE_MEDICAL}),
-    ),
-}
-# States a lot has been distributed from: only these can be recalled (a held quarantined lot is
-# rejected, not recalled).
-DISTRIBUTED = frozenset({LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE})
-MEANING_OF_ROLE = {
-    "qa": Meaning.EXCEPTIONAL_RELEASE_QA,
-    "medical_director": Meaning.EXCEPTIONAL_RELEASE_MEDICAL,
-}
+@dataclass(frozen=True)
+class OpenDeviation:
+    number: str
+    description: str
 
 
-def target_of(action: Action, state: LotState, held_from: LotState | None) -> LotState:
-    """The state `action` leads to from `state`, or Conflict naming why it cannot."""
-    rule = RULES[action]
-    if state not in rule.sources:
-        allowed = ", ".join(sorted(rule.sources))
-        raise Conflict(
-            f"A lot in {state} cannot be {_done(action)}; only from {allowed}.",
-            {"state": f"is {state}"},
+@dataclass(frozen=True)
+class BankFact:
+    tier: str
+    code: str
+    qualification: str
+
+
+@dataclass(frozen=True)
+class RunFlag:
+    """A passage past a limit, or an in-process result out of its specification."""
+
+    kind: str  # passage or in-process
+    subject: str  # "RUN-2025-03 P11"
+    message: str
+
+
+@dataclass(frozen=True)
+class LotFacts:
+    lot_number: str
+    spec: SpecContent | None  # the version the lot pinned when it was created
+    today: dt.date
+    results: tuple[ResultFact, ...] = ()
+    investigations: tuple[OpenInvestigation, ...] = ()
+    deviations: tuple[OpenDeviation, ...] = ()
+    banks: tuple[BankFact, ...] = ()  # the WCB, then its MCB
+    donor_code: str | None = None
+    donor_determination: str | None = None
+    run_flags: tuple[RunFlag, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def release_evaluation(f: LotFacts) -> Evaluation:
+    """Every test's verdict and every reason the lot may not be released (none: releasable)."""
+    label = f"Lot {f.lot_number}"
+    others = tuple(_lineage_blockers(f))
+    if f.spec is None:
+        spec = Blocker("spec", label, f"{label} has no specification pinned.")
+        return Evaluation((), (spec, *others), f.warnings)
+    return evaluate(
+        f.spec, list(f.results), today=f.today, other_blockers=others, warnings=f.warnings
+    )
+
+
+def release_blockers(f: LotFacts) -> tuple[Blocker, ...]:
+    return release_evaluation(f).blockers
+
+
+def _lineage_blockers(f: LotFacts) -> Iterable[Blocker]:
+    for inv in f.investigations:
+        where = "" if inv.lot_number == f.lot_number else f" on sibling lot {inv.lot_number}"
+        yield Blocker(
+            "investigation",
+            inv.number,
+            f"{inv.number}{where} ({inv.test_code}) is open, phase {inv.phase}.",
         )
-    if action == Action.RECALL and state == LotState.ON_HOLD and held_from not in DISTRIBUTED:
-        raise Conflict(
-            "This lot was held before it was ever released; reject it instead of recalling it.",
-            {"state": "never released"},
-        )
-    target = rule.target if rule.target is not None else held_from
-    if target is None or not lot_may_move(state, target):
-        raise Conflict(f"The lot cannot move from {state} to {target}.", {"state": f"is {state}"})
-    return target
+    for flag in f.run_flags:
+        yield Blocker(flag.kind, flag.subject, flag.message)
+    for bank in f.banks:
+        if bank.qualification != Qualification.QUALIFIED:
+            yield Blocker("bank", bank.code, f"{bank.tier} {bank.code} is {bank.qualification}.")
+    if f.donor_code is not None and f.donor_determination != Determination.ELIGIBLE:
+        yield Blocker("donor", f.donor_code, f"Donor {f.donor_code} is {f.donor_determination}.")
+    for dev in f.deviations:
+        yield Blocker("deviation", dev.number, f"Deviation {dev.number} is open: {dev.description}")
 
 
-def check_signer(action: Action, role: str, meaning: str) -> Meaning:
-    """The signer's role must allow the action and the meaning must be one of the action's."""
-    rule = RULES[action]
-    if role not in rule.roles:
-        raise Forbidden(
-            f"Your role ({role}) may not sign this; it needs: {', '.join(sorted(rule.roles))}.",
-            {"username": f"role {role} may not sign {action}"},
-        )
-    allowed = sorted(m.value for m in rule.meanings)
-    if action == Action.EXCEPTIONAL_RELEASE:
-        allowed = [MEANING_OF_ROLE[role].value]
-    if meaning not in allowed:
-        raise Conflict(
-            f"The meaning of this signature must be: {' or '.join(allowed)}.",
-            {"meaning": f"one of: {', '.join(allowed)}"},
-        )
-    return Meaning(meaning)
+# What an exceptional release accepts: a test still incomplete (missing, pending or unverified)
+# may complete later without a new decision; anything adverse is accepted only as it was named.
+INCOMPLETE = frozenset({"missing", "pending", "unverified"})
 
 
-def segregation_problem(signer_id: int, analyst_ids: set[int], verifier_ids: set[int]) -> str:
-    """Empty, or why the signer may not release: they tested or verified this lot."""
-    if signer_id in analyst_ids:
-        return "You entered results of this lot; someone who did not test it must release it."
-    if signer_id in verifier_ids:
-        return "You verified results of this lot; someone who did not check them must release it."
-    return ""
+def _key(kind: str, subject: str) -> tuple[str, str]:
+    return ("incomplete" if kind in INCOMPLETE else kind, subject)
 
 
-def _done(action: Action) -> str:
-    return {
-        Action.RELEASE: "released",
-        Action.REJECT: "rejected",
-        Action.HOLD: "put on hold",
-        Action.UNHOLD: "taken off hold",
-        Action.RECALL: "recalled",
-        Action.EXCEPTIONAL_RELEASE: "exceptionally released",
-        Action.REVIEW: "reviewed",
-    }[action]
+def uncovered(
+    blockers: Iterable[Blocker], accepted: Iterable[tuple[str, str]]
+) -> tuple[Blocker, ...]:
+    """The blockers an exceptional release did not accept (`accepted`: its (kind, subject)s)."""
+    basis = {_key(kind, subject) for kind, subject in accepted}
+    return tuple(b for b in blockers if _key(b.kind, b.subject) not in basis)
+
+
+VOID_RELEASE = "The release signature is void: the lot's record changed after it was signed."
+
+
+def lookback(
+    state: str,
+    blockers: Iterable[Blocker],
+    *,
+    accepted: Iterable[tuple[str, str]] = (),
+    release_signature_void: bool = False,
+) -> tuple[str, ...]:
+    """Why a lot QA let go must be held now; empty while its decision still stands.
+
+    A RELEASED lot stands only while it is releasable and its release signature is not void; an
+    EXCEPTIONALLY RELEASED lot while nothing beyond what its release accepted blocks it.
+    """
+    if state == LotState.RELEASED:
+        reasons = [b.message for b in blockers]
+        return (*reasons, VOID_RELEASE) if release_signature_void else tuple(reasons)
+    if state == LotState.EXCEPTIONAL_RELEASE:
+        return tuple(b.message for b in uncovered(blockers, accepted))
+    return ()

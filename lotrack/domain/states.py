@@ -52,10 +52,28 @@ class VialState(StrEnum):
 
 
 class UnitState(StrEnum):
-    """A unit's own whereabouts; whether it may be used also depends on its lot's state."""
+    """Where a unit is and what happened to it; whether it may be used also depends on its lot."""
 
-    STORED = "stored"
+    STORED = "stored"  # at the manufacturer, in its storage position
+    IN_TRANSIT = "in_transit"  # on a shipment not yet received
+    RECEIVED = "received"  # received at the shipment's site
+    MISSING = "missing"  # shipped and not received: its cold chain is unknown, never used
+    THAWED = "thawed"
+    INFUSED = "infused"
     DESTROYED = "destroyed"
+
+
+# Each move is a guarded update (UPDATE ... WHERE state = :expected): of two requests moving one
+# unit at once, one succeeds and the other is refused.
+UNIT_TRANSITIONS: dict[UnitState, frozenset[UnitState]] = {
+    UnitState.STORED: frozenset({UnitState.IN_TRANSIT, UnitState.DESTROYED}),
+    UnitState.IN_TRANSIT: frozenset({UnitState.RECEIVED, UnitState.MISSING}),
+    UnitState.RECEIVED: frozenset({UnitState.THAWED, UnitState.DESTROYED}),
+    UnitState.THAWED: frozenset({UnitState.INFUSED, UnitState.DESTROYED}),
+    UnitState.MISSING: frozenset(),
+    UnitState.INFUSED: frozenset(),
+    UnitState.DESTROYED: frozenset(),
+}
 
 
 class Determination(StrEnum):

@@ -1,0 +1,137 @@
+"""Whether a unit may go on toward a patient: be allocated, shipped or infused. One rule over one
+plain value of the unit's facts; allocation, shipping, the bedside and `/v/` all read it. The
+bedside adds the patient's side and the steps at the bedside (domain/bedside.py).
+
+Reasons carry a severity, so that the most serious one is shown first: a nurse at 2 a.m. must see
+"RECALLED" before "the thaw time is not recorded".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import IntEnum
+
+from lotrack.domain.clock import expired
+from lotrack.domain.states import LotState, UnitState
+
+
+class Severity(IntEnum):
+    """Most serious first."""
+
+    RECALL = 0  # the lot is recalled: quarantine the unit
+    NOT_GENUINE = 1  # the label or the unit cannot be trusted
+    HOLD = 2  # the lot is held or was never released
+    WRONG_PATIENT = 3  # allocated to, or released by exception for, someone else
+    EXPIRY = 4
+    CONDITION = 5  # destroyed, lost in transit, infused already, at another place
+    PATIENT = 6  # consent, eligibility, dose
+    STEP = 7  # a step not done yet: received, allocated, thawed
+
+
+@dataclass(frozen=True, order=True)
+class Reason:
+    severity: Severity
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    din: str
+    lot_number: str
+    lot_state: str
+    expires_on: dt.date | None
+    unit_state: str
+    # An exceptionally released lot goes to one named patient only (None: the release names no
+    # patient record), and only once its open conditions are met (physician's acceptance, sponsor
+    # told), listed in `exceptional_problems`.
+    exceptional_patient_id: int | None = None
+    exceptional_problems: tuple[str, ...] = ()
+
+
+def lot_status(lot_state: str, expires_on: dt.date | None, now: dt.datetime, zone: str) -> str:
+    """What a label or certificate of the lot reads now: its state, or EXPIRED once past it."""
+    usable = lot_state in (LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE)
+    if usable and expired(expires_on, now, zone):
+        return "EXPIRED"
+    return lot_state.replace("_", " ")
+
+
+def lot_reasons(lot_number: str, lot_state: str) -> list[Reason]:
+    if lot_state == LotState.RECALLED:
+        return [
+            Reason(
+                Severity.RECALL,
+                "recalled",
+                f"Lot {lot_number} has been RECALLED. Do not infuse; quarantine the unit.",
+            )
+        ]
+    if lot_state == LotState.ON_HOLD:
+        return [Reason(Severity.HOLD, "on_hold", f"Lot {lot_number} is ON HOLD. Do not infuse.")]
+    if lot_state not in (LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE):
+        shown = lot_state.replace("_", " ") or "in an unknown state"
+        return [
+            Reason(
+                Severity.HOLD,
+                "not_released",
+                f"Lot {lot_number} is {shown}; only a released lot's units may go to a patient.",
+            )
+        ]
+    return []
+
+
+_CONDITION = {
+    UnitState.DESTROYED: ("destroyed", "The unit is recorded as destroyed."),
+    UnitState.MISSING: (
+        "missing",
+        "The unit was shipped and never received: its cold chain is unknown. Do not use it.",
+    ),
+    UnitState.INFUSED: ("infused", "This unit has been infused already."),
+}
+
+
+def unit_reasons(
+    f: UnitFacts, *, now: dt.datetime, zone: str, patient_id: int | None = None
+) -> list[Reason]:
+    """Every reason the unit may not go on now (to `patient_id`, when one is named), most serious
+    first. Empty: the unit may be allocated, shipped or, with the bedside's own checks, infused."""
+    reasons = lot_reasons(f.lot_number, f.lot_state)
+    if f.lot_state == LotState.EXCEPTIONAL_RELEASE:
+        if f.exceptional_patient_id is None:
+            reasons.append(
+                Reason(
+                    Severity.WRONG_PATIENT,
+                    "exceptional_no_patient",
+                    f"Lot {f.lot_number} was released by exception without a patient record;"
+                    " it may go to no one.",
+                )
+            )
+        elif patient_id is not None and patient_id != f.exceptional_patient_id:
+            # Nothing makes it this patient's: its open conditions would only mislead.
+            reasons.append(
+                Reason(
+                    Severity.WRONG_PATIENT,
+                    "exceptional_other_patient",
+                    f"Lot {f.lot_number} was released by exception for another patient only.",
+                )
+            )
+        else:
+            reasons.extend(
+                Reason(Severity.HOLD, "exceptional_conditions", f"Exceptional release: {problem}.")
+                for problem in f.exceptional_problems
+            )
+    if expired(f.expires_on, now, zone):
+        reasons.append(
+            Reason(
+                Severity.EXPIRY,
+                "expired",
+                f"The unit expired at the end of {f.expires_on} ({zone})."
+                if f.expires_on
+                else "The unit's expiry date is unknown.",
+            )
+        )
+    if f.unit_state in _CONDITION:
+        code, text = _CONDITION[UnitState(f.unit_state)]
+        reasons.append(Reason(Severity.CONDITION, code, text))
+    return sorted(reasons)
