@@ -65,5 +65,4 @@ def printing():  # noqa: ANN201 (services.documents.Printing; imported lazily: W
         stock=setting("LABEL_STOCK"),
         statements=tuple(s.strip() for s in setting("LABEL_STATEMENTS").split("|") if s.strip()),
         storage=setting("STORAGE_STATEMENT"),
-        time_zone=setting("SITE_TIME_ZONE"),
     )

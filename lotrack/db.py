@@ -74,5 +74,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: Engine, facility_zone: str | None = None) -> sessionmaker[Session]:
+    """Sessions that carry the facility's zone (services/clock.py reads it from session.info)."""
+    info = {"facility_zone": facility_zone} if facility_zone else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)

@@ -98,3 +98,33 @@ def test_upgrading_twice_changes_nothing(blank_engine):
     assert _diff(blank_engine) == []
     with blank_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
+
+
+def test_revision_0009_gives_existing_units_the_state_their_records_say(demo_app):
+    """On a database with history, revision 0009 reads each unit's state from its shipment,
+    receipt, thaw and infusion records; taken down it gives them back their old state."""
+    from tests import clinical_setup as cs
+
+    wristband = cs.enrol(demo_app, "SUBJ-MIG")
+    given, _ = cs.free_din(demo_app, index=0)
+    cs.allocate(demo_app, wristband, given)
+    cs.ship(demo_app, given)
+    cs.infuse(demo_app, wristband, given)
+    travelling, _ = cs.free_din(demo_app, index=1)
+    cs.ship(demo_app, travelling, received=None)
+    lost, _ = cs.free_din(demo_app, index=2)
+    cs.ship(demo_app, lost, received=False)
+    ready, _ = cs.ready_din(demo_app)
+    engine = demo_app.extensions["lotrack_db"].engine
+
+    def states() -> dict[str, str]:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT din, state FROM unit")).all())
+
+    after = states()
+    expected = {given: "infused", travelling: "in_transit", lost: "missing", ready: "received"}
+    assert {din: after[din] for din in expected} == expected
+    downgrade(engine, "0008")
+    assert set(states().values()) == {"stored"}
+    upgrade(engine)
+    assert states() == after and _diff(engine) == []

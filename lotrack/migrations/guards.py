@@ -188,10 +188,15 @@ def _changed(fixed: tuple[str, ...], once: tuple[str, ...], distinct: str) -> st
     return " OR ".join(terms)
 
 
-def record_guard_statements(dialect: str, tables: tuple[str, ...] = SPEC_GUARDS) -> list[str]:
+def record_guard_statements(
+    dialect: str,
+    tables: tuple[str, ...] = SPEC_GUARDS,
+    guards: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+) -> list[str]:
+    """The triggers guarding `tables`; `guards` overrides RECORD_GUARDS (a later revision's)."""
     out = []
     for table in tables:
-        fixed, once = RECORD_GUARDS[table]
+        fixed, once = (guards or RECORD_GUARDS)[table]
         msg = f"{table} records are never overwritten or deleted"
         if dialect == "postgresql":
             out.append(

@@ -116,7 +116,10 @@ class ShipmentUnit(Base):
     __tablename__ = "shipment_unit"
 
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True, index=True)
+    # A unit leaves the manufacturer once: it is on one shipment, ever (parallel sends: one wins).
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id"), primary_key=True, index=True, unique=True
+    )
     received: Mapped[bool | None] = mapped_column(Boolean)  # None until the site reconciles
 
     unit: Mapped[Unit] = relationship()
@@ -173,6 +176,10 @@ class Infusion(Base):
     volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     witness_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # The witness's electronic signature (password re-entered): its meaning and UTC time. None
+    # only on infusions recorded before revision 0009.
+    witness_meaning: Mapped[str | None] = mapped_column(String(40))
+    witness_signed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     premedication: Mapped[str] = mapped_column(Text, default="")
     vital_signs: Mapped[str] = mapped_column(Text, default="")
     immediate_reactions: Mapped[str] = mapped_column(Text, default="")

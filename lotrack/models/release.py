@@ -12,6 +12,7 @@ from lotrack.db import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from lotrack.models.cellbank import CellBank
+    from lotrack.models.clinical import Patient
     from lotrack.models.lot import Lot
     from lotrack.models.production import ProductionRun
     from lotrack.models.user import User
@@ -77,31 +78,40 @@ class ExceptionalRelease(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
     physician: Mapped[str] = mapped_column(String(200))
-    patient: Mapped[str] = mapped_column(String(64))
+    patient: Mapped[str] = mapped_column(String(64))  # the wristband as requested
+    # The one patient the lot may go to (None only on requests made before revision 0009).
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     request: Mapped[str] = mapped_column(Text)
     requested_on: Mapped[dt.date] = mapped_column(Date)
     risk_assessment: Mapped[str] = mapped_column(Text)
     blockers: Mapped[str] = mapped_column(Text)  # JSON list: what the lot failed when requested
+    # JSON [[kind, subject], ...] of those blockers: what the release accepts (domain/release.py).
+    blocker_keys: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     lot: Mapped[Lot] = relationship()
     created_by: Mapped[User] = relationship()
+    for_patient: Mapped[Patient | None] = relationship()
 
 
 class Containment(Base):
-    """A hold or a recall of one lot or of every lot from a cell bank, with its reason."""
+    """A hold or a recall of one lot or of every lot from a cell bank, with its reason; or a
+    lookback hold, put on a lot by a fact that arose after its release (the trigger names it)."""
 
     __tablename__ = "containment"
     __table_args__ = (CheckConstraint("(bank_id IS NULL) <> (lot_id IS NULL)", name="one_scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))  # hold or recall
+    kind: Mapped[str] = mapped_column(String(8))  # hold, recall or lookback
     bank_id: Mapped[int | None] = mapped_column(ForeignKey("cell_bank.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
+    # A lookback's triggering record, as the audit trail names it (entity type and id).
+    trigger_entity: Mapped[str | None] = mapped_column(String(40))
+    trigger_id: Mapped[str | None] = mapped_column(String(40))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
