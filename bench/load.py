@@ -46,7 +46,8 @@ from lotrack.models import (
     User,
 )
 from lotrack.models import BedsideScan as Scan
-from lotrack.services import accounts, audit, bedside
+from lotrack.services import accounts, audit
+from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +218,7 @@ def prepare(url: str, write_lots: int = 0, bedside_patients: int = 20) -> Fixtur
         for w in waiting:
             # thawed by an earlier run: GO or not, still a check
             with contextlib.suppress(Exception), s.begin_nested():
-                bedside.record_thaw(
+                infusions.record_thaw(
                     s, nurse, w.din + w.check_character, now - dt.timedelta(minutes=1)
                 )
         run = s.scalar(select(ProductionRun.code).order_by(ProductionRun.id.desc()))

@@ -29,10 +29,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -237,8 +238,18 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
-    plain = parsed.set(drivername="postgresql", password=None)
-    return plain.render_as_string(hide_password=False), env
+    # URL.set(password=None) would keep the password: build the URL without it.
+    plain = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+    # libpq decodes %XX only: SQLAlchemy's "+" for a space (in `options=-c name=value`, say)
+    # would reach the server as a literal "+".
+    query = urlencode(parsed.query, doseq=True, quote_via=quote)
+    return plain.render_as_string(hide_password=False) + (f"?{query}" if query else ""), env
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:

@@ -12,9 +12,10 @@ import datetime as dt
 import warnings
 from typing import IO, Any
 
-from marshmallow import fields, post_load, validate
+from marshmallow import fields, post_load, pre_load, validate
 
 from lotrack.domain import clinical as rules
+from lotrack.domain.bedside import WITNESSED
 from lotrack.domain.errors import ValidationFailed
 from lotrack.schemas import (
     DECIMAL_MAX,
@@ -158,8 +159,23 @@ class ReceiveIn(InputSchema):
 
 class CheckIn(InputSchema):
     patient = text_field(max=200, metadata={"description": "the wristband text as scanned"})
-    scan = text_field(max=400, metadata={"description": "the label's QR text, or DIN + check"})
-    method = text_field(required=False, load_default="wedge", validate=validate.OneOf(METHODS))
+    scan = text_field(
+        max=400,
+        metadata={
+            "description": "the label's QR text; or its Code 128 DIN (13 characters, optionally"
+            ' after ISBT 128\'s "=" and before the two flag characters) read by a scanner, camera'
+            " or photo; or a DIN typed with its check character (method typed)"
+        },
+    )
+    method = text_field(
+        required=False,
+        load_default=None,
+        validate=validate.OneOf(METHODS),
+        metadata={
+            "description": "how the label was read: wedge (scanner), camera, photo or typed;"
+            ' left out, a DIN without "=" is taken as typed (it needs its check character)'
+        },
+    )
     acknowledge_exceptional = fields.Boolean(
         load_default=False, error_messages={"invalid": "true or false"}
     )
@@ -186,12 +202,35 @@ class ZonedThawIn(ZonedIn, ThawIn):
 class InfusionIn(InputSchema):
     scan_id = _whole(1, INT64_MAX, metadata={"description": "the GO bedside check"})
     witness = text_field(max=64, metadata={"description": "username of the second clinician"})
+    witness_password = text_field(
+        max=200,
+        metadata={
+            "description": "the witness's own password, re-entered now (21 CFR 11.200);"
+            " a wrong one counts toward the witness's lockout"
+        },
+    )
+    witness_meaning = text_field(
+        max=40,
+        validate=validate.OneOf(
+            [WITNESSED], error=f'the meaning of this signature is "{WITNESSED}"'
+        ),
+        metadata={"description": f'the meaning of the witness\'s signature: "{WITNESSED}"'},
+    )
     started_at = _local_time()
     stopped_at = _local_time(required=False)
     volume_ml = _optional_decimal()
     premedication = text_field(max=2000, required=False, load_default="")
     vital_signs = text_field(max=2000, required=False, load_default="")
     immediate_reactions = text_field(max=2000, required=False, load_default="")
+
+    @pre_load
+    def _clean(self, data: Any, **kw: Any) -> Any:
+        # The password exactly as typed: the other text is stripped, a password keeps its spaces.
+        password = data.get("witness_password") if isinstance(data, dict) else None
+        out = super()._clean(data, **kw)
+        if isinstance(password, str) and password:
+            out["witness_password"] = password
+        return out
 
 
 class ZonedInfusionIn(ZonedIn, InfusionIn):

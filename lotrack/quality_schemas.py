@@ -15,7 +15,12 @@ class ResultIn(InputSchema):
     test = _text(max=40)
     value = _text(max=60)
     unit = _text(max=20, required=False, load_default="")
-    performed_on = _date()
+    performed_on = _date(
+        "the test date; for an incubated test (sterility) the inoculation date, from which the"
+        " incubation counts: not in the future (the facility's calendar), not before the lot's"
+        " harvest, the bank's banking or the passage's seeding, and for a correction or a final"
+        " reading never earlier than the incubation on record"
+    )
     method = _text(max=200, required=False, load_default="")
     instrument = _text(max=120, required=False, load_default="")
     reagent_lot = _text(max=60, required=False, load_default="")

@@ -85,8 +85,12 @@ def _text(**kw: Any) -> fields.String:
     )
 
 
-def _date() -> fields.Date:
-    return fields.Date(required=True, error_messages={**REQUIRED, "invalid": "a date: YYYY-MM-DD"})
+def _date(description: str = "") -> fields.Date:
+    return fields.Date(
+        required=True,
+        error_messages={**REQUIRED, "invalid": "a date: YYYY-MM-DD"},
+        metadata={"description": description} if description else {},
+    )
 
 
 class WholeNumber(fields.Integer):

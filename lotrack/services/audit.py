@@ -117,7 +117,7 @@ def event(
     _queue(session, _Pending(actor, action, entity, changes, reason))
 
 
-def _entity_key(entity: Base | tuple[str, str]) -> tuple[str, str]:
+def entity_key(entity: Base | tuple[str, str]) -> tuple[str, str]:
     if isinstance(entity, tuple):
         return entity
     ident = inspect(entity).identity
@@ -159,7 +159,7 @@ def seal(session: Session) -> None:
     at = utcnow()
     for item in pending:
         seq += 1
-        entity_type, entity_id = _entity_key(item.entity)
+        entity_type, entity_id = entity_key(item.entity)
         changes = item.changes
         if item.action == "create" and not isinstance(item.entity, tuple):
             changes = {k: [None, v] for k, v in _columns(item.entity).items() if v is not None}

@@ -1,5 +1,6 @@
 """The bedside check: read the wristband and the label, gather every fact, judge them with
-domain/bedside.py, and record the attempt whatever the answer. Then the thaw and the infusion."""
+domain/bedside.py, and record the attempt whatever the answer (the thaw and the infusion that
+follow a GO: services/infusion.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session, aliased
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token
 from lotrack.domain import bedside, isbt128
-from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.distribution import UnitFacts
+from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES, LotState
+from lotrack.domain.states import LotState, UnitState
 from lotrack.models import (
     Allocation,
     BedsideScan,
@@ -34,19 +36,17 @@ from lotrack.models import (
     Unit,
     User,
 )
-from lotrack.services import audit, specs
+from lotrack.services import audit, clock, exceptional, specs
 from lotrack.services.clinical import problems_of
 from lotrack.services.common import norm
 from lotrack.services.shipment import (
     LOCATION_COLUMNS,
     latest_shipment_of,
-    location,
     location_of,
 )
 
 METHODS = ("wedge", "camera", "photo", "typed")
-SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
-CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a little apart
+SCAN_VALID_FOR = bedside.SCAN_VALID_FOR
 NO_CONSENT = "informed consent not recorded"  # as services.clinical.problems_of puts it
 TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
 NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -54,33 +54,63 @@ NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class LabelRead:
-    genuine: bool
+    """What the label text gave: a DIN `accepted` for the check, or the `problem` why not
+    (domain/bedside.py: NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING), and how it was read."""
+
+    accepted: bool
     din: str = ""
     reason: str = ""
+    problem: str = ""
+    source: str = bedside.QR
 
 
-def read_label(key: Ed25519PrivateKey, text: str) -> LabelRead:
-    """A QR (URL or bare token) proves the label; a typed DIN needs its check character."""
+def read_label(key: Ed25519PrivateKey, text: str, method: str = "typed") -> LabelRead:
+    """A QR code (URL or bare token) proves the label. A DIN read by a scanner, a camera or from a
+    photo (Code 128 carries the DIN alone, with or without ISBT 128's "=" and its two flag
+    characters) identifies the unit without that proof; a DIN typed by hand needs its check
+    character, which catches any one character mistyped."""
     raw = (text or "").strip()
     if not raw or len(raw) > 400:
-        return LabelRead(False, reason="nothing readable was scanned")
+        return LabelRead(False, reason="nothing readable was scanned", problem=bedside.NOT_GENUINE)
     found = TOKEN_IN_URL.search(raw)
     token = found.group(1) if found else raw
     if re.fullmatch(r"[A-Za-z0-9_-]{40,200}", token):
         result = check_token(key.public_key(), token)
         if not result.genuine:
-            return LabelRead(False, reason=result.reason)
+            return LabelRead(False, reason=result.reason, problem=bedside.NOT_GENUINE)
         if result.kind != "unit" or not result.subject:
-            return LabelRead(False, reason="this code is not a unit label")
+            return LabelRead(
+                False, reason="this code is not a unit label", problem=bedside.NOT_GENUINE
+            )
         return LabelRead(True, result.subject)
     parsed = isbt128.parse_din(raw)
     if not parsed.valid:
-        return LabelRead(False, reason=parsed.reason or "not a DIN")
-    if parsed.check is None:
+        mistyped = parsed.check is not None and isbt128.DIN_RE.match(parsed.din) is not None
+        problem = bedside.CHECK_MISMATCH if mistyped else bedside.NOT_GENUINE
+        return LabelRead(False, reason=parsed.reason or "not a DIN", problem=problem)
+    if parsed.check is not None:
+        return LabelRead(True, parsed.din, source=bedside.TYPED)
+    if method == "typed":
         return LabelRead(
-            False, parsed.din, "scan the QR code, or type the DIN with its boxed check character"
+            False,
+            parsed.din,
+            "a typed DIN needs its boxed check character",
+            bedside.CHECK_MISSING,
+            bedside.TYPED,
         )
-    return LabelRead(True, parsed.din)
+    # A Code 128 read: the symbology's own check digit guards the read itself.
+    return LabelRead(True, parsed.din, source=bedside.BARCODE)
+
+
+def entry_method(scan_text: str, method: str | None) -> str:
+    """How the label was read, when the client did not say: a DIN is taken as typed, so it needs
+    its check character; only ISBT 128's "=" data identifier, which a scanner sends and no label
+    shows, marks a bar code read. Anything longer (a label's QR text) as scanned."""
+    if method:
+        return method
+    compact = re.sub(r"\s+", "", scan_text or "")
+    looks_typed = "/" not in compact and len(compact) <= 16 and not compact.startswith("=")
+    return "typed" if looks_typed else "wedge"
 
 
 # Built once: a check runs these on every scan, and a prebuilt statement skips rebuilding its
@@ -150,11 +180,11 @@ def run_check(
     # surrogate, and the attempt must be kept.
     patient_text = NOT_STORABLE.sub("\ufffd", patient_text or "")
     scan_text = NOT_STORABLE.sub("\ufffd", scan_text or "")
-    label = read_label(key, scan_text)
-    # Only a genuine label's unit is looked at (or recorded): a forged one proves nothing.
-    unit = session.execute(_UNIT_FACTS, {"din": label.din}).first() if label.genuine else None
+    label = read_label(key, scan_text, method)
+    # Only an accepted label's unit is looked at (or recorded): a forged one proves nothing.
+    unit = unit_row(session, label.din) if label.accepted and label.din else None
     patient = _patient(session, actor, patient_text)
-    facts = _facts(session, actor, label, unit, patient, acknowledge_exceptional, now)
+    facts = bedside_facts(session, actor, label, unit, patient, acknowledge_exceptional, now)
     verdict = bedside.check(facts)
     scan = BedsideScan(
         site_id=actor.site_id,
@@ -164,9 +194,8 @@ def run_check(
         patient_id=patient.id if patient else None,
         unit_id=unit.unit_id if unit else None,
         go=verdict.go,
-        exceptional_acknowledged=bool(
-            acknowledge_exceptional and facts.lot_state == LotState.EXCEPTIONAL_RELEASE
-        ),
+        # Only the named patient's acknowledgement counts (and is kept for the reports).
+        exceptional_acknowledged=acknowledge_exceptional and bedside.named_patient(facts),
         reasons=json.dumps(list(verdict.reasons), ensure_ascii=False),
         scanned_by_id=actor.id,
         scanned_at=now,
@@ -187,6 +216,7 @@ _UNIT_FACTS = (
         Unit.din,
         Unit.state.label("unit_state"),
         Unit.cells,
+        Lot.id.label("lot_id"),
         Lot.lot_number,
         Lot.state.label("lot_state"),
         Lot.expires_on,
@@ -238,7 +268,29 @@ def _window(session: Session, version_id: int, digest: str) -> int | None:
     return _WINDOWS[digest]
 
 
-def _facts(
+def unit_row(session: Session, din: str) -> Row[Any] | None:
+    """Every fact of the unit with this DIN, in one statement (None: no such unit)."""
+    return session.execute(_UNIT_FACTS, {"din": din}).first()
+
+
+def _unit_facts(session: Session, unit: Row[Any]) -> UnitFacts:
+    """The unit's side, as domain/distribution.py judges it for allocation and shipping too."""
+    terms = exceptional.Terms(None, ())
+    if unit.lot_state == LotState.EXCEPTIONAL_RELEASE:
+        terms = exceptional.terms_of(session, session.get_one(Lot, unit.lot_id))
+    return UnitFacts(
+        din=unit.din,
+        lot_number=unit.lot_number,
+        lot_state=unit.lot_state,
+        expires_on=unit.expires_on,
+        # An infusion on record settles it, whatever the state column says.
+        unit_state=UnitState.INFUSED if unit.infusions else unit.unit_state,
+        exceptional_patient_id=terms.patient_id,
+        exceptional_problems=terms.problems,
+    )
+
+
+def bedside_facts(
     session: Session,
     actor: User,
     label: LabelRead,
@@ -247,9 +299,14 @@ def _facts(
     acknowledged: bool,
     now: dt.datetime,
 ) -> bedside.BedsideFacts:
-    if not label.genuine or unit is None:
+    if not label.accepted or unit is None:
         return bedside.BedsideFacts(
-            label_genuine=label.genuine, label_reason=label.reason, din=label.din, now=now
+            label_accepted=label.accepted,
+            label_reason=label.reason,
+            label_problem=label.problem,
+            label_source=label.source,
+            din=label.din,
+            now=now,
         )
     where = location_of(unit.number, unit.site_id, unit.status, unit.received)
     has_rx = unit.rx_id is not None
@@ -259,19 +316,16 @@ def _facts(
     # consent items, stays an eligibility problem named in the reason.
     problems = [p for p in problems_of(patient) if p != NO_CONSENT] if patient else []
     return bedside.BedsideFacts(
-        label_genuine=True,
-        unit_found=True,
+        label_accepted=True,
+        label_source=label.source,
         din=unit.din,
-        lot_number=unit.lot_number,
-        lot_state=unit.lot_state,
-        lot_expires_on=unit.expires_on,
+        unit=_unit_facts(session, unit),
+        zone=clock.facility_zone(session),
         exceptional_acknowledged=acknowledged,
-        unit_destroyed=unit.unit_state == "destroyed",
         received_at_site=where.site_id is not None and where.site_id == actor.site_id,
+        received_elsewhere=where.site_id is not None and where.site_id != actor.site_id,
         in_transit=where.in_transit,
-        already_infused=bool(unit.infusions),
-        patient_found=patient is not None,
-        patient_code=patient.wristband if patient else "",
+        patient_id=patient.id if patient else None,
         allocated_to_patient=mine,
         allocated_to_other=has_rx and not mine,
         patient_consented=patient is not None and patient.consent_date is not None,
@@ -285,91 +339,3 @@ def _facts(
         post_thaw_minutes=window,
         now=now,
     )
-
-
-def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime) -> Thaw:
-    require(actor.role, "bedside.scan")
-    parsed = isbt128.parse_din(din)
-    if not parsed.valid:  # a mistyped check character must not find a unit
-        raise ValidationFailed(
-            f"{din} is not a valid DIN: {parsed.reason}.", {"din": parsed.reason}
-        )
-    unit = session.scalar(select(Unit).where(Unit.din == parsed.din))
-    if unit is None:
-        raise NotFound(f"No unit {din}.", {"din": "no such unit"})
-    if location(session, unit).site_id != actor.site_id:
-        raise Conflict("The unit has not been received at your site.", {"din": "not at your site"})
-    if thawed_at.tzinfo is None or thawed_at > utcnow() + dt.timedelta(minutes=1):
-        raise ValidationFailed("The thaw time must be a past, zoned time.", {"thawed_at": "bad"})
-    if session.scalar(select(func.count()).where(Thaw.unit_id == unit.id)):
-        raise Conflict("This unit's thaw is recorded already.", {"din": "thawed already"})
-    thaw = Thaw(unit_id=unit.id, thawed_at=thawed_at, recorded_by_id=actor.id)
-    audit.created(session, actor, thaw)
-    return thaw
-
-
-def record_infusion(
-    session: Session,
-    actor: User,
-    scan: BedsideScan,
-    *,
-    witness: User,
-    started_at: dt.datetime,
-    stopped_at: dt.datetime | None = None,
-    volume_ml: Decimal | None = None,
-    premedication: str = "",
-    vital_signs: str = "",
-    immediate_reactions: str = "",
-) -> Infusion:
-    """Only after a GO scan of this unit for this patient, by the operator, with a witness."""
-    require(actor.role, "bedside.scan")
-    if not scan.go or scan.unit_id is None or scan.patient_id is None:
-        raise Conflict("An infusion follows a GO scan only.", {"scan": "not GO"})
-    if scan.scanned_by_id != actor.id or scan.site_id != actor.site_id:
-        raise Conflict("Scan the unit yourself before infusing it.", {"scan": "not yours"})
-    if utcnow() - scan.scanned_at > SCAN_VALID_FOR:
-        raise Conflict("The GO scan is too old: scan again at the bedside.", {"scan": "expired"})
-    scanned_unit = session.get(Unit, scan.unit_id)
-    if scanned_unit is not None and scanned_unit.lot.state not in USABLE_LOT_STATES:
-        # The lot was held or recalled after the GO: the GO no longer holds.
-        raise Conflict(
-            f"Lot {scanned_unit.lot.lot_number} is now {scanned_unit.lot.state}: do not infuse.",
-            {"scan": "lot no longer released"},
-        )
-    fields = {}
-    if witness.id == actor.id or witness.role != "clinical" or witness.site_id != actor.site_id:
-        fields["witness"] = "another clinical user of your site"
-    if stopped_at is not None and stopped_at < started_at:
-        fields["stopped_at"] = "before the start"
-    if volume_ml is not None and volume_ml <= 0:
-        fields["volume_ml"] = "above zero"
-    if fields:
-        raise ValidationFailed("The infusion cannot be recorded.", fields)
-    if session.scalar(select(func.count()).where(Infusion.unit_id == scan.unit_id)):
-        raise Conflict("This unit's infusion is recorded already.", {"scan": "infused already"})
-    thaw = session.scalar(select(Thaw).where(Thaw.unit_id == scan.unit_id))
-    allocation = session.scalar(select(Allocation).where(Allocation.unit_id == scan.unit_id))
-    if thaw is None or allocation is None:
-        raise Conflict("The unit's thaw and allocation must be on record.", {"scan": "incomplete"})
-    if started_at < thaw.thawed_at or started_at > utcnow() + CLOCK_SLACK:
-        raise ValidationFailed(
-            "The infusion starts after the thaw, and not in the future.",
-            {"started_at": "between the thaw and now"},
-        )
-    infusion = Infusion(
-        unit_id=scan.unit_id,
-        patient_id=scan.patient_id,
-        prescription_id=allocation.prescription_id,
-        scan_id=scan.id,
-        thawed_at=thaw.thawed_at,
-        started_at=started_at,
-        stopped_at=stopped_at,
-        volume_ml=volume_ml,
-        operator_id=actor.id,
-        witness_id=witness.id,
-        premedication=premedication.strip(),
-        vital_signs=vital_signs.strip(),
-        immediate_reactions=immediate_reactions.strip(),
-    )
-    audit.created(session, actor, infusion)
-    return infusion

@@ -18,9 +18,9 @@ from lotrack.db import utcnow
 from lotrack.domain import clinical as rules
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES
-from lotrack.models import Allocation, Infusion, Lot, Patient, Prescription, Site, Unit, User
+from lotrack.models import Allocation, Infusion, Patient, Prescription, Site, Unit, User
 from lotrack.services import audit
+from lotrack.services import lot as lots
 from lotrack.services.common import Page, check_code, norm, page_of
 
 
@@ -174,7 +174,9 @@ def get_prescription(session: Session, actor: User, rx_id: int) -> Prescription:
 
 
 def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -> list[Allocation]:
-    """Set units aside for a prescription: released, unexpired, unallocated, and enough cells."""
+    """Set units aside for a prescription: units that may go on to its patient (the one rule of
+    domain/distribution.py: lot state, exceptional release for this patient only, expiry in the
+    facility's zone, the unit's condition), unallocated, and enough cells."""
     require(actor.role, "allocation.write")
     units = list(
         session.scalars(select(Unit).where(Unit.din.in_([d.strip().upper() for d in dins])))
@@ -184,15 +186,9 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
     missing = [d for d in dins if d.strip().upper() not in found]
     if missing:
         fields["units"] = f"unknown DIN {', '.join(missing)}"
-    today = utcnow().date()
     for u in units:
-        lot: Lot = u.lot
-        if u.state == "destroyed":
-            fields[u.din] = "the unit was destroyed"
-        elif lot.state not in USABLE_LOT_STATES:
-            fields[u.din] = f"lot {lot.lot_number} is {lot.state}"
-        elif lot.expires_on < today:
-            fields[u.din] = f"expired on {lot.expires_on}"
+        if reasons := lots.unit_refusals(session, u, patient_id=rx.patient_id):
+            fields[u.din] = lots.refusal_text(reasons)
         elif session.scalar(select(func.count()).where(Allocation.unit_id == u.id)):
             fields[u.din] = "allocated already"
     if fields:

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lotrack.db import utcnow
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES
+from lotrack.domain.states import USABLE_LOT_STATES, UnitState
 from lotrack.models import (
     AdverseEvent,
     Allocation,
@@ -27,6 +26,7 @@ from lotrack.models import (
     Unit,
     User,
 )
+from lotrack.services import clock
 from lotrack.services.clinical import problems_of, site_scope
 from lotrack.services.common import Page, page_of
 
@@ -166,8 +166,9 @@ def available_units(session: Session, actor: User) -> list[Unit]:
             .join(Lot, Unit.lot_id == Lot.id)
             .where(
                 Lot.state.in_([s.value for s in USABLE_LOT_STATES]),
-                Lot.expires_on >= utcnow().date(),
-                Unit.state == "stored",
+                # Usable to the end of its expiry date in the facility's zone (services/clock.py).
+                Lot.expires_on >= clock.today(session),
+                Unit.state == UnitState.STORED,
                 Unit.id.not_in(taken),
             )
             .options(joinedload(Unit.lot))
@@ -241,7 +242,7 @@ def units_to_ship(session: Session, actor: User) -> list[ToShip]:
         .join(Prescription, Allocation.prescription_id == Prescription.id)
         .join(Patient, Prescription.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
-        .where(Unit.id.not_in(select(ShipmentUnit.unit_id)))
+        .where(Unit.state == UnitState.STORED, Unit.id.not_in(select(ShipmentUnit.unit_id)))
         .options(joinedload(Unit.lot))
         .order_by(Site.code, Unit.din)
         .limit(200)

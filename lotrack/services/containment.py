@@ -10,34 +10,18 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import DISTRIBUTED, Action, check_signer
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.release import DISTRIBUTED, Action, check_signer
-from lotrack.domain.states import BankTier, LotState
-from lotrack.models import CellBank, Containment, ContainmentLot, Lot, ProductionRun, Unit, User
-from lotrack.services import audit, signature
+from lotrack.domain.states import LotState
+from lotrack.models import CellBank, Containment, ContainmentLot, Lot, Unit, User
+from lotrack.services import audit, lookback, signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
-from lotrack.services.release import Lockout, SignIn, move
+from lotrack.services.release import Lockout, SignIn, authenticate_sign_in, move
+from lotrack.services.shipment import Whereabouts, whereabouts
 
 KINDS = ("hold", "recall")
-
-
-def lots_from_bank(session: Session, bank: CellBank) -> list[Lot]:
-    """Every lot made from a WCB, or from any WCB of an MCB."""
-    bank_ids = [bank.id]
-    if bank.tier == BankTier.MCB:
-        bank_ids += list(
-            session.scalars(select(CellBank.id).where(CellBank.parent_bank_id == bank.id))
-        )
-    return list(
-        session.scalars(
-            select(Lot)
-            .join(ProductionRun, Lot.run_id == ProductionRun.id)
-            .where(ProductionRun.bank_id.in_(bank_ids))
-            .order_by(Lot.lot_number)
-        )
-    )
 
 
 def _plan(kind: str, lot: Lot) -> tuple[Action, LotState] | None:
@@ -67,14 +51,7 @@ def contain(
 ) -> Containment:
     """Hold or recall one lot, or every lot from a bank; each lot reached is signed for."""
     require(actor.role, "release.decide")
-    signer = signature.authenticate_signer(
-        session,
-        actor,
-        sign_in.username,
-        sign_in.password,
-        max_failures=lockout.max_failures,
-        lockout_minutes=lockout.lockout_minutes,
-    )
+    signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if kind not in KINDS:
         raise ValidationFailed("A hold or a recall.", {"kind": "hold or recall"})
     main_action = Action.RECALL if kind == "recall" else Action.HOLD
@@ -83,7 +60,7 @@ def contain(
         raise ValidationFailed(f"State the reason for the {kind}.", {"reason": "required"})
     if (lot is None) == (bank is None):
         raise ValidationFailed(f"A {kind} concerns one lot or one bank.", {"scope": "lot or bank"})
-    lots = [lot] if lot is not None else lots_from_bank(session, bank)  # type: ignore[arg-type]
+    lots = [lot] if lot is not None else lookback.lots_of_bank(session, bank)  # type: ignore[arg-type]
     plans = [(one, _plan(kind, one)) for one in lots]
     todo = [(one, p) for one, p in plans if p is not None]
     if not todo:
@@ -141,18 +118,20 @@ class AffectedUnit:
     unit: Unit
     lot_number: str
     lot_state: str
+    where: Whereabouts  # its state and place; its storage position only while stored
 
 
 def affected_units(session: Session, record: Containment) -> list[AffectedUnit]:
-    """Every unit of the lots a hold or recall reached, with where it is stored."""
+    """Every unit of the lots a hold or recall reached, with where it is now (2 queries)."""
     rows = session.execute(
         select(Unit, Lot.lot_number, Lot.state)
         .join(Lot, Unit.lot_id == Lot.id)
         .join(ContainmentLot, ContainmentLot.lot_id == Lot.id)
         .where(ContainmentLot.containment_id == record.id)
         .order_by(Lot.lot_number, Unit.din)
-    )
-    return [AffectedUnit(u, n, s) for u, n, s in rows]
+    ).all()
+    places = whereabouts(session, [u for u, _n, _s in rows])
+    return [AffectedUnit(u, n, s, places[u.id]) for u, n, s in rows]
 
 
 def containments_of(session: Session, lot: Lot) -> list[Containment]:

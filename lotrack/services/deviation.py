@@ -9,7 +9,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.models import Deviation, Lot, ProductionRun, User
-from lotrack.services import audit
+from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 
@@ -39,6 +39,10 @@ def open_deviation(
         opened_by_id=actor.id,
     )
     audit.created(session, actor, deviation)
+    reached = [lot] if lot is not None else lookback.lots_of_runs(session, [run.id])  # type: ignore[union-attr]
+    lookback.reassess(
+        session, actor, reached, cause=f"Deviation {deviation.number} opened", trigger=deviation
+    )
     return deviation
 
 

@@ -3,12 +3,10 @@ their QR codes, every print logged, and the live status a scanned token answers.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -18,11 +16,12 @@ from lotrack.db import utcnow
 from lotrack.documents import codes, tokens
 from lotrack.documents.render import pdf_from_html, render_html
 from lotrack.domain import isbt128
+from lotrack.domain.distribution import lot_status
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES, LotState
 from lotrack.models import Certificate, LabelPrint, Lot, Unit, User
-from lotrack.services import audit, lineage, signature
+from lotrack.services import audit, clock, lineage, signature
 from lotrack.services.audit import canonical
 from lotrack.services.evaluation import evaluate_lot
 
@@ -39,7 +38,6 @@ class Printing:
     stock: str = "4x2in"
     statements: tuple[str, ...] = ()
     storage: str = ""
-    time_zone: str = "UTC"
 
     def verify_url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/v/{token}"
@@ -184,10 +182,11 @@ class LabelSheet:
     units: list[str] = field(default_factory=list)
 
 
-def _label(unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
+def _label(session: Session, unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
     token = tokens.make_token(printing.key, "U", unit.din)
     url = printing.verify_url(token)
-    expiry = dt.datetime.combine(lot.expires_on, dt.time(23, 59))  # as _expired() reads it
+    zone = clock.facility_zone(session)
+    now = utcnow()
     return {
         "din": unit.din,
         "din_eye": isbt128.eye_readable(unit.din),
@@ -200,11 +199,13 @@ def _label(unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
         "cells": f"{unit.cells / 1e6:.1f} × 10⁶ cells",
         "volume": f"{unit.volume_ml} mL",
         "container": unit.container,
-        "expiry": f"{expiry:%Y-%m-%d %H:%M} ({printing.time_zone})",
+        # Usable to the end of this date in this zone: what services/clock.expired judges.
+        "expiry": f"{lot.expires_on:%Y-%m-%d} 23:59 ({zone})",
         "storage": printing.storage,
         "statements": list(printing.statements),
-        "state": _status(lot, printing.time_zone),  # an expired lot reads EXPIRED, not RELEASED
-        "usable": lot.state in USABLE_LOT_STATES and not _expired(lot, printing.time_zone),
+        "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
+        "usable": lot.state in USABLE_LOT_STATES
+        and not clock.expired(session, lot.expires_on, now),
     }
 
 
@@ -231,7 +232,7 @@ def print_labels(
             "Some of these labels were printed before; a reprint needs a reason.",
             {"reason": "required for a reprint"},
         )
-    labels = [_label(u, u.lot, printing) for u in units]
+    labels = [_label(session, u, u.lot, printing) for u in units]
     width, height = STOCKS[printing.stock]
     html = render_html("documents/labels.html", labels=labels, width=width, height=height)
     pdf = pdf_from_html(html)
@@ -264,24 +265,22 @@ class Verification:
     expires_on: str | None = None
     coa_sha256: str | None = None
     document: str | None = None
+    zone: str | None = None  # the zone the expiry date ends in (as the label prints it)
 
 
-def _expired(lot: Lot, time_zone: str) -> bool:
-    """Units expire when their expiry date ends in the zone their label names (23:59 there)."""
-    next_day = dt.datetime.combine(lot.expires_on + dt.timedelta(days=1), dt.time())
-    return utcnow() >= next_day.replace(tzinfo=ZoneInfo(time_zone))
-
-
-def _status(lot: Lot, time_zone: str) -> str:
-    if lot.state in USABLE_LOT_STATES and _expired(lot, time_zone):
-        return "EXPIRED"
-    return lot.state.replace("_", " ")
+def _status(session: Session, lot: Lot) -> str:
+    """What the lot's label or certificate reads now, on the facility's calendar."""
+    return lot_status(lot.state, lot.expires_on, utcnow(), clock.facility_zone(session))
 
 
 def verify_token(
-    session: Session, key: Ed25519PrivateKey, token: str, product: str, time_zone: str = "UTC"
+    session: Session,
+    key: Ed25519PrivateKey,
+    token: str,
+    product: str,
 ) -> Verification:
-    """Genuine or not, and the live status of what the token names (no login needed)."""
+    """Genuine or not, and the live status of what the token names (no login needed). Expiry is
+    judged in the facility's zone (services/clock.py)."""
     check = tokens.check_token(key.public_key(), token)
     if not check.genuine or check.subject is None:
         return Verification(False, reason=check.reason)
@@ -292,13 +291,14 @@ def verify_token(
         cert = current_certificate(session, unit.lot)
         return Verification(
             True,
-            _status(unit.lot, time_zone),
+            _status(session, unit.lot),
             kind="unit",
             product=product,
             lot=unit.lot.lot_number,
             unit=unit.din,
             expires_on=unit.lot.expires_on.isoformat(),
             coa_sha256=cert.pdf_sha256 if cert else None,
+            zone=clock.facility_zone(session),
         )
     number, _, version = check.subject.rpartition(":")
     if not version.isdigit():
@@ -310,7 +310,7 @@ def verify_token(
     )
     if cert is None:
         return Verification(True, "UNKNOWN", "signed here but no such certificate", "certificate")
-    status = "SUPERSEDED" if cert.superseded_at is not None else _status(cert.lot, time_zone)
+    status = "SUPERSEDED" if cert.superseded_at is not None else _status(session, cert.lot)
     return Verification(
         True,
         status,
@@ -320,6 +320,7 @@ def verify_token(
         expires_on=cert.lot.expires_on.isoformat(),
         coa_sha256=cert.pdf_sha256,
         document=f"{cert.document_number} version {cert.version}",
+        zone=clock.facility_zone(session),
     )
 
 

@@ -13,7 +13,7 @@ from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import Determination
 from lotrack.models import Clone, Donor, DonorScreening, User
-from lotrack.services import audit
+from lotrack.services import audit, lookback
 from lotrack.services.common import Page, check_code, norm, page_of
 
 
@@ -113,6 +113,13 @@ def determine_eligibility(
             "determined_at": utcnow(),
         },
         reason,
+    )
+    lookback.reassess(
+        session,
+        actor,
+        lookback.lots_of_donor(session, donor),
+        cause=f"Donor {donor.code} determined {determination}",
+        trigger=donor,
     )
     return donor
 

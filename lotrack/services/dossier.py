@@ -19,12 +19,18 @@ from lotrack.models import (
     Deviation,
     Investigation,
     Lot,
+    Passage,
     ProductionRun,
     Result,
     Unit,
     User,
 )
 from lotrack.services.audit import canonical, plain
+
+
+def lot_passages(lot: Lot) -> list[Passage]:
+    """The passages of the lot's run harvested by the lot's harvest: those that made it."""
+    return [p for p in lot.run.passages if p.harvested_on <= lot.harvested_on]
 
 
 def _lot(session: Session, lot_id: int) -> Lot:
@@ -81,7 +87,7 @@ def dossier(session: Session, lot: Lot) -> dict[str, Any]:
             "run": run.code,
             "passages": [
                 [p.number, p.cells_seeded, p.cells_harvested, plain(p.harvested_on)]
-                for p in run.passages
+                for p in lot_passages(lot)  # a later passage of the run is not this lot's
             ],
         },
         "units": [

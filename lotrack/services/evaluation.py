@@ -1,26 +1,46 @@
 """A subject's evaluation against its pinned specification, with every blocker named.
 
-A lot is blocked by its own results and open investigations, and by what lies behind it: the
-run's passage limits and in-process controls, the donor's eligibility, the qualification of its
-working and master cell banks. A bank is judged by its own results and its parent and donor.
+A lot's facts are gathered here, once, and judged by the one release rule (domain/release.py):
+its results, open investigations on it and its siblings, deviations on it and its run, the run's
+passage limits and in-process controls, its banks' qualification and its donor's eligibility.
+A bank is judged by its own results, its parent and its donor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.domain.evaluation import Blocker, Evaluation, ResultFact, evaluate
 from lotrack.domain.permissions import require
+from lotrack.domain.release import (
+    BankFact,
+    LotFacts,
+    OpenDeviation,
+    OpenInvestigation,
+    RunFlag,
+    release_evaluation,
+)
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Determination, Qualification
-from lotrack.models import CellBank, Clone, Lot, Passage, ProductionRun, Result, SpecVersion, User
-from lotrack.services import audit, specs
-from lotrack.services.investigation import open_for_lot
+from lotrack.models import (
+    CellBank,
+    Clone,
+    Donor,
+    Investigation,
+    Lot,
+    Passage,
+    ProductionRun,
+    Result,
+    SpecVersion,
+    User,
+)
+from lotrack.services import audit, deviation, lookback, specs
+from lotrack.services.clock import today as site_today
+from lotrack.services.dossier import lot_passages
 from lotrack.services.production import passage_figures
 from lotrack.services.result import results_of
 
@@ -51,6 +71,18 @@ def fact(r: Result) -> ResultFact:
     )
 
 
+def _newer(
+    session: Session, version: SpecVersion | None, label: str
+) -> tuple[SpecVersion | None, tuple[str, ...]]:
+    newer = specs.newer_approved(session, version) if version is not None else None
+    if newer is None or version is None:
+        return newer, ()
+    return newer, (
+        f"A newer specification ({newer.label}) is in effect; {label} stays judged by"
+        f" {version.label}, the version pinned when it was created.",
+    )
+
+
 def _judge(
     session: Session,
     version: SpecVersion | None,
@@ -58,68 +90,79 @@ def _judge(
     others: list[Blocker],
     label: str,
 ) -> SubjectEvaluation:
-    today = utcnow().date()
+    """A bank against its qualification specification (a lot goes through release_evaluation)."""
     if version is None:
         others.insert(0, Blocker("spec", label, f"{label} has no specification pinned."))
         return SubjectEvaluation(Evaluation((), tuple(others), ()), None, None, results)
-    newer = specs.newer_approved(session, version)
-    warnings = ()
-    if newer is not None:
-        warnings = (
-            f"A newer specification ({newer.label}) is in effect; {label} stays judged by"
-            f" {version.label}, the version pinned when it was created.",
-        )
+    newer, warnings = _newer(session, version, label)
     evaluation = evaluate(
         specs.content_of(version),
         [fact(r) for r in results],
-        today=today,
+        today=site_today(session),
         other_blockers=tuple(others),
         warnings=warnings,
     )
     return SubjectEvaluation(evaluation, version, newer, results)
 
 
-def _ancestry_blockers(wcb: CellBank) -> list[Blocker]:
-    out = []
+def _bank_facts(wcb: CellBank) -> tuple[tuple[BankFact, ...], Donor | None]:
     banks = [wcb] + ([wcb.parent] if wcb.parent is not None else [])
-    for bank in banks:
-        if bank.qualification != Qualification.QUALIFIED:
-            out.append(
-                Blocker("bank", bank.code, f"{bank.tier} {bank.code} is {bank.qualification}.")
-            )
     mcb = banks[-1]
     donor = mcb.clone.donor if mcb.clone is not None else None
-    if donor is not None and donor.determination != Determination.ELIGIBLE:
-        out.append(Blocker("donor", donor.code, f"Donor {donor.code} is {donor.determination}."))
-    return out
+    return tuple(BankFact(b.tier, b.code, b.qualification) for b in banks), donor
 
 
-def _run_blockers(session: Session, run: ProductionRun) -> list[Blocker]:
+def _run_flags(session: Session, lot: Lot) -> list[RunFlag]:
+    """Limits and in-process failures of the passages that made this lot (not later ones)."""
+    run = lot.run
+    made = {p.number for p in lot_passages(lot)}
     out = [
-        Blocker("passage", f"{run.code} P{f.number}", f"Run {run.code}: {flag}.")
+        RunFlag("passage", f"{run.code} P{f.number}", f"Run {run.code}: {flag}.")
         for f in passage_figures(run)
+        if f.number in made
         for flag in f.flags
     ]
-    failing = session.scalars(
-        select(Result)
+    failing = session.execute(
+        select(Passage.number, Result.test_code, Result.value)
         .join(Passage, Result.passage_id == Passage.id)
         .where(
             Passage.run_id == run.id,
+            Passage.number.in_(made),
             Result.verdict == Verdict.FAIL.value,
             Result.invalidated_at.is_(None),
         )
-        .options(joinedload(Result.passage))
+        .order_by(Result.id)
     )
-    for r in failing:
+    for number, test_code, value in failing:
         out.append(
-            Blocker(
+            RunFlag(
                 "in-process",
-                f"{run.code} P{r.passage.number}",
-                f"Run {run.code} passage {r.passage.number}: {r.test_code} {r.value} is out of"
+                f"{run.code} P{number}",
+                f"Run {run.code} passage {number}: {test_code} {value} is out of"
                 " the in-process specification.",
             )
         )
     return out
+
+
+def _open_investigations(session: Session, lot: Lot) -> list[OpenInvestigation]:
+    """Open OOS investigations of this lot and of its siblings (same run or same WCB)."""
+    rows = session.execute(
+        select(Investigation.number, Lot.lot_number, Result.test_code, Investigation.phase)
+        .join(Lot, Investigation.lot_id == Lot.id)
+        .join(ProductionRun, Lot.run_id == ProductionRun.id)
+        .join(Result, Investigation.result_id == Result.id)
+        .where(
+            Investigation.status == "open",
+            or_(
+                Lot.id == lot.id,
+                ProductionRun.id == lot.run_id,
+                ProductionRun.bank_id == lot.run.bank_id,
+            ),
+        )
+        .order_by(Lot.id != lot.id, Investigation.number)
+    )
+    return [OpenInvestigation(*row) for row in rows]
 
 
 def _load_lot(session: Session, lot: Lot) -> Lot:
@@ -138,21 +181,43 @@ def _load_lot(session: Session, lot: Lot) -> Lot:
     ).one()
 
 
-def evaluate_lot(session: Session, lot: Lot) -> SubjectEvaluation:
+@dataclass(frozen=True)
+class GatheredLot:
+    facts: LotFacts
+    version: SpecVersion | None
+    newer: SpecVersion | None
+    results: list[Result]
+
+
+def gather_lot(session: Session, lot: Lot) -> GatheredLot:
+    """Every fact the release rule reads, gathered in one place."""
     lot = _load_lot(session, lot)
-    others = [
-        Blocker(
-            "investigation",
-            inv.number,
-            f"{inv.number} ({inv.result.test_code}) is open, phase {inv.phase}.",
-        )
-        for inv in open_for_lot(session, lot)
-    ]
-    others += _run_blockers(session, lot.run)
-    others += _ancestry_blockers(lot.run.bank)
-    return _judge(
-        session, lot.spec_version, results_of(session, lot), others, f"Lot {lot.lot_number}"
+    label = f"Lot {lot.lot_number}"
+    results = results_of(session, lot)
+    banks, donor = _bank_facts(lot.run.bank)
+    newer, warnings = _newer(session, lot.spec_version, label)
+    facts = LotFacts(
+        lot_number=lot.lot_number,
+        spec=specs.content_of(lot.spec_version) if lot.spec_version is not None else None,
+        today=site_today(session),
+        results=tuple(fact(r) for r in results),
+        investigations=tuple(_open_investigations(session, lot)),
+        deviations=tuple(
+            OpenDeviation(d.number, d.description) for d in deviation.open_for_lot(session, lot)
+        ),
+        banks=banks,
+        donor_code=donor.code if donor is not None else None,
+        donor_determination=donor.determination if donor is not None else None,
+        run_flags=tuple(_run_flags(session, lot)),
+        warnings=warnings,
     )
+    return GatheredLot(facts, lot.spec_version, newer, results)
+
+
+def evaluate_lot(session: Session, lot: Lot) -> SubjectEvaluation:
+    """The lot judged by the one release rule (domain/release.py)."""
+    got = gather_lot(session, lot)
+    return SubjectEvaluation(release_evaluation(got.facts), got.version, got.newer, got.results)
 
 
 def evaluate_bank(session: Session, bank: CellBank) -> SubjectEvaluation:
@@ -165,15 +230,15 @@ def evaluate_bank(session: Session, bank: CellBank) -> SubjectEvaluation:
             joinedload(CellBank.parent).joinedload(CellBank.clone).joinedload(Clone.donor),
         )
     ).one()
-    others: list[Blocker] = []
-    if bank.parent is not None:
-        others = [b for b in _ancestry_blockers(bank) if b.subject != bank.code]
-    else:
-        donor = bank.clone.donor if bank.clone is not None else None
-        if donor is not None and donor.determination != Determination.ELIGIBLE:
-            others.append(
-                Blocker("donor", donor.code, f"Donor {donor.code} is {donor.determination}.")
-            )
+    # A WCB is blocked by its MCB's qualification (not its own: that is what is being decided).
+    banks, donor = _bank_facts(bank)
+    others = [
+        Blocker("bank", b.code, f"{b.tier} {b.code} is {b.qualification}.")
+        for b in banks
+        if b.code != bank.code and b.qualification != Qualification.QUALIFIED
+    ]
+    if donor is not None and donor.determination != Determination.ELIGIBLE:
+        others.append(Blocker("donor", donor.code, f"Donor {donor.code} is {donor.determination}."))
     return _judge(
         session,
         bank.spec_version,
@@ -204,6 +269,13 @@ def qualify_bank(
                 {f"blocker {i + 1}": b.message for i, b in enumerate(ev.evaluation.blockers)},
             )
     audit.changed(session, actor, bank, {"qualification": decision}, reason=reason)
+    lookback.reassess(
+        session,
+        actor,
+        lookback.lots_of_bank(session, bank),
+        cause=f"{bank.tier} {bank.code} {decision.replace('_', ' ')}: {reason.strip()}",
+        trigger=bank,
+    )
     return bank
 
 

@@ -1,26 +1,38 @@
 """Exceptional release (EU GMP Part IV §11.5; FACT): a lot that does not meet every criterion goes
 to one patient at the treating physician's request, on the manufacturer's risk assessment, once QA
-and the medical director have both signed; the physician and the sponsor are told."""
+and the medical director have both signed. Before any unit is allocated the treating physician
+accepts it under signature and the sponsor's notification is logged; its units go to the named
+patient record only (domain/distribution.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
-from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.decisions import MEANING_OF_ROLE, Action, Meaning, check_signer, target_of
+from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.release import MEANING_OF_ROLE, Action, check_signer, target_of
+from lotrack.domain.release import uncovered
 from lotrack.domain.states import LotState
-from lotrack.models import ExceptionalRelease, Lot, Notification, Signature, User
-from lotrack.services import audit, signature
+from lotrack.models import ExceptionalRelease, Lot, Notification, Patient, Signature, User
+from lotrack.services import audit, clock, signature
 from lotrack.services.common import norm
 from lotrack.services.dossier import dossier_hash
+from lotrack.services.evaluation import evaluate_lot
 from lotrack.services.numbering import issue
-from lotrack.services.release import Lockout, SignIn, move, review, segregation
+from lotrack.services.release import (
+    Lockout,
+    SignIn,
+    authenticate_sign_in,
+    move,
+    review,
+    segregation,
+)
 
 RECIPIENT_ROLES = ("physician", "sponsor", "site")
 
@@ -48,10 +60,16 @@ def request_release(
         )
         if not (v or "").strip()
     }
-    if requested_on > utcnow().date():
+    if requested_on > clock.today(session):
         fields["requested_on"] = "in the future"
+    record = None
+    if "patient" not in fields:
+        record = session.scalar(select(Patient).where(Patient.wristband == norm(patient)))
+        if record is None:
+            fields["patient"] = "no patient with this wristband (SITE/SUBJECT)"
     if fields:
         raise ValidationFailed("The exceptional release request is incomplete.", fields)
+    assert record is not None
     target_of(Action.EXCEPTIONAL_RELEASE, LotState(lot.state), None)
     if session.scalar(
         select(func.count()).where(
@@ -72,11 +90,13 @@ def request_release(
         number=issue(session, "ER", utcnow().year, ExceptionalRelease.number, 3),
         lot=lot,
         physician=physician.strip(),
-        patient=patient.strip(),
+        patient=record.wristband,
+        for_patient=record,
         request=request.strip(),
         requested_on=requested_on,
         risk_assessment=risk_assessment.strip(),
         blockers=json.dumps([b.message for b in blockers], ensure_ascii=False),
+        blocker_keys=json.dumps([[b.kind, b.subject] for b in blockers], ensure_ascii=False),
         status="pending",
         created_by_id=actor.id,
     )
@@ -112,23 +132,28 @@ def sign_release(
 ) -> Signature:
     """QA's or the medical director's signature; with both, the lot is exceptionally released."""
     require(actor.role, "exceptional.sign")
-    signer = signature.authenticate_signer(
-        session,
-        actor,
-        sign_in.username,
-        sign_in.password,
-        max_failures=lockout.max_failures,
-        lockout_minutes=lockout.lockout_minutes,
-    )
+    signer = authenticate_sign_in(session, actor, sign_in, lockout)
     meaning = check_signer(Action.EXCEPTIONAL_RELEASE, signer.role, sign_in.meaning)
+    # QA and the medical director may sign at the same moment: the request's row is locked so
+    # the second signer sees the first's signature and completes the release (never both
+    # waiting on each other's, leaving the request stuck with two signatures and no release).
+    session.execute(
+        select(ExceptionalRelease.id).where(ExceptionalRelease.id == er.id).with_for_update()
+    )
+    session.refresh(er)
     if er.status != "pending":
         raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
     lot = er.lot
     current = LotState(lot.state)
     target = target_of(Action.EXCEPTIONAL_RELEASE, current, None)
-    # Only signatures on the dossier as it stands count: one given before a change is void.
+    # Only approval signatures on the dossier as it stands count: one given before a change is
+    # void, and the physician's acceptance (which may come first) is not an approval.
     current_hash = dossier_hash(session, lot)
-    signed = [s for s in signatures_for(session, er) if s.dossier_sha256 == current_hash]
+    signed = [
+        s
+        for s in signatures_for(session, er)
+        if s.dossier_sha256 == current_hash and s.action == Action.EXCEPTIONAL_RELEASE.value
+    ]
     if any(s.meaning == meaning.value for s in signed):
         raise Conflict(
             f"{er.number} carries the {signer.role} signature already.", {"meaning": "signed"}
@@ -137,7 +162,21 @@ def sign_release(
         problem = segregation(session, signer, lot)
         if problem:
             raise Conflict(problem, {"username": "tested or verified this lot"})
-    new = signature.sign(
+    completes = {s.meaning for s in signed} | {meaning.value} == {
+        m.value for m in MEANING_OF_ROLE.values()
+    }
+    if completes:
+        # The release accepts what the request named, nothing that arose since (an OOS opened on
+        # a sibling, say): that needs a new request and a new risk assessment.
+        unaccepted = uncovered(evaluate_lot(session, lot).evaluation.blockers, accepted(er))
+        if unaccepted:
+            raise Conflict(
+                f"Lot {lot.lot_number} has blockers the request did not name: "
+                + " ".join(b.message for b in unaccepted)
+                + " Withdraw the request and make a new one.",
+                {f"blocker {i + 1}": b.message for i, b in enumerate(unaccepted)},
+            )
+    given = signature.sign(
         session,
         signer,
         lot,
@@ -146,10 +185,95 @@ def sign_release(
         reason=sign_in.reason,
         exceptional_release_id=er.id,
     )
-    if {s.meaning for s in signed} | {meaning.value} == {m.value for m in MEANING_OF_ROLE.values()}:
+    if completes:
         move(session, signer, lot, current, target, Action.EXCEPTIONAL_RELEASE)
         audit.changed(session, signer, er, {"status": "approved"}, reason="both signatures given")
-    return new
+    return given
+
+
+def accepted(er: ExceptionalRelease) -> list[tuple[str, str]]:
+    """The (kind, subject) of each blocker the request named: what the release accepts."""
+    return [(kind, subject) for kind, subject in json.loads(er.blocker_keys or "[]")]
+
+
+def accept_release(
+    session: Session,
+    actor: User,
+    er: ExceptionalRelease,
+    sign_in: SignIn,
+    lockout: Lockout,
+) -> Signature:
+    """The treating physician (a clinical user of the patient's site) accepts the exceptional
+    release for their patient, under signature; no unit is allocated before this."""
+    require(actor.role, "exceptional.accept")
+    signer = authenticate_sign_in(session, actor, sign_in, lockout)
+    if sign_in.meaning != Meaning.EXCEPTIONAL_RELEASE_ACCEPTED:
+        raise Conflict(
+            f"The meaning of this signature is '{Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value}'.",
+            {"meaning": Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value},
+        )
+    patient = er.for_patient
+    if patient is None or patient.site_id != signer.site_id:
+        raise Forbidden(
+            f"{er.number} is for a patient of another site; their own physician accepts it.",
+            {"username": "not at the patient's site"},
+        )
+    if er.status not in ("pending", "approved"):
+        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+    if acceptance_of(session, er) is not None:
+        raise Conflict(f"{er.number} was accepted already.", {"number": "accepted already"})
+    return signature.sign(
+        session,
+        signer,
+        er.lot,
+        Action.EXCEPTIONAL_ACCEPTANCE,
+        Meaning.EXCEPTIONAL_RELEASE_ACCEPTED,
+        reason=sign_in.reason,
+        exceptional_release_id=er.id,
+    )
+
+
+def acceptance_of(session: Session, er: ExceptionalRelease) -> Signature | None:
+    return session.scalar(
+        select(Signature)
+        .where(
+            Signature.exceptional_release_id == er.id,
+            Signature.action == Action.EXCEPTIONAL_ACCEPTANCE.value,
+        )
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an approved exceptional release lets its units do: go to `patient_id` only, once
+    nothing in `problems` remains (the physician's acceptance, the sponsor's notification)."""
+
+    patient_id: int | None
+    problems: tuple[str, ...]
+
+
+def terms_of(session: Session, lot: Lot) -> Terms:
+    """The terms of the lot's approved exceptional release (no patient: no approved release)."""
+    er = session.scalar(
+        select(ExceptionalRelease)
+        .where(ExceptionalRelease.lot_id == lot.id, ExceptionalRelease.status == "approved")
+        .order_by(ExceptionalRelease.id.desc())
+        .limit(1)
+    )
+    if er is None:
+        return Terms(None, ())
+    problems = []
+    if acceptance_of(session, er) is None:
+        problems.append(f"the treating physician has not accepted {er.number}")
+    told = session.scalar(
+        select(func.count()).where(
+            Notification.exceptional_release_id == er.id, Notification.recipient_role == "sponsor"
+        )
+    )
+    if not told:
+        problems.append(f"the sponsor's notification of {er.number} is not logged")
+    return Terms(er.patient_id, tuple(problems))
 
 
 def withdraw(session: Session, actor: User, er: ExceptionalRelease, reason: str) -> None:

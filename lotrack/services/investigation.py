@@ -12,7 +12,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
-from lotrack.services import audit
+from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.result import invalidate_result
@@ -40,6 +40,14 @@ def open_investigation(session: Session, actor: User, result: Result) -> Investi
         actor,
         inv,
         reason=f"{result.test_code} {result.value} out of specification",
+    )
+    lookback.reassess(
+        session,
+        actor,
+        [result.lot, *sibling_lots(session, result.lot)],
+        cause=f"{inv.number} opened: {result.test_code} {result.value} of lot"
+        f" {result.lot.lot_number} is out of specification",
+        trigger=inv,
     )
     return inv
 

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain import isbt128
+from lotrack.domain.distribution import Reason, UnitFacts, unit_reasons
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import Stage
-from lotrack.domain.states import Container, LotState
+from lotrack.domain.states import UNIT_TRANSITIONS, Container, LotState, UnitState
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
-from lotrack.services import audit, specs
+from lotrack.services import audit, clock, exceptional, specs
 from lotrack.services.common import Page, check_code, norm, page_of
 from lotrack.services.numbering import issue
 
@@ -177,3 +178,72 @@ def fill_units(
         audit.created(session, actor, unit)
         units.append(unit)
     return units
+
+
+def move_unit(session: Session, actor: User, unit: Unit, target: UnitState, *, reason: str) -> None:
+    """Move a unit to `target` from the state it may come from, as a guarded update: of two
+    requests moving the same unit at once, one succeeds and the other gets a Conflict (409)."""
+    sources = [s.value for s, targets in UNIT_TRANSITIONS.items() if target in targets]
+    current = session.scalar(select(Unit.state).where(Unit.id == unit.id))
+    done = session.execute(
+        update(Unit)
+        .where(Unit.id == unit.id, Unit.state.in_(sources))
+        .values(state=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.expire(unit, ["state"])
+        now = session.scalar(select(Unit.state).where(Unit.id == unit.id))
+        raise Conflict(
+            f"Unit {unit.din} is {str(now).replace('_', ' ')}; it cannot become"
+            f" {target.value.replace('_', ' ')}.",
+            {"din": f"is {now}"},
+        )
+    session.expire(unit, ["state"])
+    audit.event(
+        session,
+        actor,
+        "unit_" + target.value,
+        unit,
+        transitions={"state": (current, target.value)},
+        reason=reason,
+    )
+
+
+def unit_facts(session: Session, unit: Unit) -> UnitFacts:
+    """The one plain value domain/distribution.py judges a unit by, gathered here only: its lot's
+    state and expiry, its own state, and for a lot released by exception the patient it is for
+    and what is still missing before its units may go to them."""
+    lot = unit.lot
+    terms = (
+        exceptional.terms_of(session, lot)
+        if lot.state == LotState.EXCEPTIONAL_RELEASE
+        else exceptional.Terms(None, ())
+    )
+    return UnitFacts(
+        din=unit.din,
+        lot_number=lot.lot_number,
+        lot_state=lot.state,
+        expires_on=lot.expires_on,
+        unit_state=unit.state,
+        exceptional_patient_id=terms.patient_id,
+        exceptional_problems=terms.problems,
+    )
+
+
+def unit_refusals(
+    session: Session, unit: Unit, *, patient_id: int | None = None, now: dt.datetime | None = None
+) -> list[Reason]:
+    """Why the unit may not go on now (to `patient_id`, when named), most serious first: the one
+    distribution rule, judged on the facility's calendar (services/clock.py)."""
+    return unit_reasons(
+        unit_facts(session, unit),
+        now=now or utcnow(),
+        zone=clock.facility_zone(session),
+        patient_id=patient_id,
+    )
+
+
+def refusal_text(reasons: list[Reason]) -> str:
+    """The reasons as the sentence a field error shows, most serious first."""
+    return " ".join(r.text for r in reasons)

@@ -14,7 +14,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.specs import Stage
 from lotrack.domain.states import BankTier, VialState
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
-from lotrack.services import audit, specs
+from lotrack.services import audit, lookback, specs
 from lotrack.services.cellbank import withdraw_vial
 from lotrack.services.common import Page, check_code, norm, page_of
 
@@ -152,6 +152,13 @@ def record_passage(
         viability_percent=viability_percent,
     )
     audit.created(session, actor, passage)
+    lookback.reassess(
+        session,
+        actor,
+        lookback.lots_of_runs(session, [run.id]),
+        cause=f"Passage {passage.number} recorded on run {run.code}",
+        trigger=passage,
+    )
     return passage
 
 

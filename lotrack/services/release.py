@@ -4,25 +4,28 @@ succeeds and the other is told what happened."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lotrack.domain.errors import Conflict, ValidationFailed
-from lotrack.domain.evaluation import Blocker
-from lotrack.domain.permissions import require
-from lotrack.domain.release import (
+from lotrack.domain.decisions import (
     Action,
     Meaning,
     check_signer,
     segregation_problem,
     target_of,
 )
+from lotrack.domain.errors import Conflict, ValidationFailed
+from lotrack.domain.evaluation import Blocker
+from lotrack.domain.permissions import require
+from lotrack.domain.release import uncovered
 from lotrack.domain.states import LotState
 from lotrack.models import Deviation, Lot, Result, Signature, User
 from lotrack.services import audit, deviation, signature
 from lotrack.services.evaluation import SubjectEvaluation, evaluate_lot
+from lotrack.services.lookback import accepted_by
 from lotrack.services.signature import ShownSignature
 
 DECISIONS = frozenset({Action.RELEASE, Action.REJECT, Action.UNHOLD})
@@ -44,13 +47,29 @@ class Lockout:
     lockout_minutes: int
 
 
+def authenticate_sign_in(session: Session, actor: User, sign_in: SignIn, lockout: Lockout) -> User:
+    """The logged-in signer, after their password is checked now (a failure counts)."""
+    return signature.authenticate_signer(
+        session,
+        actor,
+        sign_in.username,
+        sign_in.password,
+        max_failures=lockout.max_failures,
+        lockout_minutes=lockout.lockout_minutes,
+    )
+
+
 @dataclass(frozen=True)
 class ReleaseReview:
     lot: Lot
     evaluation: SubjectEvaluation
     deviations: list[Deviation]
     signatures: list[ShownSignature]
-    blockers: list[Blocker] = field(default_factory=list)
+
+    @property
+    def blockers(self) -> list[Blocker]:
+        """The one release rule's answer (domain/release.py), as the lot page and API show it."""
+        return list(self.evaluation.evaluation.blockers)
 
     @property
     def releasable(self) -> bool:
@@ -61,11 +80,20 @@ def review(session: Session, lot: Lot) -> ReleaseReview:
     """Everything QA needs to decide, with every blocker to release named."""
     ev = evaluate_lot(session, lot)
     devs = deviation.open_for_lot(session, lot)
-    blockers = list(ev.evaluation.blockers) + [
-        Blocker("deviation", d.number, f"Deviation {d.number} is open: {d.description}")
-        for d in devs
-    ]
-    return ReleaseReview(lot, ev, devs, signature.signatures_of(session, lot), blockers)
+    return ReleaseReview(lot, ev, devs, signature.signatures_of(session, lot))
+
+
+def blockers_to(
+    session: Session, lot: Lot, target: LotState, blockers: Sequence[Blocker] | None = None
+) -> list[Blocker]:
+    """What keeps the lot from `target` by the rule of that state: a released lot must be
+    releasable; an exceptional release must have accepted every blocker the lot has now
+    (`blockers`: the lot's evaluation, when the caller has it already)."""
+    if blockers is None:
+        blockers = evaluate_lot(session, lot).evaluation.blockers
+    if target == LotState.EXCEPTIONAL_RELEASE:
+        return list(uncovered(blockers, accepted_by(session, lot)))
+    return list(blockers) if target == LotState.RELEASED else []
 
 
 def segregation(session: Session, signer: User, lot: Lot) -> str:
@@ -123,28 +151,24 @@ def decide(
         raise ValidationFailed(
             f"A {action} is not decided here.", {"action": "release, reject or unhold"}
         )
-    signer = signature.authenticate_signer(
-        session,
-        actor,
-        sign_in.username,
-        sign_in.password,
-        max_failures=lockout.max_failures,
-        lockout_minutes=lockout.lockout_minutes,
-    )
+    signer = authenticate_sign_in(session, actor, sign_in, lockout)
     meaning = check_signer(action, signer.role, sign_in.meaning)
     current = LotState(lot.state)
     target = target_of(action, current, LotState(lot.held_from) if lot.held_from else None)
     if action in (Action.REJECT, Action.UNHOLD) and not sign_in.reason.strip():
         raise Conflict("State the reason for this decision.", {"reason": "required"})
-    if target == LotState.RELEASED:
+    if target in (LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE):
+        # Lifting a hold is a new decision on the dossier as it stands, by the rule of the state
+        # it restores: a released lot must be releasable, an exceptional release must accept
+        # every blocker it has now.
         problem = segregation(session, signer, lot)
         if problem:
             raise Conflict(problem, {"username": "tested or verified this lot"})
-        blockers = review(session, lot).blockers
+        blockers = blockers_to(session, lot, target)
         if blockers:
+            verb = "released" if action == Action.RELEASE else "taken off hold"
             raise Conflict(
-                f"Lot {lot.lot_number} cannot be released: "
-                + " ".join(b.message for b in blockers),
+                f"Lot {lot.lot_number} cannot be {verb}: " + " ".join(b.message for b in blockers),
                 {f"blocker {i + 1}": b.message for i, b in enumerate(blockers)},
             )
     signed = signature.sign(session, signer, lot, action, meaning, reason=sign_in.reason)
@@ -157,14 +181,7 @@ def sign_review(
 ) -> Signature:
     """A 'reviewed' signature on the dossier as it stands, without a change of state."""
     require(actor.role, "release.decide")
-    signer = signature.authenticate_signer(
-        session,
-        actor,
-        sign_in.username,
-        sign_in.password,
-        max_failures=lockout.max_failures,
-        lockout_minutes=lockout.lockout_minutes,
-    )
+    signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if sign_in.meaning != Meaning.REVIEWED:
         raise Conflict(
             f"The meaning of a review signature is '{Meaning.REVIEWED.value}'.",

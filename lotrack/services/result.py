@@ -4,9 +4,6 @@ person, and corrected only by invalidating with a reason and linking the replace
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -16,39 +13,17 @@ from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import SpecTest, Verdict, judge
 from lotrack.domain.states import LotState
-from lotrack.models import Attachment, CellBank, Investigation, Lot, Passage, Result, User
-from lotrack.services import audit, specs
+from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
+from lotrack.services import audit, clock, lookback, specs
+from lotrack.services.raw_data import RawFile, store_raw
+from lotrack.services.result_dates import check_date
 
 Subject = Lot | CellBank | Passage
 # A lot takes results until its decision; afterwards its dossier is closed (an exceptional release
 # may still await a late reading, e.g. sterility, which must then be recorded).
 OPEN_LOT_STATES = frozenset({LotState.QUARANTINE, LotState.ON_HOLD, LotState.EXCEPTIONAL_RELEASE})
-RAW_TYPES = {
-    ".csv": "text/csv",
-    ".txt": "text/plain",
-    ".pdf": "application/pdf",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".fcs": "application/octet-stream",  # flow cytometry standard
-}
-MAX_RAW_BYTES = 2 * 1024 * 1024
-# How each binary type begins; text types hold no NUL. A file renamed to pass is refused.
-RAW_MAGIC = {
-    ".pdf": b"%PDF-",
-    ".png": b"\x89PNG\r\n\x1a\n",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".fcs": b"FCS",
-}
 # The stored column sizes; an instrument export may carry longer text than a form allows.
 DETAIL_LENGTHS = {"method": 200, "instrument": 120, "reagent_lot": 60}
-
-
-@dataclass(frozen=True)
-class RawFile:
-    filename: str
-    data: bytes
 
 
 def subject_label(subject: Subject) -> str:
@@ -83,49 +58,25 @@ def results_of(session: Session, subject: Subject) -> list[Result]:
     )
 
 
+def lots_reached(session: Session, result: Result) -> list[Lot]:
+    """The lots whose release a change to this result can undo: its lot, or its run's lots."""
+    if result.lot is not None:
+        return [result.lot]
+    if result.passage is not None:
+        return lookback.lots_of_runs(session, [result.passage.run_id])
+    return []  # a bank's result: its qualification is QA's decision (services/evaluation.py)
+
+
+def _reassess(session: Session, actor: User, result: Result, cause: str) -> None:
+    """The lookback for every lot a change to this result reaches."""
+    lookback.reassess(session, actor, lots_reached(session, result), cause=cause, trigger=result)
+
+
 def get_result(session: Session, result_id: int) -> Result:
     found = session.get(Result, result_id)
     if found is None:
         raise NotFound(f"No result {result_id}.", {"result": "no such result"})
     return found
-
-
-def safe_filename(name: str) -> str:
-    """The base name only, without path parts or control characters, at most 120 characters."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    return base[-120:].lstrip(" .") or "raw-data"
-
-
-def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
-    name = safe_filename(raw.filename)
-    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if ext not in RAW_TYPES:
-        raise ValidationFailed(
-            f"Raw-data files may be {', '.join(sorted(RAW_TYPES))}; {name} is not.",
-            {"raw_file": f"one of {', '.join(sorted(RAW_TYPES))}"},
-        )
-    if not raw.data or len(raw.data) > MAX_RAW_BYTES:
-        raise ValidationFailed(
-            "The raw-data file is empty or larger than 2 MiB.", {"raw_file": "1 byte to 2 MiB"}
-        )
-    magic = RAW_MAGIC.get(ext)
-    fits = raw.data.startswith(magic) if magic else b"\x00" not in raw.data
-    if not fits:
-        kind = ext[1:].upper()
-        raise ValidationFailed(
-            f"{name} is not a {kind} file by its content.", {"raw_file": f"content is not {kind}"}
-        )
-    attachment = Attachment(
-        sha256=hashlib.sha256(raw.data).hexdigest(),
-        filename=name,
-        content_type=RAW_TYPES[ext],
-        size=len(raw.data),
-        data=raw.data,
-        uploaded_by_id=actor.id,
-    )
-    audit.created(session, actor, attachment)
-    return attachment
 
 
 def _spec_test(subject: Subject, code: str) -> tuple[object, SpecTest]:
@@ -194,6 +145,15 @@ def _check_open(
     )
 
 
+def _analyte(spec_test: SpecTest, test: str) -> str:
+    """What the entry measured: the alternative it names, or the test itself (a panel entry that
+    names no alternative is left blank for `judge` to refuse)."""
+    return next(
+        (a for a in spec_test.analytes if a.casefold() == (test or "").strip().casefold()),
+        spec_test.code if not spec_test.alternatives else "",
+    )
+
+
 def record_result(
     session: Session,
     actor: User,
@@ -220,15 +180,9 @@ def record_result(
     if too_long:
         raise ValidationFailed("The result cannot be recorded.", too_long)
     version, spec_test = _spec_test(subject, test)
-    analyte = next(
-        (a for a in spec_test.analytes if a.casefold() == (test or "").strip().casefold()),
-        spec_test.code if not spec_test.alternatives else "",
-    )
-    today = utcnow().date()
-    if performed_on > today:
-        raise ValidationFailed(
-            "The test date cannot be in the future.", {"performed_on": "in the future"}
-        )
+    analyte = _analyte(spec_test, test)
+    today = clock.today(session)
+    check_date(session, subject, spec_test, analyte, performed_on, today=today, replaces=replaces)
     judgement = judge(
         spec_test,
         value=value,
@@ -271,6 +225,13 @@ def record_result(
         from lotrack.services.investigation import open_investigation
 
         open_investigation(session, actor, result)
+    elif replaces is None:
+        _reassess(
+            session,
+            actor,
+            result,
+            f"Result {result.id} recorded: {result.analyte} {result.value} {result.verdict}",
+        )
     return result
 
 
@@ -301,6 +262,14 @@ def verify_result(session: Session, actor: User, result: Result) -> Result:
         {"verified_by_id": actor.id, "verified_at": utcnow()},
         reason="verified by a second person",
     )
+    # The verification is part of the dossier a release signature vouched for: verifying a
+    # result that was unverified at release (an informational one) voids that signature.
+    _reassess(
+        session,
+        actor,
+        result,
+        f"Result {result.id} ({result.analyte} {result.value}) verified after release",
+    )
     return result
 
 
@@ -329,6 +298,12 @@ def invalidate_result(
             "invalidation_reason": reason.strip(),
         },
         reason=reason,
+    )
+    _reassess(
+        session,
+        actor,
+        result,
+        f"Result {result.id} ({result.analyte} {result.value}) invalidated: {reason.strip()}",
     )
     return result
 
@@ -359,6 +334,18 @@ def correct_result(
             f"Result {old.id} was completed by result {successor}; correct that one instead.",
             {"result": f"replaced by result {successor}"},
         )
+    # The replacement's date is judged before the old result is invalidated, so that a refused
+    # date leaves the old result as it was even before the edge rolls the transaction back.
+    _version, spec_test = _spec_test(subject, test or old.analyte)
+    check_date(
+        session,
+        subject,
+        spec_test,
+        _analyte(spec_test, test or old.analyte),
+        performed_on,
+        today=clock.today(session),
+        replaces=old,
+    )
     invalidate_result(session, actor, old, reason)
     session.flush()
     return record_result(

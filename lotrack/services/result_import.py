@@ -3,6 +3,11 @@
 Accepted columns (header names, any case): `lot` (unless the import is for one lot), `test` or
 `marker`, `value`, `result` or `percent` (percent implies the unit %), `unit`, `performed_on` or
 `date` (ISO dates), `instrument`, `method`, `reagent_lot`. Comma, semicolon or tab separated.
+
+Each row is recorded through `result.record_result`, in file order, so every rule of a single entry
+holds for every row, the test-date rule (`domain/result_dates.py`) included: a row dated in the
+future by the facility's calendar or before its lot's harvest is refused, and a final reading may
+not predate the pending entry it completes, whether recorded earlier or a few lines above.
 """
 
 from __future__ import annotations

@@ -159,7 +159,10 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
     # (run code, WCB, vial, start, number of passages, lots as (harvest offset, units))
     plan = (
         ("RUN-2025-01", wcbs[0], 1, d(2025, 8, 4), 2, ((0, 4), (0, 3))),
-        ("RUN-2025-02", wcbs[0], 2, d(2025, 9, 1), 3, ((0, 5),)),
+        ("RUN-2025-02", wcbs[0], 2, d(2025, 9, 1), 3, ()),  # a clean run, no lot harvested yet
+        # CFM-2025-0003, on the other WCB: its open OOS (seed_quality) blocks its siblings (same
+        # run or WCB), and the released CFM-2025-0001 on WCB-001-A must not be one of them.
+        ("RUN-2025-05", wcbs[1], 8, d(2025, 9, 1), 3, ((0, 5),)),
         (
             "RUN-2025-03",
             wcbs[1],

@@ -2,9 +2,9 @@
 
 CFM-2025-0001 meets its specification (one result corrected with a reason along the way) and
 is released under QA's signature;
-CFM-2025-0002 waits for its sterility reading and a verification; CFM-2025-0003 failed viability
-and has an open OOS investigation; CFM-2025-0004 comes from a run past its passage limit and has
-most results still missing.
+CFM-2025-0002 waits for its sterility reading and a verification; CFM-2025-0003 (on WCB-001-B)
+failed viability and has an open OOS investigation, which also blocks its sibling CFM-2025-0004;
+CFM-2025-0004 comes from a run past its passage limit and has most results still missing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
-from lotrack.domain.release import Action
+from lotrack.domain.decisions import Action
 from lotrack.models import CellBank, Lot, ProductionRun, User
 from lotrack.services import evaluation, release, result, specs
 

@@ -1,26 +1,44 @@
 """Shipments of units to a trial site, received there with condition and temperature record and
-reconciled against what was shipped. A unit in transit cannot be infused."""
+reconciled against what was shipped. A unit in transit cannot be infused.
+
+A unit leaves the manufacturer once and is received once: shipping moves it stored -> in_transit
+and the receipt in_transit -> received (or missing), each a guarded update (services/lot.py
+move_unit), so of parallel requests for one unit one succeeds and the others get a Conflict (409).
+shipment_unit.unit_id is UNIQUE: the database's last word if a race ever gets past the guard."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES
-from lotrack.models import Shipment, ShipmentUnit, Site, Unit, User
+from lotrack.domain.states import UnitState
+from lotrack.models import (
+    Allocation,
+    Patient,
+    Prescription,
+    Shipment,
+    ShipmentUnit,
+    Site,
+    Unit,
+    User,
+)
 from lotrack.services import audit
+from lotrack.services import lot as lots
 from lotrack.services.clinical import require_same_site, site_scope
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 
 
 def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> Shipment:
-    """Send released, unexpired units that are not already on their way or at a site."""
+    """Send units that may go on (domain/distribution.py: to the patient each is allocated to,
+    if any) and are still stored at the manufacturer."""
     require(actor.role, "shipment.send")
     site = session.scalar(select(Site).where(Site.code == norm(site_code)))
     if site is None:
@@ -29,28 +47,32 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
     if not wanted or len(set(wanted)) != len(wanted):
         raise ValidationFailed("List each unit once.", {"units": "one or more distinct DINs"})
     units = {u.din: u for u in session.scalars(select(Unit).where(Unit.din.in_(wanted)))}
-    today = utcnow().date()
+    patients = _allocated_patients(session, [u.id for u in units.values()])
     fields: dict[str, str] = {}
     for din in wanted:
         u = units.get(din)
+        allocated = patients.get(u.id) if u is not None else None
         if u is None:
             fields[din] = "unknown DIN"
-        elif u.state == "destroyed":
-            fields[din] = "the unit was destroyed"
-        elif u.lot.state not in USABLE_LOT_STATES:
-            fields[din] = f"lot {u.lot.lot_number} is {u.lot.state}"
-        elif u.lot.expires_on < today:
-            fields[din] = f"expired on {u.lot.expires_on}"
-        elif (where := location(session, u)).shipment is not None:
-            # Received at a site, on its way, or lost on the way (its cold chain is unknown):
-            # a unit leaves the manufacturer once.
-            fields[din] = (
-                f"shipped already on {where.shipment}"
-                if where.site_id is not None or where.in_transit
-                else f"shipped on {where.shipment} and never received; it may not be sent again"
-            )
+        elif reasons := lots.unit_refusals(
+            session, u, patient_id=allocated.id if allocated else None
+        ):
+            fields[din] = lots.refusal_text(reasons)
+        elif allocated is not None and allocated.site_id != site.id:
+            # Sent elsewhere it could never be given to its patient (the bedside would refuse).
+            fields[din] = f"allocated to {allocated.wristband}, a patient of another site"
     if fields:
         raise ValidationFailed("The shipment cannot be sent.", fields)
+    left = [units[din] for din in wanted if units[din].state != UnitState.STORED]
+    if left:
+        places = whereabouts(session, left)
+        gone = {u.din: f"is {places[u.id].text}" for u in left}
+        raise Conflict(
+            "A unit leaves the manufacturer once; these are no longer in the store: "
+            + "; ".join(f"{din} {why}" for din, why in gone.items())
+            + ". Nothing was sent.",
+            gone,
+        )
     shipment = Shipment(
         number=issue(session, "SHP", utcnow().year, Shipment.number, 4),
         site=site,
@@ -60,9 +82,44 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
     audit.created(session, actor, shipment)
     session.flush()
     for din in wanted:
-        item = ShipmentUnit(shipment_id=shipment.id, unit_id=units[din].id)
-        audit.created(session, actor, item)
+        _send(session, actor, shipment, units[din], site.code)
     return shipment
+
+
+def _allocated_patients(session: Session, unit_ids: list[int]) -> dict[int, Patient]:
+    """unit id -> the patient it is allocated to (units not allocated are absent)."""
+    rows = session.execute(
+        select(Allocation.unit_id, Patient)
+        .join(Prescription, Allocation.prescription_id == Prescription.id)
+        .join(Patient, Prescription.patient_id == Patient.id)
+        .where(Allocation.unit_id.in_(unit_ids or [-1]))
+    )
+    return {unit_id: patient for unit_id, patient in rows}
+
+
+def _send(session: Session, actor: User, shipment: Shipment, unit: Unit, site: str) -> None:
+    """Put one unit on the shipment: the guarded move first, the UNIQUE row as the last word."""
+    taken = Conflict(
+        f"Unit {unit.din} was shipped by someone else a moment ago; nothing was sent.",
+        {unit.din: "shipped already"},
+    )
+    try:
+        lots.move_unit(
+            session,
+            actor,
+            unit,
+            UnitState.IN_TRANSIT,
+            reason=f"shipped to {site} ({shipment.number})",
+        )
+    except Conflict as err:
+        raise taken from err
+    item = ShipmentUnit(shipment_id=shipment.id, unit_id=unit.id)
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError as err:  # on another shipment already: the unique index said no
+        raise taken from err
+    audit.created(session, actor, item)
 
 
 def receive(
@@ -74,7 +131,8 @@ def receive(
     condition: str,
     temperature_record: str,
 ) -> Shipment:
-    """The site confirms what arrived; anything missing or extra is a recorded discrepancy."""
+    """The site confirms what arrived; anything missing or extra is a recorded discrepancy. Each
+    unit shipped becomes received (or missing) once, by a guarded update."""
     require(actor.role, "shipment.receive")
     require_same_site(actor, shipment.site_id)
     if shipment.status != "in_transit":
@@ -91,8 +149,23 @@ def receive(
     missing = sorted(set(shipped) - got)
     extra = sorted(got - set(shipped))
     for din, item in shipped.items():
+        arrived = din in got
+        try:
+            lots.move_unit(
+                session,
+                actor,
+                item.unit,
+                UnitState.RECEIVED if arrived else UnitState.MISSING,
+                reason=f"{'received' if arrived else 'not received'} at {shipment.site.code}"
+                f" ({shipment.number})",
+            )
+        except Conflict as err:  # another receipt of this shipment won the race
+            raise Conflict(
+                f"{shipment.number} was received by someone else a moment ago.",
+                {"shipment": "received already"},
+            ) from err
         audit.changed(
-            session, actor, item, {"received": din in got}, reason=f"received {shipment.number}"
+            session, actor, item, {"received": arrived}, reason=f"received {shipment.number}"
         )
     notes = []
     if missing:
@@ -114,6 +187,60 @@ def receive(
         reason="received at site",
     )
     return shipment
+
+
+# ---- where a unit is, as every page and record shows it ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    """A unit's state and place: the site it was shipped to, and its storage position only while
+    it is stored at the manufacturer (a unit shipped and infused is no longer in its freezer)."""
+
+    state: str
+    site: str | None = None  # the code of the site it was shipped to
+    shipment: str | None = None
+    storage: str | None = None  # "LN2-2 / rack C / box 1", only while stored
+
+    @property
+    def text(self) -> str:
+        at = f" at {self.site}" if self.site else ""
+        return {
+            UnitState.STORED: "stored at the manufacturer",
+            UnitState.IN_TRANSIT: f"in transit to {self.site} ({self.shipment})",
+            UnitState.RECEIVED: f"received{at}",
+            UnitState.MISSING: f"missing: shipped to {self.site} ({self.shipment}), never received",
+            UnitState.THAWED: f"thawed{at}",
+            UnitState.INFUSED: f"infused{at}",
+            UnitState.DESTROYED: f"destroyed{at}",
+        }.get(self.state, self.state.replace("_", " "))
+
+
+def storage_of(unit: Unit) -> str | None:
+    """Freezer / rack / box / position, while the unit is in them (stored); otherwise None."""
+    if unit.state != UnitState.STORED or not unit.freezer:
+        return None
+    parts = [unit.freezer, f"rack {unit.rack or '—'}", f"box {unit.box or '—'}"]
+    return " / ".join(parts + ([unit.position] if unit.position else []))
+
+
+def whereabouts_of(unit: Unit, site: str | None, shipment: str | None) -> Whereabouts:
+    """A unit's Whereabouts from its state and its shipment's site code and number (if any)."""
+    return Whereabouts(unit.state, site, shipment, storage_of(unit))
+
+
+def whereabouts(session: Session, units: Sequence[Unit]) -> dict[int, Whereabouts]:
+    """unit id -> Whereabouts, for any number of units in one query."""
+    shipped = {
+        unit_id: (code, number)
+        for unit_id, code, number in session.execute(
+            select(ShipmentUnit.unit_id, Site.code, Shipment.number)
+            .join(Shipment, ShipmentUnit.shipment_id == Shipment.id)
+            .join(Site, Shipment.site_id == Site.id)
+            .where(ShipmentUnit.unit_id.in_([u.id for u in units] or [-1]))
+        )
+    }
+    return {u.id: whereabouts_of(u, *shipped.get(u.id, (None, None))) for u in units}
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Action, Meaning
 from lotrack.domain.errors import Forbidden
-from lotrack.domain.release import Action, Meaning
 from lotrack.models import Lot, Signature, User
 from lotrack.services import accounts, audit
 from lotrack.services.dossier import dossier_hash

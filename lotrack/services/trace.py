@@ -1,9 +1,11 @@
 """Trace and recall: from a patient back to the donor, from a donor, bank or lot forward to every
 unit, where each is and who received it, and a recall's impact list.
 
+Where a unit is follows its state (stored, in transit, received, missing, thawed, infused,
+destroyed: domain/states.py), with the site of its shipment (a unit is on one shipment, ever).
+
 Each answer costs a fixed number of queries, whatever the number of units, patients or sites:
-locations are computed for all units at once with the semantics of services.shipment.location
-(the latest shipment of a unit decides: in transit, received at its site, or not received).
+shipments are read for all units at once, as services.shipment.location reads one unit's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import BankTier
+from lotrack.domain.states import BankTier, UnitState
 from lotrack.models import (
     CellBank,
     Clone,
@@ -39,7 +41,7 @@ from lotrack.services.clinical import get_patient
 from lotrack.services.common import norm
 from lotrack.services.containment import get_containment
 from lotrack.services.report import Reached, patients_reached
-from lotrack.services.shipment import Location
+from lotrack.services.shipment import Location, Whereabouts, whereabouts_of
 
 # ---- backward: patient -> donor --------------------------------------------------------------
 
@@ -112,6 +114,18 @@ def patient_back(session: Session, actor: User, wristband: str) -> PatientTrace:
 # ---- forward: donor, bank or lot -> lots, units, places, patients ----------------------------
 
 
+# A unit's state as the trace's `status` word (the API's vocabulary: api/trace_schemas.py).
+STATUS_OF_STATE = {
+    UnitState.STORED: "at_manufacturer",
+    UnitState.IN_TRANSIT: "in_transit",
+    UnitState.RECEIVED: "at_site",
+    UnitState.THAWED: "at_site",
+    UnitState.MISSING: "not_received",
+    UnitState.INFUSED: "infused",
+    UnitState.DESTROYED: "destroyed",
+}
+
+
 @dataclass(frozen=True)
 class UnitPlace:
     """A unit, where it is and, once infused, who received it."""
@@ -123,33 +137,22 @@ class UnitPlace:
     received_by: Reached | None  # the infusion, if any
 
     @property
+    def place(self) -> Whereabouts:
+        """Its state and place as every page shows it (storage only while stored)."""
+        return whereabouts_of(self.unit, self.site, self.location.shipment)
+
+    @property
     def status(self) -> str:
-        """Where the unit is, as a word: what `where` says in a sentence."""
+        """Where the unit is, as a word, from its state (an infusion recorded says infused)."""
         if self.received_by is not None:
             return "infused"
-        if self.unit.state == "destroyed":
-            return "destroyed"
-        if self.location.in_transit:
-            return "in_transit"
-        if self.location.site_id is not None:
-            return "at_site"
-        if self.location.shipment is not None:
-            return "not_received"
-        return "at_manufacturer"
+        return STATUS_OF_STATE.get(self.unit.state, self.unit.state)
 
     @property
     def where(self) -> str:
         if self.received_by is not None:
             return f"infused into {self.received_by.patient}"
-        if self.unit.state == "destroyed":
-            return "destroyed"
-        if self.location.in_transit:
-            return f"in transit to {self.site} ({self.location.shipment})"
-        if self.location.site_id is not None:
-            return f"at {self.site}"
-        if self.location.shipment is not None:
-            return f"not received at {self.site} ({self.location.shipment})"
-        return "at the manufacturer"
+        return self.place.text
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,8 @@ def recall_impact(session: Session, containment: Containment) -> RecallImpact:
         )
     )
     unit_places = places(session, units, {x.id: x for x in lots})
-    left = [p for p in unit_places if p.received_by is None and p.unit.state != "destroyed"]
+    # Each unit once, by its state: infused ones are followed through their patients.
+    left = [p for p in unit_places if p.status not in ("infused", "destroyed")]
     notifications = list(
         session.scalars(
             select(Notification)
@@ -342,15 +346,9 @@ def recall_impact(session: Session, containment: Containment) -> RecallImpact:
         containment=containment,
         lots=lots,
         patients=patients_reached(session, lot_ids),
-        at_sites=[p for p in left if p.location.site_id is not None],
-        in_transit=[p for p in left if p.location.in_transit],
-        at_manufacturer=[p for p in left if p.location.shipment is None],
-        missing=[
-            p
-            for p in left
-            if p.location.shipment is not None
-            and p.location.site_id is None
-            and not p.location.in_transit
-        ],
+        at_sites=[p for p in left if p.status == "at_site"],
+        in_transit=[p for p in left if p.status == "in_transit"],
+        at_manufacturer=[p for p in left if p.status == "at_manufacturer"],
+        missing=[p for p in left if p.status == "not_received"],
         notifications=notifications,
     )

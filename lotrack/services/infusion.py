@@ -1,0 +1,198 @@
+"""After a GO at the bedside: the thaw, and the infusion, which re-runs the bedside rule at its
+start and is witnessed under signature (21 CFR 11.200)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lotrack.config import DEFAULTS
+from lotrack.db import utcnow
+from lotrack.domain import bedside, isbt128
+from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.states import UnitState
+from lotrack.models import Allocation, BedsideScan, Infusion, Patient, Thaw, Unit, User
+from lotrack.services import accounts, audit
+from lotrack.services import bedside as bedside_check
+from lotrack.services import lot as lots
+from lotrack.services.release import Lockout
+from lotrack.services.shipment import location
+from lotrack.services.signature import SignatureRefused
+
+DEFAULT_LOCKOUT = Lockout(DEFAULTS["MAX_FAILED_LOGINS"], DEFAULTS["LOCKOUT_MINUTES"])
+
+
+def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime) -> Thaw:
+    """When a unit received at the nurse's site came out of the thawing device; the unit moves
+    from received to thawed (a guarded update: two thaws of one unit, one succeeds)."""
+    require(actor.role, "bedside.scan")
+    parsed = isbt128.parse_din(din)
+    if not parsed.valid:  # a mistyped check character must not find a unit
+        raise ValidationFailed(
+            f"{din} is not a valid DIN: {parsed.reason}.", {"din": parsed.reason}
+        )
+    unit = session.scalar(select(Unit).where(Unit.din == parsed.din))
+    if unit is None:
+        raise NotFound(f"No unit {din}.", {"din": "no such unit"})
+    if location(session, unit).site_id != actor.site_id:
+        raise Conflict("The unit has not been received at your site.", {"din": "not at your site"})
+    if thawed_at.tzinfo is None or thawed_at > utcnow() + dt.timedelta(minutes=1):
+        raise ValidationFailed("The thaw time must be a past, zoned time.", {"thawed_at": "bad"})
+    if session.scalar(select(func.count()).where(Thaw.unit_id == unit.id)):
+        raise Conflict("This unit's thaw is recorded already.", {"din": "thawed already"})
+    lots.move_unit(session, actor, unit, UnitState.THAWED, reason="thawed at the bedside")
+    thaw = Thaw(unit_id=unit.id, thawed_at=thawed_at, recorded_by_id=actor.id)
+    audit.created(session, actor, thaw)
+    return thaw
+
+
+class WitnessRefused(SignatureRefused):
+    """The witness's password was wrong: refused, and the failure counts toward their lockout."""
+
+
+def authenticate_witness(
+    session: Session, actor: User, username: str, password: str, meaning: str, lockout: Lockout
+) -> User:
+    """The witness signs the infusion (21 CFR 11.200): another clinical user of the operator's
+    site, re-entering their own password now, with the meaning "witnessed". Writes nothing but a
+    failure's count (and its audit event), so the caller authenticates before writing."""
+    witness = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    fields = {}
+    if witness is None:
+        fields["witness"] = "unknown user"
+    elif witness.id == actor.id or witness.role != "clinical" or witness.site_id != actor.site_id:
+        fields["witness"] = "another clinical user of your site"
+    if meaning != bedside.WITNESSED:
+        fields["witness_meaning"] = f'the meaning of this signature is "{bedside.WITNESSED}"'
+    if fields:
+        raise ValidationFailed("The witness cannot sign this infusion.", fields)
+    assert witness is not None
+    if witness.locked_until is not None and witness.locked_until > utcnow():
+        raise Forbidden(
+            f"{witness.username}'s account is locked after repeated failed attempts; another"
+            " clinician witnesses, or an administrator unlocks it.",
+            {"witness_password": "account locked"},
+        )
+    if not accounts.check_password(witness, password):
+        accounts.register_failure(
+            session,
+            witness,
+            max_failures=lockout.max_failures,
+            lockout_minutes=lockout.lockout_minutes,
+        )
+        audit.event(session, witness, "signature_refused", witness, {"reason": "wrong password"})
+        raise WitnessRefused(
+            "The witness's password is wrong; nothing was recorded. Repeated failures lock"
+            " the witness's account.",
+            {"witness_password": "wrong password"},
+        )
+    if witness.failed_logins:
+        witness.failed_logins = 0
+    return witness
+
+
+def record_infusion(
+    session: Session,
+    actor: User,
+    scan: BedsideScan,
+    *,
+    witness: str,
+    witness_password: str,
+    witness_meaning: str,
+    started_at: dt.datetime,
+    stopped_at: dt.datetime | None = None,
+    volume_ml: Decimal | None = None,
+    premedication: str = "",
+    vital_signs: str = "",
+    immediate_reactions: str = "",
+    lockout: Lockout = DEFAULT_LOCKOUT,
+) -> Infusion:
+    """The infusion after the operator's own GO scan of this unit for this patient, started
+    within the GO's validity, when the bedside rule still says GO at its start; witnessed under
+    signature. The unit moves from thawed to infused (guarded: one infusion per unit)."""
+    require(actor.role, "bedside.scan")
+    if not scan.go or scan.unit_id is None or scan.patient_id is None:
+        raise Conflict("An infusion follows a GO scan only.", {"scan": "not GO"})
+    if scan.scanned_by_id != actor.id or scan.site_id != actor.site_id:
+        raise Conflict("Scan the unit yourself before infusing it.", {"scan": "not yours"})
+    if utcnow() - scan.scanned_at > bedside.SCAN_VALID_FOR:
+        raise Conflict("The GO scan is too old: scan again at the bedside.", {"scan": "expired"})
+    _check_times(scan, started_at, stopped_at)
+    if volume_ml is not None and volume_ml <= 0:
+        raise ValidationFailed("The infusion cannot be recorded.", {"volume_ml": "above zero"})
+    unit = session.get_one(Unit, scan.unit_id)
+    if session.scalar(select(func.count()).where(Infusion.unit_id == unit.id)):
+        raise Conflict("This unit's infusion is recorded already.", {"scan": "infused already"})
+    thaw = session.scalar(select(Thaw).where(Thaw.unit_id == unit.id))
+    allocation = session.scalar(select(Allocation).where(Allocation.unit_id == unit.id))
+    if thaw is None or allocation is None:
+        raise Conflict("The unit's thaw and allocation must be on record.", {"scan": "incomplete"})
+    if started_at < thaw.thawed_at:
+        raise ValidationFailed(
+            "The infusion starts after the thaw.", {"started_at": "after the thaw"}
+        )
+    _recheck(session, actor, scan, unit, started_at)
+    signer = authenticate_witness(
+        session, actor, witness, witness_password, witness_meaning, lockout
+    )
+    lots.move_unit(session, actor, unit, UnitState.INFUSED, reason="infused at the bedside")
+    infusion = Infusion(
+        unit_id=unit.id,
+        patient_id=scan.patient_id,
+        prescription_id=allocation.prescription_id,
+        scan_id=scan.id,
+        thawed_at=thaw.thawed_at,
+        started_at=started_at,
+        stopped_at=stopped_at,
+        volume_ml=volume_ml,
+        operator_id=actor.id,
+        witness_id=signer.id,
+        witness_meaning=bedside.WITNESSED,
+        witness_signed_at=utcnow(),
+        premedication=premedication.strip(),
+        vital_signs=vital_signs.strip(),
+        immediate_reactions=immediate_reactions.strip(),
+    )
+    audit.created(session, actor, infusion)
+    return infusion
+
+
+def _check_times(scan: BedsideScan, started: dt.datetime, stopped: dt.datetime | None) -> None:
+    if started.tzinfo is None:
+        raise ValidationFailed("The start must be a zoned time.", {"started_at": "with its zone"})
+    problem = bedside.start_problem(scan.scanned_at, started, utcnow())
+    if problem:
+        raise ValidationFailed(f"The infusion's start must be {problem}.", {"started_at": problem})
+    if stopped is not None and stopped < started:
+        raise ValidationFailed(
+            "The infusion cannot be recorded.", {"stopped_at": "before the start"}
+        )
+
+
+# A NO-GO at the start for one of these is a matter of the start time the operator gave.
+_TIMED = frozenset({"expired", "post_thaw_expired", "thaw_in_future"})
+
+
+def _recheck(
+    session: Session, actor: User, scan: BedsideScan, unit: Unit, started: dt.datetime
+) -> None:
+    """The bedside rule again, for this unit and patient, at the infusion's start: the lot may
+    have been held or recalled since the GO, the post-thaw window or the expiry passed."""
+    row = bedside_check.unit_row(session, unit.din)
+    patient = session.get(Patient, scan.patient_id)
+    label = bedside_check.LabelRead(True, unit.din)  # the GO check identified the unit
+    facts = bedside_check.bedside_facts(
+        session, actor, label, row, patient, scan.exceptional_acknowledged, started
+    )
+    verdict = bedside.check(facts)
+    if verdict.go:
+        return
+    field = "started_at" if _TIMED & set(verdict.codes) else "scan"
+    raise Conflict(
+        "At the infusion's start the bedside check is NO-GO: " + " ".join(verdict.reasons),
+        {field: verdict.reasons[0]},
+    )

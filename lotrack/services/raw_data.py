@@ -1,0 +1,77 @@
+"""Raw-data files attached to results (an instrument's export, a cytometer's FCS, a photo of a
+plate): checked by name, size and content, stored with their SHA-256, audited."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from lotrack.domain.errors import ValidationFailed
+from lotrack.models import Attachment, User
+from lotrack.services import audit
+
+RAW_TYPES = {
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".fcs": "application/octet-stream",  # flow cytometry standard
+}
+MAX_RAW_BYTES = 2 * 1024 * 1024
+# How each binary type begins; text types hold no NUL. A file renamed to pass is refused.
+RAW_MAGIC = {
+    ".pdf": b"%PDF-",
+    ".png": b"\x89PNG\r\n\x1a\n",
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".fcs": b"FCS",
+}
+
+
+@dataclass(frozen=True)
+class RawFile:
+    filename: str
+    data: bytes
+
+
+def safe_filename(name: str) -> str:
+    """The base name only, without path parts or control characters, at most 120 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    return base[-120:].lstrip(" .") or "raw-data"
+
+
+def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
+    name = safe_filename(raw.filename)
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if ext not in RAW_TYPES:
+        raise ValidationFailed(
+            f"Raw-data files may be {', '.join(sorted(RAW_TYPES))}; {name} is not.",
+            {"raw_file": f"one of {', '.join(sorted(RAW_TYPES))}"},
+        )
+    if not raw.data or len(raw.data) > MAX_RAW_BYTES:
+        raise ValidationFailed(
+            "The raw-data file is empty or larger than 2 MiB.", {"raw_file": "1 byte to 2 MiB"}
+        )
+    magic = RAW_MAGIC.get(ext)
+    fits = raw.data.startswith(magic) if magic else b"\x00" not in raw.data
+    if not fits:
+        kind = ext[1:].upper()
+        raise ValidationFailed(
+            f"{name} is not a {kind} file by its content.", {"raw_file": f"content is not {kind}"}
+        )
+    attachment = Attachment(
+        sha256=hashlib.sha256(raw.data).hexdigest(),
+        filename=name,
+        content_type=RAW_TYPES[ext],
+        size=len(raw.data),
+        data=raw.data,
+        uploaded_by_id=actor.id,
+    )
+    audit.created(session, actor, attachment)
+    return attachment
