@@ -13,12 +13,14 @@ from lotrack import clinical_schemas as io
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
 from lotrack.api.inputs import PageArgs
-from lotrack.context import actor, commit, db_session
+from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import BedsideScan, Infusion, Thaw, Unit
 from lotrack.schemas import parse
-from lotrack.services import accounts, bedside, clinical_lists
+from lotrack.services import bedside, clinical_lists
+from lotrack.services import infusion as infusions
 from lotrack.services.common import Page
+from lotrack.services.release import Lockout
 
 bp = Blueprint(
     "bedside_api",
@@ -44,6 +46,8 @@ def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
     return {
         "go": scan.go,
         "reasons": list(done.verdict.reasons),  # as recorded in scan.reasons
+        "codes": list(done.verdict.codes),
+        "notes": list(done.verdict.notes),
         "scan_id": scan.id,
         "needs_acknowledgement": done.verdict.needs_acknowledgement,
         "patient": done.patient_code,
@@ -54,14 +58,14 @@ def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
     }
 
 
-def _check(patient: str, scan: str, method: str, acknowledge: bool) -> bedside.Checked:
+def _check(patient: str, scan: str, method: str | None, acknowledge: bool) -> bedside.Checked:
     return bedside.run_check(
         db_session(),
         actor(),
         key=current_app.extensions["lotrack_signing_key"],
         patient_text=patient,
         scan_text=scan,
-        method=method,
+        method=bedside.entry_method(scan, method),
         acknowledge_exceptional=acknowledge,
     )
 
@@ -71,9 +75,13 @@ def _check(patient: str, scan: str, method: str, acknowledge: bool) -> bedside.C
 @bp.arguments(io.CheckIn)
 @bp.response(200, out.CheckOut)
 def check(data: dict[str, Any]) -> dict[str, Any]:
-    """GO or NO-GO for this unit and this patient now, with every reason; always recorded.
-    `patient` is the wristband text, `scan` the label's QR text (or a DIN with its check
-    character); an exceptionally released lot needs `acknowledge_exceptional`"""
+    """GO or NO-GO for this unit and this patient now, with every reason (the most serious
+    first); always recorded. `patient` is the wristband text; `scan` the label's QR text, its
+    Code 128 DIN read by a scanner, camera or photo (`method` wedge, camera or photo; `notes` then
+    says that a bar code does not prove the label genuine), or a DIN typed with its check
+    character (`method` typed, or no `method` for a DIN without "="). A lot
+    released by exception for this patient needs `acknowledge_exceptional`, offered
+    (`needs_acknowledgement`) only when nothing else blocks"""
     done = _check(data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"])
     body = answer(done)
     commit()  # a NO-GO is recorded too
@@ -122,7 +130,7 @@ def check_photo() -> dict[str, Any]:
 def thaw(data: dict[str, Any]) -> dict[str, Any]:
     """Record when a unit received at your site was thawed: the post-thaw window runs from it"""
     try:
-        record: Thaw = bedside.record_thaw(db_session(), actor(), data["din"], data["thawed_at"])
+        record: Thaw = infusions.record_thaw(db_session(), actor(), data["din"], data["thawed_at"])
     except NotFound as err:  # a body naming an unknown unit is bad input, not a missing page
         raise ValidationFailed(err.message, {"din": "no such unit"}) from err
     db_session().flush()
@@ -135,12 +143,8 @@ def thaw(data: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def witness_of(username: str) -> Any:
-    """The witness named in the body; an unknown one is bad input naming `witness`."""
-    try:
-        return accounts.find_user(db_session(), username)
-    except NotFound as err:
-        raise ValidationFailed(err.message, {"witness": "unknown user"}) from err
+def lockout() -> Lockout:
+    return Lockout(setting("MAX_FAILED_LOGINS"), setting("LOCKOUT_MINUTES"))
 
 
 def scan_of(scan_id: int) -> BedsideScan:
@@ -163,12 +167,14 @@ class Infusions(MethodView):
     @bp.arguments(io.ZonedInfusionIn)
     @bp.response(201, out.InfusionOut)
     def post(self, data: dict[str, Any]) -> Infusion:
-        """Record the infusion that followed your GO check (`scan_id`), with a second clinician
-        of your site as `witness` (username)"""
+        """Record the infusion that followed your GO check (`scan_id`): it starts no earlier than
+        the check and within its validity (30 minutes), and the bedside rule is checked again at
+        its start (post-thaw window, lot state, expiry). A second clinician of your site signs as
+        witness: `witness` (username), `witness_password` (re-entered; a wrong one is a 403 that
+        counts toward the witness's lockout) and `witness_meaning` ("witnessed")"""
         session = db_session()
         scan = scan_of(data.pop("scan_id"))
-        witness = witness_of(data.pop("witness"))
-        infusion = bedside.record_infusion(session, actor(), scan, witness=witness, **data)
+        infusion = infusions.record_infusion(session, actor(), scan, lockout=lockout(), **data)
         session.flush()
         session.refresh(infusion)
         commit()

@@ -144,7 +144,9 @@ def open_prescriptions(args: dict[str, Any]) -> Page[PrescriptionView]:
 @bp.arguments(io.AllocationIn)
 @bp.response(201, out.PrescriptionOut)
 def allocate(data: dict[str, Any], rx_id: int) -> PrescriptionView:
-    """Set units aside for a prescription: released, unexpired, unallocated, covering the dose"""
+    """Set units aside for a prescription: units that may go to its patient (released, unexpired
+    on the facility's calendar; a lot released by exception only to the patient it names, once
+    the physician accepted and the sponsor was told), unallocated, covering the dose"""
     session = db_session()
     if rx_id > clinical_lists.MAX_ID:
         raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
@@ -197,7 +199,9 @@ class Shipments(MethodView):
     @bp.arguments(io.ShipmentIn)
     @bp.response(201, out.ShipmentOut)
     def post(self, data: dict[str, Any]) -> Shipment:
-        """Ship released, unexpired units to a site; they are in transit until received"""
+        """Ship units still stored at the manufacturer that may go on (to the patient each is
+        allocated to, if any); they are in transit until received. A unit leaves once: one
+        shipped already, or by a parallel request, is a 409 naming it"""
         session = db_session()
         sent = shipment.ship(session, actor(), site_code=data["site"], dins=data["units"])
         session.flush()
@@ -220,7 +224,8 @@ def get_shipment(number: str) -> Shipment:
 @bp.response(200, out.ShipmentOut)
 def receive(data: dict[str, Any], number: str) -> Shipment:
     """Receive a shipment at your site: the DINs that arrived, condition, temperature record;
-    anything missing or extra is recorded as a discrepancy"""
+    anything missing or extra is recorded as a discrepancy. Each unit is received (or missing)
+    once: a parallel receipt is a 409"""
     session = db_session()
     got = shipment.get_shipment(session, actor(), number)
     shipment.receive(

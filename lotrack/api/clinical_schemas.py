@@ -89,6 +89,12 @@ class InfusionOut(Schema):
     volume_ml = _dec('exact, e.g. "18.00"')
     operator = _fn(lambda i: _username(i.operator_id))
     witness = _fn(lambda i: _username(i.witness_id))
+    witness_meaning = fields.String(
+        allow_none=True, metadata={"description": 'the witness\'s signature: "witnessed"'}
+    )
+    witness_signed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the witness signed (password re-entered)"}
+    )
     premedication = fields.String()
     vital_signs = fields.String()
     immediate_reactions = fields.String()
@@ -170,7 +176,20 @@ class CheckOut(Schema):
     """The bedside answer: GO only when every check passes; otherwise every reason."""
 
     go = fields.Boolean()
-    reasons = fields.List(fields.String(), metadata={"description": "plain sentences"})
+    reasons = fields.List(
+        fields.String(), metadata={"description": "plain sentences, the most serious first"}
+    )
+    codes = fields.List(
+        fields.String(),
+        metadata={"description": "one code per reason, same order (e.g. recalled, expired)"},
+    )
+    notes = fields.List(
+        fields.String(),
+        metadata={
+            "description": "said whatever the answer, never a reason for NO-GO: e.g. that a bar"
+            " code scan does not prove the label genuine (scan the QR code for that)"
+        },
+    )
     scan_id = fields.Integer(metadata={"description": "the recorded check (an infusion cites it)"})
     needs_acknowledgement = fields.Boolean(
         metadata={"description": "exceptional release: check again acknowledging it"}

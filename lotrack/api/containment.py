@@ -1,7 +1,8 @@
 """/api/v1 holds and recalls, of one lot or of every lot from a cell bank, under the signer's
 electronic signature (services/containment.py): each answers its containment number, each lot's
 from/to state and every affected unit with its DIN and storage position. Units follow their lot's
-state, so they are blocked at once wherever they are."""
+state, so they are blocked at once wherever they are. Lookback holds (services/lookback.py) are
+read here too, kind "lookback", with the record whose new fact triggered them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from lotrack.context import actor, commit, db_session
 from lotrack.models import Containment, Notification, Signature
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as service
-from lotrack.services import exceptional, signature
+from lotrack.services import decisions, exceptional, signature
 from lotrack.services import lot as lots
 from lotrack.services.common import Page
 from lotrack.services.containment import AffectedUnit
@@ -47,6 +48,7 @@ class ContainmentView:
     units: list[AffectedUnit]
     signatures: list[ShownSignature]
     notifications: list[Notification]
+    trigger: str | None  # a lookback's triggering record as people name it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.record, name)
@@ -61,7 +63,14 @@ def view(record: Containment) -> ContainmentView:
         if s.signature.containment_id == record.id
     ]
     told = exceptional.notifications_of(session, containment_id=record.id)
-    return ContainmentView(record, service.affected_units(session, record), shown, told)
+    trigger = decisions.trigger_of(session, record)
+    return ContainmentView(
+        record,
+        service.affected_units(session, record),
+        shown,
+        told,
+        trigger.label if trigger is not None else None,
+    )
 
 
 def _contain_lot(kind: str, data: dict[str, Any], lot_number: str) -> dict[str, Any]:
@@ -132,7 +141,7 @@ def recall_bank(data: dict[str, Any], code: str) -> ContainmentView:
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, out.page_of(io.ContainmentOut, "ContainmentPage"))
 def list_containments(args: dict[str, Any]) -> Page[Containment]:
-    """Holds and recalls, newest first"""
+    """Holds, recalls and lookback holds, newest first"""
     return service.list_containments(db_session(), args["page"], args["per_page"])
 
 
@@ -140,7 +149,8 @@ def list_containments(args: dict[str, Any]) -> Page[Containment]:
 @permission(READ)
 @bp.response(200, io.ContainmentDetail)
 def get_containment(number: str) -> ContainmentView:
-    """A hold or recall: its lots (from/to state), every affected unit and where it is stored"""
+    """A hold, recall or lookback hold: its lots (from/to state), every affected unit and where it
+    is stored; a lookback names its trigger"""
     return view(service.get_containment(db_session(), number))
 
 

@@ -195,8 +195,8 @@ class ImportOut(Schema):
 class BlockerOut(Schema):
     kind = fields.String(
         metadata={
-            "description": "missing, pending, failing, unverified, investigation, passage,"
-            " in-process, donor, bank or spec"
+            "description": "missing, pending, failing, unverified, investigation (on the lot"
+            " or a sibling), deviation, passage, in-process, donor, bank or spec"
         }
     )
     subject = fields.String(metadata={"description": "the test code or record concerned"})

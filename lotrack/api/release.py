@@ -1,5 +1,6 @@
 """/api/v1 QA lot decisions under electronic signature: the release review, release, rejection,
-lifting a hold, review signatures, exceptional release, the lot's signatures and audit timeline.
+lifting a hold, review signatures, exceptional release (and the treating physician's acceptance),
+the "needs decision" queue of held lots, the lot's signatures and audit timeline.
 The same services, rules and refusals as the HTML pages: a wrong password is a 403 whose failure
 count is kept (errors.py commits it), a blocker or a decision taken first by someone else a 409."""
 
@@ -11,13 +12,14 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
+from lotrack.api import decision_schemas as dio
 from lotrack.api import release_schemas as io
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.context import actor, commit, db_session, setting
-from lotrack.domain.release import Action
+from lotrack.domain.decisions import Action
 from lotrack.models import ExceptionalRelease, Lot, Notification, Signature
 from lotrack.schemas import ReasonIn
-from lotrack.services import containment, exceptional, release, signature
+from lotrack.services import clinical, containment, decisions, exceptional, release, signature
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
 from lotrack.services.signature import ShownSignature
@@ -31,6 +33,7 @@ bp = Blueprint(
 
 LOT = "<string(maxlength=64):lot_number>"
 NUMBER = "<string(maxlength=32):number>"
+PATIENT = "<path:wristband>"  # "<SITE>/<SUBJECT>": the wristband holds a slash
 DECIDE = "release.decide"
 CSV = {200: {"description": "the timeline as CSV", "content": {"text/csv": {}}}}
 
@@ -86,6 +89,7 @@ class Release(MethodView):
             "signatures": rv.signatures,
             "exceptional_releases": requests,
             "containments": containment.containments_of(session, lot),
+            "hold": dio.hold_view(decisions.latest_hold(session, lot)),
         }
 
     @permission(DECIDE)
@@ -173,7 +177,13 @@ class ErView:
     er: ExceptionalRelease
     signatures: list[ShownSignature]
     notifications: list[Notification]
+    acceptance: Signature | None
+    before_allocation: list[str]
     signature: Signature | None = None
+
+    @property
+    def awaiting_acceptance(self) -> bool:
+        return self.acceptance is None and self.er.status in ("pending", "approved")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.er, name)
@@ -187,7 +197,10 @@ def er_view(er: ExceptionalRelease, signed: Signature | None = None) -> ErView:
         if s.signature.exceptional_release_id == er.id
     ]
     told = exceptional.notifications_of(session, er_id=er.id)
-    return ErView(er, shown, told, signed)
+    # Once approved: what still stands between the release and its first allocation.
+    terms = exceptional.terms_of(session, er.lot) if er.status == "approved" else None
+    missing = list(terms.problems) if terms is not None else []
+    return ErView(er, shown, told, exceptional.acceptance_of(session, er), missing, signed)
 
 
 @bp.route(f"/lots/{LOT}/exceptional-release", methods=["POST"])
@@ -221,6 +234,33 @@ def sign_exceptional(data: dict[str, Any], number: str) -> ErView:
     signed = exceptional.sign_release(session, actor(), er, sign_in(data), lockout())
     commit()
     return er_view(er, signed)
+
+
+@bp.route(f"/exceptional-releases/{NUMBER}/accept", methods=["POST"])
+@permission("exceptional.accept")
+@bp.arguments(io.SignIn)
+@bp.response(200, io.ExceptionalSigned)
+def accept_exceptional(data: dict[str, Any], number: str) -> ErView:
+    """The treating physician (clinical staff of the patient's site) accepts the exceptional
+    release for their patient, signing with meaning 'exceptional release accepted (treating
+    physician)'; no unit is allocated before this and the sponsor's notification"""
+    session = db_session()
+    er = exceptional.get_request(session, number)
+    signed = exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
+    commit()
+    return er_view(er, signed)
+
+
+@bp.route(f"/patients/{PATIENT}/exceptional-releases")
+@permission("clinical.read")
+@bp.response(200, dio.PatientReleasesOut)
+def patient_releases(wristband: str) -> dict[str, Any]:
+    """The exceptional releases requested for a patient, oldest first, each with the treating
+    physician's acceptance or that it awaits one (site staff see their own site's patients)"""
+    session = db_session()
+    patient = clinical.get_patient(session, actor(), wristband)
+    found = decisions.releases_for_patient(session, patient)
+    return {"patient": patient.wristband, "items": [dio.ReleaseView(r) for r in found]}
 
 
 @bp.route(f"/exceptional-releases/{NUMBER}/notifications", methods=["POST"])

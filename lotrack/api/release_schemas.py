@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, pre_load, validate
 
 from lotrack.api.inputs import PageArgs
-from lotrack.domain.release import Meaning
+from lotrack.domain.decisions import Meaning
 from lotrack.schemas import REQUIRED, InputSchema, _date, _text
 from lotrack.services.exceptional import RECIPIENT_ROLES
 from lotrack.services.signature import ShownSignature
@@ -50,7 +50,13 @@ class SignWithReasonIn(SignIn):
 
 class ExceptionalIn(InputSchema):
     physician = _text(max=200, metadata={"description": "the treating physician who asks"})
-    patient = _text(max=64, metadata={"description": "the site-scoped subject code"})
+    patient = _text(
+        max=64,
+        metadata={
+            "description": "the wristband (SITE/SUBJECT, e.g. SZ-GIMI/SUBJ-001) of an existing"
+            " patient record: the one patient the lot may go to"
+        },
+    )
     request = _text(max=5000)
     requested_on = _date()
     risk_assessment = _text(max=5000, metadata={"description": "the manufacturer's assessment"})
@@ -141,7 +147,12 @@ class SignaturesOut(Schema):
 
 
 class ReleaseBlocker(Schema):
-    kind = fields.String(metadata={"description": "missing, failing, investigation, deviation..."})
+    kind = fields.String(
+        metadata={
+            "description": "missing, pending, failing, unverified, investigation (on the lot or a"
+            " sibling), passage, in-process, bank, donor, deviation or spec"
+        }
+    )
     subject = fields.String()
     message = fields.String()
 
@@ -197,6 +208,24 @@ class ContainmentRef(Schema):
     kind = fields.String()
 
 
+class HoldOut(Schema):
+    """The hold record that put a lot ON_HOLD: QA's signed hold, or a lookback (a fact that
+    arose after release; its trigger names the fact's record)."""
+
+    number = fields.String(metadata={"description": "HLD-... (QA's hold) or LBK-... (lookback)"})
+    kind = fields.String(metadata={"description": "hold or lookback"})
+    reason = fields.String()
+    trigger_entity = fields.String(
+        allow_none=True, metadata={"description": "a lookback's triggering record type, or null"}
+    )
+    trigger_id = fields.String(allow_none=True)
+    trigger = fields.String(
+        allow_none=True, metadata={"description": "that record as people name it, e.g. OOS-..."}
+    )
+    created_at = fields.DateTime()
+    created_by = _username("created_by")
+
+
 class ReviewOut(Schema):
     """Everything QA decides on, with every blocker to release named."""
 
@@ -214,6 +243,11 @@ class ReviewOut(Schema):
     signatures = fields.List(fields.Nested(ShownSignatureOut))
     exceptional_releases = fields.List(fields.Nested(RecordRef))
     containments = fields.List(fields.Nested(ContainmentRef))
+    hold = fields.Nested(
+        HoldOut,
+        allow_none=True,
+        metadata={"description": "why an ON_HOLD lot is held (its latest hold record), or null"},
+    )
 
 
 class NotificationOut(Schema):
@@ -234,7 +268,7 @@ class ExceptionalOut(Schema):
     )
     status = fields.String(metadata={"description": "pending, approved or withdrawn"})
     physician = fields.String()
-    patient = fields.String()
+    patient = fields.String(metadata={"description": "the patient's wristband (SITE/SUBJECT)"})
     request = fields.String()
     requested_on = fields.Date()
     risk_assessment = fields.String()
@@ -249,6 +283,21 @@ class ExceptionalOut(Schema):
 class ExceptionalDetail(ExceptionalOut):
     signatures = fields.List(fields.Nested(ShownSignatureOut))
     notifications = fields.List(fields.Nested(NotificationOut))
+    acceptance = fields.Nested(
+        SignatureOut,
+        allow_none=True,
+        metadata={"description": "the treating physician's signed acceptance, or null"},
+    )
+    awaiting_acceptance = fields.Boolean(
+        metadata={"description": "pending or approved, and not yet accepted by the physician"}
+    )
+    before_allocation = fields.List(
+        fields.String(),
+        metadata={
+            "description": "what is still missing before a unit may be allocated (approved"
+            " requests): the physician's acceptance, the sponsor's notification"
+        },
+    )
 
 
 class ExceptionalSigned(ExceptionalDetail):
@@ -268,24 +317,43 @@ class AffectedUnitOut(Schema):
     lot = fields.String(attribute="lot_number")
     lot_state = fields.String()
     container = fields.Function(lambda a: a.unit.container)
-    freezer = fields.Function(lambda a: a.unit.freezer)
-    rack = fields.Function(lambda a: a.unit.rack)
-    box = fields.Function(lambda a: a.unit.box)
-    position = fields.Function(lambda a: a.unit.position)
+    state = fields.Function(
+        lambda a: a.where.state,
+        metadata={
+            "description": "the unit's state: stored, in_transit, received, missing,"
+            " thawed, infused or destroyed"
+        },
+    )
+    where = fields.Function(lambda a: a.where.text, metadata={"description": "where it is now"})
+    site = fields.Function(lambda a: a.where.site, allow_none=True)
+    # Its storage position only while it is stored at the manufacturer; null once it has left.
+    freezer = fields.Function(lambda a: a.unit.freezer if a.where.storage else None)
+    rack = fields.Function(lambda a: a.unit.rack if a.where.storage else None)
+    box = fields.Function(lambda a: a.unit.box if a.where.storage else None)
+    position = fields.Function(lambda a: a.unit.position if a.where.storage else None)
 
 
 class ContainmentOut(Schema):
     number = fields.String()
-    kind = fields.String(metadata={"description": "hold or recall"})
+    kind = fields.String(
+        metadata={"description": "hold, recall, or lookback (a fact that arose after release)"}
+    )
     lot = fields.Function(lambda c: c.lot.lot_number if c.lot else None)
     bank = fields.Function(lambda c: c.bank.code if c.bank else None)
     reason = fields.String()
+    trigger_entity = fields.String(
+        allow_none=True, metadata={"description": "a lookback's triggering record type, or null"}
+    )
+    trigger_id = fields.String(allow_none=True)
     created_by = _username("created_by")
     created_at = fields.DateTime()
     lots = fields.List(fields.Nested(ContainmentLotOut))
 
 
 class ContainmentDetail(ContainmentOut):
+    trigger = fields.String(
+        allow_none=True, metadata={"description": "the triggering record as people name it"}
+    )
     units = fields.List(fields.Nested(AffectedUnitOut), metadata={"description": "where they are"})
     signatures = fields.List(fields.Nested(ShownSignatureOut))
     notifications = fields.List(fields.Nested(NotificationOut))

@@ -227,20 +227,46 @@ class RunDetail(TraceRun):
 # Lots and units ---------------------------------------------------------------------------------
 
 
+def _stored(name: str) -> fields.Function:
+    """A storage position field, shown only while the unit is stored at the manufacturer: once it
+    has left (or was destroyed) it is no longer there, so the field is null."""
+    return fields.Function(
+        lambda u: getattr(u, name) if u.state == "stored" else None,
+        allow_none=True,
+        metadata={"type": "string", "description": f"its {name} while stored; else null"},
+    )
+
+
 class UnitOut(Schema):
     din = fields.String(metadata={"description": "ISBT 128 DIN, 13 characters, no spaces"})
     check_character = fields.String(metadata={"description": "ISO/IEC 7064 MOD 37-2"})
     lot = _code_of("lot.lot_number", "the lot number")
     lot_state = _code_of("lot.state", "the lot's state, which the unit follows")
-    state = fields.String(metadata={"description": "the unit's own state: stored or destroyed"})
+    state = fields.String(
+        metadata={
+            "description": "where the unit is and what happened to it: stored (at the"
+            " manufacturer), in_transit, received, missing (shipped, never received), thawed,"
+            " infused or destroyed"
+        }
+    )
     container = fields.String(metadata={"description": "bag or vial"})
     cells = fields.Integer()
     volume_ml = _decimal()
-    freezer = fields.String(allow_none=True)
-    rack = fields.String(allow_none=True)
-    box = fields.String(allow_none=True)
-    position = fields.String(allow_none=True)
+    freezer = _stored("freezer")
+    rack = _stored("rack")
+    box = _stored("box")
+    position = _stored("position")
     created_at = fields.DateTime()
+
+
+class UnitDetail(UnitOut):
+    """A unit by DIN, with where it is now."""
+
+    site = fields.String(
+        allow_none=True, metadata={"description": "the site it was shipped to (null: never)"}
+    )
+    shipment = fields.String(allow_none=True, metadata={"description": "its shipment's number"})
+    where = fields.String(metadata={"description": 'in a sentence, e.g. "received at SZ-GIMI"'})
 
 
 class LotOut(Schema):

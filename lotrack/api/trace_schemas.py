@@ -14,6 +14,10 @@ from lotrack.schemas import InputSchema, _text
 __all__ = ["NotificationOut"]
 
 STATUSES = "infused, destroyed, in_transit, at_site, not_received or at_manufacturer"
+UNIT_STATES = (
+    "where the unit is and what happened to it: stored (at the manufacturer), in_transit,"
+    " received (at `site`), missing (shipped, never received), thawed, infused or destroyed"
+)
 
 # Requests ---------------------------------------------------------------------------------------
 
@@ -94,8 +98,8 @@ class UnitPlaceOut(Schema):
     check_character = _fn(lambda p: p.unit.check_character)
     lot = _fn(lambda p: p.lot.lot_number)
     lot_state = _fn(lambda p: p.lot.state)
-    state = _fn(lambda p: p.unit.state, description="the unit's own state: stored or destroyed")
-    status = fields.String(metadata={"description": STATUSES})
+    state = _fn(lambda p: p.unit.state, description=UNIT_STATES)
+    status = fields.String(metadata={"description": STATUSES + ", from the unit's state"})
     where = fields.String(metadata={"description": "where it is, in a sentence"})
     site = fields.String(
         allow_none=True, metadata={"description": "the site of its latest shipment"}

@@ -38,6 +38,8 @@ def _nav() -> dict[str, Any]:
     return {
         "nav_links": [(e, label) for e, label, action in NAV if e in present and may(role, action)],
         "has_endpoint": lambda e: e in present,
+        # Every page (the home page's queue included) asks the one permission table what to show.
+        "may": may,
     }
 
 

@@ -17,16 +17,19 @@ from werkzeug.datastructures import FileStorage
 
 from lotrack import clinical_schemas as io
 from lotrack.context import actor, commit, db_session, setting
+from lotrack.domain.bedside import WITNESSED, BedsideVerdict
 from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.errors import status_of
 from lotrack.models import BedsideScan, Patient, Unit
 from lotrack.schemas import parse
-from lotrack.services import accounts, bedside, clinical_lists
+from lotrack.services import bedside, clinical_lists
+from lotrack.services import infusion as infusions
 from lotrack.web.forms import form_values
 from lotrack.web.guard import permission
 from lotrack.web.result import NO_FORM, FormState
+from lotrack.web.signing import lockout
 
 bp = Blueprint("bedside", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
@@ -56,15 +59,19 @@ def to_utc(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.replace(tzinfo=zone()).astimezone(dt.UTC)
 
 
-def _verdict(scan: BedsideScan, needs_acknowledgement: bool = False) -> dict[str, Any]:
-    """What the banner shows, from the recorded check."""
+def _verdict(scan: BedsideScan, verdict: BedsideVerdict | None = None) -> dict[str, Any]:
+    """What the banner shows, from the recorded check (and the verdict, when just given)."""
     session = db_session()
     session.flush()
     return {
         "go": scan.go,
         "reasons": json.loads(scan.reasons),
         "scan": scan,
-        "needs_acknowledgement": needs_acknowledgement,
+        "needs_acknowledgement": verdict is not None and verdict.needs_acknowledgement,
+        "notes": verdict.notes if verdict is not None else (),
+        # The thaw form opens itself only when the thaw is the step left: never after a recall,
+        # a hold, a wrong patient or an expiry, when recording a thaw would be wrong.
+        "thaw_next": verdict is not None and verdict.thaw_next,
         "unit": session.get(Unit, scan.unit_id) if scan.unit_id else None,
         "patient": session.get(Patient, scan.patient_id) if scan.patient_id else None,
     }
@@ -82,6 +89,8 @@ def _page(
         values=values or {},
         now=local_now(),
         zone=zone().key,
+        witnessed=WITNESSED,
+        go_valid_minutes=int(bedside.SCAN_VALID_FOR.total_seconds() // 60),
     )
 
 
@@ -112,8 +121,8 @@ def check() -> ResponseReturnValue:
             )
             data.update(scan=io.read_photo(image.stream), method="photo")
         else:
-            if values.get("method", "wedge") == "wedge" and _typed(values.get("scan", "")):
-                values["method"] = "typed"
+            # Empty unless static/js/bedside.js timed the typing or a camera read the code.
+            values["method"] = bedside.entry_method(values.get("scan", ""), values.get("method"))
             data = parse(io.CheckIn(), values)
         scan, verdict = bedside.check_scan(
             db_session(),
@@ -124,7 +133,7 @@ def check() -> ResponseReturnValue:
             method=data["method"],
             acknowledge_exceptional=data["acknowledge_exceptional"],
         )
-        shown = _verdict(scan, verdict.needs_acknowledgement)
+        shown = _verdict(scan, verdict)
         commit()
     except DomainError as err:
         db_session().rollback()
@@ -133,18 +142,13 @@ def check() -> ResponseReturnValue:
     return _page(shown)
 
 
-def _typed(text: str) -> bool:
-    """A DIN rather than a label's QR text: what a person typed (recorded as such)."""
-    return "/" not in text and len(text.replace(" ", "")) <= 16
-
-
 @bp.post("/bedside/thaw")
 @permission(SCAN)
 def record_thaw() -> ResponseReturnValue:
     values = form_values()
     try:
         data = parse(io.ThawIn(), {k: v for k, v in values.items() if k in ("din", "thawed_at")})
-        thaw = bedside.record_thaw(db_session(), actor(), data["din"], to_utc(data["thawed_at"]))
+        thaw = infusions.record_thaw(db_session(), actor(), data["din"], to_utc(data["thawed_at"]))
         commit()
     except DomainError as err:
         db_session().rollback()
@@ -160,7 +164,8 @@ def record_thaw() -> ResponseReturnValue:
 @bp.post("/bedside/infusion")
 @permission(SCAN)
 def record_infusion() -> ResponseReturnValue:
-    """The infusion after a GO: the operator is you, the witness another clinician of the site."""
+    """The infusion after a GO: the operator is you; another clinician of the site signs as the
+    witness (username and password re-entered, meaning "witnessed")."""
     values = form_values()
     session = db_session()
     scan = None
@@ -168,28 +173,34 @@ def record_infusion() -> ResponseReturnValue:
         data = parse(io.InfusionIn(), values)
         try:
             scan = clinical_lists.get_scan(session, actor(), data["scan_id"])
-            witness = accounts.find_user(session, data["witness"])
         except NotFound as err:
-            field = "witness" if "username" in (err.fields or {}) else "scan_id"
-            raise ValidationFailed(err.message, {field: "unknown"}) from err
-        infusion = bedside.record_infusion(
+            raise ValidationFailed(err.message, {"scan_id": "unknown"}) from err
+        infusion = infusions.record_infusion(
             session,
             actor(),
             scan,
-            witness=witness,
+            witness=data["witness"],
+            # The password exactly as typed (the schema strips text; a password keeps spaces).
+            witness_password=request.form.get("witness_password", ""),
+            witness_meaning=data["witness_meaning"],
             started_at=to_utc(data["started_at"]),  # type: ignore[arg-type]
             stopped_at=to_utc(data["stopped_at"]),
             volume_ml=data["volume_ml"],
             premedication=data["premedication"],
             vital_signs=data["vital_signs"],
             immediate_reactions=data["immediate_reactions"],
+            lockout=lockout(),
         )
         session.flush()
         wristband = session.get(Patient, infusion.patient_id).wristband  # type: ignore[union-attr]
         commit()
     except DomainError as err:
-        session.rollback()
-        state = FormState("infusion", err.fields or {}, err.message, values)
+        if getattr(err, "keep_writes", False):
+            commit()  # a refused witness signature's failure count is kept, nothing else
+        else:
+            session.rollback()
+        shown_values = {k: v for k, v in values.items() if k != "witness_password"}
+        state = FormState("infusion", err.fields or {}, err.message, shown_values)
         shown = _verdict(scan) if scan is not None and scan.go else None
         return _page(shown, state), status_of(err)
     flash("Infusion recorded. Record any adverse event on the patient's page.")

@@ -1,7 +1,8 @@
 """Clinical pages: the site's patients (registration, consent, the eligibility checklist,
-prescriptions, adverse events and the one-month visit) and the allocation of units to
-prescriptions. Shipments (web/shipment.py) and the trial reports (web/report.py) are pages of this
-blueprint too. A site user sees only the site's own records; another site's is "not found"."""
+prescriptions, adverse events, the one-month visit, and the treating physician's signed acceptance
+of an exceptional release for the patient) and the allocation of units to prescriptions.
+Shipments (web/shipment.py) and the trial reports (web/report.py) are pages of this blueprint too.
+A site user sees only the site's own records; another site's is "not found"."""
 
 from __future__ import annotations
 
@@ -17,18 +18,21 @@ from marshmallow import Schema
 from lotrack import clinical_schemas as io
 from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain import clinical as rules
+from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import DomainError, NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.errors import status_of
 from lotrack.models import Patient
 from lotrack.schemas import parse
-from lotrack.services import adverse, audit, clinical, clinical_lists
+from lotrack.services import adverse, audit, clinical, clinical_lists, decisions, exceptional
 from lotrack.web import report, shipment
 from lotrack.web.bedside import zone
 from lotrack.web.forms import form_values, handle_form
 from lotrack.web.guard import permission
 from lotrack.web.result import NO_FORM, FormState
+from lotrack.web.signing import SignForm, lockout, sign_in
+from lotrack.web.signing import submit as sign_submit
 
 
 def submit(
@@ -110,6 +114,8 @@ def _page(patient: Patient, form: FormState = NO_FORM) -> str:
         responses=io.RESPONSES,
         today=dt.datetime.now(zone()).date().isoformat(),  # the site's date
         history=audit.history(session, "patient", str(patient.id)),
+        releases=decisions.releases_for_patient(session, patient),
+        accept_meaning=Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value,
     )
 
 
@@ -197,6 +203,27 @@ def follow_up(wristband: str) -> ResponseReturnValue:
         return _back(patient, f"One-month visit recorded: {visit.response}.", "#follow-up")
 
     return submit("follow_up", io.FollowUpIn(), act, lambda form: _page(patient, form))
+
+
+@bp.post(PATIENT + "/exceptional/<number>/accept")
+@permission("exceptional.accept")
+def accept_exceptional(wristband: str, number: str) -> ResponseReturnValue:
+    """The treating physician accepts an exceptional release for this patient, under signature
+    (a refused signature keeps its failure count, as on every signing form)."""
+    session = db_session()
+    patient = _patient(wristband)
+    er = exceptional.get_request(session, number)
+    if er.patient_id != patient.id:
+        raise NotFound(
+            f"No exceptional release {number} for {patient.wristband}.",
+            {"number": "not for this patient"},
+        )
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
+        return _back(patient, f"{er.number} accepted for {patient.wristband}.", "#exceptional")
+
+    return sign_submit(f"accept-{er.number}", SignForm(), act, lambda form: _page(patient, form))
 
 
 # ---- allocation (technician, QA) ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Holds and recalls: of one lot (forms on its release review) or of every lot from a bank (the
 bank's containment page); the list, and one hold or recall with every affected unit and where it
-is stored, its signatures and who was told."""
+is stored, its signatures and who was told. Lookback holds (services/lookback.py) show here too,
+with the record whose new fact triggered them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from lotrack.domain.permissions import may
 from lotrack.models import CellBank, Containment
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as containments
-from lotrack.services import exceptional, signature
+from lotrack.services import decisions, exceptional, lookback, signature
 from lotrack.services import lot as lots
 from lotrack.web.guard import permission
 from lotrack.web.release import review_page
@@ -46,10 +47,12 @@ def _kind(kind: str) -> str:
 @bp.get("/containments")
 @permission("manufacturing.read")
 def list_containments() -> ResponseReturnValue:
+    session = db_session()
     page = containments.list_containments(
-        db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE")
+        session, request.args.get("page", 1, type=int), setting("PAGE_SIZE")
     )
-    return render_template("containment/list.html", page=page)
+    triggers = decisions.triggers_of(session, page.items)
+    return render_template("containment/list.html", page=page, triggers=triggers)
 
 
 def _page(record: Containment, form: FormState = NO_FORM) -> str:
@@ -64,6 +67,7 @@ def _page(record: Containment, form: FormState = NO_FORM) -> str:
     return render_template(
         "containment/show.html",
         record=record,
+        trigger=decisions.trigger_of(session, record),
         units=containments.affected_units(session, record),
         signatures=signed,
         notifications=notifications(session, containment_id=record.id),
@@ -123,7 +127,7 @@ def _bank_page(bank: CellBank, form: FormState = NO_FORM) -> str:
     return render_template(
         "containment/bank.html",
         bank=bank,
-        lots=containments.lots_from_bank(session, bank),
+        lots=lookback.lots_of_bank(session, bank),
         meanings=MEANINGS,
         form=form,
     )

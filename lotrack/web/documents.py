@@ -44,9 +44,7 @@ def _pdf(data: bytes, name: str) -> Response:
 def verify(token: str) -> ResponseReturnValue:
     """Anyone who scans a label or a certificate sees whether it is genuine and its live status."""
     settings = printing()
-    result = documents.verify_token(
-        db_session(), settings.key, token, settings.product_name, settings.time_zone
-    )
+    result = documents.verify_token(db_session(), settings.key, token, settings.product_name)
     if wants_json() or request.args.get("format") == "json":
         return jsonify(asdict(result))
     colour = STATUS_COLOURS.get(result.status, "stop") if result.genuine else "stop"

@@ -1,12 +1,15 @@
-"""Home page and health check."""
+"""Home page and health check. QA's home page is its "needs decision" queue: every lot ON_HOLD
+with the hold record that put it there (services/decisions.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from lotrack.context import actor, db_session
+from lotrack.context import actor, db_session, setting
+from lotrack.domain.permissions import may
+from lotrack.services import decisions
 from lotrack.web.guard import login_required
 
 bp = Blueprint("home", __name__)
@@ -30,6 +33,11 @@ def index() -> ResponseReturnValue:
     user = actor()
     if user.role == "clinical":
         return render_template("home/site.html", site=user.site)
-    if user.role in ("technician", "qa"):
+    if may(user.role, "release.decide"):
+        page = decisions.needs_decision(
+            db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE")
+        )
+        return render_template("home/queue.html", page=page)
+    if user.role == "technician":
         return redirect(url_for("lot.list_lots"))
     return render_template("home/index.html")

@@ -17,6 +17,7 @@ from lotrack.quality_schemas import ImportDefaultsIn, ResultIn
 from lotrack.schemas import FillIn, LotIn
 from lotrack.services import audit, evaluation, investigation, result_import
 from lotrack.services import lot as lots
+from lotrack.services import shipment as shipments
 from lotrack.services.result import OPEN_LOT_STATES
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
@@ -63,6 +64,7 @@ def _page(lot: Lot, form: FormState = NO_FORM) -> str:
         results_open=lot.state in OPEN_LOT_STATES,
         form=form,
         history=audit.history(session, "lot", str(lot.id)),
+        places=shipments.whereabouts(session, lot.units),
     )
 
 
@@ -142,4 +144,5 @@ def show_unit(din: str) -> ResponseReturnValue:
     session = db_session()
     unit = lots.get_unit(session, din)
     history = audit.history(session, "unit", str(unit.id))
-    return render_template("lot/unit.html", unit=unit, history=history)
+    where = shipments.whereabouts(session, [unit])[unit.id]
+    return render_template("lot/unit.html", unit=unit, where=where, history=history)

@@ -13,14 +13,22 @@ from flask.typing import ResponseReturnValue
 from lotrack.context import actor, db_session, setting
 from lotrack.db import utcnow
 from lotrack.documents.render import pdf_from_template
+from lotrack.domain.decisions import MEANING_OF_ROLE, RULES, Action, Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
-from lotrack.domain.release import MEANING_OF_ROLE, RULES, Action, Meaning
 from lotrack.domain.states import LotState
 from lotrack.models import ExceptionalRelease, Lot
 from lotrack.schemas import InputSchema, ReasonIn, _date, _text
-from lotrack.services import containment, exceptional, investigation, lineage, release, signature
+from lotrack.services import (
+    containment,
+    decisions,
+    exceptional,
+    investigation,
+    lineage,
+    release,
+    signature,
+)
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
 from lotrack.web.guard import permission
@@ -42,7 +50,7 @@ bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 
 class ExceptionalIn(InputSchema):
     physician = _text(max=200)
-    patient = _text(max=64)
+    patient = _text(max=64)  # the wristband (SITE/SUBJECT) of an existing patient record
     request = _text(max=5000)
     requested_on = _date()
     risk_assessment = _text(max=5000)
@@ -92,6 +100,13 @@ def review_page(lot: Lot, form: FormState = NO_FORM) -> str:
         investigations=investigation.open_for_lot(session, lot),
         requests=requests,
         containments=containment.containments_of(session, lot),
+        # Why an ON_HOLD lot is held, and what lifting the hold would be refused for now.
+        held=decisions.latest_hold(session, lot),
+        unhold_blockers=(
+            release.blockers_to(session, lot, LotState(lot.held_from), rv.blockers)
+            if lot.state == LotState.ON_HOLD and lot.held_from
+            else []
+        ),
         sign_forms=sign_forms,
         shown=shown,
         form=form,
@@ -153,6 +168,9 @@ def _er_page(er: ExceptionalRelease, form: FormState = NO_FORM) -> str:
         "release/exceptional.html",
         er=er,
         blockers=json.loads(er.blockers),
+        acceptance=exceptional.acceptance_of(session, er),
+        # What still stands between the approved release and its first allocation.
+        terms=exceptional.terms_of(session, er.lot) if er.status == "approved" else None,
         signatures=signed,
         notifications=notifications(session, er_id=er.id),
         form=form,

@@ -22,6 +22,7 @@ from lotrack.quality_schemas import CorrectionIn
 from lotrack.schemas import ReasonIn, parse
 from lotrack.services import audit, specs
 from lotrack.services import result as results
+from lotrack.services.raw_data import RawFile
 from lotrack.web.forms import form_values
 from lotrack.web.guard import permission
 
@@ -78,12 +79,12 @@ def get_result(result_id: int) -> Result:
     return results.get_result(db_session(), result_id)
 
 
-def raw_file(name: str = "raw_file") -> results.RawFile | None:
+def raw_file(name: str = "raw_file") -> RawFile | None:
     """The optional uploaded raw-data file of a form."""
     upload = request.files.get(name)
     if upload is None or not upload.filename:
         return None
-    return results.RawFile(upload.filename, upload.read())
+    return RawFile(upload.filename, upload.read())
 
 
 def spec_options(version: SpecVersion | None) -> list[tuple[str, str, str]]:

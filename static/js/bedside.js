@@ -1,8 +1,14 @@
 /* lotrack's only script: progressive enhancement of the bedside and patient pages. Every page
    works without it (a strict Content-Security-Policy applies: no inline script, no eval).
 
+   - After an answer, keep it in view: scroll the GO / NO-GO (or a refused form) to the top and
+     focus the next field without scrolling, so a phone never shows the thaw form instead of the
+     most serious reason.
    - Keyboard-wedge scanners type the wristband and press Enter: move to the label field instead of
      submitting half a check.
+   - A DIN in the label field is sent as scanned ("wedge": a Code 128 read, accepted without its
+     check character) only when it arrived in a burst no person types; otherwise as typed, and
+     the server asks for the check character.
    - Where the browser has BarcodeDetector and a camera, show the camera buttons: the code read
      fills its field; a label read submits the check.
    - A photo chosen for upload submits the check (decoded on the server).
@@ -26,10 +32,37 @@
         label.focus();
       }
     });
-    label.addEventListener("input", function () {
+    var typing = { first: 0, last: 0, count: 0, other: false };
+    label.addEventListener("input", function (event) {
+      var now = window.performance.now();
       if (method.value === "camera" || method.value === "photo") {
-        method.value = "wedge";
+        method.value = "";
       }
+      if (!label.value) {
+        typing = { first: 0, last: 0, count: 0, other: false };
+        return;
+      }
+      // A paste, a deletion or an autocompletion is a person's doing, never a scanner's burst.
+      if (event.inputType && event.inputType !== "insertText") {
+        typing.other = true;
+      }
+      typing.first = typing.first || now;
+      typing.last = now;
+      typing.count += 1;
+    });
+    form.addEventListener("submit", function () {
+      if (!typing.count || method.value === "camera" || method.value === "photo") {
+        return; // untouched since the page came: keep what it said
+      }
+      var text = label.value.replace(/\s+/g, "");
+      if (text.indexOf("/") >= 0 || text.length > 16) {
+        method.value = "wedge"; // a label's QR text: its signature is checked whoever typed it
+        return;
+      }
+      // A scanner types a character every few milliseconds; a person takes ten times longer.
+      var burst = !typing.other && typing.count >= text.length &&
+        typing.last - typing.first <= text.length * 30;
+      method.value = burst ? "wedge" : "typed";
     });
     if (photo) {
       photo.addEventListener("change", function () {
@@ -155,6 +188,23 @@
     limit();
   }
 
+  function answer() {
+    var shown = document.querySelector("[data-scroll-to]");
+    if (!shown) {
+      return;
+    }
+    shown.scrollIntoView({ block: "start" });
+    var next = document.querySelector("[data-focus-next]");
+    if (next) {
+      try {
+        next.focus({ preventScroll: true }); // ready for the scanner, the answer stays in view
+      } catch (err) {
+        // an old browser without focus options: leave the focus where it is
+      }
+    }
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-bedside-form]"), bedside);
+  answer();
   Array.prototype.forEach.call(document.querySelectorAll("[data-ctcae-form]"), ctcae);
 }());
