@@ -27,9 +27,10 @@ from lotrack.services import (
     exceptional,
     shipment,
 )
+from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
-from tests.conftest import user
+from tests.conftest import PASSWORDS, user
 
 READY = "SZ-GIMI/SUBJ-001"
 NOT_ASSESSED = "SZ-GIMI/SUBJ-002"
@@ -79,7 +80,7 @@ def label(app: Flask, din: str) -> str:
 
 def thaw(app: Flask, din: str, minutes_ago: int = 5, nurse: str = "nurse") -> None:
     with db(app) as s:
-        bedside.record_thaw(s, user(s, nurse), din, now() - dt.timedelta(minutes=minutes_ago))
+        infusions.record_thaw(s, user(s, nurse), din, now() - dt.timedelta(minutes=minutes_ago))
         s.commit()
 
 
@@ -165,8 +166,15 @@ def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> s
         return token
 
 
+WITNESS = {
+    "witness": "nurse2",
+    "witness_password": PASSWORDS["nurse2"],
+    "witness_meaning": "witnessed",
+}
+
+
 def infuse(app: Flask, wristband: str, din: str) -> None:
-    """Thaw, a GO check and the infusion, by nurse with nurse2 as witness."""
+    """Thaw, a GO check and the infusion, by nurse with nurse2 signing as witness."""
     thaw(app, din)
     with db(app) as s:
         nurse = user(s, "nurse")
@@ -179,7 +187,7 @@ def infuse(app: Flask, wristband: str, din: str) -> None:
         )
         assert verdict.go, verdict.reasons
         s.flush()
-        bedside.record_infusion(s, nurse, scan, witness=user(s, "nurse2"), started_at=now())
+        infusions.record_infusion(s, nurse, scan, started_at=now(), **WITNESS)
         s.commit()
 
 
@@ -202,17 +210,18 @@ def adverse_event(
         s.commit()
 
 
-def exceptional_unit(app: Flask, subject: str = "SUBJ-040") -> tuple[str, str, str]:
-    """A unit of CFM-2025-0002 released by exception (QA and the medical director signed),
-    allocated to a new patient, received at SZ-GIMI and thawed: (wristband, DIN, check)."""
+def exceptional_release(app: Flask, wristband: str, lot_number: str = "CFM-2025-0002") -> str:
+    """The lot released by exception for the patient `wristband` (QA and the medical director
+    signed), accepted by the treating physician (nurse, at SZ-GIMI) and the sponsor told, as
+    before any allocation: the request's number."""
     with db(app) as s:
         qa, md = user(s, "qa"), user(s, "md")
         er = exceptional.request_release(
             s,
             qa,
-            lots.get_lot(s, "CFM-2025-0002"),
+            lots.get_lot(s, lot_number),
             physician="Dr. Demo",
-            patient=subject,
+            patient=wristband,
             request="no alternative treatment",
             requested_on=now().date(),
             risk_assessment="sterility pending; benefit outweighs the risk",
@@ -222,10 +231,31 @@ def exceptional_unit(app: Flask, subject: str = "SUBJ-040") -> tuple[str, str, s
             (qa, "exceptional release approved (QA)"),
             (md, "exceptional release approved (medical director)"),
         ):
-            sign_in = SignIn(who.username, f"demo-{who.username}-password", meaning, "urgent")
+            sign_in = SignIn(who.username, PASSWORDS[who.username], meaning, "urgent")
             exceptional.sign_release(s, who, er, sign_in, LOCKOUT)
+        accepted = "exceptional release accepted (treating physician)"
+        nurse = user(s, "nurse")
+        exceptional.accept_release(
+            s, nurse, er, SignIn("nurse", PASSWORDS["nurse"], accepted, "for my patient"), LOCKOUT
+        )
+        exceptional.record_notification(
+            s,
+            qa,
+            recipient_role="sponsor",
+            recipient="Sponsor pharmacovigilance",
+            method="e-mail",
+            notified_at=now() - dt.timedelta(minutes=1),
+            er=er,
+        )
         s.commit()
+        return er.number
+
+
+def exceptional_unit(app: Flask, subject: str = "SUBJ-040") -> tuple[str, str, str]:
+    """A unit of CFM-2025-0002 released by exception for a new patient, allocated to that
+    patient, received at SZ-GIMI and thawed: (wristband, DIN, check)."""
     wristband = enrol(app, subject)
+    exceptional_release(app, wristband)
     din, check = free_din(app, "CFM-2025-0002")
     allocate(app, wristband, din)
     ship(app, din)

@@ -25,6 +25,7 @@ from lotrack.services import seed
 
 PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
 FACILITY = "A9999"
+NO_WAIT_FOR_DISK = "?options=-c%20synchronous_commit%3Doff"
 PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}
 _counter = itertools.count()
 
@@ -48,8 +49,16 @@ class Backend:
 
     def url_for(self, name: str) -> str:
         if self.pg:
-            return re.sub(r"/[^/]*$", f"/{name}", PG_URL)
+            # A test database outlives no test: commits need not wait for the disk (PostgreSQL
+            # itself is never killed here, so no acknowledged write is lost; about a fifth faster).
+            return re.sub(r"/[^/]*$", f"/{name}", PG_URL) + NO_WAIT_FOR_DISK
         return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
+
+    def database_of(self, url: str) -> str:
+        """The database's name in a URL from url_for (a SQLite file's stem)."""
+        if self.pg:
+            return url.rsplit("/", 1)[1].split("?", 1)[0]
+        return Path(url.removeprefix("sqlite:///")).stem
 
     def _admin(self):
         url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -91,7 +100,7 @@ class Backend:
 
     def drop(self, url: str) -> None:
         if self.pg:
-            name = url.rsplit("/", 1)[1]
+            name = self.database_of(url)
             eng = self._admin()
             with eng.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -73,12 +73,22 @@ QUERIES: dict[str, dict[str, str]] = {
     "certificates.unit_label": {"reason": "matrix: reprint"},
 }
 
+ACCEPT = {
+    "username": "{me}",
+    "password": "{my_password}",
+    "meaning": "exceptional release accepted (treating physician)",
+}
+
 # Bodies of API writes that parse the body before looking up the record: with a valid body the
 # site check is reached, so site B is refused site A's patient or shipment (not just its input).
 BODIES: dict[str, dict[str, object]] = {
     "patients_api.consent": {"consent_date": "{yesterday}"},
     "patients_api.prescribe": {"dose_per_kg": 1_000_000, "planned_on": "{today}"},
     "patients_api.follow_up": {"visit_on": "{today}", "response": "stable"},
+    # The treating physician signs as themself ({me}, {my_password}: the caller's own): a
+    # clinical user of another site is refused by the patient's site, not by the signature.
+    "clinical.accept_exceptional": ACCEPT,
+    "decisions.accept_exceptional": ACCEPT,
     "patients_api.receive": {
         "received": ["{din}"],
         "condition": "intact",
@@ -204,6 +214,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("clinical.prescribe", "POST"): SITE_A_STAFF,
     ("clinical.adverse_event", "POST"): SITE_A_STAFF,  # and the medical director
     ("clinical.follow_up", "POST"): SITE_A_STAFF,
+    ("clinical.accept_exceptional", "POST"): SITE_A_STAFF,  # the treating physician's site
     ("clinical.allocations", "GET"): TECH_QA,
     ("clinical.allocate", "POST"): TECH_QA,
     ("clinical.list_shipments", "GET"): SHIPMENT_READERS,
@@ -260,6 +271,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("lots.Lots", "GET"): MANUFACTURING,
     ("lots.Lots", "POST"): TECHNICIAN,
     ("lots.get_lot", "GET"): MANUFACTURING,
+    ("lots.needs_decision", "GET"): MANUFACTURING,
     ("lots.fill_units", "POST"): TECHNICIAN,
     ("lots.get_unit", "GET"): MANUFACTURING,
     ("results.LotResults", "GET"): MANUFACTURING,
@@ -298,6 +310,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("decisions.sign_exceptional", "POST"): QA,  # and the medical director
     ("decisions.notify_exceptional", "POST"): QA,
     ("decisions.withdraw_exceptional", "POST"): QA,
+    ("decisions.accept_exceptional", "POST"): SITE_A_STAFF,  # the treating physician's site
+    ("decisions.patient_releases", "GET"): SITE_A_READERS,
     ("containments.hold_lot", "POST"): QA,
     ("containments.recall_lot", "POST"): QA,
     ("containments.list_containments", "GET"): MANUFACTURING,

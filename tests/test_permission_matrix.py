@@ -26,7 +26,7 @@ from lotrack import create_app
 from lotrack.context import db_session, printing
 from lotrack.documents.tokens import make_token
 from lotrack.models import Investigation, Prescription, Shipment, SpecVersion, User
-from lotrack.services import containment, deviation, documents, exceptional, result
+from lotrack.services import containment, deviation, documents, exceptional, raw_data, result
 from lotrack.services import lot as lots
 from lotrack.services.accounts import create_token
 from lotrack.services.release import SignIn
@@ -68,10 +68,6 @@ class Matrix:
     tokens: dict[str, str]  # username -> API token
 
 
-def _db_name(backend: Backend, url: str) -> str:
-    return url.rsplit("/", 1)[1] if backend.pg else Path(url).stem
-
-
 def _make_app(url: str, instance: Path) -> Flask:
     return create_app(
         {
@@ -100,7 +96,7 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             value="99.1",
             unit="%",
             performed_on=fourth.harvested_on,
-            raw_file=result.RawFile("cd73.csv", b"CD73,99.1\n"),
+            raw_file=raw_data.RawFile("cd73.csv", b"CD73,99.1\n"),
         )
         dev = deviation.open_deviation(s, tech, description="matrix: freezer alarm", lot=fourth)
         held = containment.contain(
@@ -116,7 +112,7 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             qa,
             lots.get_lot(s, "CFM-2025-0002"),
             physician="Dr. Demo",
-            patient="SUBJ-050",
+            patient=cs.READY,  # a site-A patient: its physician (site_a) may accept it
             request="no alternative treatment",
             requested_on=cs.now().date(),
             risk_assessment="sterility pending; benefit outweighs the risk",
@@ -171,7 +167,7 @@ def matrix(
     app = _make_app(url, instance)
     values, tokens = _prepare(app)
     app.extensions["lotrack_db"].engine.dispose()  # PostgreSQL copies only an unused template
-    yield Matrix(_db_name(backend, url), instance, values, tokens)
+    yield Matrix(backend.database_of(url), instance, values, tokens)
     backend.drop(url)
 
 
@@ -223,7 +219,12 @@ class Caller:
             assert login(self.client, self.username, PASSWORD[self.username]).status_code == 302
             self.headers = {"Authorization": f"Bearer {matrix.tokens[self.username]}"}
         key = app.extensions["lotrack_signing_key"]
-        self.values = matrix.values | {"label_token": make_token(key, "U", matrix.values["din"])}
+        self.values = matrix.values | {
+            "label_token": make_token(key, "U", matrix.values["din"]),
+            # A signature's own username and password (the physician's acceptance).
+            "me": self.username or "",
+            "my_password": PASSWORD.get(self.username or "", ""),
+        }
 
     def url(self, rule: Rule, method: str) -> str:
         args = {name: _value(rule, name, self.values) for name in rule.arguments}

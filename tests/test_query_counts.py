@@ -18,8 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from lotrack.domain.decisions import Action
 from lotrack.domain.donor import MARKERS
-from lotrack.domain.release import Action
 from lotrack.models import ApiToken, Result, Shipment
 from lotrack.services import (
     accounts,
@@ -85,6 +85,9 @@ MEASURED = {
     "/api/v1/donors/<code>": "/api/v1/donors/FD-0001",
     "/api/v1/clones/<code>": "/api/v1/clones/CL-0001",
     "/api/v1/patients/<wristband>": "/api/v1/patients/{patient}",
+    "/api/v1/patients/<wristband>/exceptional-releases": (
+        "/api/v1/patients/{patient}/exceptional-releases"
+    ),
     "/api/v1/shipments/<number>": "/api/v1/shipments/{shipment}",
     "/api/v1/trends/<code>": "/api/v1/trends/CD105",
 }
@@ -214,7 +217,7 @@ def grow(app: Flask, i: int) -> None:
             qa,
             failing,
             physician="Dr. G",
-            patient=f"P-{i}",
+            patient="SZ-GIMI/SUBJ-002",  # a patient record
             request="no alternative",
             requested_on=day,
             risk_assessment="viability low; benefit outweighs the risk",
@@ -417,7 +420,7 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
     for path, body in paged.items():
         assert body["per_page"] == 1 and len(body["items"]) <= 1, path
         assert body["pages"] == max(1, body["total"]), path
-    assert paged["/api/v1/lots"]["total"] == 4 and paged["/api/v1/runs"]["pages"] == 3
+    assert paged["/api/v1/lots"]["total"] == 4 and paged["/api/v1/runs"]["pages"] == 4
     assert (
         client.get(
             "/api/v1/lots?per_page=3", headers={"Authorization": f"Bearer {api_tokens['qa']}"}
@@ -425,7 +428,7 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
         == 3
     )
     assert login(client, "qa").status_code == 302
-    for path, total in (("/lots", 4), ("/runs", 3), ("/banks", 3)):
+    for path, total in (("/lots", 4), ("/runs", 4), ("/banks", 3)):
         page = client.get(path).get_data(as_text=True)
         assert f"Page 1 of {total}" in page, path
         assert re.search(r'<a class="button" href="[^"]*page=2[^"]*">Next', page), path

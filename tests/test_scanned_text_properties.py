@@ -131,16 +131,39 @@ def test_an_issued_token_is_genuine_and_any_change_to_it_is_not(din, data) -> No
 # The label as read at the bedside -------------------------------------------------------------
 
 
+METHODS = st.sampled_from(bedside.METHODS)
+
+
 @FAST
-@given(LONG_TEXT)
-def test_any_text_read_as_a_label_gets_a_verdict(text: str) -> None:
-    read = bedside.read_label(KEY, text)
+@given(LONG_TEXT, METHODS)
+def test_any_text_read_as_a_label_gets_a_verdict(text: str, method: str) -> None:
+    read = bedside.read_label(KEY, text, method)
     assert isinstance(read, bedside.LabelRead)
-    if read.genuine:  # only a typed DIN with its right check character can pass by chance
+    if read.accepted:  # only a well-formed DIN can pass by chance: never as a proven label
         assert isbt128.DIN_RE.fullmatch(read.din)
         assert isbt128.parse_din(text).valid
+        assert read.source in ("barcode", "typed")
+        assert read.source == "typed" or method != "typed"  # typed by hand: check character
     else:
-        assert read.reason
+        assert read.reason and read.problem
+
+
+@FAST
+@given(DIN, st.sampled_from(["", "="]), st.sampled_from(["", "00", "12"]), METHODS)
+def test_a_code_128_din_is_read_from_a_scanner_and_never_from_typing(din, prefix, flags, method):
+    read = bedside.read_label(KEY, f"{prefix}{din}{flags}", method)
+    if method == "typed":
+        assert (read.accepted, read.problem) == (False, "check_missing")
+    else:
+        assert (read.accepted, read.din, read.source) == (True, din, "barcode")
+
+
+@FAST
+@given(DIN, st.sampled_from(isbt128.ALPHABET), METHODS)
+def test_a_wrong_check_character_is_a_mistyping_not_a_forgery(din, given_check, method) -> None:
+    assume(given_check != isbt128.check_character(din))
+    read = bedside.read_label(KEY, din + given_check, method)
+    assert (read.accepted, read.problem) == (False, "check_mismatch")
 
 
 @FAST
@@ -149,10 +172,10 @@ def test_a_genuine_label_reads_as_its_unit_and_a_foreign_one_does_not(din, junk,
     token = make_token(KEY, "U", din)
     assert bedside.read_label(KEY, f"{url}{token}") == bedside.LabelRead(True, din)
     foreign = bedside.read_label(KEY, f"{url}{make_token(OTHER_KEY, 'U', din)}")
-    assert not foreign.genuine and foreign.reason
+    assert not foreign.accepted and foreign.reason and foreign.problem == "not_genuine"
     certificate = bedside.read_label(KEY, make_token(KEY, "C", "COA-2026-0001:1"))
-    assert not certificate.genuine
-    assert not bedside.read_label(KEY, f"{url}{token}{junk}x?").genuine
+    assert not certificate.accepted
+    assert not bedside.read_label(KEY, f"{url}{token}{junk}x?", "wedge").accepted
 
 
 # The wristband and the whole bedside check, through the service and the API -------------------

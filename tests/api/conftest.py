@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -85,3 +86,25 @@ def assert_problem(resp: Any, status: int, field: str | None = None) -> dict[str
         assert named, body  # the field itself, or one of its items ("vials.0")
         assert all(body["fields"][k] for k in named)
     return body
+
+
+def at_once(app: Flask, calls: list[tuple[str, str, dict[str, Any]]], warm_up: str) -> list[Any]:
+    """POST each (token, path, body) from its own thread and test client, released together;
+    each token is used once beforehand (GET `warm_up`) so that only the POSTs race."""
+    barrier = threading.Barrier(len(calls))
+    responses: list[Any] = [None] * len(calls)
+
+    def run(i: int, token: str, path: str, body: dict[str, Any]) -> None:
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        client.get(PREFIX + warm_up, headers=headers)
+        barrier.wait(timeout=60)
+        responses[i] = client.post(PREFIX + path, json=body, headers=headers)
+
+    threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert all(r is not None for r in responses), "a request did not finish"
+    return responses

@@ -1,12 +1,16 @@
 """POST /api/v1/bedside/check-photo: a photographed label, decoded on the server with zxing-cpp,
-gets the same answer as the QR text scanned; an upload that is not an image is refused naming
-`image` and records nothing; a photo with no readable code is a recorded NO-GO."""
+gets the same answer as the QR text scanned; a photo of the Code 128 bar code alone identifies the
+unit, with the note that a bar code does not prove the label genuine; an upload that is not an
+image is refused naming `image` and records nothing; a photo with no readable code is a recorded
+NO-GO."""
 
 from __future__ import annotations
 
 import io
 
 import pypdfium2
+from barcode import Code128
+from barcode.writer import ImageWriter
 from PIL import Image
 
 from lotrack.context import db_session, printing
@@ -81,3 +85,16 @@ def test_a_photo_that_cannot_be_read_is_refused_or_recorded_as_no_go(demo_app, a
     assert body["go"] is False and body["decoded"] == ""
     assert "nothing readable" in body["reasons"][0]
     assert cs.scans(demo_app) == 1
+
+
+def test_a_photo_of_the_bar_code_alone_identifies_the_unit_with_a_note(demo_app, as_user) -> None:
+    nurse = as_user("nurse")
+    din, _ = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    for text in (din, f"={din}00"):  # with or without ISBT 128's data identifier and flags
+        png = io.BytesIO()
+        Code128(text, writer=ImageWriter()).write(png)
+        body = photo_check(nurse, png.getvalue()).get_json()
+        assert body["decoded"] == text and body["method"] == "photo"
+        assert (body["go"], body["reasons"], body["din"]) == (True, [], din), body
+        assert len(body["notes"]) == 1 and "bar code scan does not prove" in body["notes"][0]

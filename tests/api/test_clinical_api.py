@@ -59,7 +59,7 @@ def test_go_by_label_or_typed_din_then_the_infusion_is_recorded(demo_app, nurse,
         "/infusions",
         {
             "scan_id": typed["scan_id"],
-            "witness": "nurse2",
+            **cs.WITNESS,
             "started_at": started,
             "volume_ml": "18.00",
             "premedication": "paracetamol 500 mg",
@@ -71,6 +71,7 @@ def test_go_by_label_or_typed_din_then_the_infusion_is_recorded(demo_app, nurse,
     infusion = resp.get_json()
     assert (infusion["din"], infusion["patient"], infusion["witness"]) == (din, cs.READY, "nurse2")
     assert infusion["operator"] == "nurse" and infusion["scan_id"] == typed["scan_id"]
+    assert infusion["witness_meaning"] == "witnessed" and infusion["witness_signed_at"]
     listed = nurse.get("/infusions").get_json()["items"]
     assert [i["din"] for i in listed] == [din]
     # The same unit never goes in twice.
@@ -80,7 +81,7 @@ def test_go_by_label_or_typed_din_then_the_infusion_is_recorded(demo_app, nurse,
 def test_an_infusion_needs_a_go_check_and_another_person_as_witness(demo_app, nurse) -> None:
     din, check_char = cs.ready_din(demo_app)
     refused = check(nurse, cs.READY, din + check_char)  # thaw not recorded: NO-GO
-    body = {"scan_id": refused["scan_id"], "witness": "nurse2", "started_at": cs.now().isoformat()}
+    body = {"scan_id": refused["scan_id"], **cs.WITNESS, "started_at": cs.now().isoformat()}
     before = row_counts(demo_app)
     assert_problem(nurse.post("/infusions", body), 409, "scan")
     cs.thaw(demo_app, din)
@@ -108,6 +109,16 @@ def test_an_infusion_needs_a_go_check_and_another_person_as_witness(demo_app, nu
         422,
         "started_at",
     )
+    for missing in ("witness_password", "witness_meaning"):
+        unsigned = {k: v for k, v in body.items() if k != missing}
+        assert_problem(
+            nurse.post("/infusions", {**unsigned, "scan_id": go["scan_id"]}), 422, missing
+        )
+    assert_problem(
+        nurse.post("/infusions", {**body, "scan_id": go["scan_id"], "witness_meaning": "approved"}),
+        422,
+        "witness_meaning",
+    )
     assert row_counts(demo_app) == before
 
 
@@ -123,23 +134,25 @@ def altered(app, din: str) -> str:
 
 
 LABEL_CASES = {
-    "label signed with another key": (forged, "not genuine"),
-    "label token altered": (altered, "not genuine"),
-    "typed DIN without check character": (lambda app, din: din, "check character"),
-    "typed DIN with a wrong check character": (
+    "label signed with another key": (forged, "wedge", "not genuine"),
+    "label token altered": (altered, "wedge", "not genuine"),
+    "typed DIN without check character": (lambda app, din: din, "typed", "check character"),
+    "DIN with a wrong check character": (
         lambda app, din: din + ("X" if cs.ready_din(app)[1] != "X" else "Y"),
-        "does not match",
+        "wedge",
+        "check character does not match — re-scan or re-type",
     ),
-    "not a label at all": (lambda app, din: "hello nurse", "not genuine"),
+    "not a label at all": (lambda app, din: "hello nurse", "wedge", "not genuine"),
 }
 
 
 @pytest.mark.parametrize("case", list(LABEL_CASES))
 def test_a_label_that_does_not_prove_itself_is_no_go(demo_app, nurse, ready, case) -> None:
-    make, words = LABEL_CASES[case]
-    body = check(nurse, cs.READY, make(demo_app, ready[0]))
+    make, method, words = LABEL_CASES[case]
+    body = check(nurse, cs.READY, make(demo_app, ready[0]), method=method)
     no_go(body, words)
-    assert body["din"] is None or case.startswith("typed")
+    assert body["din"] is None
+    assert ("not genuine" in body["reasons"][0]) == (words == "not genuine")
 
 
 def test_a_unit_in_transit_or_not_received_here_is_no_go(demo_app, nurse) -> None:
@@ -184,7 +197,7 @@ def test_an_expired_unit_is_no_go(demo_app, nurse, ready) -> None:
             .values(expires_on=cs.now().date() - dt.timedelta(days=1))
         )
         s.commit()
-    no_go(check(nurse, cs.READY, cs.label(demo_app, ready[0])), "expired on")
+    no_go(check(nurse, cs.READY, cs.label(demo_app, ready[0])), "expired at the end of")
 
 
 def test_a_unit_thawed_too_long_ago_is_no_go(demo_app, nurse) -> None:

@@ -88,7 +88,9 @@ def test_a_shipment_is_received_with_its_discrepancies(demo_app, nurse, tech) ->
     assert sent.status_code == 201, sent.get_json()
     number = sent.get_json()["number"]
     assert sent.get_json()["status"] == "in_transit"
-    assert_problem(tech.post("/shipments", {"site": "SZ-GIMI", "units": [first]}), 422, first)
+    # A unit leaves the manufacturer once: sending it again conflicts with where it is (409).
+    again = assert_problem(tech.post("/shipments", {"site": "BJ-CIP", "units": [first]}), 409)
+    assert again["fields"] == {first: f"is in transit to SZ-GIMI ({number})"}
     receipt = {"received": [first], "condition": "intact", "temperature_record": "-160 °C"}
     before = row_counts(demo_app)
     assert_problem(
@@ -120,7 +122,7 @@ def infuse(app, nurse: Api) -> None:
     cs.thaw(app, din)
     scan = nurse.post("/bedside/check", {"patient": cs.READY, "scan": din + check_char}).get_json()
     assert scan["go"], scan
-    body = {"scan_id": scan["scan_id"], "witness": "nurse2", "started_at": cs.now().isoformat()}
+    body = {"scan_id": scan["scan_id"], "started_at": cs.now().isoformat(), **cs.WITNESS}
     assert nurse.post("/infusions", body).status_code == 201
 
 
@@ -193,10 +195,5 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) 
     body = scan.get_json()
     assert body["go"] is False and body["patient"] is None
     assert any("wristband does not match" in r for r in body["reasons"])
-    assert_problem(
-        beijing.post(
-            "/infusions", {"scan_id": 1, "witness": "nurse2", "started_at": cs.now().isoformat()}
-        ),
-        422,
-        "scan_id",
-    )
+    infusion = {"scan_id": 1, "started_at": cs.now().isoformat(), **cs.WITNESS}
+    assert_problem(beijing.post("/infusions", infusion), 422, "scan_id")

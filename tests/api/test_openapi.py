@@ -22,6 +22,7 @@ EXPECTED = {
     "/api/v1/lots": {"get", "post"},
     "/api/v1/lots/{lot_number}": {"get"},
     "/api/v1/lots/{lot_number}/units": {"post"},
+    "/api/v1/lots/needs-decision": {"get"},
     "/api/v1/units/{din}": {"get"},
     "/api/v1/trace/back": {"get"},
     "/api/v1/trace/forward": {"get"},

@@ -5,7 +5,6 @@ database (SQLite, or PostgreSQL with LOTRACK_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,10 +13,12 @@ from sqlalchemy import select
 
 from lotrack.models import AuditEvent, Containment, Lot, Signature
 from lotrack.services import accounts, audit
-from tests.api.conftest import PREFIX, assert_problem
+from tests.api.conftest import assert_problem, at_once
 from tests.api.test_release_api import add_user, signing
 from tests.conftest import PASSWORDS, user
 from tests.release_setup import make_lot
+
+WARM_UP = "/lots/CFM-2025-0001"  # any authenticated GET: the token is used before the race
 
 THREADS = 8
 
@@ -33,27 +34,6 @@ def reviewers(app: Flask, n: int) -> list[tuple[str, str, str]]:
             made.append((name, passwords[name], accounts.create_token(s, None, user(s, name))))
         s.commit()
     return made
-
-
-def at_once(app: Flask, requests: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
-    """POST each (token, path, body) from its own thread and test client, released together."""
-    barrier = threading.Barrier(len(requests))
-    responses: list[Any] = [None] * len(requests)
-
-    def run(i: int, token: str, path: str, body: dict[str, Any]) -> None:
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        client.get(PREFIX + "/lots/CFM-2025-0001", headers=headers)  # token stamped beforehand
-        barrier.wait(timeout=60)
-        responses[i] = client.post(PREFIX + path, json=body, headers=headers)
-
-    threads = [threading.Thread(target=run, args=(i, *req)) for i, req in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert all(r is not None for r in responses), "a request did not finish"
-    return responses
 
 
 def recorded(app: Flask, number: str, actions: set[str]) -> tuple[Lot, list[Signature], list[Any]]:
@@ -102,7 +82,7 @@ def test_many_reviewers_releasing_and_rejecting_at_once_leave_exactly_one_decisi
     def loser(problem: dict[str, Any]) -> None:
         assert "state" in problem["fields"], problem  # "decided first", naming the lot's state
 
-    winner = one_winner(at_once(demo_app, requests), loser)
+    winner = one_winner(at_once(demo_app, requests, WARM_UP), loser)
     lot, sigs, events = recorded(demo_app, number, {"release", "reject"})
     assert lot.state == winner["state"] in ("RELEASED", "REJECTED")
     assert [s.id for s in sigs] == [winner["signature"]["id"]]
@@ -115,7 +95,7 @@ def test_many_reviewers_recalling_one_lot_at_once_leave_exactly_one_recall(demo_
         (token, "/lots/CFM-2025-0001/recall", signing(name, "recall", password=password))
         for name, password, token in people
     ]
-    winner = one_winner(at_once(demo_app, requests), lambda problem: None)
+    winner = one_winner(at_once(demo_app, requests, WARM_UP), lambda problem: None)
     assert winner["state"] == "RECALLED"
     lot, sigs, events = recorded(demo_app, "CFM-2025-0001", {"recall"})
     assert lot.state == "RECALLED" and len(sigs) == 1 and len(events) == 1

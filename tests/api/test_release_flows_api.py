@@ -14,7 +14,7 @@ from tests.release_setup import make_lot
 
 REQUEST = {
     "physician": "Dr. A. Physician",
-    "patient": "SZ-GIMI-007",
+    "patient": "SZ-GIMI/SUBJ-001",  # the wristband of the demo's ready patient
     "request": "No alternative therapy; the patient's condition is deteriorating.",
     "requested_on": "2025-10-01",
     "risk_assessment": "Viability 78.9 % against ≥ 80 %: dose adjusted on viable cells.",
@@ -33,11 +33,20 @@ def test_exceptional_release_end_to_end(demo_app, as_user) -> None:
         422,
         "patient",
     )
+    # The patient is a record, not free text: a subject code alone or an unknown wristband is
+    # refused naming the field, and nothing is written.
+    before = row_counts(demo_app)
+    for text in ("SUBJ-001", "SZ-GIMI/SUBJ-999", "SZ-GIMI-007"):
+        body = {**REQUEST, "patient": text}
+        refused = assert_problem(qa.post("/lots/CFM-2025-0003/exceptional-release", body), 422)
+        assert refused["fields"] == {"patient": "no patient with this wristband (SITE/SUBJECT)"}
+    assert row_counts(demo_app) == before
     resp = qa.post("/lots/CFM-2025-0003/exceptional-release", REQUEST)
     assert resp.status_code == 201, resp.get_json()
     er = resp.get_json()
     assert er["status"] == "pending" and er["lot"] == "CFM-2025-0003"
     assert er["number"].startswith("ER-") and any("VIAB" in b for b in er["blockers"])
+    assert er["patient"] == "SZ-GIMI/SUBJ-001"
     path = f"/exceptional-releases/{er['number']}"
 
     # Each signer picks their own meaning; the medical director's alone changes nothing yet.
@@ -119,23 +128,28 @@ def test_recall_of_a_bank_reaches_every_lot_and_lists_each_unit_and_where_it_is(
     assert record["number"].startswith("RCL-") and record["kind"] == "recall"
     assert record["bank"] == "WCB-001-A" and record["reason"] == "donor look-back"
     moved = {r["lot"]: (r["from_state"], r["to_state"]) for r in record["lots"]}
-    assert moved == {
+    assert moved == {  # CFM-2025-0003 was made on the other working bank (WCB-001-B)
         "CFM-2025-0001": ("RELEASED", "RECALLED"),
         "CFM-2025-0002": ("QUARANTINE", "ON_HOLD"),  # never released: kept from release
-        "CFM-2025-0003": ("QUARANTINE", "ON_HOLD"),
     }
     units = record["units"]
-    assert len(units) == 4 + 3 + 5 and {u["lot"] for u in units} == set(moved)
+    assert len(units) == 4 + 3 and {u["lot"] for u in units} == set(moved)
+    assert sorted(u["state"] for u in units).count("received") == 1  # the demo patient's bag
     for unit in units:
         assert len(unit["din"]) == 13 and unit["check_character"]
-        assert unit["freezer"] and unit["rack"] and unit["box"] and "position" in unit
+        # Where to look: the storage position while it is stored; where it went once it left.
+        if unit["state"] == "stored":
+            assert unit["freezer"] and unit["rack"] and unit["box"] and "position" in unit
+        else:
+            assert unit["freezer"] is None and unit["site"] == "SZ-GIMI"
+            assert unit["where"] == "received at SZ-GIMI"
         assert tech.get(f"/units/{unit['din']}").get_json()["lot_state"] == unit["lot_state"]
     assert {u["lot_state"] for u in units} == {"RECALLED", "ON_HOLD"}
     assert {(s["action"], s["meaning"]) for s in record["signatures"]} == {
         ("recall", "recalled"),
         ("hold", "placed on hold"),
     }
-    assert len(record["signatures"]) == 3
+    assert len(record["signatures"]) == 2
 
     listed = tech.get("/containments").get_json()
     assert [c["number"] for c in listed["items"]] == [record["number"]]

@@ -193,7 +193,7 @@ def test_lists_are_paginated_and_lots_filter_by_state(demo_app, tech) -> None:
     assert [d["code"] for d in tech.get("/donors").get_json()["items"]] == ["FD-0001"]
     assert tech.get("/clones").get_json()["items"][0]["donor"] == "FD-0001"
     assert tech.get("/banks").get_json()["total"] == 3
-    assert tech.get("/runs").get_json()["total"] == 3
+    assert tech.get("/runs").get_json()["total"] == 4
 
 
 def test_a_run_shows_its_passages_with_doublings_and_flags_beyond_the_limit(tech) -> None:

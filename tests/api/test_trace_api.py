@@ -89,7 +89,9 @@ def test_qa_traces_a_lot_forward_to_every_unit_its_place_and_its_patient(
         ("at_site", "BJ-CIP"),
         ("not_received", "BJ-CIP"),
     ]
-    assert units[d[6]]["where"] == "at BJ-CIP" and units[d[6]]["patient"] is None
+    assert units[d[6]]["where"] == "received at BJ-CIP" and units[d[6]]["patient"] is None
+    # `state` carries the unit's own state: where it is and what happened to it.
+    assert [units[x]["state"] for x in d[4:]] == ["in_transit", "in_transit", "received", "missing"]
     assert [(p["patient"], p["din"], p["site"]) for p in body["patients"]] == [
         (heavy, d[0], "SZ-GIMI"),
         (heavy, d[1], "SZ-GIMI"),
@@ -100,7 +102,7 @@ def test_qa_traces_a_lot_forward_to_every_unit_its_place_and_its_patient(
     assert number in [x["lot_number"] for x in donor["lots"]]
     assert set(w.patients) <= {p["patient"] for p in donor["patients"]}
     bank = as_user("admin").get("/trace/units?bank=WCB-001-B").get_json()
-    assert [x["lot_number"] for x in bank["lots"]] == ["CFM-2025-0004"]
+    assert [x["lot_number"] for x in bank["lots"]] == ["CFM-2025-0003", "CFM-2025-0004"]
     assert {u["status"] for u in bank["units"]} == {"at_manufacturer"} and not bank["patients"]
 
 

@@ -257,6 +257,7 @@ def nurse_infuses(page: Page, din: str, label: str) -> None:
     assert page.get_attribute(".bedside-verdict", "class").split()[-1] == "go"
     assert said(page, ".bedside-banner").strip().endswith("GO")
     page.fill("#infusion [name=witness]", "nurse2")
+    page.fill("#infusion [name=witness_password]", PASSWORDS["nurse2"])  # the witness signs
     page.fill("#infusion [name=vital_signs]", "BP 118/76, HR 72, T 36.8 °C before and after")
     click(page, "#infusion button[type=submit]")
     assert "Infusion recorded" in said(page, ".flash")

@@ -48,7 +48,8 @@ def test_each_label_reads_as_its_unit(issued: Issued, texts: list[str]) -> None:
             assert lot.lot_number in text
             assert settings.product_name in text
             assert "72.0 × 10⁶ cells in 18.00 mL" in text
-            assert f"Expires {lot.expires_on.isoformat()} 23:59 ({settings.time_zone})" in text
+            zone = issued.app.config["LOTRACK_SITE_TIME_ZONE"]
+            assert f"Expires {lot.expires_on.isoformat()} 23:59 ({zone})" in text
             assert settings.storage and settings.storage in text
             assert len(settings.statements) == 4
             for statement in settings.statements:

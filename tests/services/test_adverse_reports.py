@@ -15,11 +15,14 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import AdverseEvent, Infusion, Patient, User
-from lotrack.services import adverse, audit, bedside, clinical, report
+from lotrack.services import adverse, audit, clinical, exceptional, report
+from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
-from tests.conftest import user
+from lotrack.services.release import SignIn
+from tests.conftest import PASSWORDS, user
 from tests.services.test_bedside_service import MIN, infuse, qr, scan, with_key
 from tests.services.test_clinical import (
     DEMO_LOT,
@@ -186,7 +189,7 @@ def infused_long_ago(
     clinical.allocate(s, user(s, "tech"), rx, [din])
     assert nurse.site is not None
     receive(s, nurse, send(s, [din], site=nurse.site.code), [din])
-    thaw = bedside.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
+    thaw = infusions.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
     row, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert verdict.go
     inf = Infusion(
@@ -304,20 +307,30 @@ def test_the_month_and_the_visit_are_counted_in_the_sites_days(s):
 
 
 def test_an_infusion_on_an_exceptional_release_is_flagged_in_the_report(s):
-    from tests.services.test_bedside_service import ready
+    from tests.services.test_bedside_service import signed_by
     from tests.services.test_exceptional_release import ask, sign
+    from tests.services.test_release import LOCKOUT
 
     nurse = user(s, "nurse")
     assert report.primary_outcome(s, user(s, "qa")).exceptional == []
     lot = lots.get_lot(s, "CFM-2025-0003")  # failed viability: released by exception only
-    er = ask(s, lot)
+    p = enrol(s, nurse, "P-EX1")
+    er = ask(s, lot, patient=p.wristband)
     sign(s, er, user(s, "qa"))
     sign(s, er, user(s, "md"))
+    accepted = SignIn("nurse", PASSWORDS["nurse"], Meaning.EXCEPTIONAL_RELEASE_ACCEPTED, "")
+    exceptional.accept_release(s, nurse, er, accepted, LOCKOUT)
+    exceptional.record_notification(
+        s, user(s, "qa"), recipient_role="sponsor", recipient="Sponsor PV", method="e-mail",
+        notified_at=utcnow(), er=er,
+    )  # fmt: skip
     din = lot.units[0].din
-    p = ready(s, nurse, "P-EX1", din)
+    clinical.allocate(s, user(s, "tech"), prescribed(s, nurse, p), [din])
+    receive(s, nurse, send(s, [din]), [din])
+    infusions.record_thaw(s, nurse, din, utcnow() - 10 * MIN)
     row, verdict = scan(s, nurse, p.wristband, qr(s, din), acknowledge_exceptional=True)
-    assert verdict.go
-    bedside.record_infusion(s, nurse, row, witness=user(s, "sznurse9"), started_at=utcnow())
+    assert verdict.go, verdict.reasons
+    infusions.record_infusion(s, nurse, row, started_at=utcnow(), **signed_by(user(s, "sznurse9")))
     s.flush()
     for reader in ("qa", "nurse"):
         assert report.primary_outcome(s, user(s, reader)).exceptional == [

@@ -1,8 +1,8 @@
 """The bedside check through its service on the demo database: a forged, altered or unreadable
 label is NO-GO and recorded, never an exception; GO only after the unit was received here, thawed
 within the window and allocated to this consented, eligible patient; the infusion follows a GO by
-the same nurse within 30 minutes, witnessed by another clinician of the site; a recall turns the
-next scan into NO-GO."""
+the same nurse within 30 minutes, witnessed under signature by another clinician of the site; a
+recall turns the next scan into NO-GO."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from lotrack.domain.bedside import BedsideVerdict
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import check_character
 from lotrack.models import BedsideScan, Infusion, Patient, User
-from lotrack.services import accounts, bedside, clinical, containment
+from lotrack.services import accounts, bedside, clinical, containment, exceptional
+from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
 from tests import clinical_setup as cs
@@ -60,17 +61,26 @@ def ready(s: Session, nurse: User, code: str, din: str, thawed: dt.timedelta = 1
     p = enrol(s, nurse, code)
     clinical.allocate(s, user(s, "tech"), prescribed(s, nurse, p), [din])
     receive(s, nurse, send(s, [din]), [din])
-    bedside.record_thaw(s, nurse, din, utcnow() - thawed)
+    infusions.record_thaw(s, nurse, din, utcnow() - thawed)
     s.flush()
     return p
 
 
+def signed_by(witness: User, password: str | None = None) -> dict[str, str]:
+    """The witness's signature as record_infusion takes it (the demo's password by default)."""
+    return {
+        "witness": witness.username,
+        "witness_password": password or f"demo-{witness.username}-password",
+        "witness_meaning": "witnessed",
+    }
+
+
 def give(s: Session, nurse: User, witness: User, p: Patient, din: str) -> Infusion:
     """Thaw, scan (GO) and infuse a unit allocated to `p` and received at the nurse's site."""
-    bedside.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
+    infusions.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
     row, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert verdict.go, verdict.reasons
-    infusion = bedside.record_infusion(s, nurse, row, witness=witness, started_at=utcnow())
+    infusion = infusions.record_infusion(s, nurse, row, started_at=utcnow(), **signed_by(witness))
     s.flush()
     return infusion
 
@@ -106,17 +116,15 @@ def said(verdict: BedsideVerdict, words: str) -> bool:
 
 
 def forged(s: Session, din: str) -> dict[str, str]:
+    """Label texts that prove nothing (a bare DIN is a bar code read: see the 1D tests)."""
     token = make_token(key(s), "U", din)
     middle = len(token) // 2
     changed = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
-    wrong = next(c for c in "0123456789" if c != check_character(din))
     return {
         "another key": make_token(Ed25519PrivateKey.generate(), "U", din),
         "one character changed": changed,
         "changed inside the URL": f"{s.info['base']}/v/{changed}",
         "a certificate's code": make_token(key(s), "C", "COA-2025-0001:1"),
-        "bare DIN": din,
-        "wrong check character": f"{din}{wrong}",
         "garbage": "'; DROP TABLE unit; --",
         "control characters": "\x1b[31m\x00\x07A9999\t",
         "empty": "",
@@ -152,15 +160,24 @@ def test_forged_and_unreadable_labels_are_no_go_and_every_attempt_is_recorded(s)
 def test_read_label_names_why_a_label_is_refused(s):
     din = dins(s, DEMO_LOT)[0]
     reads = {name: bedside.read_label(key(s), text) for name, text in forged(s, din).items()}
-    assert not any(r.genuine for r in reads.values())
+    assert not any(r.accepted for r in reads.values())
+    assert {r.problem for r in reads.values()} == {"not_genuine"}
     assert "signature does not match" in reads["another key"].reason
     assert "not a unit label" in reads["a certificate's code"].reason
-    assert "check character" in reads["bare DIN"].reason
-    assert "does not match this DIN" in reads["wrong check character"].reason
     assert reads["empty"].reason == reads["10 kB"].reason == "nothing readable was scanned"
+    wrong = next(c for c in "0123456789" if c != check_character(din))
+    mistyped = bedside.read_label(key(s), f"{din}{wrong}", "wedge")
+    assert (mistyped.accepted, mistyped.problem) == (False, "check_mismatch")
     typed = bedside.read_label(key(s), f"{din[:5]} {din[5:7]} {din[7:]} {check_character(din)}")
-    assert (typed.genuine, typed.din) == (True, din)
+    assert (typed.accepted, typed.din, typed.source) == (True, din, "typed")
     assert bedside.read_label(key(s), qr(s, din)) == bedside.LabelRead(True, din)
+    # A Code 128 DIN alone: read by a scanner, a camera or a photo, never when typed.
+    for text in (din, f"={din}", f"={din}00", f"{din}00"):
+        for method in ("wedge", "camera", "photo"):
+            read = bedside.read_label(key(s), text, method)
+            assert (read.accepted, read.din, read.source) == (True, din, "barcode"), text
+        read = bedside.read_label(key(s), text, "typed")
+        assert (read.accepted, read.problem) == (False, "check_missing"), text
 
 
 def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
@@ -174,11 +191,11 @@ def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
     _r, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert said(verdict, "still in transit") and said(verdict, "thaw time is not recorded")
     with pytest.raises(Conflict):
-        bedside.record_thaw(s, nurse, din, utcnow())  # not here yet
+        infusions.record_thaw(s, nurse, din, utcnow())  # not here yet
     receive(s, nurse, sent, [din])
     _r, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert verdict.reasons == ("The thaw time is not recorded: record it before infusion.",)
-    bedside.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
+    infusions.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
     row, verdict = scan(s, nurse, p.wristband.lower(), qr(s, din))
     assert (verdict.go, verdict.reasons, row.go) == (True, (), True)
     assert (row.unit_id, row.patient_id, row.site_id) == (
@@ -190,22 +207,30 @@ def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
     assert verdict.go and typed.method == "typed"
 
     witness = clinical_user(s, "sznurse9")
-    refusals: list[tuple[User, BedsideScan, User, type[Exception], str]] = [
-        (nurse, row, nurse, ValidationFailed, "witness"),  # one's own witness
-        (nurse, row, tech, ValidationFailed, "witness"),  # not a clinician
-        (nurse, row, clinical_user(s, "bjnurse", "BJ-CIP"), ValidationFailed, "witness"),
-        (witness, row, nurse, Conflict, "scan"),  # someone else's GO
+    refusals: list[tuple[User, BedsideScan, dict[str, str], type[Exception], str]] = [
+        (nurse, row, signed_by(nurse), ValidationFailed, "witness"),  # one's own witness
+        (nurse, row, signed_by(tech), ValidationFailed, "witness"),  # not a clinician
+        (nurse, row, signed_by(clinical_user(s, "bjnurse", "BJ-CIP")), ValidationFailed, "witness"),
+        (nurse, row, {**signed_by(witness), "witness": "nobody"}, ValidationFailed, "witness"),
+        (
+            nurse,
+            row,
+            {**signed_by(witness), "witness_meaning": "approved for release"},
+            ValidationFailed,
+            "witness_meaning",
+        ),
+        (witness, row, signed_by(nurse), Conflict, "scan"),  # someone else's GO
     ]
-    for operator, go_scan, who, error, field in refusals:
+    for operator, go_scan, signature, error, field in refusals:
         with pytest.raises(error) as refused:
-            bedside.record_infusion(s, operator, go_scan, witness=who, started_at=utcnow())
+            infusions.record_infusion(s, operator, go_scan, started_at=utcnow(), **signature)
         assert field in refused.value.fields
     started = utcnow()
-    infusion = bedside.record_infusion(
+    infusion = infusions.record_infusion(
         s,
         nurse,
         row,
-        witness=witness,
+        **signed_by(witness),
         started_at=started,
         stopped_at=started + 20 * MIN,
         volume_ml=Decimal("18.00"),
@@ -219,10 +244,12 @@ def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
         witness.id,
         row.id,
     )
+    assert infusion.witness_meaning == "witnessed" and infusion.witness_signed_at is not None
+    assert lots.get_unit(s, din).state == "infused"
     assert infusion.premedication == "paracetamol 500 mg"
     assert clinical.cells_infused(s, rx) == 72_000_000
     with pytest.raises(Conflict):  # a second submission of the same infusion
-        bedside.record_infusion(s, nurse, typed, witness=witness, started_at=started)
+        infusions.record_infusion(s, nurse, typed, started_at=started, **signed_by(witness))
     _r, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert said(verdict, "infused already") and said(verdict, "above the prescribed")
     s.commit()
@@ -240,12 +267,12 @@ def test_an_infusion_needs_a_recent_go_scan_of_ones_own(s):
     assert not verdict.go
     for stale in (old, no_go):
         with pytest.raises(Conflict) as refused:
-            bedside.record_infusion(s, nurse, stale, witness=witness, started_at=utcnow())
+            infusions.record_infusion(s, nurse, stale, started_at=utcnow(), **signed_by(witness))
         assert "scan" in refused.value.fields
     fresh, _v = scan(s, nurse, p.wristband, qr(s, din))
-    for started in (utcnow() - 45 * MIN, utcnow() + 10 * MIN):  # before the thaw; not yet
+    for started in (utcnow() - 45 * MIN, utcnow() + 10 * MIN):  # before the check; not yet
         with pytest.raises(ValidationFailed) as refused:
-            bedside.record_infusion(s, nurse, fresh, witness=witness, started_at=started)
+            infusions.record_infusion(s, nurse, fresh, started_at=started, **signed_by(witness))
         assert "started_at" in refused.value.fields
     assert count(s, Infusion) == infused_before
 
@@ -318,20 +345,37 @@ def test_a_thaw_is_recorded_once_for_a_unit_received_here(s):
     ]
     for text, when, error, field in cases:
         with pytest.raises(error) as refused:
-            bedside.record_thaw(s, nurse, text, when)
+            infusions.record_thaw(s, nurse, text, when)
         assert field in refused.value.fields, text
 
 
 def test_an_exceptionally_released_unit_needs_the_physicians_acknowledgement(s):
     nurse = user(s, "nurse")
     lot = lots.get_lot(s, "CFM-2025-0003")  # failed viability: released by exception only
-    er = ask(s, lot)
+    p = enrol(s, nurse, "P-001")
+    er = ask(s, lot, patient=p.wristband)
     sign(s, er, user(s, "qa"))
     sign(s, er, user(s, "md"))
+    accepted = "exceptional release accepted (treating physician)"
+    exceptional.accept_release(
+        s, nurse, er, SignIn("nurse", "demo-nurse-password", accepted), Lockout(5, 15)
+    )
+    exceptional.record_notification(
+        s,
+        user(s, "qa"),
+        recipient_role="sponsor",
+        recipient="Sponsor",
+        method="e-mail",
+        notified_at=utcnow() - MIN,
+        er=er,
+    )
     s.flush()
     assert lot.state == "EXCEPTIONAL_RELEASE"
     din = lot.units[0].din
-    p = ready(s, nurse, "P-001", din)
+    clinical.allocate(s, user(s, "tech"), prescribed(s, nurse, p), [din])
+    receive(s, nurse, send(s, [din]), [din])
+    infusions.record_thaw(s, nurse, din, utcnow() - 10 * MIN)
+    s.flush()
     first, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert (verdict.go, verdict.needs_acknowledgement) == (False, True)
     assert not first.exceptional_acknowledged

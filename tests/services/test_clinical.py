@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.release import Action
 from lotrack.models import Allocation, Lot, Patient, Prescription, User
 from lotrack.services import accounts, audit, clinical, release, result, seed_quality
 from lotrack.services import lot as lots
@@ -281,10 +281,12 @@ def test_allocation_refuses_unusable_units_and_writes_nothing(session):
     destroyed.state = "destroyed"  # no verb destroys a unit yet; the guard must hold when one does
     s.flush()
     before = count(s, Allocation)
-    cases = {
-        dins(s, "CFM-2025-0002")[0]: "lot CFM-2025-0002 is QUARANTINE",
-        expired.units[0].din: "expired on 2025-09-01",
-        destroyed.din: "the unit was destroyed",
+    cases = {  # the one distribution rule's reasons (domain/distribution.py)
+        dins(s, "CFM-2025-0002")[0]: (
+            "Lot CFM-2025-0002 is QUARANTINE; only a released lot's units may go to a patient."
+        ),
+        expired.units[0].din: "The unit expired at the end of 2025-09-01 (Asia/Shanghai).",
+        destroyed.din: "The unit is recorded as destroyed.",
     }
     for din, why in cases.items():
         with pytest.raises(ValidationFailed) as refused:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
-from lotrack.domain.release import Action
 from lotrack.models import Deviation, Lot
 from lotrack.services import audit, deviation, result, timeline
 from lotrack.services import lot as lots

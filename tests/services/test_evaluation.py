@@ -57,8 +57,11 @@ def test_the_demo_lots_show_their_verdicts_and_blockers(session):
         ("unverified", "VIAB"),
         ("investigation", f"OOS-{utcnow().year}-001"),
     }
-    fourth = {b.kind for b in ev["CFM-2025-0004"].evaluation.blockers}
-    assert fourth == {"passage", "missing"}
+    fourth = ev["CFM-2025-0004"].evaluation.blockers
+    assert {b.kind for b in fourth} == {"passage", "missing", "investigation"}
+    # 0003's open OOS reaches its sibling on the same WCB (not 0001 or 0002, on WCB-001-A).
+    sibling = next(b for b in fourth if b.kind == "investigation")
+    assert "on sibling lot CFM-2025-0003" in sibling.message
 
 
 def test_a_complete_lot_is_releasable_and_informational_tests_never_block(session):
@@ -133,9 +136,9 @@ def test_an_unqualified_bank_blocks_until_qualified_again(session, bank):
     assert blockers(s, new) == set()
 
 
-def test_a_run_past_its_passage_limit_blocks_its_lots(session):
+def test_a_run_past_its_passage_limit_blocks_the_lots_it_made(session):
     s = session
-    new = complete_lot(s)
+    earlier = complete_lot(s)
     run = production.get_run(s, "RUN-2025-02")  # passages 6 to 8; the limit is 10
     day = run.passages[-1].harvested_on
     for _ in range(3):
@@ -145,7 +148,13 @@ def test_a_run_past_its_passage_limit_blocks_its_lots(session):
         )  # fmt: skip
         day += dt.timedelta(days=7)
         s.flush()
-    assert blockers(s, new) == {("passage", "RUN-2025-02 P11")}
+    later = fresh_lot(s, harvested_on=run.passages[-1].harvested_on)
+    for analyte, _value, _unit in RELEASE_VALUES:
+        verify(s, rec(s, later, analyte, performed_on=later.harvested_on))
+    s.flush()
+    assert blockers(s, later) == {("passage", "RUN-2025-02 P11")}
+    # A lot harvested before those passages was not made by them.
+    assert blockers(s, earlier) == set()
 
 
 def test_a_failing_in_process_result_blocks_the_runs_lots(session):

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
-from lotrack.domain.release import Action
 from lotrack.models import ExceptionalRelease, Lot, Notification, User
-from lotrack.services import audit, deviation, exceptional, result, timeline
+from lotrack.services import audit, clock, deviation, exceptional, result, timeline
 from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
 from lotrack.services.signature import SignatureRefused, signatures_of
@@ -26,7 +26,7 @@ QA_MEANING = "exceptional release approved (QA)"
 MD_MEANING = "exceptional release approved (medical director)"
 REQUEST = {
     "physician": "Dr. Demo Physician, SZ-GIMI",
-    "patient": "SZ-001",
+    "patient": "SZ-GIMI/SUBJ-001",  # a patient record, by its wristband
     "request": "no alternative product; the patient's condition is deteriorating",
     "requested_on": dt.date(2025, 11, 1),
     "risk_assessment": "viability 78.9% against 80%: dose adjusted for viable cells",
@@ -70,7 +70,8 @@ def test_a_request_needs_every_field(session, field):
         ask(s, lot, **{field: "  "})
     assert err.value.fields == {field: "required"}
     with pytest.raises(ValidationFailed) as err:
-        ask(s, lot, requested_on=utcnow().date() + dt.timedelta(days=1), **{field: ""})
+        tomorrow = clock.today(s) + dt.timedelta(days=1)  # the facility's calendar, not UTC's
+        ask(s, lot, requested_on=tomorrow, **{field: ""})
     assert err.value.fields == {field: "required", "requested_on": "in the future"}
     assert s.scalar(select(func.count()).select_from(ExceptionalRelease)) == 0
 
@@ -178,7 +179,18 @@ def test_a_signature_given_before_the_dossier_changed_no_longer_counts(session):
     sign(s, er, user(s, "md"))
     assert (lot.state, er.status) == ("QUARANTINE", "pending")  # QA signed another dossier
     assert [x.void for x in signatures_of(s, lot)] == [True, False]
-    sign(s, er, user(s, "qa"))  # QA signs again, now on the dossier the MD signed
+    # QA signs again, now on the dossier the MD signed: but the deviation arose after the request,
+    # and the release accepts only what the request named.
+    with pytest.raises(Conflict) as err:
+        sign(s, er, user(s, "qa"))
+    assert "Deviation DEV-" in err.value.message and "did not name" in err.value.message
+    assert (lot.state, er.status, len(signatures_of(s, lot))) == ("QUARANTINE", "pending", 2)
+    dev = deviation.open_for_lot(s, lot)[0]
+    deviation.assess(s, user(s, "qa"), dev, "no impact on the product")
+    deviation.close(s, user(s, "qa"), dev, "thaw log completed from the device's memory")
+    s.flush()
+    sign(s, er, user(s, "md"))  # the dossier changed again: both sign it as it now stands
+    sign(s, er, user(s, "qa"))
     assert (lot.state, er.status) == ("EXCEPTIONAL_RELEASE", "approved")
 
 

@@ -1,12 +1,14 @@
-"""A GO answers for the moment it was given: a recall between the scan and the infusion stops it."""
+"""A GO answers for the moment it was given: a recall between the scan and the infusion stops it
+(the infusion runs the bedside rule again at its start)."""
 
 from __future__ import annotations
 
 import pytest
 
 from lotrack.domain.errors import Conflict
-from lotrack.models import Infusion
+from lotrack.models import Infusion, Unit
 from lotrack.services import bedside
+from lotrack.services import infusion as infusions
 from tests import clinical_setup as cs
 from tests.conftest import user
 
@@ -28,9 +30,9 @@ def test_a_lot_recalled_after_the_go_scan_cannot_be_infused(demo_app) -> None:
     cs.recall(demo_app)
     with cs.db(demo_app) as s:
         scan = s.get(type(scan), scan_id)
-        with pytest.raises(Conflict, match="RECALLED: do not infuse"):
-            bedside.record_infusion(
-                s, user(s, "nurse"), scan, witness=user(s, "nurse2"), started_at=cs.now()
-            )
+        with pytest.raises(Conflict, match="NO-GO: Lot CFM-2025-0001 has been RECALLED") as no:
+            infusions.record_infusion(s, user(s, "nurse"), scan, started_at=cs.now(), **cs.WITNESS)
+        assert "scan" in no.value.fields
         s.rollback()
         assert s.query(Infusion).count() == 0
+        assert s.get(Unit, scan.unit_id).state == "thawed"

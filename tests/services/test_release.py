@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
-from lotrack.domain.release import Action
 from lotrack.models import Lot, Signature, User
 from lotrack.services import accounts, audit, containment, deviation, donor, evaluation, result
 from lotrack.services import lot as lots
@@ -171,9 +171,9 @@ BLOCKED = {
         {("deviation", "DEV")},
     ),
     "run deviation": (dict(after=_run_deviation), {("deviation", "DEV")}),
-    "passage": (
+    "passage": (  # RUN-2025-03 is on WCB-001-B, where CFM-2025-0003's OOS is open too
         dict(run_code="RUN-2025-03", harvested_on=dt.date(2025, 11, 20)),
-        {("passage", "RUN-2025-03")},
+        {("passage", "RUN-2025-03"), ("investigation", "OOS")},
     ),
     "donor": (
         dict(after=lambda s, lot: donor.determine_eligibility(

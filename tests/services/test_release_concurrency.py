@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict
-from lotrack.domain.release import Action
 from lotrack.models import AuditEvent, Containment, ContainmentLot, Lot, Signature, User
 from lotrack.services import accounts, audit, containment, release
 from lotrack.services import lot as lots

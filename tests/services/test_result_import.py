@@ -3,13 +3,15 @@ bad row is reported by its line number."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import Forbidden, ValidationFailed
 from lotrack.models import AuditHead, Investigation, Result
-from lotrack.services import audit, result_import
+from lotrack.services import audit, clock, result_import
 from tests.conftest import user
 from tests.services.test_results import fresh_lot
 
@@ -67,7 +69,7 @@ def test_a_file_with_lot_and_date_columns_records_rows_of_several_lots(session):
         f"{a.lot_number},VIAB,93.4,%,{DAY},TB-1\n"
         f"{b.lot_number.lower()},ENDOTOXIN,<0.25,EU/mL,{DAY},LAL-9\n"
         "\n"
-        f'{a.lot_number},STERILITY,"No growth",,2025-09-01,\n'
+        f'{a.lot_number},STERILITY,"No growth",,{DAY},\n'  # inoculated at harvest
     )
     done = run(s, result_import.decode(body.encode("utf-8")))
     assert [(r.lot_id, r.test_code, r.verdict) for r in done.results] == [
@@ -158,3 +160,39 @@ def test_text_that_is_not_utf8_is_refused(data):
 def test_only_technicians_import(session):
     with pytest.raises(Forbidden):
         run(session, f"test,value,unit,date\nVIAB,90,%,{DAY}\n", fresh_lot(session), as_="qa")
+
+
+# ---- honest test dates hold for every row (issue 13, hole 9) ---------------------------------
+
+
+def test_a_row_dated_before_its_lots_harvest_or_after_today_writes_nothing(session):
+    s = session
+    new = fresh_lot(s)  # harvested on DAY
+    tomorrow = clock.today(s) + dt.timedelta(days=1)  # by the facility's calendar
+    body = (
+        "test,value,unit,date\n"
+        f"VIAB,93.4,%,{DAY}\n"  # line 2: good
+        'STERILITY,"No growth",,2025-09-01\n'  # 3: "inoculated" three weeks before harvest
+        f"CD105,98.7,%,{tomorrow}\n"  # 4: tomorrow at the facility
+    )
+    fields = refused(s, body, new)
+    assert fields == {
+        "line 3": f"performed_on: not before {DAY} (the harvest of lot {new.lot_number})",
+        "line 4": f"performed_on: in the future (today is {clock.today(s)})",
+    }
+
+
+def test_a_final_row_cannot_predate_the_pending_row_or_result_it_completes(session):
+    s = session
+    new = fresh_lot(s)
+    today = clock.today(s)
+    started, earlier = today - dt.timedelta(days=3), today - dt.timedelta(days=15)
+    # Within one file: the pending row, then its "final" reading re-dated 15 days back.
+    body = f'test,value,unit,date\nSTERILITY,pending,,{started}\nSTERILITY,"No growth",,{earlier}\n'
+    fields = refused(s, body, new)
+    assert list(fields) == ["line 3"]
+    assert fields["line 3"].startswith(f"performed_on: not before {started} (the incubation on")
+    # Against a pending result already recorded: the same refusal.
+    run(s, f"test,value,unit,date\nSTERILITY,pending,,{started}\n", new)
+    fields = refused(s, f'test,value,unit,date\nSTERILITY,"No growth",,{earlier}\n', new)
+    assert fields["line 2"].startswith(f"performed_on: not before {started}")

@@ -108,8 +108,8 @@ def test_a_lot_is_traced_forward_to_every_unit_place_and_patient(s, staff):
         f"infused into {two}",
     ]
     assert places[4:6] == [f"in transit to BJ-ACH ({shipped[d[4]].shipment})"] * 2
-    assert places[6] == "at BJ-CIP"
-    assert places[7] == f"not received at BJ-CIP ({shipped[d[7]].shipment})"
+    assert places[6] == "received at BJ-CIP"
+    assert places[7] == f"missing: shipped to BJ-CIP ({shipped[d[7]].shipment}), never received"
     assert [(r.din, r.patient, r.site) for r in fwd.patients] == [
         (d[0], heavy, "SZ-GIMI"),
         (d[1], heavy, "SZ-GIMI"),
@@ -126,11 +126,14 @@ def test_a_donor_or_bank_is_traced_forward_to_its_lots(s, staff):
     assert w.lot.lot_number in numbers and "CFM-2025-0004" in numbers
     assert [x.lot_number for x in trace.forward(s, qa, bank="MCB-001").lots] == numbers
     from_b = trace.forward(s, qa, bank="WCB-001-B")
-    assert [x.lot_number for x in from_b.lots] == ["CFM-2025-0004"]  # RUN-2025-03's lot
-    assert {p.where for p in from_b.units} == {"at the manufacturer"} and not from_b.patients
+    # RUN-2025-05's failing lot and RUN-2025-03's (services/seed.py)
+    assert [x.lot_number for x in from_b.lots] == ["CFM-2025-0003", "CFM-2025-0004"]
+    assert {p.where for p in from_b.units} == {"stored at the manufacturer"} and not from_b.patients
     assert len(everything.units) == sum(len(lots.get_lot(s, n).units) for n in numbers)
     demo_bag = lots.get_lot(s, "CFM-2025-0001").units[-1].din  # seeded: received at SZ-GIMI
-    assert next(p.where for p in everything.units if p.unit.din == demo_bag) == "at SZ-GIMI"
+    assert (
+        next(p.where for p in everything.units if p.unit.din == demo_bag) == "received at SZ-GIMI"
+    )
     assert {r.patient for r in everything.patients} == set(w.patients)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from lotrack.models import AdverseEvent, Infusion, Shipment
 from tests import clinical_setup as cs
 from tests.api.test_bedside_photo import label_photo
-from tests.conftest import csrf_token, login
+from tests.conftest import PASSWORDS, csrf_token, login
 
 
 def text(resp) -> str:
@@ -68,10 +68,12 @@ def test_no_go_then_thaw_then_go_then_infusion_event_visit_and_report(demo_app, 
     assert "✓</span> GO" in text(go) and "Record the infusion" in text(go)
     scan_id = re.search(r'name="scan_id" value="(\d+)"', text(go)).group(1)
     infusion = {"scan_id": scan_id, "started_at": local_now(), "volume_ml": "18.00"}
-    refused = post(client, "/bedside/infusion", {**infusion, "witness": "nurse"}, "/bedside")
+    # The witness signs (issue 13 item 5): username, password re-entered, meaning "witnessed".
+    self_witness = {**cs.WITNESS, "witness": "nurse", "witness_password": PASSWORDS["nurse"]}
+    refused = post(client, "/bedside/infusion", {**infusion, **self_witness}, "/bedside")
     assert refused.status_code == 422 and "another clinical user of your site" in text(refused)
     assert count(demo_app, Infusion) == 0
-    done = post(client, "/bedside/infusion", {**infusion, "witness": "nurse2"}, "/bedside")
+    done = post(client, "/bedside/infusion", {**infusion, **cs.WITNESS}, "/bedside")
     assert done.status_code == 302 and done.location.endswith("/patients/SZ-GIMI/SUBJ-001")
     patient_page = text(client.get(done.location))
     assert "Infusion recorded" in patient_page and "nurse2" in patient_page

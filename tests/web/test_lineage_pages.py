@@ -148,7 +148,8 @@ def test_bank_forward_from_a_wcb_shows_only_what_it_made(client) -> None:
     page = text(client.get("/lineage/bank/WCB-001-A"))
     assert "RUN-2025-01" in page and "RUN-2025-02" in page
     assert "RUN-2025-03" not in page and "CFM-2025-0004" not in page
-    assert "12 units" in page
+    assert "CFM-2025-0003" not in page  # made on WCB-001-B (RUN-2025-05)
+    assert "7 units" in page
 
 
 def test_unknown_records_are_404(client) -> None:

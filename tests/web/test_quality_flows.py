@@ -166,7 +166,7 @@ def test_an_oos_invalidated_with_an_assignable_cause_allows_a_retest(client, dem
     assert early.status_code == 409 and f"{number} is open" in text(early)
     switch(client, "qa")
     page = text(client.get(f"/investigations/{number}"))
-    assert "CFM-2025-0001" in page and "CFM-2025-0002" in page  # siblings on WCB-001-A
+    assert "CFM-2025-0004" in page and "CFM-2025-0001" not in page  # its sibling on WCB-001-B
     path = f"/investigations/{number}"
     assert post(client, f"{path}/escalate", {"findings": "no pipetting error"}).status_code == 302
     assert "II (full, process)" in text(client.get(path))
@@ -178,7 +178,7 @@ def test_an_oos_invalidated_with_an_assignable_cause_allows_a_retest(client, dem
     assert done.status_code == 302
     page = text(client.get(path))
     assert "Invalidated with an assignable cause" in page and "expired stain" in page
-    assert re.search(r"Sibling lots reviewed</dt><dd>.*CFM-2025-0001", page)
+    assert re.search(r"Sibling lots reviewed</dt><dd>.*CFM-2025-0004", page)
     lot_page = text(client.get("/lots/CFM-2025-0003"))
     assert "INVALID" in row(lot_page, viab.id) and f"{number}: assignable cause" in lot_page
     assert f"{number} (VIAB) is open" not in lot_page

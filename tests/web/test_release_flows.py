@@ -11,8 +11,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lotrack.domain.isbt128 import eye_readable
-from lotrack.models import ExceptionalRelease, Lot, Notification, Signature, Unit
-from lotrack.services import containment, release
+from lotrack.models import ExceptionalRelease, Lot, Notification, ShipmentUnit, Signature, Unit
+from lotrack.services import lookback, release
 from lotrack.services import lot as lots
 from tests.conftest import PASSWORDS, csrf_token, login
 from tests.release_setup import make_lot
@@ -59,7 +59,7 @@ def test_exceptional_release_end_to_end(client, demo_app):
         f"/lots/{LOT}/exceptional",
         f"/lots/{LOT}/release",
         physician="Dr. Li",
-        patient="SZ-GIMI-007",
+        patient="sz-gimi/subj-001",  # the wristband, typed in any case
         request="No other lot available for this patient within the treatment window.",
         requested_on="2025-11-01",
         risk_assessment="Viability 78.9 % against 80 %: dose adjusted for viable cells.",
@@ -119,14 +119,15 @@ def test_exceptional_release_end_to_end(client, demo_app):
 
 def test_recall_of_every_lot_from_a_working_bank(client, demo_app):
     with db(demo_app) as s:
-        bank_lots = containment.lots_from_bank(s, lots.get_lot(s, LOT).run.bank)
+        bank_lots = lookback.lots_of_bank(s, lots.get_lot(s, "CFM-2025-0001").run.bank)
         numbers = [lot.lot_number for lot in bank_lots]
         units = s.execute(
             select(Unit.din, Unit.freezer, Unit.rack, Unit.box)
             .join(Lot)
             .where(Lot.lot_number.in_(numbers))
         ).all()
-    assert numbers == ["CFM-2025-0001", "CFM-2025-0002", "CFM-2025-0003"] and len(units) == 12
+    # CFM-2025-0003 was made on the other working bank (WCB-001-B).
+    assert numbers == ["CFM-2025-0001", "CFM-2025-0002"] and len(units) == 7
     login(client, "qa")
     page = text(client.get("/banks/WCB-001-A/contain"))
     for n in numbers:
@@ -149,21 +150,25 @@ def test_recall_of_every_lot_from_a_working_bank(client, demo_app):
         **signing("qa", "recalled", reason),
     )
     assert resp.status_code == 302
-    assert [state(demo_app, n) for n in numbers] == ["RECALLED", "ON_HOLD", "ON_HOLD"]
+    assert [state(demo_app, n) for n in numbers] == ["RECALLED", "ON_HOLD"]
     page = text(client.get(resp.headers["Location"]))
     assert reason in page and "Demo QA Reviewer" in page
     table = page.split('class="affected"', 1)[1].split("</table>", 1)[0]
     rows = table.split("<tr>")[2:]
-    assert len(rows) == 12
+    assert len(rows) == 7
+    with db(demo_app) as s:
+        shipped = set(s.scalars(select(Unit.din).join(ShipmentUnit)))
+    assert len(shipped) == 1  # the demo's unit for SZ-GIMI/SUBJ-001
     for din, freezer, rack, box in units:
         row = next(r for r in rows if eye_readable(din) in r)
         cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
-        assert [freezer, rack, box] == cells[4:7]
+        # Its storage position while it is stored; one shipped is looked for at its site.
+        assert cells[4:7] == (["—"] * 3 if din in shipped else [freezer, rack, box])
     lots_reached = page.split("Lots reached", 1)[1].split("</table>", 1)[0]
     assert lots_reached.count("state-recalled") == 2  # CFM-2025-0001: to and now
-    assert lots_reached.count("state-on-hold") == 4
+    assert lots_reached.count("state-on-hold") == 2
     with db(demo_app) as s:
-        assert s.scalar(select(func.count()).where(Signature.containment_id.is_not(None))) == 3
+        assert s.scalar(select(func.count()).where(Signature.containment_id.is_not(None))) == 2
     listing = text(client.get("/containments"))
     assert resp.headers["Location"].rsplit("/", 1)[1] in listing
 
@@ -252,7 +257,7 @@ def test_an_exceptional_release_request_can_be_withdrawn_and_then_not_signed(cli
         f"/lots/{LOT}/exceptional",
         review,
         physician="Dr. Li",
-        patient="SZ-GIMI-008",
+        patient="SZ-GIMI/SUBJ-002",
         request="urgent",
         requested_on="2025-11-01",
         risk_assessment="acceptable",

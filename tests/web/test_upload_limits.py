@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from lotrack.services import result
+from lotrack.services import raw_data
 from tests.conftest import login
 from tests.web.test_quality_flows import counts, harvested, result_of
 from tests.web.test_quality_pages import text
@@ -97,9 +97,9 @@ def test_a_real_file_of_an_allowed_type_is_kept_under_a_safe_name(client, demo_a
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.text(st.one_of(st.characters(), st.sampled_from("./\\:\x00\n ")), max_size=300))
 def test_any_uploaded_name_becomes_a_safe_one(name: str) -> None:
-    safe = result.safe_filename(name)
+    safe = raw_data.safe_filename(name)
     assert 0 < len(safe) <= 120
     assert not {"/", "\\"} & set(safe)
     assert not any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for c in safe)
     assert not safe.startswith((".", " ")) and safe not in {".", ".."}
-    assert result.safe_filename(safe) == safe  # already safe: kept as it is
+    assert raw_data.safe_filename(safe) == safe  # already safe: kept as it is
