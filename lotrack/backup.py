@@ -19,9 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,14 +27,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, create_engine, inspect, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from lotrack import pg_tools
 from lotrack.db import make_engine
 from lotrack.migrate import MIGRATIONS
 from lotrack.services import audit
@@ -225,67 +223,44 @@ def _file_facts(path: Path) -> tuple[dict[str, int], str | None, int, str]:
         engine.dispose()
 
 
-def _pg_tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(f"{name} is not on PATH; install Debian's postgresql-client.")
-    return found
-
-
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    """A libpq URL without the password (kept out of the process list) and the environment."""
-    parsed = make_url(url)
-    env = dict(os.environ)
-    if parsed.password:
-        env["PGPASSWORD"] = str(parsed.password)
-    # URL.set(password=None) would keep the password: build the URL without it.
-    plain = URL.create(
-        "postgresql",
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-    )
-    # libpq decodes %XX only: SQLAlchemy's "+" for a space (in `options=-c name=value`, say)
-    # would reach the server as a literal "+".
-    query = urlencode(parsed.query, doseq=True, quote_via=quote)
-    return plain.render_as_string(hide_password=False) + (f"?{query}" if query else ""), env
-
-
-def _run(args: list[str], env: dict[str, str], what: str) -> None:
-    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise BackupError(f"{what} failed: {done.stderr.strip() or done.stdout.strip()}")
-
-
 def _backup_postgres(url: str, tmp: Path) -> tuple[dict[str, int], str | None, int, str]:
-    pg_dump = _pg_tool("pg_dump")
-    dsn, env = _libpq(url)
-    engine = make_engine(url)
-    try:
-        with engine.connect().execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        ) as conn:
-            # The counts and pg_dump read the same snapshot: the manifest describes the dump.
-            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            facts = _facts(conn)
-            _run(
-                [
-                    pg_dump,
-                    "--format=custom",
-                    f"--snapshot={snapshot}",
-                    "--no-password",
-                    f"--file={tmp}",
-                    f"--dbname={dsn}",
-                ],
-                env,
-                "pg_dump",
-            )
-            conn.rollback()
-    finally:
-        engine.dispose()
-    _run([_pg_tool("pg_restore"), "--list", str(tmp)], env, "Reading the dump back")
+    with _tool_errors():
+        pg_dump, pg_restore = pg_tools.program("pg_dump"), pg_tools.program("pg_restore")
+        dsn, env = pg_tools.libpq(url)
+        engine = make_engine(url)
+        try:
+            with engine.connect().execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            ) as conn:
+                # The counts and pg_dump read the same snapshot: the manifest describes the dump.
+                snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+                facts = _facts(conn)
+                pg_tools.run(
+                    [
+                        pg_dump,
+                        "--format=custom",
+                        f"--snapshot={snapshot}",
+                        "--no-password",
+                        f"--file={tmp}",
+                        f"--dbname={dsn}",
+                    ],
+                    env,
+                    "pg_dump",
+                )
+                conn.rollback()
+        finally:
+            engine.dispose()
+        pg_tools.run([pg_restore, "--list", str(tmp)], env, "Reading the dump back")
     return facts
+
+
+@contextmanager
+def _tool_errors() -> Iterator[None]:
+    """A missing or failing client program is a BackupError, as every other refusal here."""
+    try:
+        yield
+    except pg_tools.ClientToolError as err:
+        raise BackupError(str(err)) from None
 
 
 # --- restore ----------------------------------------------------------------------------------
@@ -403,19 +378,20 @@ def _restore_sqlite(backup_file: Path, target: Path) -> None:
 
 
 def _restore_postgres(url: str, backup_file: Path) -> None:
-    dsn, env = _libpq(url)
-    _run(
-        [
-            _pg_tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            "--no-password",
-            f"--dbname={dsn}",
-            str(backup_file),
-        ],
-        env,
-        "pg_restore",
-    )
+    with _tool_errors():
+        dsn, env = pg_tools.libpq(url)
+        pg_tools.run(
+            [
+                pg_tools.program("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-password",
+                f"--dbname={dsn}",
+                str(backup_file),
+            ],
+            env,
+            "pg_restore",
+        )

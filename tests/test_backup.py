@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.exc import DBAPIError
 
 import lotrack.models  # noqa: F401  (registers every table)
-from lotrack import backup, create_app
+from lotrack import create_app, pg_tools
 from lotrack.backup import manifest_path
 from lotrack.db import Base
 from lotrack.models import Lot
@@ -228,7 +228,7 @@ def test_restoring_over_data_needs_force(demo_app, tmp_path, backend, demo_templ
 def test_pg_dump_gets_the_password_in_its_environment_and_the_options_libpq_reads():
     """The process list shows no password; a `-c name=value` option reaches the server whole
     (libpq decodes %20, not SQLAlchemy's "+")."""
-    url, env = backup._libpq(
+    url, env = pg_tools.libpq(
         "postgresql+psycopg://lab:s3cret@db.example:5433/lotrack"
         "?options=-c+statement_timeout%3D0&sslmode=require"
     )
