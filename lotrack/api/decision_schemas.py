@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from lotrack.api.release_schemas import ExceptionalOut, HoldOut, SignatureOut
+from lotrack.api.release_schemas import AcceptedExceptionalOut, HoldOut
 from lotrack.models import Containment, Signature
 from lotrack.services.decisions import HeldLot, PatientRelease
 
@@ -77,15 +77,8 @@ class ReleaseView:
         return getattr(self.release.er, name)
 
 
-class PatientReleaseOut(ExceptionalOut):
-    acceptance = fields.Nested(
-        SignatureOut,
-        allow_none=True,
-        metadata={"description": "the treating physician's signed acceptance, or null"},
-    )
-    awaiting_acceptance = fields.Boolean(
-        metadata={"description": "pending or approved, and not yet accepted by the physician"}
-    )
+class PatientReleaseOut(AcceptedExceptionalOut):
+    """One of a patient's exceptional releases (GET patients/<wristband>/exceptional-releases)."""
 
 
 class PatientReleasesOut(Schema):

@@ -280,9 +280,10 @@ class ExceptionalOut(Schema):
     created_at = fields.DateTime()
 
 
-class ExceptionalDetail(ExceptionalOut):
-    signatures = fields.List(fields.Nested(ShownSignatureOut))
-    notifications = fields.List(fields.Nested(NotificationOut))
+class AcceptedExceptionalOut(ExceptionalOut):
+    """A request with the treating physician's acceptance (a base: its lists and the API's
+    per-patient answer add to it)."""
+
     acceptance = fields.Nested(
         SignatureOut,
         allow_none=True,
@@ -291,6 +292,11 @@ class ExceptionalDetail(ExceptionalOut):
     awaiting_acceptance = fields.Boolean(
         metadata={"description": "pending or approved, and not yet accepted by the physician"}
     )
+
+
+class ExceptionalDetail(AcceptedExceptionalOut):
+    signatures = fields.List(fields.Nested(ShownSignatureOut))
+    notifications = fields.List(fields.Nested(NotificationOut))
     before_allocation = fields.List(
         fields.String(),
         metadata={
