@@ -5,8 +5,8 @@ then stands (lift the hold, reject or recall).
 
 Every service that writes such a fact calls `reassess` with the lots the fact reaches: a donor's
 determination (every lot downstream), a bank's qualification (every lot from it), a result
-invalidated, corrected or verified, a result out of specification (its investigation reaches the lot's
-siblings), a deviation, a passage. The rule itself is domain/release.py's `lookback`.
+invalidated, corrected or verified, a result out of specification (its investigation reaches the
+lot's siblings), a deviation, a passage. The rule itself is domain/release.py's `lookback`.
 """
 
 from __future__ import annotations
