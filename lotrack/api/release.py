@@ -243,7 +243,7 @@ def sign_exceptional(data: dict[str, Any], number: str) -> ErView:
 def accept_exceptional(data: dict[str, Any], number: str) -> ErView:
     """The treating physician (clinical staff of the patient's site) accepts the exceptional
     release for their patient, signing with meaning 'exceptional release accepted (treating
-    physician)'; no unit is allocated before this and the sponsor's notification"""
+    physician)'. No unit is allocated before this acceptance and the sponsor's notification"""
     session = db_session()
     er = exceptional.get_request(session, number)
     signed = exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
