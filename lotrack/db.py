@@ -1,11 +1,13 @@
-"""Declarative base, UTC datetime type, and the engine/session factory per application."""
+"""Declarative base, UTC datetime and state column types, and the engine/session factory per
+application."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -42,6 +44,28 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+def state_column_type(enum: type[StrEnum], *, name: str, length: int) -> Enum:
+    """A state or kind column: the enum's member in Python, its value in a VARCHAR(length) with a
+    CHECK constraint generated from the enum, named ck_<table>_<name> by the naming convention
+    (`name` is the column's name). An unknown value is refused before it is sent as well."""
+    too_long = [v for v in _values(enum) if len(v) > length]
+    if too_long:
+        raise ValueError(f"{enum.__name__} values longer than {length}: {too_long}")
+    return Enum(
+        enum,
+        name=name,
+        length=length,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=_values,
+    )
 
 
 def utcnow() -> dt.datetime:

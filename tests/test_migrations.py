@@ -128,3 +128,79 @@ def test_revision_0009_gives_existing_units_the_state_their_records_say(demo_app
     assert set(states().values()) == {"stored"}
     upgrade(engine)
     assert states() == after and _diff(engine) == []
+
+
+def _triggers(engine) -> set[tuple[str, str]]:
+    """(table, trigger) for every trigger the migrations made."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, t.tgname FROM pg_trigger t"
+                    " JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+                )
+            )
+        else:
+            rows = conn.execute(
+                text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+            )
+        return {(table, name) for table, name in rows}
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in Base.metadata.tables
+        }
+
+
+def test_revision_0010_keeps_every_row_and_every_trigger(demo_app):
+    """Typed states on a database with history: the CHECK constraints are added (on SQLite by
+    copying tables), every row stays, every append-only trigger is still there and still works,
+    and taken down and up again nothing changes."""
+    from tests import clinical_setup as cs
+
+    wristband = cs.enrol(demo_app, "SUBJ-0010")
+    given, _ = cs.free_din(demo_app, index=0)
+    cs.allocate(demo_app, wristband, given)
+    cs.ship(demo_app, given)
+    cs.infuse(demo_app, wristband, given)
+    cs.recall(demo_app)
+    engine = demo_app.extensions["lotrack_db"].engine
+    downgrade(engine, "0009")
+    before, triggers = _counts(engine), _triggers(engine)
+    assert {"audit_event", "signature", "containment_lot", "infusion", "result"} <= {
+        table for table, _name in triggers
+    }
+    upgrade(engine)
+    assert _counts(engine) == before
+    assert _triggers(engine) == triggers
+    assert _diff(engine) == []
+    with pytest.raises(DBAPIError, match=MESSAGE), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event"))
+    with pytest.raises(DBAPIError, match="never overwritten"), engine.begin() as conn:
+        conn.execute(text("UPDATE signature SET reason = 'changed'"))
+    with pytest.raises(DBAPIError, match="never overwritten"), engine.begin() as conn:
+        conn.execute(text("UPDATE containment_lot SET to_state = 'RELEASED'"))
+    with pytest.raises(DBAPIError, match="ck_lot_state"), engine.begin() as conn:
+        conn.execute(text("UPDATE lot SET state = 'released'"))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+
+def test_revision_0010_stops_at_a_value_outside_its_enum(demo_app):
+    """An existing row that no enum names stops the upgrade, which then changes nothing."""
+    engine = demo_app.extensions["lotrack_db"].engine
+    downgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE lot SET state = 'Released' WHERE id = (SELECT min(id) FROM lot)"))
+    triggers = _triggers(engine)
+    with pytest.raises(DBAPIError, match=r"ck_lot_state"):
+        upgrade(engine)
+    assert _triggers(engine) == triggers
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert "Released" in set(conn.execute(text("SELECT state FROM lot")).scalars())

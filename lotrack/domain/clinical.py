@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,18 @@ def cells_needed(dose_per_kg: int, weight_kg: Decimal) -> int:
 
 # ---- adverse events ------------------------------------------------------------------------
 
-ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+
+class Attribution(StrEnum):
+    UNRELATED = "unrelated"
+    UNLIKELY = "unlikely"
+    POSSIBLE = "possible"
+    PROBABLE = "probable"
+    DEFINITE = "definite"
+
+
+ATTRIBUTIONS = tuple(Attribution)
 # Common protocol practice (the reference marks it unverified): possible or stronger is "related".
-RELATED = frozenset({"possible", "probable", "definite"})
+RELATED = frozenset({Attribution.POSSIBLE, Attribution.PROBABLE, Attribution.DEFINITE})
 # ICH E2A / 21 CFR 312.32(a): criteria that make an adverse event serious.
 SERIOUSNESS = (
     "death",
@@ -78,14 +88,29 @@ SERIOUSNESS = (
     "congenital_anomaly",
     "medically_important",
 )
-OUTCOMES = (
-    "recovered",
-    "recovering",
-    "not_recovered",
-    "recovered_with_sequelae",
-    "fatal",
-    "unknown",
-)
+
+
+class AdverseOutcome(StrEnum):
+    RECOVERED = "recovered"
+    RECOVERING = "recovering"
+    NOT_RECOVERED = "not_recovered"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae"
+    FATAL = "fatal"
+    UNKNOWN = "unknown"
+
+
+OUTCOMES = tuple(AdverseOutcome)
+
+
+class Response(StrEnum):
+    """The one-month visit's response (the trial's secondary outcome)."""
+
+    IMPROVED = "improved"
+    STABLE = "stable"
+    WORSE = "worse"
+
+
+RESPONSES = tuple(Response)
 
 
 @lru_cache(maxsize=1)

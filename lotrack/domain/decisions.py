@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lotrack.domain.errors import Conflict, Forbidden
+from lotrack.domain.permissions import Role
 from lotrack.domain.states import LotState, lot_may_move
 
 
@@ -39,12 +40,12 @@ class Meaning(StrEnum):
 class Rule:
     sources: frozenset[LotState]
     target: LotState | None  # None: back to the state the hold interrupted
-    roles: frozenset[str]
+    roles: frozenset[Role]
     meanings: frozenset[Meaning]
     signature: bool = True
 
 
-QA = frozenset({"qa"})
+QA = frozenset({Role.QA})
 RULES: dict[Action, Rule] = {
     Action.RELEASE: Rule(
         frozenset({LotState.QUARANTINE}),
@@ -74,7 +75,7 @@ RULES: dict[Action, Rule] = {
     Action.EXCEPTIONAL_RELEASE: Rule(
         frozenset({LotState.QUARANTINE}),
         LotState.EXCEPTIONAL_RELEASE,
-        frozenset({"qa", "medical_director"}),
+        frozenset({Role.QA, Role.MEDICAL_DIRECTOR}),
         frozenset({Meaning.EXCEPTIONAL_RELEASE_QA, Meaning.EXCEPTIONAL_RELEASE_MEDICAL}),
     ),
 }
@@ -82,8 +83,8 @@ RULES: dict[Action, Rule] = {
 # rejected, not recalled).
 DISTRIBUTED = frozenset({LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE})
 MEANING_OF_ROLE = {
-    "qa": Meaning.EXCEPTIONAL_RELEASE_QA,
-    "medical_director": Meaning.EXCEPTIONAL_RELEASE_MEDICAL,
+    Role.QA: Meaning.EXCEPTIONAL_RELEASE_QA,
+    Role.MEDICAL_DIRECTOR: Meaning.EXCEPTIONAL_RELEASE_MEDICAL,
 }
 
 

@@ -2,39 +2,56 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from lotrack.domain.errors import Forbidden
 
+
+class Role(StrEnum):
+    TECHNICIAN = "technician"
+    QA = "qa"
+    MEDICAL_DIRECTOR = "medical_director"
+    CLINICAL = "clinical"
+    ADMIN = "admin"
+
+
+ROLES = tuple(Role)
+
+
 # action -> roles allowed. Admins manage accounts and read the record; they do not enter GMP data.
-ALLOWED: dict[str, frozenset[str]] = {
-    "manufacturing.read": frozenset({"technician", "qa", "medical_director", "admin"}),
-    "manufacturing.write": frozenset({"technician"}),
-    "donor.determine": frozenset({"qa"}),
-    "specs.approve": frozenset({"qa"}),
-    "results.write": frozenset({"technician"}),
-    "results.verify": frozenset({"technician", "qa"}),
-    "investigation.manage": frozenset({"qa"}),
-    "bank.qualify": frozenset({"qa"}),
-    "release.decide": frozenset({"qa"}),
-    "labels.print": frozenset({"technician", "qa"}),
-    "clinical.read": frozenset({"clinical", "qa", "medical_director", "admin"}),
-    "clinical.write": frozenset({"clinical"}),
-    "allocation.write": frozenset({"technician", "qa"}),
-    "shipment.send": frozenset({"technician", "qa"}),
-    "shipment.read": frozenset({"technician", "qa", "clinical", "medical_director", "admin"}),
-    "shipment.receive": frozenset({"clinical"}),
-    "bedside.scan": frozenset({"clinical"}),
-    "adverse.write": frozenset({"clinical", "medical_director"}),
-    "reports.read": frozenset({"clinical", "qa", "medical_director", "admin"}),
-    "exceptional.request": frozenset({"qa"}),
-    "exceptional.sign": frozenset({"qa", "medical_director"}),
+ALLOWED: dict[str, frozenset[Role]] = {
+    "manufacturing.read": frozenset({Role.TECHNICIAN, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "manufacturing.write": frozenset({Role.TECHNICIAN}),
+    "donor.determine": frozenset({Role.QA}),
+    "specs.approve": frozenset({Role.QA}),
+    "results.write": frozenset({Role.TECHNICIAN}),
+    "results.verify": frozenset({Role.TECHNICIAN, Role.QA}),
+    "investigation.manage": frozenset({Role.QA}),
+    "bank.qualify": frozenset({Role.QA}),
+    "release.decide": frozenset({Role.QA}),
+    "labels.print": frozenset({Role.TECHNICIAN, Role.QA}),
+    "clinical.read": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "clinical.write": frozenset({Role.CLINICAL}),
+    "allocation.write": frozenset({Role.TECHNICIAN, Role.QA}),
+    "shipment.send": frozenset({Role.TECHNICIAN, Role.QA}),
+    "shipment.read": frozenset(
+        {Role.TECHNICIAN, Role.QA, Role.CLINICAL, Role.MEDICAL_DIRECTOR, Role.ADMIN}
+    ),
+    "shipment.receive": frozenset({Role.CLINICAL}),
+    "bedside.scan": frozenset({Role.CLINICAL}),
+    "adverse.write": frozenset({Role.CLINICAL, Role.MEDICAL_DIRECTOR}),
+    "reports.read": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "exceptional.request": frozenset({Role.QA}),
+    "exceptional.sign": frozenset({Role.QA, Role.MEDICAL_DIRECTOR}),
     # The treating physician: clinical staff of the patient's site (the service checks the site).
-    "exceptional.accept": frozenset({"clinical"}),
-    "deviation.write": frozenset({"technician", "qa"}),
-    "deviation.close": frozenset({"qa"}),
-    "audit.read": frozenset({"qa", "admin"}),
-    "users.manage": frozenset({"admin"}),
-    "site.read": frozenset({"clinical", "qa", "admin"}),
-    "trace.read": frozenset({"qa", "medical_director", "admin"}),  # names every site's patients
+    "exceptional.accept": frozenset({Role.CLINICAL}),
+    "deviation.write": frozenset({Role.TECHNICIAN, Role.QA}),
+    "deviation.close": frozenset({Role.QA}),
+    "audit.read": frozenset({Role.QA, Role.ADMIN}),
+    "users.manage": frozenset({Role.ADMIN}),
+    "site.read": frozenset({Role.CLINICAL, Role.QA, Role.ADMIN}),
+    # Names every site's patients.
+    "trace.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
 }
 
 

@@ -96,3 +96,65 @@ class Qualification(StrEnum):
 class Container(StrEnum):
     BAG = "bag"
     VIAL = "vial"
+
+
+# ---- quality and release records -------------------------------------------------------------
+
+
+class DeviationStatus(StrEnum):
+    OPEN = "open"  # blocks the release of its lot, or of every lot of its run
+    CLOSED = "closed"
+
+
+class InvestigationStatus(StrEnum):
+    OPEN = "open"  # blocks the release of its lot and of its sibling lots
+    CLOSED = "closed"
+
+
+class Conclusion(StrEnum):
+    """How an OOS investigation closes."""
+
+    CONFIRMED = "confirmed_oos"  # the failure stands
+    INVALIDATED = "invalidated"  # an assignable cause; the result is invalidated, a retest allowed
+
+
+class ExceptionalStatus(StrEnum):
+    PENDING = "pending"  # requested, waiting for QA's and the medical director's signatures
+    APPROVED = "approved"  # both signatures given
+    WITHDRAWN = "withdrawn"
+
+
+class ContainmentKind(StrEnum):
+    HOLD = "hold"
+    RECALL = "recall"
+    LOOKBACK = "lookback"  # a hold put by a fact that arose after the lot's release
+
+
+class RecipientRole(StrEnum):
+    """Who is told of an exceptional release or a recall."""
+
+    PHYSICIAN = "physician"
+    SPONSOR = "sponsor"
+    SITE = "site"
+
+
+# ---- the clinical side -----------------------------------------------------------------------
+
+
+class PrescriptionStatus(StrEnum):
+    OPEN = "open"  # units may be allocated to it (the only status lotrack writes so far)
+
+
+class ShipmentStatus(StrEnum):
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"  # every unit received as sent
+    DISCREPANCY = "discrepancy"  # received, with a unit missing or a condition noted
+
+
+class ScanMethod(StrEnum):
+    """How the label reached the bedside check."""
+
+    WEDGE = "wedge"  # a keyboard-wedge scanner
+    CAMERA = "camera"
+    PHOTO = "photo"
+    TYPED = "typed"

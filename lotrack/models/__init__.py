@@ -1,33 +1,30 @@
-"""SQLAlchemy models; importing this package registers every table on Base.metadata."""
+"""SQLAlchemy models, one concept per module; importing this package registers every table on
+Base.metadata."""
 
+from lotrack.models.adverse_event import AdverseEvent
+from lotrack.models.attachment import Attachment
 from lotrack.models.audit import AuditEvent, AuditHead
+from lotrack.models.bedside import BedsideScan
 from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
-from lotrack.models.clinical import (
-    AdverseEvent,
-    Allocation,
-    BedsideScan,
-    FollowUp,
-    Infusion,
-    Patient,
-    Prescription,
-    Shipment,
-    ShipmentUnit,
-    Thaw,
-)
+from lotrack.models.containment import Containment, ContainmentLot
+from lotrack.models.deviation import Deviation
 from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
-from lotrack.models.lot import DinSequence, Lot, NumberSequence, Unit
+from lotrack.models.exceptional import ExceptionalRelease
+from lotrack.models.follow_up import FollowUp
+from lotrack.models.infusion import Infusion, Thaw
+from lotrack.models.investigation import Investigation
+from lotrack.models.lot import Lot
+from lotrack.models.notification import Notification
+from lotrack.models.numbering import NumberSequence
+from lotrack.models.patient import Patient
+from lotrack.models.prescription import Allocation, Prescription
 from lotrack.models.production import Passage, ProductionRun
-from lotrack.models.release import (
-    Containment,
-    ContainmentLot,
-    Deviation,
-    ExceptionalRelease,
-    Notification,
-    Signature,
-)
-from lotrack.models.result import Attachment, Investigation, Result
+from lotrack.models.result import Result
+from lotrack.models.shipment import Shipment, ShipmentUnit
+from lotrack.models.signature import Signature
 from lotrack.models.spec import SpecVersion
+from lotrack.models.unit import DinSequence, Unit
 from lotrack.models.user import ApiToken, Site, User
 
 __all__ = [

@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.states import BankTier, Qualification, VialState
 from lotrack.models.donor import Clone
 from lotrack.models.spec import SpecVersion
 
@@ -41,13 +42,16 @@ class CellBank(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    tier: Mapped[str] = mapped_column(String(3))
+    tier: Mapped[BankTier] = mapped_column(state_column_type(BankTier, name="tier", length=3))
     clone_id: Mapped[int | None] = mapped_column(ForeignKey("clone.id"), index=True)
     parent_bank_id: Mapped[int | None] = mapped_column(ForeignKey("cell_bank.id"), index=True)
     passage_at_banking: Mapped[int] = mapped_column(Integer)
     pdl_at_banking: Mapped[Decimal] = mapped_column(Numeric(8, 2))
     banked_on: Mapped[dt.date] = mapped_column(Date)
-    qualification: Mapped[str] = mapped_column(String(20), default="pending")
+    qualification: Mapped[Qualification] = mapped_column(
+        state_column_type(Qualification, name="qualification", length=20),
+        default=Qualification.PENDING,
+    )
     # The specification in effect when this record was created; its results are judged by it.
     spec_version_id: Mapped[int | None] = mapped_column(ForeignKey("spec_version.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -83,7 +87,9 @@ class Vial(Base):
     rack: Mapped[str] = mapped_column(String(20))
     box: Mapped[str] = mapped_column(String(20))
     position: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(12), default="stored")
+    state: Mapped[VialState] = mapped_column(
+        state_column_type(VialState, name="state", length=12), default=VialState.STORED
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     bank: Mapped[CellBank] = relationship(back_populates="vials")

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.states import LotState
 
 if TYPE_CHECKING:
     from lotrack.models.lot import Lot, Unit
@@ -51,7 +52,10 @@ class LabelPrint(Base):
     reprint: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
     stock: Mapped[str] = mapped_column(String(20))
-    lot_state: Mapped[str] = mapped_column(String(24))  # what the label showed when printed
+    # What the label showed when printed.
+    lot_state: Mapped[LotState] = mapped_column(
+        state_column_type(LotState, name="lot_state", length=24)
+    )
 
     unit: Mapped[Unit] = relationship()
     printed_by: Mapped[User] = relationship()

@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.states import Determination
 
 
 class Donor(Base):
@@ -16,7 +17,10 @@ class Donor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     consent_date: Mapped[dt.date] = mapped_column(Date)
-    determination: Mapped[str] = mapped_column(String(20), default="incomplete")
+    determination: Mapped[Determination] = mapped_column(
+        state_column_type(Determination, name="determination", length=20),
+        default=Determination.INCOMPLETE,
+    )
     determined_by: Mapped[str | None] = mapped_column(String(200))  # the responsible person
     determined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

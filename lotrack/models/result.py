@@ -1,36 +1,23 @@
-"""QC results, their raw-data files, and OOS investigations."""
+"""QC results as entered, judged against the subject's pinned specification."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.specs import Verdict
 from lotrack.models.spec import SpecVersion
 
 if TYPE_CHECKING:
+    from lotrack.models.attachment import Attachment
     from lotrack.models.cellbank import CellBank
     from lotrack.models.lot import Lot
     from lotrack.models.production import Passage
     from lotrack.models.user import User
-
-
-class Attachment(Base):
-    """A raw-data file (instrument export, chromatogram); kept byte for byte with its SHA-256."""
-
-    __tablename__ = "attachment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Result(Base):
@@ -62,7 +49,7 @@ class Result(Base):
     performed_on: Mapped[dt.date] = mapped_column(Date)
     analyst_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    verdict: Mapped[str] = mapped_column(String(10))
+    verdict: Mapped[Verdict] = mapped_column(state_column_type(Verdict, name="verdict", length=10))
     rounded: Mapped[str | None] = mapped_column(String(60))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(300), default="")
@@ -85,31 +72,5 @@ class Result(Base):
     replaces: Mapped[Result | None] = relationship(remote_side=[id], foreign_keys=[replaces_id])
 
     @property
-    def shown_verdict(self) -> str:
-        return "invalid" if self.invalidated_at is not None else self.verdict
-
-
-class Investigation(Base):
-    """An out-of-specification investigation opened by a failing lot result."""
-
-    __tablename__ = "investigation"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
-    result_id: Mapped[int] = mapped_column(ForeignKey("result.id"), unique=True)
-    phase: Mapped[str] = mapped_column(String(4), default="I")
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
-    conclusion: Mapped[str | None] = mapped_column(String(20))
-    findings: Mapped[str] = mapped_column(Text, default="")
-    assignable_cause: Mapped[str | None] = mapped_column(Text)
-    siblings_reviewed: Mapped[str | None] = mapped_column(Text)  # JSON list of lot numbers
-    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-
-    lot: Mapped[Lot] = relationship()
-    result: Mapped[Result] = relationship()
-    opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
-    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    def shown_verdict(self) -> Verdict:
+        return Verdict.INVALID if self.invalidated_at is not None else self.verdict

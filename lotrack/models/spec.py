@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.specs import Stage
 
 if TYPE_CHECKING:
     from lotrack.models.user import User
@@ -26,7 +27,7 @@ class SpecVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product: Mapped[str] = mapped_column(String(32))
-    stage: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[Stage] = mapped_column(state_column_type(Stage, name="stage", length=16))
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)

@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.permissions import ROLES, Role
 
-ROLES = ("technician", "qa", "medical_director", "clinical", "admin")
+__all__ = ["ROLES", "ApiToken", "Site", "User"]
 
 
 class Site(Base):
@@ -28,7 +29,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(state_column_type(Role, name="role", length=20))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
