@@ -17,10 +17,11 @@ from decimal import Decimal
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from lotrack.domain.decisions import Action
 from lotrack.domain.donor import MARKERS
-from lotrack.models import ApiToken, Result, Shipment
+from lotrack.models import ApiToken, Lot, Result, Shipment
 from lotrack.services import (
     accounts,
     cellbank,
@@ -115,6 +116,31 @@ FORMS_AND_FILES = (
     "/evaluation",
     "/raw",
 )
+
+
+def _fill_and_release(s: Session, lot_number: str, count: int) -> Lot:
+    """The quarantined lot, `count` more bags filled, released by QA."""
+    lot = lots.get_lot(s, lot_number)
+    lots.fill_units(
+        s,
+        user(s, "tech"),
+        lot,
+        container="bag",
+        count=count,
+        cells_per_unit=72_000_000,
+        volume_ml=Decimal("18"),
+        facility_id=FACILITY,
+    )
+    s.flush()
+    release.decide(
+        s,
+        user(s, "qa"),
+        lot,
+        Action.RELEASE,
+        release.SignIn("qa", PASSWORDS["qa"], "approved for release", "every criterion met"),
+        clin.LOCKOUT,
+    )
+    return lot
 
 
 def grow(app: Flask, i: int) -> None:
@@ -258,26 +284,7 @@ def grow(app: Flask, i: int) -> None:
             unit="%",
             performed_on=target.harvested_on,
         )
-        fresh = lots.get_lot(s, released)
-        lots.fill_units(
-            s,
-            tech,
-            fresh,
-            container="bag",
-            count=1 + i,
-            cells_per_unit=72_000_000,
-            volume_ml=Decimal("18"),
-            facility_id=FACILITY,
-        )
-        s.flush()
-        release.decide(
-            s,
-            qa,
-            fresh,
-            Action.RELEASE,
-            release.SignIn("qa", PASSWORDS["qa"], "approved for release", "every criterion met"),
-            clin.LOCKOUT,
-        )
+        fresh = _fill_and_release(s, released, 1 + i)
         accounts.create_user(
             s,
             None,
@@ -434,3 +441,50 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
         assert re.search(r'<a class="button" href="[^"]*page=2[^"]*">Next', page), path
     last = client.get("/lots?page=4").get_data(as_text=True)
     assert "Page 4 of 4" in last and "Previous" in last and "Next" not in last
+
+
+def _ship_by_new_technicians(app: Flask, first: int, count: int) -> None:
+    """`count` shipments of one released unit each, each shipped by a technician never seen."""
+    released = make_lot(app)
+    with app.extensions["lotrack_db"].sessionmaker() as s:
+        lot = _fill_and_release(s, released, count)
+        new = [u for u in lot.units if u.container == "bag"][-count:]
+        for n, unit in enumerate(new, start=first):
+            shipper = accounts.create_user(
+                s,
+                None,
+                username=f"shipper{n}",
+                full_name=f"Shipper {n}",
+                role="technician",
+                password=f"shipper-{n}-password",
+            )
+            s.flush()
+            shipment.ship(s, shipper, site_code="SZ-GIMI", dins=[unit.din])
+        s.commit()
+
+
+def test_a_list_naming_a_user_per_row_looks_no_user_up_per_row(demo_app: Flask) -> None:
+    """Shipments shipped by as many technicians as there are rows: /api/v1/shipments costs the
+    same statements for 2 rows as for 8 (its serialiser reads the users the service loaded with
+    the page and queries nothing itself)."""
+    client = demo_app.test_client()
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        headers = {"Authorization": f"Bearer {accounts.create_token(s, None, user(s, 'qa'))}"}
+        s.commit()
+
+    def statements() -> list[str]:
+        client.get("/api/v1/shipments?per_page=100", headers=headers)  # warm-up
+        with counting(demo_app) as seen:
+            resp = client.get("/api/v1/shipments?per_page=100", headers=headers)
+        assert resp.status_code == 200
+        shippers = {s["shipped_by"] for s in resp.get_json()["items"]}
+        assert {f"shipper{n}" for n in range(first)} <= shippers
+        return list(seen)
+
+    _ship_by_new_technicians(demo_app, 0, 2)
+    first = 2
+    small = statements()
+    _ship_by_new_technicians(demo_app, 2, 6)
+    first = 8
+    large = statements()
+    assert len(large) == len(small), (len(small), len(large), _repeated(large))

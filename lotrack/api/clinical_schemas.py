@@ -10,9 +10,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from lotrack.api.schemas import page_of
-from lotrack.context import db_session
 from lotrack.domain import clinical as rules
-from lotrack.models import User
 from lotrack.services.clinical import problems_of
 
 __all__ = ["page_of"]
@@ -29,9 +27,16 @@ def _fn(get: Any, kind: str = "string", description: str = "", **kw: Any) -> fie
     return fields.Function(get, metadata={"type": kind, "description": description, **kw})
 
 
-def _username(user_id: int | None) -> str | None:
-    user = db_session().get(User, user_id) if user_id else None
-    return user.username if user else None
+def _username(path: str, nullable: bool = False) -> fields.Function:
+    """The username of a user the record names (a relationship the service loaded with it)."""
+
+    def get(obj: Any) -> str | None:
+        user = getattr(obj, path)
+        return user.username if user is not None else None
+
+    if nullable:
+        return _fn(get, description="username, or null", nullable=True)
+    return _fn(get, description="username")
 
 
 class PatientOut(Schema):
@@ -87,8 +92,8 @@ class InfusionOut(Schema):
     started_at = fields.DateTime()
     stopped_at = fields.DateTime(allow_none=True)
     volume_ml = _dec('exact, e.g. "18.00"')
-    operator = _fn(lambda i: _username(i.operator_id))
-    witness = _fn(lambda i: _username(i.witness_id))
+    operator = _username("operator")
+    witness = _username("witness")
     witness_meaning = fields.String(
         allow_none=True, metadata={"description": 'the witness\'s signature: "witnessed"'}
     )
@@ -122,7 +127,7 @@ class AdverseEventOut(Schema):
     )
     outcome = fields.String()
     description = fields.String()
-    reported_by = _fn(lambda e: _username(e.reported_by_id))
+    reported_by = _username("reported_by")
     reported_at = fields.DateTime()
 
 
@@ -162,9 +167,9 @@ class ShipmentOut(Schema):
     number = fields.String()
     site = _fn(lambda s: s.site.code)
     status = fields.String(metadata={"description": "in_transit, received or discrepancy"})
-    shipped_by = _fn(lambda s: _username(s.shipped_by_id))
+    shipped_by = _username("shipped_by")
     shipped_at = fields.DateTime()
-    received_by = _fn(lambda s: _username(s.received_by_id))
+    received_by = _username("received_by", nullable=True)
     received_at = fields.DateTime(allow_none=True)
     condition = fields.String(allow_none=True)
     temperature_record = fields.String(allow_none=True)

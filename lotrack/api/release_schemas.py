@@ -1,6 +1,7 @@
-"""Request and response schemas of the QA decision API (issue 4): signing, the release review,
-exceptional release, deviations, holds and recalls. Field names are the public contract
-(DESIGN.md); times are ISO 8601 with their zone (UTC)."""
+"""Response schemas of the QA decision API (issue 4): signing, the release review,
+exceptional release, deviations, holds and recalls; their requests are
+lotrack/schemas/release.py's. Field names are the public contract (DESIGN.md); times are ISO 8601
+with their zone (UTC)."""
 
 from __future__ import annotations
 
@@ -8,99 +9,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, pre_load, validate
+from marshmallow import Schema, fields
 
-from lotrack.api.inputs import PageArgs
-from lotrack.domain.decisions import Meaning
-from lotrack.schemas import REQUIRED, InputSchema, _date, _text
-from lotrack.services.exceptional import RECIPIENT_ROLES
 from lotrack.services.signature import ShownSignature
 from lotrack.services.timeline import Entry
-
-# Requests ---------------------------------------------------------------------------------------
-
-
-class SignIn(InputSchema):
-    """The signer's credentials, re-entered at each signing (21 CFR 11.200), and the meaning."""
-
-    username = _text(max=64, metadata={"description": "the token's own user: a signature is yours"})
-    password = _text(max=200, metadata={"description": "checked now; failures count to lockout"})
-    meaning = _text(
-        max=60,
-        validate=validate.OneOf([m.value for m in Meaning]),
-        metadata={"description": "e.g. 'approved for release', 'rejected', 'recalled'"},
-    )
-    reason = _text(max=2000, required=False, load_default="")
-
-    @pre_load
-    def _clean(self, data: Any, **kw: Any) -> Any:
-        # The password exactly as typed: the other text is stripped, a password keeps its spaces.
-        password = data.get("password") if isinstance(data, dict) else None
-        out = super()._clean(data, **kw)
-        if isinstance(password, str) and password:
-            out["password"] = password
-        return out
-
-
-class SignWithReasonIn(SignIn):
-    """A decision that must say why (reject, hold, lift a hold, recall)."""
-
-    reason = _text(max=2000)
-
-
-class ExceptionalIn(InputSchema):
-    physician = _text(max=200, metadata={"description": "the treating physician who asks"})
-    patient = _text(
-        max=64,
-        metadata={
-            "description": "the wristband (SITE/SUBJECT, e.g. SZ-GIMI/SUBJ-001) of an existing"
-            " patient record: the one patient the lot may go to"
-        },
-    )
-    request = _text(max=5000)
-    requested_on = _date()
-    risk_assessment = _text(max=5000, metadata={"description": "the manufacturer's assessment"})
-
-
-class NotifyIn(InputSchema):
-    recipient_role = _text(validate=validate.OneOf(RECIPIENT_ROLES))
-    recipient = _text(max=200)
-    method = _text(max=60, metadata={"description": "e.g. phone, e-mail"})
-    notified_at = fields.AwareDateTime(
-        required=True,
-        error_messages={
-            **REQUIRED,
-            "invalid": "a date and time, ISO 8601",
-            "invalid_awareness": "a date and time with its zone, e.g. 2025-09-01T10:30:00+02:00",
-        },
-    )
-    note = _text(max=2000, required=False, load_default="")
-
-    @post_load
-    def _utc(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
-        data["notified_at"] = data["notified_at"].astimezone(dt.UTC)  # stored and shown in UTC
-        return data
-
-
-class DeviationIn(InputSchema):
-    lot = _text(max=32, required=False, load_default=None, metadata={"description": "or run"})
-    run = _text(max=32, required=False, load_default=None, metadata={"description": "or lot"})
-    description = _text(max=5000)
-
-
-class AssessIn(InputSchema):
-    impact_assessment = _text(max=5000)
-
-
-class CloseIn(InputSchema):
-    closure = _text(max=5000)
-
-
-class DeviationArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(["open", "closed"]))
-
-
-# Responses --------------------------------------------------------------------------------------
 
 
 class SignatureOut(Schema):

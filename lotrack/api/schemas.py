@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from lotrack.domain.states import UnitState
 from lotrack.models import CellBank, ProductionRun
 from lotrack.services.production import passage_figures
 
@@ -231,7 +232,7 @@ def _stored(name: str) -> fields.Function:
     """A storage position field, shown only while the unit is stored at the manufacturer: once it
     has left (or was destroyed) it is no longer there, so the field is null."""
     return fields.Function(
-        lambda u: getattr(u, name) if u.state == "stored" else None,
+        lambda u: getattr(u, name) if u.state == UnitState.STORED else None,
         allow_none=True,
         metadata={"type": "string", "description": f"its {name} while stored; else null"},
     )

@@ -1,4 +1,5 @@
-"""Request and response schemas of the trace and recall-impact API (issue 6, part 8). A patient is
+"""Response schemas of the trace and recall-impact API (issue 6, part 8); the requests are
+lotrack/schemas/trace.py's. A patient is
 named by its wristband "<SITE>/<SUBJECT>", a unit by its 13-character DIN, a lot by `lot_number`;
 times are ISO 8601 in UTC."""
 
@@ -9,7 +10,6 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from lotrack.api.release_schemas import NotificationOut
-from lotrack.schemas import InputSchema, _text
 
 __all__ = ["NotificationOut"]
 
@@ -18,23 +18,6 @@ UNIT_STATES = (
     "where the unit is and what happened to it: stored (at the manufacturer), in_transit,"
     " received (at `site`), missing (shipped, never received), thawed, infused or destroyed"
 )
-
-# Requests ---------------------------------------------------------------------------------------
-
-
-class PatientArgs(InputSchema):
-    patient = _text(max=64, metadata={"description": 'the wristband, e.g. "SZ-GIMI/SUBJ-001"'})
-
-
-class ForwardArgs(InputSchema):
-    """Exactly one of donor, bank or lot (the service names the inputs when it is not one)."""
-
-    donor = _text(max=32, required=False, metadata={"description": "a donor code, e.g. FD-0001"})
-    bank = _text(max=32, required=False, metadata={"description": "an MCB or WCB code"})
-    lot = _text(max=32, required=False, metadata={"description": "a lot number"})
-
-
-# Responses --------------------------------------------------------------------------------------
 
 
 def _fn(get: Any, kind: str = "string", description: str = "", **kw: Any) -> fields.Function:

@@ -1,4 +1,4 @@
-"""Input at the clinical boundary, shared by the HTML forms and the JSON API (issue 6): patients,
+"""Input schemas of the clinic, shared by the HTML forms and the JSON API (issue 6): patients,
 consent, the eligibility checklist, prescriptions, allocation, shipments, the bedside check, thaws,
 infusions, adverse events and the one-month visit; and the photo of a label, decoded with zxing-cpp.
 
@@ -8,38 +8,41 @@ ISO 8601 with its zone (`ZonedIn` subclasses). The services check values against
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from typing import IO, Any
 
-from marshmallow import fields, post_load, pre_load, validate
+from marshmallow import Schema, fields, validate
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.bedside import WITNESSED
 from lotrack.domain.errors import ValidationFailed
-from lotrack.schemas import (
+from lotrack.domain.states import ScanMethod
+from lotrack.schemas.base import (
     DECIMAL_MAX,
     INT32_MAX,
     INT64_MAX,
     REQUIRED,
     InputSchema,
     WholeNumber,
-    _no_nul,
-    _places,
+    ZonedIn,
+    at_most_places,
+    date_field,
+    decimal_field,
+    local_time_field,
+    no_nul,
+    text_field,
+    zoned_time_field,
 )
-from lotrack.schemas import _date as date_field
-from lotrack.schemas import _decimal as decimal_field
-from lotrack.schemas import _text as text_field
 
-METHODS = ("wedge", "camera", "photo", "typed")
-RESPONSES = ("improved", "stable", "worse")
+METHODS = tuple(m.value for m in ScanMethod)
+RESPONSES = tuple(r.value for r in rules.Response)
 CHECKLIST = rules.INCLUSION + rules.EXCLUSION
 
 
 def _din_list(description: str, required: bool = True) -> fields.List:
     optional: dict[str, Any] = {} if required else {"load_default": list}
     return fields.List(
-        fields.String(validate=[validate.Length(min=1, max=40), _no_nul]),
+        fields.String(validate=[validate.Length(min=1, max=40), no_nul]),
         required=required,
         validate=validate.Length(min=1 if required else 0, max=200),
         error_messages=REQUIRED,
@@ -56,45 +59,17 @@ def _whole(low: int, high: int, **kw: Any) -> WholeNumber:
     )
 
 
-def _local_time(required: bool = True) -> fields.NaiveDateTime:
-    return fields.NaiveDateTime(
-        required=required,
-        **({} if required else {"load_default": None}),
-        error_messages={**REQUIRED, "invalid": "a date and time, e.g. 2026-05-04T14:30"},
-    )
-
-
-def _zoned_time(required: bool = True) -> fields.AwareDateTime:
-    return fields.AwareDateTime(
-        required=required,
-        **({} if required else {"load_default": None}),
-        error_messages={
-            **REQUIRED,
-            "invalid": "a date and time, ISO 8601",
-            "invalid_awareness": "a date and time with its zone, e.g. 2026-05-04T14:30:00+08:00",
-        },
-    )
-
-
 def _optional_decimal() -> fields.Decimal:
     return fields.Decimal(
         load_default=None,
         as_string=True,
-        validate=[validate.Range(min=0, max=DECIMAL_MAX, error="from 0 to {max}"), _places(2)],
+        validate=[
+            validate.Range(min=0, max=DECIMAL_MAX, error="from 0 to {max}"),
+            at_most_places(2),
+        ],
         error_messages={"invalid": "a number, e.g. 18.25", "special": "a finite number"},
         metadata={"minimum": 0, "maximum": float(DECIMAL_MAX)},  # numbers, not strings
     )
-
-
-class ZonedIn(InputSchema):
-    """API variant: every datetime carries its zone and is turned to UTC."""
-
-    @post_load
-    def _utc(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
-        for key, value in data.items():
-            if isinstance(value, dt.datetime):
-                data[key] = value.astimezone(dt.UTC)
-        return data
 
 
 # ---- patients --------------------------------------------------------------------------------
@@ -192,11 +167,11 @@ class PhotoCheckIn(InputSchema):
 
 class ThawIn(InputSchema):
     din = text_field(max=40, metadata={"description": "DIN, with or without its check character"})
-    thawed_at = _local_time()
+    thawed_at = local_time_field()
 
 
 class ZonedThawIn(ZonedIn, ThawIn):
-    thawed_at = _zoned_time()
+    thawed_at = zoned_time_field()
 
 
 class InfusionIn(InputSchema):
@@ -216,26 +191,19 @@ class InfusionIn(InputSchema):
         ),
         metadata={"description": f'the meaning of the witness\'s signature: "{WITNESSED}"'},
     )
-    started_at = _local_time()
-    stopped_at = _local_time(required=False)
+    started_at = local_time_field()
+    stopped_at = local_time_field(required=False)
     volume_ml = _optional_decimal()
     premedication = text_field(max=2000, required=False, load_default="")
     vital_signs = text_field(max=2000, required=False, load_default="")
     immediate_reactions = text_field(max=2000, required=False, load_default="")
 
-    @pre_load
-    def _clean(self, data: Any, **kw: Any) -> Any:
-        # The password exactly as typed: the other text is stripped, a password keeps its spaces.
-        password = data.get("witness_password") if isinstance(data, dict) else None
-        out = super()._clean(data, **kw)
-        if isinstance(password, str) and password:
-            out["witness_password"] = password
-        return out
+    verbatim_fields = ("witness_password",)
 
 
 class ZonedInfusionIn(ZonedIn, InfusionIn):
-    started_at = _zoned_time()
-    stopped_at = _zoned_time(required=False)
+    started_at = zoned_time_field()
+    stopped_at = zoned_time_field(required=False)
 
 
 # ---- adverse events and the one-month visit -------------------------------------------------
@@ -265,6 +233,10 @@ class FollowUpIn(InputSchema):
     visit_on = date_field()
     response = text_field(max=12, validate=validate.OneOf(RESPONSES))
     notes = text_field(max=5000, required=False, load_default="")
+
+
+class ReportArgs(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
 # ---- the photographed label ------------------------------------------------------------------

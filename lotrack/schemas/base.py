@@ -1,19 +1,19 @@
-"""Input schemas at the boundary, shared by the HTML forms and the JSON API.
+"""The pieces every input schema is made of: the base class, the field makers that bound values to
+what the columns hold, and `parse`, which turns a refusal into ValidationFailed naming each field.
 
 They check presence and type and name the field; the services check values against the rules.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
-from lotrack.domain.donor import MARKERS, RESULTS
 from lotrack.domain.errors import ValidationFailed
-from lotrack.domain.states import BankTier, Container, Determination
 
 REQUIRED = {"required": "required"}
 
@@ -68,15 +68,16 @@ DECIMAL_MAX = Decimal("999999.99")
 WHOLE = re.compile(r"^[+-]?[0-9]{1,19}$")
 
 
-def _no_nul(value: str) -> None:
+def no_nul(value: str) -> None:
     if "\x00" in value:
         raise ValidationError("contains a NUL character")
 
 
-def _text(**kw: Any) -> fields.String:
+def text_field(**kw: Any) -> fields.String:
+    """Text of at most `max` characters (200), required unless `required=False`."""
     checks = [
         validate.Length(max=kw.pop("max", 200), error="at most {max} characters"),
-        _no_nul,
+        no_nul,
     ]
     if "validate" in kw:
         checks.append(kw.pop("validate"))
@@ -85,7 +86,7 @@ def _text(**kw: Any) -> fields.String:
     )
 
 
-def _date(description: str = "") -> fields.Date:
+def date_field(description: str = "") -> fields.Date:
     return fields.Date(
         required=True,
         error_messages={**REQUIRED, "invalid": "a date: YYYY-MM-DD"},
@@ -110,7 +111,8 @@ class WholeNumber(fields.Integer):
         return super()._validated(value)
 
 
-def _int(*, big: bool = False, **kw: Any) -> fields.Integer:
+def int_field(*, big: bool = False, **kw: Any) -> fields.Integer:
+    """A whole number an INTEGER column holds (BIGINT with `big`)."""
     limit = INT64_MAX if big else INT32_MAX
     return WholeNumber(
         required=kw.pop("required", True),
@@ -120,7 +122,7 @@ def _int(*, big: bool = False, **kw: Any) -> fields.Integer:
     )
 
 
-def _places(places: int) -> Any:
+def at_most_places(places: int) -> Any:
     def check(value: Decimal) -> None:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
@@ -129,14 +131,14 @@ def _places(places: int) -> Any:
     return check
 
 
-def _decimal(places: int = 2) -> fields.Decimal:
+def decimal_field(places: int = 2) -> fields.Decimal:
     # No `places=` quantizing: a value with more decimals is refused, never silently rounded.
     return fields.Decimal(
         required=True,
         as_string=True,
         validate=[
             validate.Range(min=-DECIMAL_MAX, max=DECIMAL_MAX, error="out of range: at most {max}"),
-            _places(places),
+            at_most_places(places),
         ],
         error_messages={
             **REQUIRED,
@@ -148,10 +150,34 @@ def _decimal(places: int = 2) -> fields.Decimal:
     )
 
 
+def local_time_field(required: bool = True) -> fields.NaiveDateTime:
+    """A wall-clock time as a form sends it (the page names the zone)."""
+    return fields.NaiveDateTime(
+        required=required,
+        **({} if required else {"load_default": None}),
+        error_messages={**REQUIRED, "invalid": "a date and time, e.g. 2026-05-04T14:30"},
+    )
+
+
+def zoned_time_field(required: bool = True, example: str = "2026-05-04T14:30:00+08:00") -> Any:
+    """A time as the API takes it: ISO 8601 with its zone (a time without one is refused)."""
+    return fields.AwareDateTime(
+        required=required,
+        **({} if required else {"load_default": None}),
+        error_messages={
+            **REQUIRED,
+            "invalid": "a date and time, ISO 8601",
+            "invalid_awareness": f"a date and time with its zone, e.g. {example}",
+        },
+    )
+
+
 class InputSchema(Schema):
-    """Strips text, treats empty form fields as absent, splits comma lists, refuses unknown keys."""
+    """Strips text, treats empty form fields as absent, splits comma lists, refuses unknown keys.
+    A password (`verbatim_fields`) is kept exactly as typed, spaces and all."""
 
     list_fields: ClassVar[tuple[str, ...]] = ()
+    verbatim_fields: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         unknown = RAISE
@@ -162,7 +188,7 @@ class InputSchema(Schema):
             return data
         out: dict[str, Any] = {}
         for key, value in dict(data).items():
-            if isinstance(value, str):
+            if isinstance(value, str) and not (value and key in self.verbatim_fields):
                 value = value.strip()
                 if value == "":
                     continue
@@ -172,97 +198,16 @@ class InputSchema(Schema):
         return out
 
 
-class DonorIn(InputSchema):
-    code = _text(max=32)
-    consent_date = _date()
+class ZonedIn(InputSchema):
+    """API variant: every datetime carries its zone and is turned to UTC."""
 
-
-class ScreeningIn(InputSchema):
-    marker = _text(validate=validate.OneOf(MARKERS))
-    method = _text(max=100)
-    result = _text(validate=validate.OneOf(RESULTS))
-    tested_on = _date()
-
-
-class DeterminationIn(InputSchema):
-    determination = _text(validate=validate.OneOf([d.value for d in Determination]))
-    responsible_person = _text()
-    reason = _text(max=2000)
-
-
-class CloneIn(InputSchema):
-    code = _text(max=32)
-    donor = _text(max=32)
-    derived_on = _date()
-
-
-class BankIn(InputSchema):
-    code = _text(max=32)
-    tier = _text(validate=validate.OneOf([t.value for t in BankTier]))
-    parent = _text(max=32)
-    passage_at_banking = _int()
-    pdl_at_banking = _decimal()
-    banked_on = _date()
-
-
-class VialsIn(InputSchema):
-    list_fields = ("positions",)
-    freezer = _text(max=40)
-    rack = _text(max=20)
-    box = _text(max=20)
-    positions = fields.List(
-        fields.String(validate=[validate.Length(min=1, max=10), _no_nul]),
-        required=True,
-        validate=validate.Length(min=1, max=200),
-        error_messages=REQUIRED,
-    )
-
-
-class WithdrawIn(InputSchema):
-    purpose = _text(max=2000)
-
-
-class RunIn(InputSchema):
-    list_fields = ("vials",)
-    code = _text(max=32)
-    bank = _text(max=32)
-    vials = fields.List(
-        WholeNumber(
-            error_messages={"invalid": "vial numbers are whole numbers"},
-            validate=validate.Range(min=1, max=INT32_MAX, error="a vial number from {min}"),
-        ),
-        required=True,
-        validate=validate.Length(min=1, max=50),
-        error_messages=REQUIRED,
-    )
-    started_on = _date()
-    product = fields.String(load_default="cfMSC", validate=validate.OneOf(["cfMSC"]))
-
-
-class PassageIn(InputSchema):
-    seeded_on = _date()
-    harvested_on = _date()
-    cells_seeded = _int(big=True)
-    cells_harvested = _int(big=True)
-    viability_percent = _decimal()
-
-
-class LotIn(InputSchema):
-    run = _text(max=32)
-    harvested_on = _date()
-    expires_on = _date()
-    lot_number = _text(max=32, required=False, load_default=None)
-
-
-class FillIn(InputSchema):
-    container = _text(validate=validate.OneOf([c.value for c in Container]))
-    count = _int()
-    cells_per_unit = _int(big=True)
-    volume_ml = _decimal()
-    freezer = _text(max=40, required=False, load_default=None)
-    rack = _text(max=20, required=False, load_default=None)
-    box = _text(max=20, required=False, load_default=None)
+    @post_load
+    def _utc(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        for key, value in data.items():
+            if isinstance(value, dt.datetime):
+                data[key] = value.astimezone(dt.UTC)
+        return data
 
 
 class ReasonIn(InputSchema):
-    reason = _text(max=2000)
+    reason = text_field(max=2000)

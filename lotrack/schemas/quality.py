@@ -1,0 +1,69 @@
+"""Input schemas of the quality record, shared by the HTML forms and the JSON API: results and
+their corrections, instrument imports, OOS investigations, a bank's qualification and the trend's
+arguments. Presence and type here; the services judge the values."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from lotrack.domain.states import Conclusion, Qualification
+from lotrack.schemas.base import InputSchema, date_field, text_field
+from lotrack.services.trend import MAX_LIMIT
+
+
+class ResultIn(InputSchema):
+    """`test` is the spec's test code, or for a panel the alternative measured (CD14, CD11b...)."""
+
+    test = text_field(max=40)
+    value = text_field(max=60)
+    unit = text_field(max=20, required=False, load_default="")
+    performed_on = date_field(
+        "the test date; for an incubated test (sterility) the inoculation date, from which the"
+        " incubation counts: not in the future (the facility's calendar), not before the lot's"
+        " harvest, the bank's banking or the passage's seeding, and for a correction or a final"
+        " reading never earlier than the incubation on record"
+    )
+    method = text_field(max=200, required=False, load_default="")
+    instrument = text_field(max=120, required=False, load_default="")
+    reagent_lot = text_field(max=60, required=False, load_default="")
+
+
+class CorrectionIn(ResultIn):
+    """A replacement value and why the old one was wrong; the test defaults to the old one's."""
+
+    test = text_field(max=40, required=False, load_default=None)
+    reason = text_field(max=2000)
+
+
+class ImportDefaultsIn(InputSchema):
+    """Values for columns an instrument export leaves out."""
+
+    performed_on = text_field(max=10, required=False, load_default="")
+    instrument = text_field(max=120, required=False, load_default="")
+    method = text_field(max=200, required=False, load_default="")
+    reagent_lot = text_field(max=60, required=False, load_default="")
+
+
+class FindingsIn(InputSchema):
+    findings = text_field(max=5000)
+
+
+class ConclusionIn(InputSchema):
+    conclusion = text_field(validate=validate.OneOf([c.value for c in Conclusion]))
+    findings = text_field(max=5000)
+    assignable_cause = text_field(max=2000, required=False, load_default="")
+
+
+class QualifyIn(InputSchema):
+    decision = text_field(
+        validate=validate.OneOf([Qualification.QUALIFIED.value, Qualification.NOT_QUALIFIED.value])
+    )
+    reason = text_field(max=2000)
+
+
+class TrendArgs(Schema):
+    limit = fields.Integer(
+        load_default=200,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "at most this many lots, the most recently harvested"},
+    )
