@@ -5,24 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
+from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session, printing
 from lotrack.models import Certificate
-from lotrack.schemas import InputSchema, _text
+from lotrack.request_scope import actor, db_session, printing
+from lotrack.schemas.documents import ReasonOptional
 from lotrack.services import documents
 from lotrack.services import lot as lots
 
 bp = Blueprint(
-    "certificates", __name__, description="Certificates of analysis and unit labels (PDF)."
+    "api_documents", __name__, description="Certificates of analysis and unit labels (PDF)."
 )
 LOT = "<string(maxlength=64):lot_number>"
 PDF = {200: {"description": "the PDF", "content": {"application/pdf": {}}}}
-
-
-class ReasonOptional(InputSchema):
-    reason = _text(max=2000, required=False, load_default="")
 
 
 class CertificateOut(Schema):
@@ -54,7 +51,6 @@ def issue_coa(data: dict[str, Any], lot_number: str) -> Certificate:
     cert = documents.issue_certificate(
         session, actor(), lots.get_lot(session, lot_number), printing(), data["reason"]
     )
-    commit()
     return cert
 
 
@@ -79,28 +75,76 @@ def coa_pdf(lot_number: str) -> Response:
     return _pdf(cert.pdf, f"{cert.document_number}-v{cert.version}.pdf")
 
 
-@bp.route(f"/lots/{LOT}/labels.pdf", methods=["GET", "POST"])
-@permission("labels.print")
-@bp.doc(responses=PDF)
-def lot_labels(lot_number: str) -> Response:
-    """Print every unit label of a lot (logged; a reprint needs ?reason= or a form reason)"""
-    session = db_session()
-    lot = lots.get_lot(session, lot_number)
-    reason = request.values.get("reason", "")
-    sheet = documents.print_labels(session, actor(), list(lot.units), printing(), reason)
-    commit()
-    return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
+PREVIEW_PDF = {
+    200: {
+        "description": "the labels stamped PREVIEW – NOT FOR LABELLING, without a signed QR code",
+        "content": {"application/pdf": {}},
+    }
+}
+PRINTED_PDF = {
+    200: {"description": "the printed labels, each one logged", "content": {"application/pdf": {}}}
+}
 
 
-@bp.route("/units/<string(maxlength=64):din>/label.pdf", methods=["GET", "POST"])
-@permission("labels.print")
-@bp.doc(responses=PDF)
-def unit_label(din: str) -> Response:
-    """Print one unit's label (logged; a reprint needs a reason)"""
-    session = db_session()
-    unit = lots.get_unit(session, din)
-    sheet = documents.print_labels(
-        session, actor(), [unit], printing(), request.values.get("reason", "")
-    )
-    commit()
-    return _pdf(sheet.pdf, f"label-{unit.din}.pdf")
+@bp.route(f"/lots/{LOT}/labels.pdf", endpoint="lot_labels")
+class LotLabels(MethodView):
+    @permission("labels.print")
+    @bp.doc(responses=PREVIEW_PDF)
+    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")  # a lot with no unit
+    def get(self, lot_number: str) -> Response:
+        """Preview a lot's labels; nothing is logged
+
+        Every unit label as it would print, each stamped "PREVIEW – NOT FOR LABELLING", its QR
+        code without a signed token (/v/ answers that it is a label preview) and its bar code
+        without the DIN. A read: no print, audit event or number is recorded. Print with POST.
+        """
+        session = db_session()
+        lot = lots.get_lot(session, lot_number)
+        sheet = documents.preview_labels(session, actor(), list(lot.units), printing())
+        return _pdf(sheet.pdf, f"labels-{lot.lot_number}-PREVIEW.pdf")
+
+    @permission("labels.print")
+    @bp.arguments(ReasonOptional)
+    @bp.doc(responses=PRINTED_PDF)
+    def post(self, data: dict[str, Any], lot_number: str) -> Response:
+        """Print a lot's labels, each print logged
+
+        Every unit label with its signed QR code; each print is recorded in the lot's print log
+        and the audit trail. A reprint needs a `reason` (422 naming it otherwise; nothing logged).
+        """
+        session = db_session()
+        lot = lots.get_lot(session, lot_number)
+        sheet = documents.print_labels(
+            session, actor(), list(lot.units), printing(), data["reason"]
+        )
+        return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
+
+
+@bp.route("/units/<string(maxlength=64):din>/label.pdf", endpoint="unit_label")
+class UnitLabel(MethodView):
+    @permission("labels.print")
+    @bp.doc(responses=PREVIEW_PDF)
+    def get(self, din: str) -> Response:
+        """Preview a unit's label; nothing is logged
+
+        The label as it would print, stamped "PREVIEW – NOT FOR LABELLING", its QR code without a
+        signed token and its bar code without the DIN. A read: nothing is recorded. Print with POST.
+        """
+        session = db_session()
+        unit = lots.get_unit(session, din)
+        sheet = documents.preview_labels(session, actor(), [unit], printing())
+        return _pdf(sheet.pdf, f"label-{unit.din}-PREVIEW.pdf")
+
+    @permission("labels.print")
+    @bp.arguments(ReasonOptional)
+    @bp.doc(responses=PRINTED_PDF)
+    def post(self, data: dict[str, Any], din: str) -> Response:
+        """Print a unit's label, logged
+
+        The label with its signed QR code, recorded in the print log and the audit trail. A
+        reprint needs a `reason` (422 naming it otherwise; nothing logged).
+        """
+        session = db_session()
+        unit = lots.get_unit(session, din)
+        sheet = documents.print_labels(session, actor(), [unit], printing(), data["reason"])
+        return _pdf(sheet.pdf, f"label-{unit.din}.pdf")

@@ -45,6 +45,12 @@ def load_or_create_signing_key(instance_path: Path) -> Ed25519PrivateKey:
 SIGNATURE_BYTES = 64
 MAX_TOKEN_LENGTH = 200
 KINDS = {"U": "unit", "C": "certificate"}
+# A label preview's QR code names its unit after this prefix, unsigned: the preview can be laid out
+# and scanned, and /v/ and the bedside answer that it is a preview, never a genuine label. No
+# issued token starts so (they are the base64 of "U:" or "C:", "VTo…" or "Qzo…").
+PREVIEW_PREFIX = "PREVIEW-"
+PREVIEW_STAMP = "PREVIEW – NOT FOR LABELLING"
+PREVIEW_REASON = f"a label preview ({PREVIEW_STAMP}), never a printed label"
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,22 @@ def make_token(key: Ed25519PrivateKey, kind: str, subject: str) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def preview_token(din: str) -> str:
+    """What a label preview's QR code carries instead of a signed token: nothing that verifies."""
+    return PREVIEW_PREFIX + din
+
+
+def is_preview(token: str) -> bool:
+    return (token or "").strip().startswith(PREVIEW_PREFIX)
+
+
 def check_token(public_key: Ed25519PublicKey, token: str) -> TokenCheck:
     """Never raises: any text gets a verdict, genuine or not with the reason."""
     text = (token or "").strip()
     if not text or len(text) > MAX_TOKEN_LENGTH or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
         return TokenCheck(False, reason="not a lotrack token")
+    if is_preview(text):
+        return TokenCheck(False, reason=PREVIEW_REASON)
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, binascii.Error):

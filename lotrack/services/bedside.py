@@ -16,12 +16,12 @@ from sqlalchemy import Row, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from lotrack.db import utcnow
-from lotrack.documents.tokens import check_token
+from lotrack.documents.tokens import check_token, is_preview
 from lotrack.domain import bedside, isbt128
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import LotState, UnitState
+from lotrack.domain.states import LotState, ScanMethod, UnitState
 from lotrack.models import (
     Allocation,
     BedsideScan,
@@ -45,7 +45,7 @@ from lotrack.services.shipment import (
     location_of,
 )
 
-METHODS = ("wedge", "camera", "photo", "typed")
+METHODS = tuple(ScanMethod)
 SCAN_VALID_FOR = bedside.SCAN_VALID_FOR
 NO_CONSENT = "informed consent not recorded"  # as services.clinical.problems_of puts it
 TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
@@ -64,7 +64,7 @@ class LabelRead:
     source: str = bedside.QR
 
 
-def read_label(key: Ed25519PrivateKey, text: str, method: str = "typed") -> LabelRead:
+def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED) -> LabelRead:
     """A QR code (URL or bare token) proves the label. A DIN read by a scanner, a camera or from a
     photo (Code 128 carries the DIN alone, with or without ISBT 128's "=" and its two flag
     characters) identifies the unit without that proof; a DIN typed by hand needs its check
@@ -74,7 +74,7 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = "typed") -> Labe
         return LabelRead(False, reason="nothing readable was scanned", problem=bedside.NOT_GENUINE)
     found = TOKEN_IN_URL.search(raw)
     token = found.group(1) if found else raw
-    if re.fullmatch(r"[A-Za-z0-9_-]{40,200}", token):
+    if re.fullmatch(r"[A-Za-z0-9_-]{40,200}", token) or is_preview(token):  # a preview: refused
         result = check_token(key.public_key(), token)
         if not result.genuine:
             return LabelRead(False, reason=result.reason, problem=bedside.NOT_GENUINE)
@@ -90,7 +90,7 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = "typed") -> Labe
         return LabelRead(False, reason=parsed.reason or "not a DIN", problem=problem)
     if parsed.check is not None:
         return LabelRead(True, parsed.din, source=bedside.TYPED)
-    if method == "typed":
+    if method == ScanMethod.TYPED:
         return LabelRead(
             False,
             parsed.din,
@@ -110,7 +110,7 @@ def entry_method(scan_text: str, method: str | None) -> str:
         return method
     compact = re.sub(r"\s+", "", scan_text or "")
     looks_typed = "/" not in compact and len(compact) <= 16 and not compact.startswith("=")
-    return "typed" if looks_typed else "wedge"
+    return ScanMethod.TYPED if looks_typed else ScanMethod.WEDGE
 
 
 # Built once: a check runs these on every scan, and a prebuilt statement skips rebuilding its
@@ -142,7 +142,7 @@ def check_scan(
     key: Ed25519PrivateKey,
     patient_text: str,
     scan_text: str,
-    method: str = "wedge",
+    method: str = ScanMethod.WEDGE,
     acknowledge_exceptional: bool = False,
     now: dt.datetime | None = None,
 ) -> tuple[BedsideScan, bedside.BedsideVerdict]:
@@ -167,7 +167,7 @@ def run_check(
     key: Ed25519PrivateKey,
     patient_text: str,
     scan_text: str,
-    method: str = "wedge",
+    method: str = ScanMethod.WEDGE,
     acknowledge_exceptional: bool = False,
     now: dt.datetime | None = None,
 ) -> Checked:

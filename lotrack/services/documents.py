@@ -16,6 +16,7 @@ from lotrack.db import utcnow
 from lotrack.documents import codes, tokens
 from lotrack.documents.render import pdf_from_html, render_html
 from lotrack.domain import isbt128
+from lotrack.domain.decisions import Action
 from lotrack.domain.distribution import lot_status
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
@@ -52,7 +53,7 @@ def _signatures(session: Session, lot: Lot) -> list[dict[str, Any]]:
             "void": s.void,
         }
         for s in signature.signatures_of(session, lot)
-        if s.signature.action in ("release", "exceptional_release")
+        if s.signature.action in (Action.RELEASE, Action.EXCEPTIONAL_RELEASE)
     ]
 
 
@@ -182,8 +183,17 @@ class LabelSheet:
     units: list[str] = field(default_factory=list)
 
 
-def _label(session: Session, unit: Unit, lot: Lot, printing: Printing) -> dict[str, Any]:
-    token = tokens.make_token(printing.key, "U", unit.din)
+def _label(
+    session: Session, unit: Unit, lot: Lot, printing: Printing, preview: bool = False
+) -> dict[str, Any]:
+    """A preview carries no signed token and no DIN in its bar code: scanned, it identifies no
+    unit (/v/ and the bedside answer "a label preview"); its layout is the printed label's."""
+    if preview:
+        token = tokens.preview_token(unit.din)
+        barcode = codes.code128_svg("PREVIEW")
+    else:
+        token = tokens.make_token(printing.key, "U", unit.din)
+        barcode = codes.code128_svg(unit.din)
     url = printing.verify_url(token)
     zone = clock.facility_zone(session)
     now = utcnow()
@@ -191,7 +201,7 @@ def _label(session: Session, unit: Unit, lot: Lot, printing: Printing) -> dict[s
         "din": unit.din,
         "din_eye": isbt128.eye_readable(unit.din),
         "check": unit.check_character,
-        "barcode": codes.code128_svg(unit.din),
+        "barcode": barcode,
         "qr": codes.qr_svg(url),
         "url": url,
         "product": printing.product_name,
@@ -209,6 +219,38 @@ def _label(session: Session, unit: Unit, lot: Lot, printing: Printing) -> dict[s
     }
 
 
+def _check_sheet(actor: User, units: list[Unit], printing: Printing) -> None:
+    require(actor.role, "labels.print")
+    if printing.stock not in STOCKS:
+        raise ValidationFailed("Unknown label stock.", {"stock": f"one of {', '.join(STOCKS)}"})
+    if not units:
+        raise ValidationFailed("No unit to label.", {"units": "none"})
+
+
+def _render_sheet(
+    session: Session, units: list[Unit], printing: Printing, preview: bool = False
+) -> bytes:
+    labels = [_label(session, u, u.lot, printing, preview) for u in units]
+    width, height = STOCKS[printing.stock]
+    html = render_html(
+        "documents/labels.html",
+        labels=labels,
+        width=width,
+        height=height,
+        preview=tokens.PREVIEW_STAMP if preview else "",
+    )
+    return pdf_from_html(html)
+
+
+def preview_labels(
+    session: Session, actor: User, units: list[Unit], printing: Printing
+) -> LabelSheet:
+    """The labels as they would print, each stamped "PREVIEW – NOT FOR LABELLING", with no signed
+    token and no DIN bar code. A read: nothing is logged, audited or numbered."""
+    _check_sheet(actor, units, printing)
+    return LabelSheet(_render_sheet(session, units, printing, preview=True), [u.din for u in units])
+
+
 def print_labels(
     session: Session,
     actor: User,
@@ -217,11 +259,7 @@ def print_labels(
     reason: str = "",
 ) -> LabelSheet:
     """One page per unit on the configured stock; each print is logged, a reprint needs a reason."""
-    require(actor.role, "labels.print")
-    if printing.stock not in STOCKS:
-        raise ValidationFailed("Unknown label stock.", {"stock": f"one of {', '.join(STOCKS)}"})
-    if not units:
-        raise ValidationFailed("No unit to label.", {"units": "none"})
+    _check_sheet(actor, units, printing)
     printed_before = set(
         session.scalars(
             select(LabelPrint.unit_id).where(LabelPrint.unit_id.in_([u.id for u in units]))
@@ -232,10 +270,7 @@ def print_labels(
             "Some of these labels were printed before; a reprint needs a reason.",
             {"reason": "required for a reprint"},
         )
-    labels = [_label(session, u, u.lot, printing) for u in units]
-    width, height = STOCKS[printing.stock]
-    html = render_html("documents/labels.html", labels=labels, width=width, height=height)
-    pdf = pdf_from_html(html)
+    pdf = _render_sheet(session, units, printing)
     for u in units:
         audit.created(
             session,

@@ -7,11 +7,12 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, commit, db_session, printing
 from lotrack.documents.tokens import public_key_pem
 from lotrack.domain.errors import DomainError
 from lotrack.domain.permissions import may
 from lotrack.errors import status_of, wants_json
+from lotrack.models import Lot, Unit
+from lotrack.request_scope import actor, db_session, printing, refused
 from lotrack.services import documents
 from lotrack.services import lot as lots
 from lotrack.web.guard import permission
@@ -80,9 +81,7 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
         cert = documents.issue_certificate(
             session, actor(), lot, printing(), request.form.get("reason", "")
         )
-        commit()
     except DomainError as err:
-        session.rollback()
         return _refused(lot, err)
     return redirect(
         url_for(
@@ -94,6 +93,7 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
 
 
 def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
+    refused(err)
     session = db_session()
     return (
         render_template(
@@ -118,33 +118,48 @@ def coa_pdf(lot_number: str) -> ResponseReturnValue:
     return _pdf(cert.pdf, f"{cert.document_number}-v{cert.version}.pdf")
 
 
+def _label_sheet(
+    lot: Lot, units: list[Unit], filename: str, *, preview: bool
+) -> ResponseReturnValue:
+    """The labels as a PDF: printed (logged; a reprint needs the form's reason) or previewed."""
+    session = db_session()
+    try:
+        if preview:
+            sheet = documents.preview_labels(session, actor(), units, printing())
+        else:
+            reason = request.form.get("reason", "")
+            sheet = documents.print_labels(session, actor(), units, printing(), reason)
+    except DomainError as err:
+        return _refused(lot, err)
+    return _pdf(sheet.pdf, filename)
+
+
+@bp.get("/lots/<lot_number>/labels.pdf")
+@permission("labels.print")
+def preview_lot_labels(lot_number: str) -> ResponseReturnValue:
+    """Every label of the lot as it would print, stamped PREVIEW – NOT FOR LABELLING (a read:
+    nothing is logged; the QR codes carry no signed token). Printing is the POST below."""
+    lot = lots.get_lot(db_session(), lot_number)
+    return _label_sheet(lot, list(lot.units), f"labels-{lot.lot_number}-PREVIEW.pdf", preview=True)
+
+
+@bp.get("/units/<string(maxlength=64):din>/label.pdf")
+@permission("labels.print")
+def preview_unit_label(din: str) -> ResponseReturnValue:
+    """One unit's label as it would print, stamped as a preview; nothing is logged."""
+    unit = lots.get_unit(db_session(), din)
+    return _label_sheet(unit.lot, [unit], f"label-{unit.din}-PREVIEW.pdf", preview=True)
+
+
 @bp.post("/lots/<lot_number>/labels.pdf")
 @permission("labels.print")
 def lot_labels(lot_number: str) -> ResponseReturnValue:
-    session = db_session()
-    lot = lots.get_lot(session, lot_number)
-    try:
-        sheet = documents.print_labels(
-            session, actor(), list(lot.units), printing(), request.form.get("reason", "")
-        )
-        commit()
-    except DomainError as err:
-        session.rollback()
-        return _refused(lot, err)
-    return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
+    lot = lots.get_lot(db_session(), lot_number)
+    return _label_sheet(lot, list(lot.units), f"labels-{lot.lot_number}.pdf", preview=False)
 
 
 @bp.post("/units/<string(maxlength=64):din>/label.pdf")
 @permission("labels.print")
 def unit_label(din: str) -> ResponseReturnValue:
-    session = db_session()
-    unit = lots.get_unit(session, din)
-    try:
-        sheet = documents.print_labels(
-            session, actor(), [unit], printing(), request.form.get("reason", "")
-        )
-        commit()
-    except DomainError as err:
-        session.rollback()
-        return _refused(unit.lot, err)
-    return _pdf(sheet.pdf, f"label-{unit.din}.pdf")
+    unit = lots.get_unit(db_session(), din)
+    return _label_sheet(unit.lot, [unit], f"label-{unit.din}.pdf", preview=False)

@@ -69,44 +69,78 @@ def test_no_certificate_for_a_lot_not_released(demo_app: Flask, qa: Api) -> None
 
 
 def test_lot_labels_print_once_then_reprint_with_a_reason(demo_app: Flask, tech: Api) -> None:
-    sheet = tech.get(f"/lots/{LOT}/labels.pdf")
+    before = row_counts(demo_app)
+    sheet = tech.post(f"/lots/{LOT}/labels.pdf", {})
     assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
     pages = reader(sheet.data).pages
     assert len(pages) == 4
     dins = [only(codes, CODE128) for codes in codes_per_page(sheet.data)]
     assert len(set(dins)) == 4
-    before = row_counts(demo_app)
-    assert_problem(tech.get(f"/lots/{LOT}/labels.pdf"), 422, "reason")
-    assert_problem(tech.post(f"/units/{dins[0]}/label.pdf", data={}), 422, "reason")
-    assert row_counts(demo_app) == before
-    again = tech.post(f"/units/{dins[0]}/label.pdf", data={"reason": "bag label torn"})
+    printed = row_counts(demo_app)
+    assert printed["label_print"] == before["label_print"] + 4
+    assert printed["audit_event"] == before["audit_event"] + 4
+    body = assert_problem(tech.post(f"/lots/{LOT}/labels.pdf", {}), 422, "reason")
+    assert "reprint needs a reason" in body["message"]
+    assert_problem(tech.post(f"/units/{dins[0]}/label.pdf"), 422, "reason")  # no body at all
+    assert_problem(tech.post(f"/units/{dins[0]}/label.pdf", {"reason": "  "}), 422, "reason")
+    assert_problem(tech.post(f"/units/{dins[0]}/label.pdf", {"reason": 7}), 422, "reason")
+    assert row_counts(demo_app) == printed
+    again = tech.post(f"/units/{dins[0]}/label.pdf", {"reason": "bag label torn"})
     assert again.status_code == 200 and len(reader(again.data).pages) == 1
-    assert row_counts(demo_app)["label_print"] == before["label_print"] + 1
-    whole = tech.get(f"/lots/{LOT}/labels.pdf?reason=printer jam")
+    assert row_counts(demo_app)["label_print"] == printed["label_print"] + 1
+    whole = tech.post(f"/lots/{LOT}/labels.pdf", {"reason": "printer jam"})
     assert whole.status_code == 200
+    assert row_counts(demo_app)["label_print"] == printed["label_print"] + 5
+
+
+def test_a_get_is_a_stamped_preview_that_writes_nothing(demo_app: Flask, tech: Api) -> None:
+    before = row_counts(demo_app)
+    # The old GET path, with or without the reason it once took, is the preview now.
+    for path in (f"/lots/{LOT}/labels.pdf", f"/lots/{LOT}/labels.pdf?reason=printer jam"):
+        sheet = tech.get(path)
+        assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+        texts = page_texts(sheet.data)
+        assert len(texts) == 4
+        for text in texts:
+            assert "PREVIEW – NOT FOR LABELLING" in text
+        for codes in codes_per_page(sheet.data):
+            assert only(codes, CODE128) == "PREVIEW"  # no DIN a scanner could take
+            url = only(codes, QR)
+            verdict = tech.client.get(path_of(url), headers={"Accept": "application/json"})
+            assert verdict.get_json()["genuine"] is False
+            assert "preview" in verdict.get_json()["reason"]
+    assert row_counts(demo_app) == before
+    din = only(codes_per_page(tech.post(f"/lots/{LOT}/labels.pdf", {}).data)[0], CODE128)
+    printed = row_counts(demo_app)
+    one = tech.get(f"/units/{din}/label.pdf")  # printed before: a preview still needs no reason
+    assert one.status_code == 200 and "PREVIEW – NOT FOR LABELLING" in page_texts(one.data)[0]
+    assert row_counts(demo_app) == printed
 
 
 @pytest.mark.parametrize("name", ["nurse", "admin"])
 def test_who_may_print_labels(demo_app: Flask, as_user, name: str) -> None:
     before = row_counts(demo_app)
-    assert_problem(as_user(name).get(f"/lots/{LOT}/labels.pdf"), 403)
-    assert_problem(as_user(name).get("/units/A999925000001/label.pdf"), 403)
+    for path in (f"/lots/{LOT}/labels.pdf", "/units/A999925000001/label.pdf"):
+        assert_problem(as_user(name).get(path), 403)
+        assert_problem(as_user(name).post(path, {}), 403)
     assert row_counts(demo_app) == before
 
 
 def test_labels_of_unknown_lots_and_units(demo_app: Flask, tech: Api) -> None:
     before = row_counts(demo_app)
-    assert_problem(tech.get("/lots/CFM-1999-0001/labels.pdf"), 404, "lot")
-    assert_problem(tech.get("/units/A999999999999/label.pdf"), 404, "din")
-    assert_problem(tech.get("/units/not-a-din/label.pdf"), 404, "din")
+    for call in (tech.get, tech.post):
+        assert_problem(call("/lots/CFM-1999-0001/labels.pdf"), 404, "lot")
+        assert_problem(call("/units/A999999999999/label.pdf"), 404, "din")
+        assert_problem(call("/units/not-a-din/label.pdf"), 404, "din")
     assert row_counts(demo_app) == before
 
 
 def test_a_quarantined_lot_labels_print_and_say_so(qa: Api) -> None:
-    sheet = qa.get(f"/lots/{QUARANTINED}/labels.pdf")
+    sheet = qa.post(f"/lots/{QUARANTINED}/labels.pdf", {})
     assert sheet.status_code == 200
     for text in page_texts(sheet.data):
         assert "QUARANTINE — NOT FOR USE" in text
+        assert "PREVIEW" not in text
 
 
 def test_the_openapi_document_names_the_document_routes(client) -> None:
@@ -119,3 +153,12 @@ def test_the_openapi_document_names_the_document_routes(client) -> None:
         "/api/v1/units/{din}/label.pdf",
     ):
         assert path in paths, path
+    for path in ("/api/v1/lots/{lot_number}/labels.pdf", "/api/v1/units/{din}/label.pdf"):
+        preview, printing = paths[path]["get"], paths[path]["post"]
+        assert "preview" in preview["summary"].lower() and "PREVIEW" in preview["description"]
+        assert "print" in printing["summary"].lower() and "reason" in printing["description"]
+        assert "requestBody" not in preview
+        assert "application/json" in printing["requestBody"]["content"]
+        for operation in (preview, printing):
+            assert "application/pdf" in operation["responses"]["200"]["content"]
+        assert "422" in printing["responses"]  # a reprint without a reason

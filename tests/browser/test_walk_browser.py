@@ -28,7 +28,7 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.browser.conftest import PHONE, TABLET, log_in
 from tests.conftest import PASSWORDS
-from tests.documents.pdfs import CODE128, QR, codes_per_page, only, path_of
+from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of
 from tests.release_setup import make_lot
 
 if TYPE_CHECKING:
@@ -151,6 +151,9 @@ def technicians_enter_results(
     assert said(tech2, ".evaluation .verdict-banner").endswith(" Releasable")
 
 
+PREVIEW = "PREVIEW – NOT FOR LABELLING"
+
+
 def qa_releases_and_prints(page: Page, live: str, lot: str) -> dict[str, str]:
     """QA signs the release and prints the labels; each DIN's QR text, read off the PDF."""
     log_in(page, live, "qa")
@@ -166,11 +169,24 @@ def qa_releases_and_prints(page: Page, live: str, lot: str) -> dict[str, str]:
 
     def keep(route: Route) -> None:
         response = route.fetch()
-        printed.update(type=response.headers["content-type"], pdf=response.body())
+        printed.update(
+            type=response.headers["content-type"],
+            pdf=response.body(),
+            method=route.request.method,
+        )
         route.fulfill(response=response)
 
     page.route(f"{live}/lots/{lot}/labels.pdf", keep)
+    # The preview is a link (GET): stamped on every label, and the print log stays empty.
+    click(page, "a:has-text('Preview all labels')")
+    assert (printed["method"], printed["type"]) == ("GET", "application/pdf")
+    preview = printed["pdf"]
+    assert isinstance(preview, bytes)
+    assert [PREVIEW in text for text in page_texts(preview)] == [True, True]
+    page.goto(f"{live}/lots/{lot}/documents")
+    assert "No label printed yet." in said(page, "table[aria-label='Print log'] tbody")
     click(page, "button:has-text('Print all 2 labels')")
+    assert printed["method"] == "POST"
     page.unroute(f"{live}/lots/{lot}/labels.pdf")
     assert page.url == f"{live}/lots/{lot}/labels.pdf"
     assert printed["type"] == "application/pdf"
