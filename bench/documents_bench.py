@@ -29,11 +29,11 @@ from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from lotrack import create_app
-from lotrack.context import db_session, printing
 from lotrack.db import make_engine, make_sessionmaker
 from lotrack.documents import codes, tokens
 from lotrack.migrate import upgrade
 from lotrack.models import Lot, User
+from lotrack.request_scope import db_session, printing
 from lotrack.services import documents, seed
 from lotrack.services import lot as lots
 

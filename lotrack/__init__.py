@@ -15,16 +15,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, database, security, blueprints, errors, CLI."""
     from lotrack import api, cli, errors, security, web
     from lotrack.config import build_config
-    from lotrack.context import Database, close_session
     from lotrack.db import make_engine, make_sessionmaker
     from lotrack.documents.tokens import load_or_create_signing_key
+    from lotrack.request_scope import Database, UnitOfWorkFlask, close_session
 
     instance = Path(
         (config or {}).get("INSTANCE_PATH")
         or os.environ.get("LOTRACK_INSTANCE_PATH")
         or PROJECT_ROOT / "instance"
     )
-    app = Flask(
+    app = UnitOfWorkFlask(
         __name__,
         instance_path=str(instance),
         template_folder=str(PROJECT_ROOT / "templates"),

@@ -12,9 +12,9 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from lotrack import backup as backups
-from lotrack.context import database
 from lotrack.domain.errors import DomainError
 from lotrack.migrate import upgrade
+from lotrack.request_scope import database
 from lotrack.services import accounts, audit, seed, specs
 
 lotrack_cli = AppGroup("lotrack", help="lotrack operations.")

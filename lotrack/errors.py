@@ -54,12 +54,6 @@ def respond(status: int, code: str, message: str, fields: dict[str, str] | None 
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):  # noqa: ANN202
-        if getattr(err, "keep_writes", False):
-            # A refused signature still counts toward lockout: keep the failure, nothing else
-            # (the signing services authenticate before they write anything).
-            from lotrack.context import commit
-
-            commit()
         return respond(status_of(err), err.code, err.message, err.fields)
 
     @app.errorhandler(ValidationError)

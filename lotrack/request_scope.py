@@ -1,11 +1,19 @@
-"""Per-request plumbing shared by the web and API edges: the database session and the actor."""
+"""What a request holds, for the web and API edges: its database session and unit of work, its
+actor, and the settings and printing configuration it reads.
+
+One unit of work per request: the edges call services and return; `settle` (called once, by
+`UnitOfWorkFlask` below) commits when the answer is a success and rolls back otherwise. A
+refusal whose writes must survive (a refused signature's or login's failure count) says so with
+`keep_writes`, and only then is a 4xx committed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g
+from flask import Flask, Response, current_app, g
+from flask import session as browser_session
+from flask.typing import ResponseReturnValue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,15 +33,62 @@ def database() -> Database:
 
 
 def db_session() -> Session:
-    """The request's one session; the edge commits it once, teardown closes it (rolling back)."""
+    """The request's one session; `settle` ends its unit of work, teardown closes it."""
     if "db_session" not in g:
         g.db_session = database().sessionmaker()
     session: Session = g.db_session
     return session
 
 
-def commit() -> None:
-    db_session().commit()
+def keep_writes() -> None:
+    """This request's refusal keeps what was written (a failure count toward lockout)."""
+    g.keep_writes = True
+
+
+def refused(err: BaseException) -> None:
+    """A refusal caught at the edge: undo its writes now (so the page shown after it reads the
+    database as it was), unless the error says its writes are kept (errors.py, keep_writes)."""
+    if getattr(err, "keep_writes", False):
+        keep_writes()
+        return
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def settle(status: int) -> None:
+    """End the request's unit of work: commit a success or a kept refusal; roll back the rest."""
+    session: Session | None = g.get("db_session")
+    if session is None:
+        return
+    if status < 400 or g.pop("keep_writes", False):
+        session.commit()
+    else:
+        session.rollback()
+
+
+class UnitOfWorkFlask(Flask):
+    """Flask with the request's unit of work: the one place a request's transaction ends.
+
+    The commit runs after the view has built its answer and before the answer is sent, so a
+    commit the database refuses (a race caught by a unique index or a record guard) becomes the
+    error response of errors.py, never a success that did not happen."""
+
+    def dispatch_request(self) -> Response:  # type: ignore[override]
+        response = self.make_response(super().dispatch_request())
+        try:
+            settle(response.status_code)
+        except Exception:
+            browser_session.pop("_flashes", None)  # a success that was not kept is not announced
+            raise
+        return response
+
+    def handle_user_exception(self, e: Exception) -> ResponseReturnValue:
+        refused(e)
+        try:
+            return super().handle_user_exception(e)
+        finally:
+            settle(400)  # commits only a refusal that keeps its writes
 
 
 def close_session(_exc: BaseException | None = None) -> None:
@@ -48,6 +103,13 @@ def actor() -> User:
     if user is None:
         raise Forbidden("Log in first.")
     return user
+
+
+def lockout():  # noqa: ANN201 (services.signature.Lockout; imported here, services never import us)
+    """How many wrong passwords lock an account, and for how long, from configuration."""
+    from lotrack.services.signature import Lockout
+
+    return Lockout(setting("MAX_FAILED_LOGINS"), setting("LOCKOUT_MINUTES"))
 
 
 def setting(name: str) -> Any:

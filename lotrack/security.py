@@ -15,9 +15,9 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from lotrack.context import db_session, setting
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import User
+from lotrack.request_scope import db_session, setting
 from lotrack.services import accounts
 
 log = logging.getLogger(__name__)
@@ -152,9 +152,8 @@ def _identify() -> None:
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
+            # The token's last-use stamp joins the request's unit of work (request_scope.settle).
             g.actor = accounts.user_for_token(db_session(), header[7:].strip())
-            if g.actor is not None and db_session().dirty:
-                db_session().commit()  # last-use stamp; nothing else is pending yet
         return
     if current_user.is_authenticated:
         if _session_expired():

@@ -2,6 +2,9 @@
 tests/permission_table.py, must answer as the table says. A route missing from the table fails,
 so a new page or API operation cannot ship without someone deciding who may call it.
 
+The same calls prove the request's unit of work (request_scope.settle): every request commits
+at most once, and a refused one (4xx, 5xx) keeps nothing but what a refusal must keep.
+
 One database per identity, cloned from a template prepared once per module (a deviation, a hold,
 an exceptional-release request, an issued certificate, printed labels, a site-B nurse and patient),
 so that the writes of one identity never change what another is answered."""
@@ -23,14 +26,15 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from lotrack import create_app
-from lotrack.context import db_session, printing
 from lotrack.documents.tokens import make_token
 from lotrack.models import Investigation, Prescription, Shipment, SpecVersion, User
+from lotrack.request_scope import db_session, printing
 from lotrack.services import containment, deviation, documents, exceptional, raw_data, result
 from lotrack.services import lot as lots
 from lotrack.services.accounts import create_token
 from lotrack.services.release import SignIn
 from tests import clinical_setup as cs
+from tests.commit_probe import KEPT_BY_A_REFUSAL, CommitProbe, install
 from tests.conftest import FACILITY, PASSWORDS, Backend, csrf_token, login, user
 from tests.permission_table import (
     BODIES,
@@ -226,6 +230,11 @@ class Caller:
             "my_password": PASSWORD.get(self.username or "", ""),
         }
 
+    def prepare(self) -> None:
+        """The CSRF token pages' forms need (a request of its own, not the one being judged)."""
+        if self.csrf is None:
+            self.csrf = csrf_token(self.client, "/login")
+
     def url(self, rule: Rule, method: str) -> str:
         args = {name: _value(rule, name, self.values) for name in rule.arguments}
         adapter = self.app.url_map.bind("localhost")
@@ -242,8 +251,7 @@ class Caller:
             return self.client.post(url, headers=self.headers, json=body or None)
         if method == "GET":
             return self.client.get(url)
-        if self.csrf is None:
-            self.csrf = csrf_token(self.client, "/login")
+        self.prepare()
         form = dict(body)
         if rule.endpoint == "auth.login":  # back in after logging out (anonymous: as tech)
             name = self.username or "tech"
@@ -290,22 +298,38 @@ def test_every_route_answers_as_the_table_says(who: str, matrix: Matrix, backend
     url = backend.clone(matrix.template)
     app = _make_app(url, matrix.instance)
     try:
+        probe = install(app)
         caller = Caller(app, who, matrix)
-        wrong = []
+        wrong: list[str] = []
         for rule, method in sorted(_rules(app), key=_order):
             expected = EXPECTED.get((rule.endpoint, method))
             if expected is None:
                 continue  # test_every_route_and_method_is_in_the_table names it
             want = "allow" if who in expected else "deny"
+            caller.prepare()
+            probe.reset()
             resp = caller.call(rule, method)
             resp.close()  # a file sent from disk (static) is open until then
             got = verdict(rule, method, resp)
+            where = f"{method} {caller.url(rule, method)} ({rule.endpoint})"
             if got != want:
                 wrong.append(
-                    f"{method} {caller.url(rule, method)} ({rule.endpoint}): expected {want},"
+                    f"{where}: expected {want},"
                     f" got {resp.status_code} {resp.headers.get('Location', '')}".rstrip()
                 )
+            wrong += unit_of_work_broken(where, resp.status_code, probe)
         assert not wrong, f"{who}:\n" + "\n".join(wrong)
     finally:
         app.extensions["lotrack_db"].engine.dispose()
         backend.drop(url)
+
+
+def unit_of_work_broken(where: str, status: int, probe: CommitProbe) -> list[str]:
+    """What a request's commits show against the unit of work: one commit at most, and nothing
+    kept by a refusal but a failure count and its audit event."""
+    broken = []
+    if probe.commits > 1:
+        broken.append(f"{where}: {probe.commits} commits in one request")
+    if status >= 400 and (kept := probe.written - KEPT_BY_A_REFUSAL):
+        broken.append(f"{where}: answered {status} but committed writes to {sorted(kept)}")
+    return broken

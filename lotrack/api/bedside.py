@@ -9,21 +9,21 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
-from lotrack import clinical_schemas as io
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
-from lotrack.api.inputs import PageArgs
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.states import ScanMethod
 from lotrack.models import BedsideScan, Infusion, Thaw, Unit
+from lotrack.request_scope import actor, db_session, lockout
+from lotrack.schemas import clinical as io
 from lotrack.schemas import parse
+from lotrack.schemas.paging import PageArgs
 from lotrack.services import bedside, clinical_lists
 from lotrack.services import infusion as infusions
 from lotrack.services.common import Page
-from lotrack.services.release import Lockout
 
 bp = Blueprint(
-    "bedside_api",
+    "api_bedside",
     __name__,
     description="The bedside check (GO or NO-GO with every reason, each attempt recorded), the"
     " thaw and the infusion record.",
@@ -35,7 +35,7 @@ PHOTO_MAX_BYTES = 16 * 1024 * 1024  # a phone's photo; the app's default limit i
 
 @bp.url_value_preprocessor
 def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
-    if endpoint == "bedside_api.check_photo":
+    if endpoint == "api_bedside.check_photo":
         request.max_content_length = PHOTO_MAX_BYTES
 
 
@@ -84,7 +84,6 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
     (`needs_acknowledgement`) only when nothing else blocks"""
     done = _check(data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"])
     body = answer(done)
-    commit()  # a NO-GO is recorded too
     return body
 
 
@@ -117,9 +116,8 @@ def check_photo() -> dict[str, Any]:
     if image is None or not image.filename:
         raise ValidationFailed("Attach the photo of the label.", {"image": "required"})
     decoded = io.read_photo(image.stream)
-    done = _check(data["patient"], decoded, "photo", data["acknowledge_exceptional"])
+    done = _check(data["patient"], decoded, ScanMethod.PHOTO, data["acknowledge_exceptional"])
     body = answer(done, decoded)
-    commit()
     return body
 
 
@@ -139,12 +137,7 @@ def thaw(data: dict[str, Any]) -> dict[str, Any]:
         "thawed_at": record.thawed_at,
         "recorded_at": record.recorded_at,
     }
-    commit()
     return body
-
-
-def lockout() -> Lockout:
-    return Lockout(setting("MAX_FAILED_LOGINS"), setting("LOCKOUT_MINUTES"))
 
 
 def scan_of(scan_id: int) -> BedsideScan:
@@ -177,5 +170,4 @@ class Infusions(MethodView):
         infusion = infusions.record_infusion(session, actor(), scan, lockout=lockout(), **data)
         session.flush()
         session.refresh(infusion)
-        commit()
         return infusion

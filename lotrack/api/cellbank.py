@@ -6,15 +6,18 @@ from typing import Any
 
 from flask.views import MethodView
 
-from lotrack.api import inputs
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, WRITE, Blueprint, permission
-from lotrack.context import actor, commit, db_session
 from lotrack.models import CellBank, Vial
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.manufacturing import BankIn, VialsIn, WithdrawIn
+from lotrack.schemas.paging import PageArgs
 from lotrack.services import cellbank as service
 from lotrack.services.common import Page
 
-bp = Blueprint("banks", __name__, description="Master and working cell banks and their vials.")
+bp = Blueprint(
+    "api_cellbank", __name__, description="Master and working cell banks and their vials."
+)
 
 CODE = "<string(maxlength=64):code>"
 NUMBER = "<int(min=1, max=2147483647):number>"
@@ -23,20 +26,19 @@ NUMBER = "<int(min=1, max=2147483647):number>"
 @bp.route("/banks")
 class Banks(MethodView):
     @permission(READ)
-    @bp.arguments(inputs.PageArgs, location="query")
+    @bp.arguments(PageArgs, location="query")
     @bp.response(200, out.page_of(out.BankOut, "BankPage"))
     def get(self, args: dict[str, Any]) -> Page[CellBank]:
         """List cell banks by code"""
         return service.list_banks(db_session(), args["page"], args["per_page"])
 
     @permission(WRITE)
-    @bp.arguments(inputs.BankIn)
+    @bp.arguments(BankIn)
     @bp.response(201, out.BankDetail)
     def post(self, data: dict[str, Any]) -> CellBank:
         """Register an MCB (parent: a clone) or a WCB (parent: an MCB)"""
         data["parent_code"] = data.pop("parent")
         bank = service.register_bank(db_session(), actor(), **data)
-        commit()
         return bank
 
 
@@ -50,20 +52,19 @@ def get_bank(code: str) -> CellBank:
 
 @bp.route(f"/banks/{CODE}/vials", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.VialsIn)
+@bp.arguments(VialsIn)
 @bp.response(201, out.VialsCreated)
 def add_vials(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Store new vials of a bank, one per free position of a freezer / rack / box"""
     session = db_session()
     bank = service.get_bank(session, code)
     vials = service.add_vials(session, actor(), bank, **data)
-    commit()
     return {"bank": bank.code, "vials": vials}
 
 
 @bp.route(f"/banks/{CODE}/vials/{NUMBER}/withdraw", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.WithdrawIn)
+@bp.arguments(WithdrawIn)
 @bp.response(201, out.VialOut)
 def withdraw_vial(data: dict[str, Any], code: str, number: int) -> Vial:
     """Withdraw a stored vial, saying why; a vial is withdrawn once"""
@@ -71,5 +72,4 @@ def withdraw_vial(data: dict[str, Any], code: str, number: int) -> Vial:
     withdrawal = service.withdraw_vial(
         session, actor(), service.get_vial(session, code, number), purpose=data["purpose"]
     )
-    commit()
     return withdrawal.vial

@@ -9,21 +9,20 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
 
-from lotrack import clinical_schemas as io
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
-from lotrack.api.inputs import PageArgs
-from lotrack.context import actor, commit, db_session
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import AdverseEvent, FollowUp, Patient, Shipment
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas import clinical as io
+from lotrack.schemas.paging import PageArgs
 from lotrack.services import adverse, clinical, clinical_lists, report, shipment
 from lotrack.services.clinical_lists import PatientRecord, PrescriptionView
 from lotrack.services.common import Page
 
 bp = Blueprint(
-    "patients_api",
+    "api_clinical",
     __name__,
     description="Trial participants at the clinical sites, their prescriptions and the units"
     " allocated and shipped to them, adverse events (CTCAE v4.03) and the trial's outcomes.",
@@ -70,7 +69,6 @@ class Patients(MethodView):
     def post(self, data: dict[str, Any]) -> Patient:
         """Register a participant at your site by subject code (never a name)"""
         patient = clinical.register_patient(db_session(), actor(), **data)
-        commit()
         return patient
 
 
@@ -91,7 +89,6 @@ def consent(data: dict[str, Any], wristband: str) -> Patient:
     """Record the date of informed consent"""
     patient = _patient(wristband)
     clinical.record_consent(db_session(), actor(), patient, data["consent_date"])
-    commit()
     return patient
 
 
@@ -103,7 +100,6 @@ def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
     """Answer the protocol's checklist (each item true/false); answers what still bars dosing"""
     patient = _patient(wristband)
     problems = clinical.assess_eligibility(db_session(), actor(), patient, data)
-    commit()
     return {"wristband": patient.wristband, "eligible": not problems, "problems": problems}
 
 
@@ -115,7 +111,6 @@ def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
     """Prescribe a dose in cells/kg; cells needed = dose × weight (eligible, consented only)"""
     patient = _patient(wristband)
     rx = clinical.prescribe(db_session(), actor(), patient, **data)
-    commit()
     return PrescriptionView(rx, [], 0, 0)
 
 
@@ -126,7 +121,6 @@ def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
 def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:
     """Record the one-month visit: improved, stable or worse (the secondary outcome)"""
     visit = adverse.record_follow_up(db_session(), actor(), _patient(wristband), **data)
-    commit()
     return visit
 
 
@@ -154,7 +148,6 @@ def allocate(data: dict[str, Any], rx_id: int) -> PrescriptionView:
     clinical.allocate(session, actor(), rx, data["units"])
     session.flush()
     view = clinical_lists.views_of(session, [rx])[0]
-    commit()
     return view
 
 
@@ -182,7 +175,6 @@ class AdverseEvents(MethodView):
                 err.message, {"patient": "no such patient at your site"}
             ) from err
         event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
-        commit()
         return event
 
 
@@ -206,7 +198,6 @@ class Shipments(MethodView):
         sent = shipment.ship(session, actor(), site_code=data["site"], dins=data["units"])
         session.flush()
         session.refresh(sent)
-        commit()
         return sent
 
 
@@ -236,17 +227,12 @@ def receive(data: dict[str, Any], number: str) -> Shipment:
         condition=data["condition"],
         temperature_record=data["temperature_record"],
     )
-    commit()
     return got
-
-
-class ReportArgs(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
 @bp.route("/reports/primary-outcome")
 @permission("reports.read")
-@bp.arguments(ReportArgs, location="query")
+@bp.arguments(io.ReportArgs, location="query")
 @bp.response(200, out.PrimaryOutcomeOut)
 @bp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:

@@ -13,10 +13,10 @@ from flask import Request, Response, g, request
 from marshmallow import Schema, missing
 from webargs.flaskparser import FlaskParser
 
-from lotrack.context import actor
 from lotrack.domain.errors import DomainError, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.errors import problem
+from lotrack.request_scope import actor, db_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,6 +114,23 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(authenticate)
+
+    def response(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """flask-smorest's response decorator, with the session flushed before the answer is
+        serialised: ids and defaults of new records are shown as the request's commit keeps them
+        (the commit itself comes after the view, request_scope.settle)."""
+        serialise = super().response(*args, **kwargs)
+
+        def decorate(view: F) -> F:
+            @wraps(view)
+            def flushed(*a: Any, **k: Any) -> Any:
+                answer = view(*a, **k)
+                db_session().flush()
+                return answer
+
+            return serialise(flushed)  # type: ignore[no-any-return]
+
+        return decorate
 
     def add_url_rule(self, rule: str, *args: Any, **kwargs: Any) -> None:
         """Register the rule, and document the error answers every operation of it can give

@@ -14,10 +14,12 @@ from sqlalchemy import select
 from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.api.inputs import PageArgs
-from lotrack.api.release import decision, lockout, sign_in
-from lotrack.context import actor, commit, db_session
+from lotrack.api.release import decision
+from lotrack.domain.states import ContainmentKind
 from lotrack.models import Containment, Notification, Signature
+from lotrack.request_scope import actor, db_session, lockout
+from lotrack.schemas.paging import PageArgs
+from lotrack.schemas.release import SignWithReasonIn, ZonedNotifyIn, sign_in
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as service
 from lotrack.services import decisions, exceptional, signature
@@ -27,7 +29,7 @@ from lotrack.services.containment import AffectedUnit
 from lotrack.services.signature import ShownSignature
 
 bp = Blueprint(
-    "containments",
+    "api_containment",
     __name__,
     description="Holds and recalls of one lot or of every lot from a bank, the affected units"
     " and where they are, and who was told.",
@@ -83,26 +85,25 @@ def _contain_lot(kind: str, data: dict[str, Any], lot_number: str) -> dict[str, 
     signed = session.scalars(
         select(Signature).where(Signature.containment_id == record.id, Signature.lot_id == lot.id)
     ).one()
-    commit()
     return decision(lot, signed, record.number)
 
 
 @bp.route(f"/lots/{LOT}/hold", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(200, io.DecisionOut)
 def hold_lot(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Put a lot on hold (meaning 'placed on hold', with a reason); its units are blocked"""
-    return _contain_lot("hold", data, lot_number)
+    return _contain_lot(ContainmentKind.HOLD, data, lot_number)
 
 
 @bp.route(f"/lots/{LOT}/recall", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(200, io.DecisionOut)
 def recall_lot(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Recall a released lot (meaning 'recalled', with a reason); a lot never released is held"""
-    return _contain_lot("recall", data, lot_number)
+    return _contain_lot(ContainmentKind.RECALL, data, lot_number)
 
 
 def _contain_bank(kind: str, data: dict[str, Any], code: str) -> ContainmentView:
@@ -114,26 +115,25 @@ def _contain_bank(kind: str, data: dict[str, Any], code: str) -> ContainmentView
     session.flush()
     session.refresh(record)  # the lots the service linked after creating the record
     shown = view(record)
-    commit()
     return shown
 
 
 @bp.route(f"/banks/{CODE}/hold", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(201, io.ContainmentDetail)
 def hold_bank(data: dict[str, Any], code: str) -> ContainmentView:
     """Hold every lot made from a bank (an MCB reaches the lots of each of its WCBs)"""
-    return _contain_bank("hold", data, code)
+    return _contain_bank(ContainmentKind.HOLD, data, code)
 
 
 @bp.route(f"/banks/{CODE}/recall", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(201, io.ContainmentDetail)
 def recall_bank(data: dict[str, Any], code: str) -> ContainmentView:
     """Recall every released lot made from a bank; its quarantined lots are held"""
-    return _contain_bank("recall", data, code)
+    return _contain_bank(ContainmentKind.RECALL, data, code)
 
 
 @bp.route("/containments")
@@ -156,12 +156,11 @@ def get_containment(number: str) -> ContainmentView:
 
 @bp.route(f"/containments/{NUMBER}/notifications", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.NotifyIn)
+@bp.arguments(ZonedNotifyIn)
 @bp.response(201, io.NotificationOut)
 def notify(data: dict[str, Any], number: str) -> Notification:
     """Log that a physician, the sponsor or a site was told of this hold or recall"""
     session = db_session()
     record = service.get_containment(session, number)
     told = exceptional.record_notification(session, actor(), containment_id=record.id, **data)
-    commit()
     return told

@@ -11,16 +11,18 @@ from flask.views import MethodView
 from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import Deviation
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.paging import DeviationArgs
+from lotrack.schemas.release import AssessIn, CloseIn, DeviationIn
 from lotrack.services import deviation as service
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
 from lotrack.services.common import Page
 
 bp = Blueprint(
-    "deviations",
+    "api_deviation",
     __name__,
     description="Deviations on a run or a lot, their impact assessment and closure; an open"
     " deviation blocks release.",
@@ -52,7 +54,7 @@ def _subject(data: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/deviations")
 class Deviations(MethodView):
     @permission(READ)
-    @bp.arguments(io.DeviationArgs, location="query")
+    @bp.arguments(DeviationArgs, location="query")
     @bp.response(200, out.page_of(io.DeviationOut, "DeviationPage"))
     def get(self, args: dict[str, Any]) -> Page[Deviation]:
         """List deviations, newest first; ?status=open or closed"""
@@ -61,7 +63,7 @@ class Deviations(MethodView):
         )
 
     @permission("deviation.write")
-    @bp.arguments(io.DeviationIn)
+    @bp.arguments(DeviationIn)
     @bp.response(201, io.DeviationOut)
     def post(self, data: dict[str, Any]) -> Deviation:
         """Open a deviation on a lot or a run ({"lot"} or {"run"}, and a description)"""
@@ -69,7 +71,6 @@ class Deviations(MethodView):
         dev = service.open_deviation(
             db_session(), actor(), description=data["description"], **subject
         )
-        commit()
         return dev
 
 
@@ -83,7 +84,7 @@ def get_deviation(number: str) -> Deviation:
 
 @bp.route(f"/deviations/{NUMBER}/assess", methods=["POST"])
 @permission("deviation.write")
-@bp.arguments(io.AssessIn)
+@bp.arguments(AssessIn)
 @bp.response(200, io.DeviationOut)
 def assess(data: dict[str, Any], number: str) -> Deviation:
     """Record the impact assessment of an open deviation"""
@@ -91,17 +92,15 @@ def assess(data: dict[str, Any], number: str) -> Deviation:
     dev = service.assess(
         session, actor(), service.get_deviation(session, number), data["impact_assessment"]
     )
-    commit()
     return dev
 
 
 @bp.route(f"/deviations/{NUMBER}/close", methods=["POST"])
 @permission("deviation.close")
-@bp.arguments(io.CloseIn)
+@bp.arguments(CloseIn)
 @bp.response(200, io.DeviationOut)
 def close(data: dict[str, Any], number: str) -> Deviation:
     """Close an assessed deviation (QA); it no longer blocks release"""
     session = db_session()
     dev = service.close(session, actor(), service.get_deviation(session, number), data["closure"])
-    commit()
     return dev

@@ -6,15 +6,16 @@ from typing import Any
 
 from flask.views import MethodView
 
-from lotrack.api import inputs
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, WRITE, Blueprint, permission
-from lotrack.context import actor, commit, db_session
 from lotrack.models import Clone, Donor, DonorScreening
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.manufacturing import CloneIn, DeterminationIn, DonorIn, ScreeningIn
+from lotrack.schemas.paging import PageArgs
 from lotrack.services import donor as service
 from lotrack.services.common import Page
 
-bp = Blueprint("donors", __name__, description="Donors, screening, eligibility and clones.")
+bp = Blueprint("api_donor", __name__, description="Donors, screening, eligibility and clones.")
 
 CODE = "<string(maxlength=64):code>"
 
@@ -22,19 +23,18 @@ CODE = "<string(maxlength=64):code>"
 @bp.route("/donors")
 class Donors(MethodView):
     @permission(READ)
-    @bp.arguments(inputs.PageArgs, location="query")
+    @bp.arguments(PageArgs, location="query")
     @bp.response(200, out.page_of(out.DonorOut, "DonorPage"))
     def get(self, args: dict[str, Any]) -> Page[Donor]:
         """List donors by code"""
         return service.list_donors(db_session(), args["page"], args["per_page"])
 
     @permission(WRITE)
-    @bp.arguments(inputs.DonorIn)
+    @bp.arguments(DonorIn)
     @bp.response(201, out.DonorDetail)
     def post(self, data: dict[str, Any]) -> Donor:
         """Register a donor (a code and the consent date; never a name)"""
         donor = service.register_donor(db_session(), actor(), **data)
-        commit()
         return donor
 
 
@@ -48,19 +48,18 @@ def get_donor(code: str) -> Donor:
 
 @bp.route(f"/donors/{CODE}/screening", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.ScreeningIn)
+@bp.arguments(ScreeningIn)
 @bp.response(201, out.ScreeningOut)
 def record_screening(data: dict[str, Any], code: str) -> DonorScreening:
     """Record a screening test result (marker, method, result, date)"""
     session = db_session()
     row = service.record_screening(session, actor(), service.get_donor(session, code), **data)
-    commit()
     return row
 
 
 @bp.route(f"/donors/{CODE}/determination", methods=["POST"])
 @permission("donor.determine")
-@bp.arguments(inputs.DeterminationIn)
+@bp.arguments(DeterminationIn)
 @bp.response(200, out.DonorDetail)
 def determine_eligibility(data: dict[str, Any], code: str) -> Donor:
     """Record the eligibility determination made by a named responsible person (QA)"""
@@ -68,21 +67,20 @@ def determine_eligibility(data: dict[str, Any], code: str) -> Donor:
     donor = service.determine_eligibility(
         session, actor(), service.get_donor(session, code), **data
     )
-    commit()
     return donor
 
 
 @bp.route("/clones")
 class Clones(MethodView):
     @permission(READ)
-    @bp.arguments(inputs.PageArgs, location="query")
+    @bp.arguments(PageArgs, location="query")
     @bp.response(200, out.page_of(out.CloneOut, "ClonePage"))
     def get(self, args: dict[str, Any]) -> Page[Clone]:
         """List clones by code"""
         return service.list_clones(db_session(), args["page"], args["per_page"])
 
     @permission(WRITE)
-    @bp.arguments(inputs.CloneIn)
+    @bp.arguments(CloneIn)
     @bp.response(201, out.CloneOut)
     def post(self, data: dict[str, Any]) -> Clone:
         """Register a clone derived from a donor"""
@@ -93,7 +91,6 @@ class Clones(MethodView):
             donor_code=data["donor"],
             derived_on=data["derived_on"],
         )
-        commit()
         return clone
 
 

@@ -8,17 +8,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lotrack.api import inputs
 from lotrack.api import quality_schemas as qout
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session
 from lotrack.models import Investigation
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.paging import InvestigationPageArgs
+from lotrack.schemas.quality import ConclusionIn, FindingsIn
 from lotrack.services import investigation as service
 from lotrack.services.common import Page
 
 bp = Blueprint(
-    "investigations",
+    "api_investigation",
     __name__,
     description="Out-of-specification investigations; an open one blocks the lot's release.",
 )
@@ -38,7 +39,7 @@ def _detail(session: Session, inv: Investigation) -> qout.Row:
 
 @bp.route("/investigations")
 @permission(READ)
-@bp.arguments(inputs.InvestigationPageArgs, location="query")
+@bp.arguments(InvestigationPageArgs, location="query")
 @bp.response(200, out.page_of(qout.InvestigationOut, "InvestigationPage"))
 def list_investigations(args: dict[str, Any]) -> Page[Investigation]:
     """List investigations, latest first; ?status=open or closed filters"""
@@ -58,7 +59,7 @@ def get_investigation(number: str) -> qout.Row:
 
 @bp.route(f"/investigations/{NUMBER}/escalate", methods=["POST"])
 @permission(MANAGE)
-@bp.arguments(inputs.FindingsIn)
+@bp.arguments(FindingsIn)
 @bp.response(200, qout.InvestigationDetail)
 def escalate(data: dict[str, Any], number: str) -> qout.Row:
     """Phase I found no laboratory error: escalate to a full (phase II) investigation"""
@@ -67,18 +68,16 @@ def escalate(data: dict[str, Any], number: str) -> qout.Row:
         session, actor(), service.get_investigation(session, number), data["findings"]
     )
     row = _detail(session, inv)
-    commit()
     return row
 
 
 @bp.route(f"/investigations/{NUMBER}/conclude", methods=["POST"])
 @permission(MANAGE)
-@bp.arguments(inputs.ConclusionIn)
+@bp.arguments(ConclusionIn)
 @bp.response(200, qout.InvestigationDetail)
 def conclude(data: dict[str, Any], number: str) -> qout.Row:
     """Close as confirmed OOS, or invalidated with an assignable cause (which permits a retest)"""
     session = db_session()
     inv = service.conclude(session, actor(), service.get_investigation(session, number), **data)
     row = _detail(session, inv)
-    commit()
     return row

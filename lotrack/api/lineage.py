@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from lotrack.api import inputs
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, db_session
+from lotrack.domain.states import BankTier
 from lotrack.models import CellBank, ProductionRun
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.trace import TraceBackArgs, TraceForwardArgs
 from lotrack.services import lineage as service
 
-bp = Blueprint("trace", __name__, description="Lineage, back to the donor and forward to units.")
+bp = Blueprint(
+    "api_lineage", __name__, description="Lineage, back to the donor and forward to units."
+)
 
 
 class _BankWithRuns:
@@ -27,7 +30,7 @@ class _BankWithRuns:
 
 @bp.route("/trace/back")
 @permission(READ)
-@bp.arguments(inputs.TraceBackArgs, location="query")
+@bp.arguments(TraceBackArgs, location="query")
 @bp.response(200, out.TraceBack)
 def trace_back(args: dict[str, Any]) -> service.LotLineage:
     """From a lot back to its donor: donor, clone, MCB, WCB, run with passages, lot with units"""
@@ -36,12 +39,12 @@ def trace_back(args: dict[str, Any]) -> service.LotLineage:
 
 @bp.route("/trace/forward")
 @permission(READ)
-@bp.arguments(inputs.TraceForwardArgs, location="query")
+@bp.arguments(TraceForwardArgs, location="query")
 @bp.response(200, out.TraceForward)
 def trace_forward(args: dict[str, Any]) -> dict[str, Any]:
     """From a bank forward: its WCBs (itself, for a WCB), their runs, lots and units"""
     tree = service.bank_forward(db_session(), actor(), args["bank"])
-    wcbs = [b for b in tree.banks if b.tier == "WCB"]
+    wcbs = [b for b in tree.banks if b.tier == BankTier.WCB]
     return {
         "bank": tree.bank,
         "wcbs": [_BankWithRuns(b, tree.runs_of(b)) for b in wcbs],

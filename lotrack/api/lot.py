@@ -9,17 +9,18 @@ from typing import Any
 from flask.views import MethodView
 
 from lotrack.api import decision_schemas as dio
-from lotrack.api import inputs
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, WRITE, Blueprint, permission
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.models import Lot, Unit
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.manufacturing import FillIn, LotIn
+from lotrack.schemas.paging import LotPageArgs, PageArgs
 from lotrack.services import decisions
 from lotrack.services import lot as service
 from lotrack.services.common import Page
 from lotrack.services.shipment import Whereabouts, whereabouts
 
-bp = Blueprint("lots", __name__, description="Lots and the units filled from them.")
+bp = Blueprint("api_lot", __name__, description="Lots and the units filled from them.")
 
 LOT = "<string(maxlength=64):lot_number>"
 
@@ -27,7 +28,7 @@ LOT = "<string(maxlength=64):lot_number>"
 @bp.route("/lots")
 class Lots(MethodView):
     @permission(READ)
-    @bp.arguments(inputs.LotPageArgs, location="query")
+    @bp.arguments(LotPageArgs, location="query")
     @bp.response(200, out.page_of(out.LotOut, "LotPage"))
     def get(self, args: dict[str, Any]) -> Page[Lot]:
         """List lots, newest first; ?state= filters"""
@@ -36,7 +37,7 @@ class Lots(MethodView):
         )
 
     @permission(WRITE)
-    @bp.arguments(inputs.LotIn)
+    @bp.arguments(LotIn)
     @bp.response(201, out.LotDetail)
     def post(self, data: dict[str, Any]) -> Lot:
         """Register a lot harvested from a run; it starts in QUARANTINE"""
@@ -48,13 +49,12 @@ class Lots(MethodView):
             expires_on=data["expires_on"],
             lot_number=data["lot_number"],
         )
-        commit()
         return lot
 
 
 @bp.route("/lots/needs-decision")
 @permission(READ)
-@bp.arguments(inputs.PageArgs, location="query")
+@bp.arguments(PageArgs, location="query")
 @bp.response(200, out.page_of(dio.HeldLotOut, "HeldLotPage"))
 def needs_decision(args: dict[str, Any]) -> Page[dict[str, Any]]:
     """QA's "needs decision" queue: every lot ON_HOLD, the longest-waiting first, with the hold
@@ -74,14 +74,13 @@ def get_lot(lot_number: str) -> Lot:
 
 @bp.route(f"/lots/{LOT}/units", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.FillIn)
+@bp.arguments(FillIn)
 @bp.response(201, out.UnitsCreated)
 def fill_units(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Fill units from a quarantined lot; each gets a DIN and its MOD 37-2 check character"""
     session = db_session()
     lot = service.get_lot(session, lot_number)
     units = service.fill_units(session, actor(), lot, facility_id=setting("FACILITY_ID"), **data)
-    commit()
     return {"lot": lot.lot_number, "units": units}
 
 

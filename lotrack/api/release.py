@@ -2,7 +2,8 @@
 lifting a hold, review signatures, exceptional release (and the treating physician's acceptance),
 the "needs decision" queue of held lots, the lot's signatures and audit timeline.
 The same services, rules and refusals as the HTML pages: a wrong password is a 403 whose failure
-count is kept (errors.py commits it), a blocker or a decision taken first by someone else a 409."""
+count is kept (the request's unit of work commits it), a blocker or a decision taken first by
+someone else a 409."""
 
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ from flask.views import MethodView
 from lotrack.api import decision_schemas as dio
 from lotrack.api import release_schemas as io
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.decisions import Action
+from lotrack.domain.states import ExceptionalStatus
 from lotrack.models import ExceptionalRelease, Lot, Notification, Signature
+from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas import ReasonIn
+from lotrack.schemas.release import ExceptionalIn, SignIn, SignWithReasonIn, ZonedNotifyIn, sign_in
 from lotrack.services import clinical, containment, decisions, exceptional, release, signature
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
 from lotrack.services.signature import ShownSignature
 
 bp = Blueprint(
-    "decisions",
+    "api_release",
     __name__,
     description="QA release review and signed decisions: release, reject, lift a hold, review,"
     " exceptional release; the lot's signatures and audit timeline.",
@@ -36,14 +39,6 @@ NUMBER = "<string(maxlength=32):number>"
 PATIENT = "<path:wristband>"  # "<SITE>/<SUBJECT>": the wristband holds a slash
 DECIDE = "release.decide"
 CSV = {200: {"description": "the timeline as CSV", "content": {"text/csv": {}}}}
-
-
-def sign_in(data: dict[str, Any]) -> release.SignIn:
-    return release.SignIn(data["username"], data["password"], data["meaning"], data["reason"])
-
-
-def lockout() -> release.Lockout:
-    return release.Lockout(setting("MAX_FAILED_LOGINS"), setting("LOCKOUT_MINUTES"))
 
 
 def decision(lot: Lot, signed: Signature, containment_number: str | None = None) -> dict[str, Any]:
@@ -61,7 +56,6 @@ def _decide(action: Action, data: dict[str, Any], lot_number: str) -> dict[str, 
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     signed = release.decide(session, actor(), lot, action, sign_in(data), lockout())
-    commit()
     return decision(lot, signed)
 
 
@@ -93,7 +87,7 @@ class Release(MethodView):
         }
 
     @permission(DECIDE)
-    @bp.arguments(io.SignIn)
+    @bp.arguments(SignIn)
     @bp.response(200, io.DecisionOut)
     def post(self, data: dict[str, Any], lot_number: str) -> dict[str, Any]:
         """Release a quarantined lot (meaning 'approved for release'); refused while a blocker
@@ -103,7 +97,7 @@ class Release(MethodView):
 
 @bp.route(f"/lots/{LOT}/reject", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(200, io.DecisionOut)
 def reject(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Reject a quarantined or held lot (meaning 'rejected', with a reason)"""
@@ -112,7 +106,7 @@ def reject(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
 
 @bp.route(f"/lots/{LOT}/unhold", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignWithReasonIn)
+@bp.arguments(SignWithReasonIn)
 @bp.response(200, io.DecisionOut)
 def unhold(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Lift a hold (meaning 'hold lifted', with a reason): back to the state it interrupted"""
@@ -121,14 +115,13 @@ def unhold(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
 
 @bp.route(f"/lots/{LOT}/review", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.SignIn)
+@bp.arguments(SignIn)
 @bp.response(201, io.DecisionOut)
 def sign_review(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Sign the dossier as it stands as 'reviewed', without a change of state"""
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     signed = release.sign_review(session, actor(), lot, sign_in(data), lockout())
-    commit()
     return decision(lot, signed)
 
 
@@ -183,7 +176,10 @@ class ErView:
 
     @property
     def awaiting_acceptance(self) -> bool:
-        return self.acceptance is None and self.er.status in ("pending", "approved")
+        return self.acceptance is None and self.er.status in (
+            ExceptionalStatus.PENDING,
+            ExceptionalStatus.APPROVED,
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.er, name)
@@ -198,20 +194,20 @@ def er_view(er: ExceptionalRelease, signed: Signature | None = None) -> ErView:
     ]
     told = exceptional.notifications_of(session, er_id=er.id)
     # Once approved: what still stands between the release and its first allocation.
-    terms = exceptional.terms_of(session, er.lot) if er.status == "approved" else None
+    approved = er.status == ExceptionalStatus.APPROVED
+    terms = exceptional.terms_of(session, er.lot) if approved else None
     missing = list(terms.problems) if terms is not None else []
     return ErView(er, shown, told, exceptional.acceptance_of(session, er), missing, signed)
 
 
 @bp.route(f"/lots/{LOT}/exceptional-release", methods=["POST"])
 @permission("exceptional.request")
-@bp.arguments(io.ExceptionalIn)
+@bp.arguments(ExceptionalIn)
 @bp.response(201, io.ExceptionalOut)
 def request_exceptional(data: dict[str, Any], lot_number: str) -> ExceptionalRelease:
     """Record a physician's request and the risk assessment for a lot that fails its spec"""
     session = db_session()
     er = exceptional.request_release(session, actor(), lots.get_lot(session, lot_number), **data)
-    commit()
     return er
 
 
@@ -225,20 +221,19 @@ def get_exceptional(number: str) -> ErView:
 
 @bp.route(f"/exceptional-releases/{NUMBER}/sign", methods=["POST"])
 @permission("exceptional.sign")
-@bp.arguments(io.SignIn)
+@bp.arguments(SignIn)
 @bp.response(200, io.ExceptionalSigned)
 def sign_exceptional(data: dict[str, Any], number: str) -> ErView:
     """QA's or the medical director's signature; with both, the lot is EXCEPTIONAL_RELEASE"""
     session = db_session()
     er = exceptional.get_request(session, number)
     signed = exceptional.sign_release(session, actor(), er, sign_in(data), lockout())
-    commit()
     return er_view(er, signed)
 
 
 @bp.route(f"/exceptional-releases/{NUMBER}/accept", methods=["POST"])
 @permission("exceptional.accept")
-@bp.arguments(io.SignIn)
+@bp.arguments(SignIn)
 @bp.response(200, io.ExceptionalSigned)
 def accept_exceptional(data: dict[str, Any], number: str) -> ErView:
     """The treating physician (clinical staff of the patient's site) accepts the exceptional
@@ -247,7 +242,6 @@ def accept_exceptional(data: dict[str, Any], number: str) -> ErView:
     session = db_session()
     er = exceptional.get_request(session, number)
     signed = exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
-    commit()
     return er_view(er, signed)
 
 
@@ -265,14 +259,13 @@ def patient_releases(wristband: str) -> dict[str, Any]:
 
 @bp.route(f"/exceptional-releases/{NUMBER}/notifications", methods=["POST"])
 @permission(DECIDE)
-@bp.arguments(io.NotifyIn)
+@bp.arguments(ZonedNotifyIn)
 @bp.response(201, io.NotificationOut)
 def notify_exceptional(data: dict[str, Any], number: str) -> Notification:
     """Log that the physician, the sponsor or a site was told"""
     session = db_session()
     er = exceptional.get_request(session, number)
     told = exceptional.record_notification(session, actor(), er=er, **data)
-    commit()
     return told
 
 
@@ -285,5 +278,4 @@ def withdraw_exceptional(data: dict[str, Any], number: str) -> ErView:
     session = db_session()
     er = exceptional.get_request(session, number)
     exceptional.withdraw(session, actor(), er, data["reason"])
-    commit()
     return er_view(er)

@@ -11,13 +11,13 @@ from flask import request
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
-from lotrack.api import inputs
 from lotrack.api import quality_schemas as qout
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.models import Lot, Passage
-from lotrack.schemas import parse
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas import ReasonIn, parse
+from lotrack.schemas.quality import CorrectionIn, ImportDefaultsIn, ResultIn
 from lotrack.services import cellbank as banks
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
@@ -25,7 +25,7 @@ from lotrack.services import result as service
 from lotrack.services import result_import
 
 bp = Blueprint(
-    "results",
+    "api_result",
     __name__,
     description="QC results as entered and judged; instrument imports; verification, corrections.",
 )
@@ -80,7 +80,6 @@ def _record(session: Session, subject: service.Subject, data: dict[str, Any]) ->
     with _analyte_is_test():
         recorded = service.record_result(session, actor(), subject, **data)
     row = qout.result_rows(session, [recorded])[0]
-    commit()
     return row
 
 
@@ -109,7 +108,7 @@ class LotResults(MethodView):
         return _listed(session, lots.get_lot(session, lot_number))
 
     @permission(WRITE)
-    @bp.arguments(inputs.ResultIn)
+    @bp.arguments(ResultIn)
     @bp.response(201, qout.ResultOut)
     def post(self, data: dict[str, Any], lot_number: str) -> qout.Row:
         """Record a lot result as entered and judge it; a required test's failure opens an OOS"""
@@ -138,7 +137,7 @@ def _csv_text() -> str:
 def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
     """Every row or none; defaults come from form fields, else the query string."""
     session = db_session()
-    form = parse(inputs.ImportDefaultsIn(), request.form.to_dict()) if request.form else {}
+    form = parse(ImportDefaultsIn(), request.form.to_dict()) if request.form else {}
     defaults = {k: form.get(k) or v for k, v in query.items()}
     done = result_import.import_results(
         session,
@@ -149,13 +148,12 @@ def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
         max_rows=setting("MAX_IMPORT_ROWS"),
     ).results
     rows = qout.result_rows(session, done)
-    commit()
     return {"imported": len(rows), "results": rows}
 
 
 @bp.route(f"/lots/{LOT}/results/import", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.ImportDefaultsIn, location="query")
+@bp.arguments(ImportDefaultsIn, location="query")
 @bp.doc(requestBody=CSV_BODY)
 @bp.response(201, qout.ImportOut)
 def import_lot_results(query: dict[str, str], lot_number: str) -> dict[str, Any]:
@@ -165,7 +163,7 @@ def import_lot_results(query: dict[str, str], lot_number: str) -> dict[str, Any]
 
 @bp.route("/results/import", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.ImportDefaultsIn, location="query")
+@bp.arguments(ImportDefaultsIn, location="query")
 @bp.doc(requestBody=CSV_BODY)
 @bp.response(201, qout.ImportOut)
 def import_results(query: dict[str, str]) -> dict[str, Any]:
@@ -193,13 +191,12 @@ def verify(result_id: int) -> qout.Row:
     session = db_session()
     verified = service.verify_result(session, actor(), service.get_result(session, result_id))
     row = qout.result_rows(session, [verified])[0]
-    commit()
     return row
 
 
 @bp.route(f"/results/{ID}/invalidate", methods=["POST"])
 @permission(VERIFY)
-@bp.arguments(inputs.ReasonIn)
+@bp.arguments(ReasonIn)
 @bp.response(200, qout.ResultOut)
 def invalidate(data: dict[str, Any], result_id: int) -> qout.Row:
     """Invalidate a result with a reason; it stays visible (a failure only through its OOS)"""
@@ -208,13 +205,12 @@ def invalidate(data: dict[str, Any], result_id: int) -> qout.Row:
         session, actor(), service.get_result(session, result_id), data["reason"]
     )
     row = qout.result_rows(session, [found])[0]
-    commit()
     return row
 
 
 @bp.route(f"/results/{ID}/correct", methods=["POST"])
 @permission(WRITE)
-@bp.arguments(inputs.CorrectionIn)
+@bp.arguments(CorrectionIn)
 @bp.response(201, qout.ResultOut)
 def correct(data: dict[str, Any], result_id: int) -> qout.Row:
     """Invalidate a result with a reason and record its replacement, linked to it"""
@@ -223,7 +219,6 @@ def correct(data: dict[str, Any], result_id: int) -> qout.Row:
     with _analyte_is_test():
         new = service.correct_result(session, actor(), old, **data)
     row = qout.result_rows(session, [new])[0]
-    commit()
     return row
 
 
@@ -240,7 +235,7 @@ class BankResults(MethodView):
         return _listed(session, banks.get_bank(session, code))
 
     @permission(WRITE)
-    @bp.arguments(inputs.ResultIn)
+    @bp.arguments(ResultIn)
     @bp.response(201, qout.ResultOut)
     def post(self, data: dict[str, Any], code: str) -> qout.Row:
         """Record a bank result, judged against the bank's pinned MCB or WCB specification"""
@@ -258,7 +253,7 @@ class PassageResults(MethodView):
         return _listed(session, _passage(session, code, number))
 
     @permission(WRITE)
-    @bp.arguments(inputs.ResultIn)
+    @bp.arguments(ResultIn)
     @bp.response(201, qout.ResultOut)
     def post(self, data: dict[str, Any], code: str, number: int) -> qout.Row:
         """Record an in-process result, judged against the run's pinned in-process specification"""

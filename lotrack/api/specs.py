@@ -1,5 +1,5 @@
 """/api/v1 specification versions (their tests and limits as reviewed, status, QA approval), and
-how each lot and cell bank measures up against the version it pinned."""
+a cell bank's qualification against its version."""
 
 from __future__ import annotations
 
@@ -7,22 +7,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lotrack.api import inputs
 from lotrack.api import quality_schemas as qout
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import actor, commit, db_session
 from lotrack.models import CellBank, SpecVersion
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.quality import QualifyIn
 from lotrack.services import cellbank as banks
 from lotrack.services import evaluation
-from lotrack.services import lot as lots
 from lotrack.services import specs as service
 
 bp = Blueprint(
-    "spec_versions",
+    "api_specs",
     __name__,
-    description="Specification versions (tests, limits, sources; QA approval), and evaluations of"
-    " lots and cell banks against the version each pinned.",
+    description="Specification versions (tests, limits, sources; QA approval), and a cell bank's"
+    " qualification.",
 )
 
 # Record ids are 32-bit integers; a larger number names no version (404, not an overflow).
@@ -71,47 +70,15 @@ def approve(version_id: int) -> qout.Row:
     session = db_session()
     version = service.approve(session, actor(), service.get_version(session, version_id))
     row = _detail(session, version)
-    commit()
     return row
-
-
-# Evaluations ------------------------------------------------------------------------------------
-
-
-@bp.route(f"/lots/{LOT}/evaluation")
-@permission(READ)
-@bp.response(200, qout.LotEvaluationOut)
-def lot_evaluation(lot_number: str) -> dict[str, Any]:
-    """Whether a lot is releasable: per test the result judged, and every blocker"""
-    session = db_session()
-    lot = lots.get_lot(session, lot_number)
-    ev = evaluation.evaluate_lot(session, lot)
-    return {"lot": lot.lot_number, "state": lot.state, **qout.evaluation_body(session, ev)}
-
-
-@bp.route(f"/banks/{CODE}/evaluation")
-@permission(READ)
-@bp.response(200, qout.BankEvaluationOut)
-def bank_evaluation(code: str) -> dict[str, Any]:
-    """Whether a cell bank meets its qualification specification, with every blocker"""
-    session = db_session()
-    bank = banks.get_bank(session, code)
-    ev = evaluation.evaluate_bank(session, bank)
-    return {
-        "bank": bank.code,
-        "tier": bank.tier,
-        "qualification": bank.qualification,
-        **qout.evaluation_body(session, ev),
-    }
 
 
 @bp.route(f"/banks/{CODE}/qualify", methods=["POST"])
 @permission("bank.qualify")
-@bp.arguments(inputs.QualifyIn)
+@bp.arguments(QualifyIn)
 @bp.response(200, out.BankOut)
 def qualify(data: dict[str, Any], code: str) -> CellBank:
     """QA's decision on a bank: qualified only when its evaluation has no blocker"""
     session = db_session()
     bank = evaluation.qualify_bank(session, actor(), banks.get_bank(session, code), **data)
-    commit()
     return bank

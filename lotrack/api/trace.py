@@ -13,11 +13,12 @@ from typing import Any
 
 from lotrack.api import trace_schemas as io
 from lotrack.api.common import Blueprint, permission
-from lotrack.context import actor, db_session
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas.trace import ForwardArgs, PatientArgs
 from lotrack.services import trace as service
 
 bp = Blueprint(
-    "trace_api",
+    "api_trace",
     __name__,
     description="Trace a patient back to the donor, a donor, bank or lot forward to every unit"
     " and patient, and a hold's or recall's impact: patients to follow, units to quarantine.",
@@ -28,7 +29,7 @@ NUMBER = "<string(maxlength=32):number>"
 
 @bp.route("/trace/patient")
 @permission("clinical.read")
-@bp.arguments(io.PatientArgs, location="query")
+@bp.arguments(PatientArgs, location="query")
 @bp.response(200, io.PatientTraceOut)
 def trace_patient(args: dict[str, Any]) -> service.PatientTrace:
     """A patient's every infusion: unit → lot → run → passages → WCB → MCB → clone → donor"""
@@ -37,7 +38,7 @@ def trace_patient(args: dict[str, Any]) -> service.PatientTrace:
 
 @bp.route("/trace/units")
 @permission("trace.read")
-@bp.arguments(io.ForwardArgs, location="query")
+@bp.arguments(ForwardArgs, location="query")
 @bp.response(200, io.ForwardOut)
 @bp.alt_response(404, response="NOT_FOUND")  # a donor, bank or lot named by the query
 def trace_units(args: dict[str, Any]) -> service.ForwardTrace:

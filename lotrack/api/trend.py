@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.context import db_session
 from lotrack.domain.specs import Interval, SpecTest
+from lotrack.request_scope import db_session
+from lotrack.schemas.quality import TrendArgs
 from lotrack.services import trend as service
 
-bp = Blueprint("trends", __name__, description="A numeric test across lots, against its limits.")
+bp = Blueprint("api_trend", __name__, description="A numeric test across lots, against its limits.")
 
 # Named like every other code in a path (donors, banks), so tools that fill paths know it.
 CODE = "<string(maxlength=64):code>"
@@ -26,14 +27,6 @@ def _exact(description: str) -> fields.Decimal:
 
 def _alert(test: SpecTest) -> str | None:
     return None if test.alert == Interval() else test.alert.describe(test.unit)
-
-
-class TrendArgs(Schema):
-    limit = fields.Integer(
-        load_default=200,
-        validate=validate.Range(min=1, max=service.MAX_LIMIT),
-        metadata={"description": "at most this many lots, the most recently harvested"},
-    )
 
 
 class TrendTestOut(Schema):

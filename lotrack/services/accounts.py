@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import Role
 from lotrack.models import ApiToken, Site, User
 from lotrack.models.user import ROLES
 from lotrack.services import audit
@@ -128,7 +129,7 @@ def create_user(
     if role not in ROLES:
         fields["role"] = f"one of {', '.join(ROLES)}"
     site = None
-    if role == "clinical":
+    if role == Role.CLINICAL:
         if not site_code:
             fields["site"] = "a clinical user is bound to one site"
         else:

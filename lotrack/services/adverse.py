@@ -18,7 +18,7 @@ from lotrack.models import AdverseEvent, FollowUp, Infusion, Patient, User
 from lotrack.services import audit
 from lotrack.services.clinical import require_same_site
 
-RESPONSES = ("improved", "stable", "worse")
+RESPONSES = rules.RESPONSES
 
 
 def record_adverse_event(
@@ -53,7 +53,7 @@ def record_adverse_event(
         fields["onset_on"] = "in the future"
     if grade == 5 and "death" not in seriousness:
         fields["seriousness"] = "a grade 5 event (death) is serious: include 'death'"
-    if outcome == "fatal" and grade != 5:
+    if outcome == rules.AdverseOutcome.FATAL and grade != 5:
         fields["grade"] = "a fatal outcome is grade 5"
     if infusion is not None and infusion.patient_id != patient.id:
         fields["infusion"] = "an infusion of another patient"

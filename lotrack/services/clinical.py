@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 from lotrack.db import utcnow
 from lotrack.domain import clinical as rules
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.permissions import require
+from lotrack.domain.permissions import Role, require
+from lotrack.domain.states import PrescriptionStatus
 from lotrack.models import Allocation, Infusion, Patient, Prescription, Site, Unit, User
 from lotrack.services import audit
 from lotrack.services import lot as lots
@@ -26,7 +27,7 @@ from lotrack.services.common import Page, check_code, norm, page_of
 
 def site_scope(actor: User) -> int | None:
     """The site a user is bound to (clinical staff), or None for users who see every site."""
-    return actor.site_id if actor.role == "clinical" else None
+    return actor.site_id if actor.role == Role.CLINICAL else None
 
 
 def _check_site(actor: User, site_id: int) -> None:
@@ -68,7 +69,7 @@ def register_patient(
     """A participant at the actor's site, known only by a subject code."""
     require(actor.role, "clinical.write")
     code = check_code(subject_code, "subject_code")
-    site = actor.site if actor.role == "clinical" else None
+    site = actor.site if actor.role == Role.CLINICAL else None
     if site is None:
         site = session.scalar(select(Site).where(Site.code == norm(site_code)))
     if site is None:
@@ -158,7 +159,7 @@ def prescribe(
         cells_needed=rules.cells_needed(dose_per_kg, Decimal(patient.weight_kg)),
         tolerance=Decimal("0.10"),
         planned_on=planned_on,
-        status="open",
+        status=PrescriptionStatus.OPEN,
         prescribed_by_id=actor.id,
     )
     audit.created(session, actor, rx)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import require
-from lotrack.domain.states import USABLE_LOT_STATES, UnitState
+from lotrack.domain.states import USABLE_LOT_STATES, PrescriptionStatus, UnitState
 from lotrack.models import (
     AdverseEvent,
     Allocation,
@@ -148,7 +148,9 @@ def open_prescriptions(
     )
     stmt = (
         select(Prescription)
-        .where(Prescription.status == "open", allocated < Prescription.cells_needed)
+        .where(
+            Prescription.status == PrescriptionStatus.OPEN, allocated < Prescription.cells_needed
+        )
         .options(joinedload(Prescription.patient).joinedload(Patient.site))
         .order_by(Prescription.planned_on, Prescription.id)
     )

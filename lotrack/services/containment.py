@@ -13,22 +13,23 @@ from lotrack.db import utcnow
 from lotrack.domain.decisions import DISTRIBUTED, Action, check_signer
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import LotState
+from lotrack.domain.states import ContainmentKind, LotState
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, Unit, User
 from lotrack.services import audit, lookback, signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
-from lotrack.services.release import Lockout, SignIn, authenticate_sign_in, move
+from lotrack.services.release import move
 from lotrack.services.shipment import Whereabouts, whereabouts
+from lotrack.services.signature import Lockout, SignIn, authenticate_sign_in
 
-KINDS = ("hold", "recall")
+KINDS = (ContainmentKind.HOLD, ContainmentKind.RECALL)
 
 
 def _plan(kind: str, lot: Lot) -> tuple[Action, LotState] | None:
     """What a hold or a recall does to one lot: (the action signed, the target), or nothing."""
     state = LotState(lot.state)
     held_from = LotState(lot.held_from) if lot.held_from else None
-    if kind == "recall":
+    if kind == ContainmentKind.RECALL:
         if state in DISTRIBUTED or (state == LotState.ON_HOLD and held_from in DISTRIBUTED):
             return Action.RECALL, LotState.RECALLED
         if state == LotState.QUARANTINE:
@@ -54,7 +55,7 @@ def contain(
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if kind not in KINDS:
         raise ValidationFailed("A hold or a recall.", {"kind": "hold or recall"})
-    main_action = Action.RECALL if kind == "recall" else Action.HOLD
+    main_action = Action.RECALL if kind == ContainmentKind.RECALL else Action.HOLD
     meaning = check_signer(main_action, signer.role, sign_in.meaning)
     if not sign_in.reason.strip():
         raise ValidationFailed(f"State the reason for the {kind}.", {"reason": "required"})
@@ -68,7 +69,11 @@ def contain(
         raise Conflict(f"Nothing to {kind}: {states}.", {"scope": f"nothing to {kind}"})
     record = Containment(
         number=issue(
-            session, "RCL" if kind == "recall" else "HLD", utcnow().year, Containment.number, 3
+            session,
+            "RCL" if kind == ContainmentKind.RECALL else "HLD",
+            utcnow().year,
+            Containment.number,
+            3,
         ),
         kind=kind,
         lot=lot,

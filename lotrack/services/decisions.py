@@ -12,7 +12,7 @@ from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.domain.decisions import Action
-from lotrack.domain.states import LotState
+from lotrack.domain.states import ExceptionalStatus, LotState
 from lotrack.models import (
     CellBank,
     Containment,
@@ -162,7 +162,10 @@ class PatientRelease:
     @property
     def awaiting(self) -> bool:
         """Still to be accepted: requested or approved, and not yet accepted."""
-        return self.acceptance is None and self.er.status in ("pending", "approved")
+        return self.acceptance is None and self.er.status in (
+            ExceptionalStatus.PENDING,
+            ExceptionalStatus.APPROVED,
+        )
 
 
 def releases_for_patient(session: Session, patient: Patient) -> list[PatientRelease]:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.states import DeviationStatus
 from lotrack.models import Deviation, Lot, ProductionRun, User
 from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
@@ -35,7 +36,7 @@ def open_deviation(
         run=run,
         description=description.strip(),
         impact_assessment="",
-        status="open",
+        status=DeviationStatus.OPEN,
         opened_by_id=actor.id,
     )
     audit.created(session, actor, deviation)
@@ -76,7 +77,7 @@ def open_for_lot(session: Session, lot: Lot) -> list[Deviation]:
         session.scalars(
             select(Deviation)
             .where(
-                Deviation.status == "open",
+                Deviation.status == DeviationStatus.OPEN,
                 or_(Deviation.lot_id == lot.id, Deviation.run_id == lot.run_id),
             )
             .order_by(Deviation.number)
@@ -114,7 +115,7 @@ def close(session: Session, actor: User, deviation: Deviation, closure: str) -> 
         actor,
         deviation,
         {
-            "status": "closed",
+            "status": DeviationStatus.CLOSED,
             "closure": closure.strip(),
             "closed_by_id": actor.id,
             "closed_at": utcnow(),
@@ -125,5 +126,5 @@ def close(session: Session, actor: User, deviation: Deviation, closure: str) -> 
 
 
 def _require_open(deviation: Deviation) -> None:
-    if deviation.status != "open":
+    if deviation.status != DeviationStatus.OPEN:
         raise Conflict(f"{deviation.number} is closed.", {"deviation": "closed"})

@@ -24,8 +24,8 @@ from lotrack.domain.release import (
     RunFlag,
     release_evaluation,
 )
-from lotrack.domain.specs import Verdict
-from lotrack.domain.states import Determination, Qualification
+from lotrack.domain.specs import Stage, Verdict
+from lotrack.domain.states import Determination, InvestigationStatus, Qualification
 from lotrack.models import (
     CellBank,
     Clone,
@@ -136,7 +136,7 @@ def _run_flags(session: Session, lot: Lot) -> list[RunFlag]:
     for number, test_code, value in failing:
         out.append(
             RunFlag(
-                "in-process",
+                Stage.IN_PROCESS,
                 f"{run.code} P{number}",
                 f"Run {run.code} passage {number}: {test_code} {value} is out of"
                 " the in-process specification.",
@@ -153,7 +153,7 @@ def _open_investigations(session: Session, lot: Lot) -> list[OpenInvestigation]:
         .join(ProductionRun, Lot.run_id == ProductionRun.id)
         .join(Result, Investigation.result_id == Result.id)
         .where(
-            Investigation.status == "open",
+            Investigation.status == InvestigationStatus.OPEN,
             or_(
                 Lot.id == lot.id,
                 ProductionRun.id == lot.run_id,

@@ -16,25 +16,19 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain.decisions import MEANING_OF_ROLE, Action, Meaning, check_signer, target_of
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.permissions import require
+from lotrack.domain.permissions import Role, require
 from lotrack.domain.release import uncovered
-from lotrack.domain.states import LotState
+from lotrack.domain.states import ExceptionalStatus, LotState, RecipientRole
 from lotrack.models import ExceptionalRelease, Lot, Notification, Patient, Signature, User
 from lotrack.services import audit, clock, signature
 from lotrack.services.common import norm
 from lotrack.services.dossier import dossier_hash
 from lotrack.services.evaluation import evaluate_lot
 from lotrack.services.numbering import issue
-from lotrack.services.release import (
-    Lockout,
-    SignIn,
-    authenticate_sign_in,
-    move,
-    review,
-    segregation,
-)
+from lotrack.services.release import move, review, segregation
+from lotrack.services.signature import Lockout, SignIn, authenticate_sign_in
 
-RECIPIENT_ROLES = ("physician", "sponsor", "site")
+RECIPIENT_ROLES = tuple(RecipientRole)
 
 
 def request_release(
@@ -73,7 +67,8 @@ def request_release(
     target_of(Action.EXCEPTIONAL_RELEASE, LotState(lot.state), None)
     if session.scalar(
         select(func.count()).where(
-            ExceptionalRelease.lot_id == lot.id, ExceptionalRelease.status == "pending"
+            ExceptionalRelease.lot_id == lot.id,
+            ExceptionalRelease.status == ExceptionalStatus.PENDING,
         )
     ):
         raise Conflict(
@@ -97,7 +92,7 @@ def request_release(
         risk_assessment=risk_assessment.strip(),
         blockers=json.dumps([b.message for b in blockers], ensure_ascii=False),
         blocker_keys=json.dumps([[b.kind, b.subject] for b in blockers], ensure_ascii=False),
-        status="pending",
+        status=ExceptionalStatus.PENDING,
         created_by_id=actor.id,
     )
     audit.created(session, actor, er)
@@ -141,7 +136,7 @@ def sign_release(
         select(ExceptionalRelease.id).where(ExceptionalRelease.id == er.id).with_for_update()
     )
     session.refresh(er)
-    if er.status != "pending":
+    if er.status != ExceptionalStatus.PENDING:
         raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
     lot = er.lot
     current = LotState(lot.state)
@@ -158,7 +153,7 @@ def sign_release(
         raise Conflict(
             f"{er.number} carries the {signer.role} signature already.", {"meaning": "signed"}
         )
-    if signer.role == "qa":
+    if signer.role == Role.QA:
         problem = segregation(session, signer, lot)
         if problem:
             raise Conflict(problem, {"username": "tested or verified this lot"})
@@ -187,7 +182,13 @@ def sign_release(
     )
     if completes:
         move(session, signer, lot, current, target, Action.EXCEPTIONAL_RELEASE)
-        audit.changed(session, signer, er, {"status": "approved"}, reason="both signatures given")
+        audit.changed(
+            session,
+            signer,
+            er,
+            {"status": ExceptionalStatus.APPROVED},
+            reason="both signatures given",
+        )
     return given
 
 
@@ -218,7 +219,7 @@ def accept_release(
             f"{er.number} is for a patient of another site; their own physician accepts it.",
             {"username": "not at the patient's site"},
         )
-    if er.status not in ("pending", "approved"):
+    if er.status not in (ExceptionalStatus.PENDING, ExceptionalStatus.APPROVED):
         raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
     if acceptance_of(session, er) is not None:
         raise Conflict(f"{er.number} was accepted already.", {"number": "accepted already"})
@@ -257,7 +258,10 @@ def terms_of(session: Session, lot: Lot) -> Terms:
     """The terms of the lot's approved exceptional release (no patient: no approved release)."""
     er = session.scalar(
         select(ExceptionalRelease)
-        .where(ExceptionalRelease.lot_id == lot.id, ExceptionalRelease.status == "approved")
+        .where(
+            ExceptionalRelease.lot_id == lot.id,
+            ExceptionalRelease.status == ExceptionalStatus.APPROVED,
+        )
         .order_by(ExceptionalRelease.id.desc())
         .limit(1)
     )
@@ -268,7 +272,8 @@ def terms_of(session: Session, lot: Lot) -> Terms:
         problems.append(f"the treating physician has not accepted {er.number}")
     told = session.scalar(
         select(func.count()).where(
-            Notification.exceptional_release_id == er.id, Notification.recipient_role == "sponsor"
+            Notification.exceptional_release_id == er.id,
+            Notification.recipient_role == RecipientRole.SPONSOR,
         )
     )
     if not told:
@@ -278,9 +283,9 @@ def terms_of(session: Session, lot: Lot) -> Terms:
 
 def withdraw(session: Session, actor: User, er: ExceptionalRelease, reason: str) -> None:
     require(actor.role, "exceptional.request")
-    if er.status != "pending":
+    if er.status != ExceptionalStatus.PENDING:
         raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
-    audit.changed(session, actor, er, {"status": "withdrawn"}, reason=reason)
+    audit.changed(session, actor, er, {"status": ExceptionalStatus.WITHDRAWN}, reason=reason)
 
 
 def record_notification(

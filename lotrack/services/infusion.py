@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 from lotrack.config import DEFAULTS
 from lotrack.db import utcnow
 from lotrack.domain import bedside, isbt128
-from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.permissions import require
+from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.permissions import Role, require
 from lotrack.domain.states import UnitState
 from lotrack.models import Allocation, BedsideScan, Infusion, Patient, Thaw, Unit, User
-from lotrack.services import accounts, audit
+from lotrack.services import audit, signature
 from lotrack.services import bedside as bedside_check
 from lotrack.services import lot as lots
-from lotrack.services.release import Lockout
 from lotrack.services.shipment import location
-from lotrack.services.signature import SignatureRefused
+from lotrack.services.signature import Lockout, SignatureRefused
 
 DEFAULT_LOCKOUT = Lockout(DEFAULTS["MAX_FAILED_LOGINS"], DEFAULTS["LOCKOUT_MINUTES"])
 
@@ -64,35 +63,18 @@ def authenticate_witness(
     fields = {}
     if witness is None:
         fields["witness"] = "unknown user"
-    elif witness.id == actor.id or witness.role != "clinical" or witness.site_id != actor.site_id:
+    elif (
+        witness.id == actor.id or witness.role != Role.CLINICAL or witness.site_id != actor.site_id
+    ):
         fields["witness"] = "another clinical user of your site"
     if meaning != bedside.WITNESSED:
         fields["witness_meaning"] = f'the meaning of this signature is "{bedside.WITNESSED}"'
     if fields:
         raise ValidationFailed("The witness cannot sign this infusion.", fields)
     assert witness is not None
-    if witness.locked_until is not None and witness.locked_until > utcnow():
-        raise Forbidden(
-            f"{witness.username}'s account is locked after repeated failed attempts; another"
-            " clinician witnesses, or an administrator unlocks it.",
-            {"witness_password": "account locked"},
-        )
-    if not accounts.check_password(witness, password):
-        accounts.register_failure(
-            session,
-            witness,
-            max_failures=lockout.max_failures,
-            lockout_minutes=lockout.lockout_minutes,
-        )
-        audit.event(session, witness, "signature_refused", witness, {"reason": "wrong password"})
-        raise WitnessRefused(
-            "The witness's password is wrong; nothing was recorded. Repeated failures lock"
-            " the witness's account.",
-            {"witness_password": "wrong password"},
-        )
-    if witness.failed_logins:
-        witness.failed_logins = 0
-    return witness
+    return signature.authenticate(
+        session, witness, password, lockout, field="witness_password", refusal=WitnessRefused
+    )
 
 
 def record_infusion(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -11,6 +10,8 @@ from sqlalchemy.orm import Session, joinedload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.specs import Verdict
+from lotrack.domain.states import Conclusion, InvestigationStatus
 from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
 from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
@@ -18,20 +19,15 @@ from lotrack.services.numbering import issue
 from lotrack.services.result import invalidate_result
 
 
-class Conclusion(StrEnum):
-    CONFIRMED = "confirmed_oos"  # the failure stands
-    INVALIDATED = "invalidated"  # an assignable cause; the result is invalidated, a retest allowed
-
-
 def open_investigation(session: Session, actor: User, result: Result) -> Investigation:
     """Phase I (laboratory) investigation of a failing lot result."""
-    assert result.lot is not None and result.verdict == "fail"
+    assert result.lot is not None and result.verdict == Verdict.FAIL
     inv = Investigation(
         number=issue(session, "OOS", utcnow().year, Investigation.number, 3),
         lot=result.lot,
         result=result,
         phase="I",
-        status="open",
+        status=InvestigationStatus.OPEN,
         findings="",
         opened_by_id=actor.id,
     )
@@ -80,7 +76,7 @@ def open_for_lot(session: Session, lot: Lot) -> list[Investigation]:
     return list(
         session.scalars(
             select(Investigation)
-            .where(Investigation.lot_id == lot.id, Investigation.status == "open")
+            .where(Investigation.lot_id == lot.id, Investigation.status == InvestigationStatus.OPEN)
             .options(joinedload(Investigation.result))
             .order_by(Investigation.number)
         )
@@ -158,7 +154,7 @@ def conclude(
         actor,
         inv,
         {
-            "status": "closed",
+            "status": InvestigationStatus.CLOSED,
             "conclusion": decided.value,
             "assignable_cause": cause or None,
             "findings": _append(inv.findings, f"Phase {inv.phase}", findings),
@@ -180,7 +176,7 @@ def conclude(
 
 
 def _require_open(inv: Investigation) -> None:
-    if inv.status != "open":
+    if inv.status != InvestigationStatus.OPEN:
         raise Conflict(f"{inv.number} is closed.", {"investigation": "closed"})
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from lotrack.db import Base, utcnow
 from lotrack.domain.decisions import DISTRIBUTED, Action
 from lotrack.domain.release import lookback
-from lotrack.domain.states import LotState
+from lotrack.domain.states import ContainmentKind, ExceptionalStatus, LotState
 from lotrack.models import (
     CellBank,
     Clone,
@@ -38,14 +38,17 @@ from lotrack.services.dossier import dossier_hash
 from lotrack.services.numbering import issue
 
 # The signatures whose decision a RELEASED lot stands on: the release, or the lifting of a hold.
-RELEASE_DECISIONS = ("release", "unhold")
+RELEASE_DECISIONS = (Action.RELEASE, Action.UNHOLD)
 
 
 def accepted_by(session: Session, lot: Lot) -> list[tuple[str, str]]:
     """The (kind, subject) of each blocker the lot's approved exceptional release accepted."""
     keys = session.scalar(
         select(ExceptionalRelease.blocker_keys)
-        .where(ExceptionalRelease.lot_id == lot.id, ExceptionalRelease.status == "approved")
+        .where(
+            ExceptionalRelease.lot_id == lot.id,
+            ExceptionalRelease.status == ExceptionalStatus.APPROVED,
+        )
         .order_by(ExceptionalRelease.id.desc())
         .limit(1)
     )
@@ -111,7 +114,7 @@ def _hold(
     entity, ident = audit.entity_key(trigger)
     record = Containment(
         number=issue(session, "LBK", utcnow().year, Containment.number, 3),
-        kind="lookback",
+        kind=ContainmentKind.LOOKBACK,
         lot=lot,
         reason=f"{cause}. " + " ".join(reasons),
         trigger_entity=entity,

@@ -26,37 +26,9 @@ from lotrack.models import Deviation, Lot, Result, Signature, User
 from lotrack.services import audit, deviation, signature
 from lotrack.services.evaluation import SubjectEvaluation, evaluate_lot
 from lotrack.services.lookback import accepted_by
-from lotrack.services.signature import ShownSignature
+from lotrack.services.signature import Lockout, ShownSignature, SignIn, authenticate_sign_in
 
 DECISIONS = frozenset({Action.RELEASE, Action.REJECT, Action.UNHOLD})
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """What the signer types at signing: their username and password, the meaning, a comment."""
-
-    username: str
-    password: str
-    meaning: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Lockout:
-    max_failures: int
-    lockout_minutes: int
-
-
-def authenticate_sign_in(session: Session, actor: User, sign_in: SignIn, lockout: Lockout) -> User:
-    """The logged-in signer, after their password is checked now (a failure counts)."""
-    return signature.authenticate_signer(
-        session,
-        actor,
-        sign_in.username,
-        sign_in.password,
-        max_failures=lockout.max_failures,
-        lockout_minutes=lockout.lockout_minutes,
-    )
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def secondary_outcome(
     visits = session.scalars(
         select(FollowUp).where(FollowUp.patient_id.in_(list(infused) or [-1]))
     ).all()
-    counts = {"improved": 0, "stable": 0, "worse": 0}
+    counts = {response.value: 0 for response in rules.Response}
     for v in visits:
         counts[v.response] += 1
     counts["not yet seen"] = len(infused) - len(visits)

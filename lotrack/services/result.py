@@ -12,7 +12,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import SpecTest, Verdict, judge
-from lotrack.domain.states import LotState
+from lotrack.domain.states import InvestigationStatus, LotState
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
 from lotrack.services import audit, clock, lookback, specs
 from lotrack.services.raw_data import RawFile, store_raw
@@ -111,7 +111,7 @@ def _check_open(
             .join(Result, Investigation.result_id == Result.id)
             .where(
                 Investigation.lot_id == subject.id,
-                Investigation.status == "open",
+                Investigation.status == InvestigationStatus.OPEN,
                 Result.test_code == test.code,
             )
         )

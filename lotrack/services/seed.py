@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.domain.donor import MARKERS
+from lotrack.domain.permissions import Role
+from lotrack.domain.states import BankTier, Container, Determination
 from lotrack.models import Site, User
 from lotrack.services import (
     accounts,
@@ -37,13 +39,13 @@ TRIAL_SITES = (
 
 # Demo only: printed by `make run`; any real deployment creates its own users.
 DEMO_USERS = (
-    ("tech", "technician", "Demo Technician", None, "demo-tech-password"),
-    ("tech2", "technician", "Demo Second Technician", None, "demo-tech2-password"),
-    ("qa", "qa", "Demo QA Reviewer", None, "demo-qa-password"),
-    ("md", "medical_director", "Demo Medical Director", None, "demo-md-password"),
-    ("nurse", "clinical", "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
-    ("nurse2", "clinical", "Demo Second Site Nurse", "SZ-GIMI", "demo-nurse2-password"),
-    ("admin", "admin", "Demo Administrator", None, "demo-admin-password"),
+    ("tech", Role.TECHNICIAN, "Demo Technician", None, "demo-tech-password"),
+    ("tech2", Role.TECHNICIAN, "Demo Second Technician", None, "demo-tech2-password"),
+    ("qa", Role.QA, "Demo QA Reviewer", None, "demo-qa-password"),
+    ("md", Role.MEDICAL_DIRECTOR, "Demo Medical Director", None, "demo-md-password"),
+    ("nurse", Role.CLINICAL, "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
+    ("nurse2", Role.CLINICAL, "Demo Second Site Nurse", "SZ-GIMI", "demo-nurse2-password"),
+    ("admin", Role.ADMIN, "Demo Administrator", None, "demo-admin-password"),
 )
 
 # Demo shelf life of cryopreserved units (the programme's; no published figure in the references).
@@ -101,7 +103,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         session,
         qa,
         fd,
-        determination="eligible",
+        determination=Determination.ELIGIBLE,
         responsible_person="Demo Medical Director",
         reason="all required screening tests non-reactive",
     )
@@ -113,7 +115,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         session,
         tech,
         code="MCB-001",
-        tier="MCB",
+        tier=BankTier.MCB,
         parent_code=clone.code,
         passage_at_banking=3,
         pdl_at_banking=Decimal("12.50"),
@@ -138,7 +140,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             session,
             tech,
             code=code,
-            tier="WCB",
+            tier=BankTier.WCB,
             parent_code=mcb.code,
             passage_at_banking=5,
             pdl_at_banking=Decimal(pdl),
@@ -210,7 +212,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 session,
                 tech,
                 new_lot,
-                container="bag",
+                container=Container.BAG,
                 count=n_units,
                 cells_per_unit=BAG_CELLS,
                 volume_ml=BAG_ML,

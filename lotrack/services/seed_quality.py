@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.domain.decisions import Action
+from lotrack.domain.specs import Verdict
+from lotrack.domain.states import Qualification
 from lotrack.models import CellBank, Lot, ProductionRun, User
 from lotrack.services import evaluation, release, result, specs
 
@@ -66,7 +68,7 @@ def _record_all(
             instrument="demo instrument",
         )
         session.flush()
-        if verifier is not None and r.verdict != "pending":
+        if verifier is not None and r.verdict != Verdict.PENDING:
             result.verify_result(session, verifier, r)
     session.flush()
 
@@ -82,7 +84,11 @@ def seed_results(
         codes = [t.code for t in tests]
         _record_all(session, tech, verifier, bank, bank.banked_on, bank_values, codes)
         evaluation.qualify_bank(
-            session, qa, bank, decision="qualified", reason="all qualification tests met"
+            session,
+            qa,
+            bank,
+            decision=Qualification.QUALIFIED,
+            reason="all qualification tests met",
         )
         session.flush()
     lots = {lot.lot_number: lot for lot in session.scalars(select(Lot).join(ProductionRun))}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import UnitState
+from lotrack.domain.states import ShipmentStatus, UnitState
 from lotrack.models import (
     Allocation,
     Patient,
@@ -76,7 +76,7 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
     shipment = Shipment(
         number=issue(session, "SHP", utcnow().year, Shipment.number, 4),
         site=site,
-        status="in_transit",
+        status=ShipmentStatus.IN_TRANSIT,
         shipped_by_id=actor.id,
     )
     audit.created(session, actor, shipment)
@@ -135,7 +135,7 @@ def receive(
     unit shipped becomes received (or missing) once, by a guarded update."""
     require(actor.role, "shipment.receive")
     require_same_site(actor, shipment.site_id)
-    if shipment.status != "in_transit":
+    if shipment.status != ShipmentStatus.IN_TRANSIT:
         raise Conflict(f"{shipment.number} was received already.", {"shipment": shipment.status})
     fields = {}
     if not (condition or "").strip():
@@ -177,7 +177,7 @@ def receive(
         actor,
         shipment,
         {
-            "status": "discrepancy" if notes else "received",
+            "status": ShipmentStatus.DISCREPANCY if notes else ShipmentStatus.RECEIVED,
             "received_by_id": actor.id,
             "received_at": utcnow(),
             "condition": condition.strip(),
@@ -273,7 +273,7 @@ def location_of(
     """The Location that LOCATION_COLUMNS of the latest shipment (all None: none) describe."""
     if number is None:
         return Location(None, False, None)
-    if status == "in_transit":
+    if status == ShipmentStatus.IN_TRANSIT:
         return Location(None, True, number)
     return Location(site_id if received else None, False, number)
 

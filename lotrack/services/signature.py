@@ -23,40 +23,74 @@ class SignatureRefused(Forbidden):
     keep_writes = True
 
 
-def authenticate_signer(
+@dataclass(frozen=True)
+class SignIn:
+    """What the signer types at signing: their username and password, the meaning, a comment."""
+
+    username: str
+    password: str
+    meaning: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Lockout:
+    max_failures: int
+    lockout_minutes: int
+
+
+def authenticate(
     session: Session,
-    actor: User,
-    username: str,
+    signer: User,
     password: str,
+    lockout: Lockout,
     *,
-    max_failures: int,
-    lockout_minutes: int,
+    field: str = "password",
+    refusal: type[SignatureRefused] = SignatureRefused,
 ) -> User:
+    """The one signer check of every signing path: the signer's account is not locked and the
+    password typed now is theirs. A wrong one counts toward lockout, with its audit event (kept
+    although the signing is refused), so callers authenticate before they write anything.
+    `field` names the form field of the password (a witness has their own)."""
+    mine = field == "password"
+    if signer.locked_until is not None and signer.locked_until > utcnow():
+        whose = "Your account is" if mine else f"{signer.username}'s account is"
+        raise Forbidden(
+            f"{whose} locked until {signer.locked_until:%Y-%m-%d %H:%M} UTC after repeated"
+            " failed attempts; ask an administrator to unlock it.",
+            {field: "account locked"},
+        )
+    if not accounts.check_password(signer, password):
+        accounts.register_failure(
+            session,
+            signer,
+            max_failures=lockout.max_failures,
+            lockout_minutes=lockout.lockout_minutes,
+        )
+        audit.event(session, signer, "signature_refused", signer, {"reason": "wrong password"})
+        # A witness's signature belongs to a record (the infusion), which is not recorded either.
+        said = (
+            "The password is wrong; nothing was signed"
+            if mine
+            else (f"{signer.username}'s password is wrong; nothing was recorded")
+        )
+        raise refusal(
+            f"{said}. Repeated failures lock the account.",
+            {field: "wrong password"},
+        )
+    if signer.failed_logins:
+        signer.failed_logins = 0
+    return signer
+
+
+def authenticate_sign_in(session: Session, actor: User, sign_in: SignIn, lockout: Lockout) -> User:
     """The logged-in person signs for themselves, with their own password, now."""
-    if (username or "").strip().lower() != actor.username:
+    if (sign_in.username or "").strip().lower() != actor.username:
         raise Forbidden(
             "Sign with your own username: the signature is yours.",
             {"username": f"you are logged in as {actor.username}"},
         )
-    now = utcnow()
-    if actor.locked_until is not None and actor.locked_until > now:
-        raise Forbidden(
-            f"Your account is locked until {actor.locked_until:%Y-%m-%d %H:%M} UTC after repeated"
-            " failed attempts; ask an administrator to unlock it.",
-            {"password": "account locked"},
-        )
-    if not accounts.check_password(actor, password):
-        accounts.register_failure(
-            session, actor, max_failures=max_failures, lockout_minutes=lockout_minutes
-        )
-        audit.event(session, actor, "signature_refused", actor, {"reason": "wrong password"})
-        raise SignatureRefused(
-            "The password is wrong; nothing was signed. Repeated failures lock the account.",
-            {"password": "wrong password"},
-        )
-    if actor.failed_logins:
-        actor.failed_logins = 0
-    return actor
+    return authenticate(session, actor, sign_in.password, lockout)
 
 
 def sign(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import BankTier, UnitState
+from lotrack.domain.states import BankTier, ShipmentStatus, UnitState
 from lotrack.models import (
     CellBank,
     Clone,
@@ -266,7 +266,7 @@ def places(session: Session, units: list[Unit], lots: dict[int, Lot]) -> list[Un
         location = Location(None, False, None)
         if u.id in latest:
             number, site_id, status, received, site = latest[u.id]
-            if status == "in_transit":
+            if status == ShipmentStatus.IN_TRANSIT:
                 location = Location(None, True, number)
             else:
                 location = Location(site_id if received else None, False, number)

@@ -24,11 +24,11 @@ NAV = (
     ("trend.show_trends", "Trends", READ),
     ("specs.list_specs", "Specifications", READ),
     ("clinical.list_patients", "Patients", "clinical.read"),
-    ("clinical.list_shipments", "Shipments", "shipment.read"),
+    ("shipment.list_shipments", "Shipments", "shipment.read"),
     ("clinical.allocations", "Allocate units", "allocation.write"),
     ("bedside.scan_page", "Bedside", "bedside.scan"),
-    ("clinical.reports", "Reports", "reports.read"),
-    ("tracing.back", "Trace", "clinical.read"),
+    ("report.reports", "Reports", "reports.read"),
+    ("trace.back", "Trace", "clinical.read"),
 )
 
 
@@ -73,7 +73,9 @@ def init_app(app: Flask) -> None:
         lot,
         production,
         release,
+        report,
         result,
+        shipment,
         specs,
         trace,
         trend,
@@ -101,6 +103,8 @@ def init_app(app: Flask) -> None:
         containment.bp,
         documents.bp,
         clinical.bp,
+        shipment.bp,
+        report.bp,
         bedside.bp,
         trace.bp,
     ):

@@ -6,36 +6,21 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from lotrack.context import actor, db_session, setting
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound
 from lotrack.models import Site, User
 from lotrack.models.user import ROLES
-from lotrack.schemas import REQUIRED, InputSchema, ReasonIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas import ReasonIn
+from lotrack.schemas.admin import UserIn
 from lotrack.services import accounts
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-class UserIn(InputSchema):
-    username = fields.String(
-        required=True, error_messages=REQUIRED, validate=validate.Length(max=64)
-    )
-    full_name = fields.String(load_default="", validate=validate.Length(max=200))
-    role = fields.String(
-        required=True,
-        error_messages=REQUIRED,
-        validate=validate.OneOf(ROLES, error="one of " + ", ".join(ROLES)),
-    )
-    site = fields.String(load_default=None, validate=validate.Length(max=20))
-    # Declared so the form is accepted; the value used is the one typed, spaces and all.
-    password = fields.String(required=True, error_messages=REQUIRED)
 
 
 def is_locked(user: User) -> bool:

@@ -8,37 +8,18 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from marshmallow import EXCLUDE, fields, validate
 
-from lotrack.context import db_session, setting
 from lotrack.db import Base
 from lotrack.domain.errors import ValidationFailed
-from lotrack.schemas import InputSchema, parse
+from lotrack.request_scope import db_session, setting
+from lotrack.schemas import parse
+from lotrack.schemas.admin import AuditFilterIn
 from lotrack.services import audit
 from lotrack.web.guard import permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-_DATE = {"invalid": "a date: YYYY-MM-DD"}
 FILTERS = ("actor", "entity_type", "entity_id", "since", "until")
-
-
-class AuditFilterIn(InputSchema):
-    """The audit page's query string. Dates are whole UTC days, both ends included."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    actor = fields.String(load_default=None, validate=validate.Length(max=64))
-    entity_type = fields.String(load_default=None, validate=validate.Length(max=40))
-    entity_id = fields.String(load_default=None, validate=validate.Length(max=64))
-    since = fields.Date(load_default=None, error_messages=_DATE)
-    until = fields.Date(load_default=None, error_messages=_DATE)
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1, error="1 or more"),
-        error_messages={"invalid": "a whole number"},
-    )
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -11,8 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.errors import ValidationFailed
+from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.security import login_throttle
 from lotrack.services import accounts
 from lotrack.web.guard import consume_expired_flag, login_required
@@ -51,8 +51,8 @@ def login() -> ResponseReturnValue:
             max_failures=setting("MAX_FAILED_LOGINS"),
             lockout_minutes=setting("LOCKOUT_MINUTES"),
         )
-        commit()  # the failure count and the audit event are kept even when refused
         if outcome.user is None:
+            keep_writes()  # the failure count and the audit event are kept although refused
             login_throttle().failed(address, limit, window)
             return render_template(
                 "auth/login.html",
@@ -70,7 +70,6 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     accounts.revoke_sessions(db_session(), actor(), "logout")
-    commit()
     logout_user()
     session.clear()
     flash("You are logged out.")
@@ -93,8 +92,8 @@ def change_password() -> ResponseReturnValue:
                     request.form.get("new", ""),
                     min_length=setting("MIN_PASSWORD_LENGTH"),
                 )
-                commit()
             except ValidationFailed as err:
+                refused(err)
                 # The service names the password it judged; the form calls that field "new".
                 errors = {("new" if k == "password" else k): v for k, v in err.fields.items()}
             else:

@@ -15,21 +15,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 
-from lotrack import clinical_schemas as io
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain.bedside import WITNESSED, BedsideVerdict
 from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
+from lotrack.domain.states import ScanMethod
 from lotrack.errors import status_of
 from lotrack.models import BedsideScan, Patient, Unit
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas import clinical as io
 from lotrack.schemas import parse
 from lotrack.services import bedside, clinical_lists
 from lotrack.services import infusion as infusions
-from lotrack.web.forms import form_values
+from lotrack.web.forms import NO_FORM, FormState, form_values, refusal
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import lockout
 
 bp = Blueprint("bedside", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
@@ -110,7 +109,7 @@ def _photo() -> FileStorage | None:
 @bp.post("/bedside/check")
 @permission(SCAN)
 def check() -> ResponseReturnValue:
-    """Check, record, commit (a NO-GO is recorded too) and show the answer."""
+    """Check, record (a NO-GO is recorded too) and show the answer."""
     values = form_values()
     try:
         image = _photo()
@@ -119,7 +118,7 @@ def check() -> ResponseReturnValue:
                 io.PhotoCheckIn(),
                 {k: v for k, v in values.items() if k in ("patient", "acknowledge_exceptional")},
             )
-            data.update(scan=io.read_photo(image.stream), method="photo")
+            data.update(scan=io.read_photo(image.stream), method=ScanMethod.PHOTO)
         else:
             # Empty unless static/js/bedside.js timed the typing or a camera read the code.
             values["method"] = bedside.entry_method(values.get("scan", ""), values.get("method"))
@@ -134,11 +133,8 @@ def check() -> ResponseReturnValue:
             acknowledge_exceptional=data["acknowledge_exceptional"],
         )
         shown = _verdict(scan, verdict)
-        commit()
     except DomainError as err:
-        db_session().rollback()
-        state = FormState("check", err.fields or {}, err.message, values)
-        return _page(form=state, values=values), status_of(err)
+        return _page(form=refusal("check", err, values), values=values), status_of(err)
     return _page(shown)
 
 
@@ -149,11 +145,8 @@ def record_thaw() -> ResponseReturnValue:
     try:
         data = parse(io.ThawIn(), {k: v for k, v in values.items() if k in ("din", "thawed_at")})
         thaw = infusions.record_thaw(db_session(), actor(), data["din"], to_utc(data["thawed_at"]))
-        commit()
     except DomainError as err:
-        db_session().rollback()
-        state = FormState("thaw", err.fields or {}, err.message, values)
-        return _page(form=state, values={}), status_of(err)
+        return _page(form=refusal("thaw", err, values), values={}), status_of(err)
     flash(
         f"Thaw recorded at {thaw.thawed_at.astimezone(zone()):%H:%M} ({zone().key}). Check again."
     )
@@ -193,14 +186,9 @@ def record_infusion() -> ResponseReturnValue:
         )
         session.flush()
         wristband = session.get(Patient, infusion.patient_id).wristband  # type: ignore[union-attr]
-        commit()
     except DomainError as err:
-        if getattr(err, "keep_writes", False):
-            commit()  # a refused witness signature's failure count is kept, nothing else
-        else:
-            session.rollback()
-        shown_values = {k: v for k, v in values.items() if k != "witness_password"}
-        state = FormState("infusion", err.fields or {}, err.message, shown_values)
+        # A refused witness signature keeps its failure count (forms.refusal), nothing else.
+        state = refusal("infusion", err, values)
         shown = _verdict(scan) if scan is not None and scan.go else None
         return _page(shown, state), status_of(err)
     flash("Infusion recorded. Record any adverse event on the patient's page.")

@@ -8,17 +8,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.permissions import may
 from lotrack.domain.states import BankTier, Qualification
 from lotrack.models import AuditEvent, CellBank, Vial
-from lotrack.quality_schemas import QualifyIn, ResultIn
-from lotrack.schemas import BankIn, VialsIn, WithdrawIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.manufacturing import BankIn, VialsIn, WithdrawIn
+from lotrack.schemas.quality import QualifyIn, ResultIn
 from lotrack.services import audit, evaluation
 from lotrack.services import cellbank as banks
-from lotrack.web.forms import handle_form
+from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState, record, replaced_by, spec_options, submit
+from lotrack.web.result import record, replaced_by, spec_options
 
 bp = Blueprint("cellbank", __name__)
 bp.context_processor(lambda: {"may": may})

@@ -1,74 +1,35 @@
 """Clinical pages: the site's patients (registration, consent, the eligibility checklist,
 prescriptions, adverse events, the one-month visit, and the treating physician's signed acceptance
 of an exceptional release for the patient) and the allocation of units to prescriptions.
-Shipments (web/shipment.py) and the trial reports (web/report.py) are pages of this blueprint too.
 A site user sees only the site's own records; another site's is "not found"."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema
 
-from lotrack import clinical_schemas as io
-from lotrack.context import actor, commit, db_session, setting
 from lotrack.domain import clinical as rules
 from lotrack.domain.decisions import Meaning
-from lotrack.domain.errors import DomainError, NotFound
+from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
-from lotrack.errors import status_of
 from lotrack.models import Patient
-from lotrack.schemas import parse
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas import clinical as io
+from lotrack.schemas.release import SignIn, sign_in
 from lotrack.services import adverse, audit, clinical, clinical_lists, decisions, exceptional
-from lotrack.web import report, shipment
 from lotrack.web.bedside import zone
-from lotrack.web.forms import form_values, handle_form
+from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import SignForm, lockout, sign_in
-from lotrack.web.signing import submit as sign_submit
-
-
-def submit(
-    name: str,
-    schema: Schema,
-    act: Callable[[dict[str, Any]], ResponseReturnValue],
-    page: Callable[[FormState], str],
-    values: dict[str, str] | None = None,
-) -> ResponseReturnValue:
-    """One form of a page that carries several (web/result.py submit, with the values given):
-    parse, call one service, commit and redirect; or roll back and show the refusal."""
-    values = form_values() if values is None else values
-    try:
-        response = act(parse(schema, values))
-        commit()
-        return response
-    except DomainError as err:
-        db_session().rollback()
-        return page(FormState(name, err.fields or {}, err.message, values)), status_of(err)
-
 
 bp = Blueprint("clinical", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 PATIENT = "/patients/<path:wristband>"
 READ, WRITE = "clinical.read", "clinical.write"
-
-# Pages of this blueprint written beside their own concept's module.
-for rule, view, methods in (
-    ("/shipments", shipment.list_shipments, ["GET"]),
-    ("/shipments/new", shipment.new_shipment, ["GET", "POST"]),
-    ("/shipments/<string(maxlength=32):number>", shipment.show_shipment, ["GET"]),
-    ("/shipments/<string(maxlength=32):number>/receive", shipment.receive, ["POST"]),
-    ("/reports", report.reports, ["GET"]),
-    ("/reports/primary-outcome.csv", report.primary_csv, ["GET"]),
-):
-    bp.add_url_rule(rule, view_func=view, methods=methods)
 
 
 @bp.get("/patients")
@@ -190,7 +151,9 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
 
     values = form_values()  # the seriousness checkboxes arrive as several values of one name
     values["seriousness"] = ",".join(request.form.getlist("seriousness"))
-    return submit("adverse", io.AdverseEventIn(), act, lambda form: _page(patient, form), values)
+    return submit(
+        "adverse", io.AdverseEventIn(), act, lambda form: _page(patient, form), values=values
+    )
 
 
 @bp.post(PATIENT + "/follow-up")
@@ -223,7 +186,7 @@ def accept_exceptional(wristband: str, number: str) -> ResponseReturnValue:
         exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
         return _back(patient, f"{er.number} accepted for {patient.wristband}.", "#exceptional")
 
-    return sign_submit(f"accept-{er.number}", SignForm(), act, lambda form: _page(patient, form))
+    return submit(f"accept-{er.number}", SignIn(), act, lambda form: _page(patient, form))
 
 
 # ---- allocation (technician, QA) ---------------------------------------------------------------

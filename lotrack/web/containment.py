@@ -10,32 +10,26 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session, setting
+from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
+from lotrack.domain.states import ContainmentKind
 from lotrack.models import CellBank, Containment
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas.release import NotifyIn, SignIn, sign_in
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as containments
 from lotrack.services import decisions, exceptional, lookback, signature
 from lotrack.services import lot as lots
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
 from lotrack.web.release import review_page
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import (
-    NotifyIn,
-    SignForm,
-    as_utc,
-    lockout,
-    notifications,
-    notify_state,
-    sign_in,
-    submit,
-)
+from lotrack.web.signing import notifications, notify_state
 
 bp = Blueprint("containment", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
-MEANINGS = {"hold": "placed on hold", "recall": "recalled"}
+MEANINGS = {ContainmentKind.HOLD: Meaning.PLACED_ON_HOLD, ContainmentKind.RECALL: Meaning.RECALLED}
 
 
 def _kind(kind: str) -> str:
@@ -90,7 +84,6 @@ def notify(number: str) -> ResponseReturnValue:
     record = containments.get_containment(session, number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        data["notified_at"] = as_utc(data["notified_at"])
         exceptional.record_notification(session, actor(), containment_id=record.id, **data)
         flash(f"Notification of the {data['recipient_role']} recorded.")
         return redirect(url_for(".show_containment", number=record.number) + "#notifications")
@@ -119,7 +112,7 @@ def contain_lot(lot_number: str, kind: str) -> ResponseReturnValue:
         session.refresh(record)
         return _done(record)
 
-    return submit(kind, SignForm(), act, lambda form: review_page(lot, form))
+    return submit(kind, SignIn(), act, lambda form: review_page(lot, form))
 
 
 def _bank_page(bank: CellBank, form: FormState = NO_FORM) -> str:
@@ -154,4 +147,4 @@ def contain_bank(code: str, kind: str) -> ResponseReturnValue:
         session.refresh(record)
         return _done(record)
 
-    return submit(kind, SignForm(), act, lambda form: _bank_page(found, form))
+    return submit(kind, SignIn(), act, lambda form: _bank_page(found, form))

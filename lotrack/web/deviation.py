@@ -8,37 +8,22 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
+from lotrack.domain.states import DeviationStatus
 from lotrack.models import Deviation
-from lotrack.schemas import InputSchema, _text
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.release import AssessIn, CloseIn, DeviationIn
 from lotrack.services import audit
 from lotrack.services import deviation as deviations
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
-from lotrack.web.forms import handle_form
+from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import submit
 
 bp = Blueprint("deviation", __name__)
 bp.context_processor(lambda: {"may": may})
-STATUSES = ("open", "closed")
-
-
-class DeviationIn(InputSchema):
-    lot = _text(max=32, required=False, load_default=None)
-    run = _text(max=32, required=False, load_default=None)
-    description = _text(max=5000)
-
-
-class AssessIn(InputSchema):
-    impact_assessment = _text(max=5000)
-
-
-class CloseIn(InputSchema):
-    closure = _text(max=5000)
+STATUSES = tuple(DeviationStatus)
 
 
 @bp.get("/deviations")

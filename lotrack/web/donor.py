@@ -8,12 +8,12 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.donor import MARKERS, RESULTS
 from lotrack.domain.permissions import may
 from lotrack.domain.states import Determination
 from lotrack.models import AuditEvent, Donor
-from lotrack.schemas import CloneIn, DeterminationIn, DonorIn, ScreeningIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.manufacturing import CloneIn, DeterminationIn, DonorIn, ScreeningIn
 from lotrack.services import audit
 from lotrack.services import donor as donors
 from lotrack.web.forms import handle_form

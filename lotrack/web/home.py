@@ -7,8 +7,8 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from lotrack.context import actor, db_session, setting
-from lotrack.domain.permissions import may
+from lotrack.domain.permissions import Role, may
+from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import decisions
 from lotrack.web.guard import login_required
 
@@ -31,13 +31,13 @@ def favicon() -> ResponseReturnValue:
 @login_required
 def index() -> ResponseReturnValue:
     user = actor()
-    if user.role == "clinical":
+    if user.role == Role.CLINICAL:
         return render_template("home/site.html", site=user.site)
     if may(user.role, "release.decide"):
         page = decisions.needs_decision(
             db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE")
         )
         return render_template("home/queue.html", page=page)
-    if user.role == "technician":
+    if user.role == Role.TECHNICIAN:
         return redirect(url_for("lot.list_lots"))
     return render_template("home/index.html")

@@ -9,19 +9,20 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
+from lotrack.domain.states import InvestigationStatus
 from lotrack.models import Investigation
-from lotrack.quality_schemas import ConclusionIn, FindingsIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.quality import ConclusionIn, FindingsIn
 from lotrack.services import audit
 from lotrack.services import investigation as investigations
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState, submit
 
 bp = Blueprint("investigation", __name__)
 bp.context_processor(lambda: {"may": may})
-STATUSES = ("open", "closed")
+STATUSES = tuple(InvestigationStatus)
 
 
 @bp.get("/investigations")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session
 from lotrack.domain.isbt128 import eye_readable
+from lotrack.request_scope import actor, db_session
 from lotrack.services import lineage
 from lotrack.services.production import passage_figures
 from lotrack.web.guard import permission

@@ -7,29 +7,21 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import Container, LotState
 from lotrack.models import Lot
-from lotrack.quality_schemas import ImportDefaultsIn, ResultIn
-from lotrack.schemas import FillIn, LotIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.manufacturing import FillIn, LotIn
+from lotrack.schemas.quality import ImportDefaultsIn, ResultIn
 from lotrack.services import audit, evaluation, investigation, result_import
 from lotrack.services import lot as lots
 from lotrack.services import shipment as shipments
 from lotrack.services.result import OPEN_LOT_STATES
-from lotrack.web.forms import handle_form
+from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import (
-    NO_FORM,
-    FormState,
-    record,
-    replaced_by,
-    require_file,
-    spec_options,
-    submit,
-)
+from lotrack.web.result import record, replaced_by, require_file, spec_options
 
 bp = Blueprint("lot", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})

@@ -8,17 +8,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
 from lotrack.models import AuditEvent, ProductionRun
-from lotrack.quality_schemas import ResultIn
-from lotrack.schemas import PassageIn, RunIn
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas.manufacturing import PassageIn, RunIn
+from lotrack.schemas.quality import ResultIn
 from lotrack.services import audit, evaluation
 from lotrack.services import production as runs
-from lotrack.web.forms import handle_form
+from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState, record, replaced_by, spec_options, submit
+from lotrack.web.result import record, replaced_by, spec_options
 
 bp = Blueprint("production", __name__)
 bp.context_processor(lambda: {"may": may})

@@ -10,16 +10,17 @@ from typing import Any
 from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session, setting
 from lotrack.db import utcnow
 from lotrack.documents.render import pdf_from_template
 from lotrack.domain.decisions import MEANING_OF_ROLE, RULES, Action, Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
-from lotrack.domain.states import LotState
+from lotrack.domain.states import ExceptionalStatus, LotState
 from lotrack.models import ExceptionalRelease, Lot
-from lotrack.schemas import InputSchema, ReasonIn, _date, _text
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas import ReasonIn
+from lotrack.schemas.release import ExceptionalIn, NotifyIn, SignIn, sign_in
 from lotrack.services import (
     containment,
     decisions,
@@ -31,29 +32,12 @@ from lotrack.services import (
 )
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import (
-    NotifyIn,
-    SignForm,
-    as_utc,
-    lockout,
-    notifications,
-    notify_state,
-    sign_in,
-    submit,
-)
+from lotrack.web.signing import notifications, notify_state
 
 bp = Blueprint("release", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
-
-
-class ExceptionalIn(InputSchema):
-    physician = _text(max=200)
-    patient = _text(max=64)  # the wristband (SITE/SUBJECT) of an existing patient record
-    request = _text(max=5000)
-    requested_on = _date()
-    risk_assessment = _text(max=5000)
 
 
 @dataclass(frozen=True)
@@ -139,7 +123,7 @@ def sign(lot_number: str, name: str) -> ResponseReturnValue:
         flash(f"Signed: {done.meaning}. Lot {lot.lot_number} is {lot.state}.")
         return redirect(url_for(".review", lot_number=lot.lot_number) + "#signatures")
 
-    return submit(name, SignForm(), act, lambda form: review_page(lot, form))
+    return submit(name, SignIn(), act, lambda form: review_page(lot, form))
 
 
 @bp.post("/lots/<lot_number>/exceptional")
@@ -170,7 +154,11 @@ def _er_page(er: ExceptionalRelease, form: FormState = NO_FORM) -> str:
         blockers=json.loads(er.blockers),
         acceptance=exceptional.acceptance_of(session, er),
         # What still stands between the approved release and its first allocation.
-        terms=exceptional.terms_of(session, er.lot) if er.status == "approved" else None,
+        terms=(
+            exceptional.terms_of(session, er.lot)
+            if er.status == ExceptionalStatus.APPROVED
+            else None
+        ),
         signatures=signed,
         notifications=notifications(session, er_id=er.id),
         form=form,
@@ -199,7 +187,7 @@ def sign_exceptional(number: str) -> ResponseReturnValue:
         flash(f"Signed: {data['meaning']}. Lot {er.lot.lot_number} is {er.lot.state}.")
         return redirect(url_for(".show_exceptional", number=er.number))
 
-    return submit("sign", SignForm(), act, lambda form: _er_page(er, form))
+    return submit("sign", SignIn(), act, lambda form: _er_page(er, form))
 
 
 @bp.post("/exceptional/<number>/notify")
@@ -209,7 +197,6 @@ def notify_exceptional(number: str) -> ResponseReturnValue:
     er = exceptional.get_request(session, number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        data["notified_at"] = as_utc(data["notified_at"])
         exceptional.record_notification(session, actor(), er=er, **data)
         flash(f"Notification of the {data['recipient_role']} recorded.")
         return redirect(url_for(".show_exceptional", number=er.number) + "#notifications")

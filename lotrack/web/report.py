@@ -1,15 +1,15 @@
-"""The trial's reports (routed on the "clinical" blueprint by web/clinical.py): the primary
+"""The trial's reports: the primary
 outcome (participants with treatment-related adverse events up to one month, CTCAE v4.03) by
 worst grade, dose cohort and lot, with per-lot safety signals; the secondary outcome; and the CSV.
 A site user's report counts the site's own participants only."""
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Blueprint, Response, render_template
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session
 from lotrack.domain import clinical as rules
+from lotrack.request_scope import actor, db_session
 from lotrack.services import report
 from lotrack.web.guard import permission
 
@@ -19,7 +19,10 @@ RULE = (
     " at the worst grade of such events."
 )
 
+bp = Blueprint("report", __name__)
 
+
+@bp.get("/reports")
 @permission("reports.read")
 def reports() -> ResponseReturnValue:
     session = db_session()
@@ -33,6 +36,7 @@ def reports() -> ResponseReturnValue:
     )
 
 
+@bp.get("/reports/primary-outcome.csv")
 @permission("reports.read")
 def primary_csv() -> ResponseReturnValue:
     outcome = report.primary_outcome(db_session(), actor())

@@ -4,68 +4,26 @@ and correct. Also the pieces the lot, bank and run pages share to show and recor
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from lotrack.context import actor, commit, db_session
-from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
+from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import may
-from lotrack.errors import status_of
 from lotrack.models import AuditEvent, Result, SpecVersion
-from lotrack.quality_schemas import CorrectionIn
-from lotrack.schemas import ReasonIn, parse
+from lotrack.request_scope import actor, db_session
+from lotrack.schemas import ReasonIn
+from lotrack.schemas.quality import CorrectionIn
 from lotrack.services import audit, specs
 from lotrack.services import result as results
 from lotrack.services.raw_data import RawFile
-from lotrack.web.forms import form_values
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
 
 bp = Blueprint("result", __name__)
 bp.context_processor(lambda: {"may": may})
-
-
-@dataclass(frozen=True)
-class FormState:
-    """The refused form of a page that carries several: which one, why, and what was entered."""
-
-    name: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
-    message: str = ""
-    values: dict[str, str] = field(default_factory=dict)
-
-    def of(self, name: str) -> FormState:
-        """This state if it belongs to form `name`, else an empty one."""
-        return self if self.name == name else FormState(name)
-
-
-NO_FORM = FormState()
-
-
-def submit(
-    name: str,
-    schema: Schema | None,
-    act: Callable[[dict[str, Any]], ResponseReturnValue],
-    page: Callable[[FormState], str],
-) -> ResponseReturnValue:
-    """POST of one form of a multi-form page: parse, call one service, commit and redirect; or
-    roll back and re-render the page with this form's refusal (422/409/403), having written
-    nothing. Forbidden here is a business refusal (e.g. verifying one's own result): the route's
-    permission guard has already let the role in."""
-    values = form_values()
-    try:
-        response = act(parse(schema, values) if schema is not None else {})
-        commit()
-        return response
-    except DomainError as err:
-        db_session().rollback()
-        state = FormState(name, err.fields or {}, err.message, values)
-        return page(state), status_of(err)
 
 
 # Record ids are 64-bit; a larger number in a URL names no record (and must not reach SQLite,

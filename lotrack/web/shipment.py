@@ -1,26 +1,31 @@
-"""Shipment pages (routed on the "clinical" blueprint by web/clinical.py): the list, a new
+"""Shipment pages: the list, a new
 shipment of units to a site (technician, QA), and the shipment page where the site receives it,
 ticking the units that arrived, with condition and temperature record; whatever is missing or
 extra is recorded as a discrepancy."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack import clinical_schemas as io
-from lotrack.context import actor, commit, db_session, setting
-from lotrack.domain.errors import DomainError
-from lotrack.errors import status_of
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
 from lotrack.models import Shipment
-from lotrack.schemas import parse
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas import clinical as io
 from lotrack.services import audit, clinical_lists
 from lotrack.services import shipment as shipments
-from lotrack.web.forms import form_values
+from lotrack.web.forms import NO_FORM, FormState, form_values, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
+
+bp = Blueprint("shipment", __name__)
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
+NUMBER = "<string(maxlength=32):number>"
 
 
+@bp.get("/shipments")
 @permission("shipment.read")
 def list_shipments() -> ResponseReturnValue:
     page = shipments.list_shipments(
@@ -29,31 +34,31 @@ def list_shipments() -> ResponseReturnValue:
     return render_template("clinical/shipments.html", page=page)
 
 
+@bp.route("/shipments/new", methods=["GET", "POST"])
 @permission("shipment.send")
 def new_shipment() -> ResponseReturnValue:
     session = db_session()
-    form, status = NO_FORM, 200
-    if request.method == "POST":
-        values = form_values()  # ticked units and typed DINs make one list
-        values["units"] = ",".join([*request.form.getlist("units"), values.pop("more", "")])
-        try:
-            data = parse(io.ShipmentIn(), values)
-            sent = shipments.ship(session, actor(), site_code=data["site"], dins=data["units"])
-            commit()
-        except DomainError as err:
-            session.rollback()
-            form, status = FormState("ship", err.fields or {}, err.message, values), status_of(err)
-        else:
-            flash(f"{sent.number} is on its way to {data['site']}: its units are in transit.")
-            return redirect(url_for("clinical.show_shipment", number=sent.number))
-    page = render_template(
-        "clinical/shipment_new.html",
-        sites=clinical_lists.list_sites(session),
-        ready=clinical_lists.units_to_ship(session, actor()),
-        form=form,
-        site=request.args.get("site", ""),
-    )
-    return page, status
+
+    def page(form: FormState) -> str:
+        return render_template(
+            "clinical/shipment_new.html",
+            sites=clinical_lists.list_sites(session),
+            ready=clinical_lists.units_to_ship(session, actor()),
+            form=form,
+            site=request.args.get("site", ""),
+        )
+
+    if request.method != "POST":
+        return page(NO_FORM)
+    values = form_values()  # ticked units and typed DINs make one list
+    values["units"] = ",".join([*request.form.getlist("units"), values.pop("more", "")])
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        sent = shipments.ship(session, actor(), site_code=data["site"], dins=data["units"])
+        flash(f"{sent.number} is on its way to {data['site']}: its units are in transit.")
+        return redirect(url_for("shipment.show_shipment", number=sent.number))
+
+    return submit("ship", io.ShipmentIn(), act, page, values=values)
 
 
 def _page(shipment: Shipment, form: FormState = NO_FORM) -> str:
@@ -65,11 +70,13 @@ def _page(shipment: Shipment, form: FormState = NO_FORM) -> str:
     )
 
 
+@bp.get(f"/shipments/{NUMBER}")
 @permission("shipment.read")
 def show_shipment(number: str) -> ResponseReturnValue:
     return _page(shipments.get_shipment(db_session(), actor(), number))
 
 
+@bp.post(f"/shipments/{NUMBER}/receive")
 @permission("shipment.receive")
 def receive(number: str) -> ResponseReturnValue:
     session = db_session()
@@ -77,8 +84,8 @@ def receive(number: str) -> ResponseReturnValue:
     values = form_values()
     # Ticked units, and any DIN typed that was not on the shipment (recorded as extra).
     values["received"] = ",".join([*request.form.getlist("received"), values.pop("extra", "")])
-    try:
-        data = parse(io.ReceiveIn(), values)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
         shipments.receive(
             session,
             actor(),
@@ -87,15 +94,11 @@ def receive(number: str) -> ResponseReturnValue:
             condition=data["condition"],
             temperature_record=data["temperature_record"],
         )
-        commit()
-    except DomainError as err:
-        session.rollback()
-        return _page(shipment, FormState("receive", err.fields or {}, err.message, values)), (
-            status_of(err)
+        flash(
+            f"{shipment.number} received with a discrepancy: {shipment.discrepancy}."
+            if shipment.discrepancy
+            else f"{shipment.number} received: every unit accounted for."
         )
-    flash(
-        f"{shipment.number} received with a discrepancy: {shipment.discrepancy}."
-        if shipment.discrepancy
-        else f"{shipment.number} received: every unit accounted for."
-    )
-    return redirect(url_for("clinical.show_shipment", number=shipment.number))
+        return redirect(url_for("shipment.show_shipment", number=shipment.number))
+
+    return submit("receive", io.ReceiveIn(), act, lambda form: _page(shipment, form), values=values)

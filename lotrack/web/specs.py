@@ -8,14 +8,15 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from lotrack.context import actor, db_session
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
 from lotrack.domain.specs import Kind
 from lotrack.models import SpecVersion
+from lotrack.request_scope import actor, db_session
 from lotrack.services import audit, specs
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import MAX_ID, NO_FORM, FormState, submit
+from lotrack.web.result import MAX_ID
 
 bp = Blueprint("specs", __name__)
 bp.context_processor(lambda: {"may": may, "numeric": (Kind.NUMERIC, Kind.PANEL)})

@@ -9,40 +9,25 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import EXCLUDE
 
-from lotrack.context import actor, db_session, setting
 from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.errors import status_of
-from lotrack.schemas import InputSchema, _text, parse
+from lotrack.request_scope import actor, db_session, setting
+from lotrack.schemas import parse
+from lotrack.schemas.release import NotifyIn
+from lotrack.schemas.trace import ForwardArgs, PatientSearchArgs
 from lotrack.services import containment as containments
 from lotrack.services import exceptional, trace
 from lotrack.services.trace import RecallImpact
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import NO_FORM, FormState
-from lotrack.web.signing import NotifyIn, as_utc, notify_state, submit
+from lotrack.web.signing import notify_state
 
-bp = Blueprint("tracing", __name__)
+bp = Blueprint("trace", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 SCOPES = (("donor", "Donor code"), ("bank", "Cell bank code (MCB or WCB)"), ("lot", "Lot number"))
-
-
-class BackArgs(InputSchema):
-    class Meta:
-        unknown = EXCLUDE
-
-    patient = _text(max=64, required=False)
-
-
-class ForwardArgs(InputSchema):
-    class Meta:
-        unknown = EXCLUDE
-
-    donor = _text(max=32, required=False)
-    bank = _text(max=32, required=False)
-    lot = _text(max=32, required=False)
 
 
 def _refused(template: str, err: DomainError, **context: Any) -> ResponseReturnValue:
@@ -57,7 +42,7 @@ def back() -> ResponseReturnValue:
     """The wristband form; with ?patient=, every infusion and the chain behind it."""
     typed = request.args.get("patient", "")
     try:
-        wristband = parse(BackArgs(), request.args.to_dict()).get("patient")
+        wristband = parse(PatientSearchArgs(), request.args.to_dict()).get("patient")
         found = trace.patient_back(db_session(), actor(), wristband) if wristband else None
     except (ValidationFailed, NotFound) as err:
         return _refused("trace/back.html", err, typed=typed, found=None)
@@ -104,7 +89,6 @@ def notify(number: str) -> ResponseReturnValue:
     record = containments.get_containment(session, number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        data["notified_at"] = as_utc(data["notified_at"])
         exceptional.record_notification(session, actor(), containment_id=record.id, **data)
         flash(f"Notification of the {data['recipient_role']} recorded.")
         return redirect(url_for(".impact", number=record.number) + "#notifications")

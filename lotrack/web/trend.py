@@ -6,7 +6,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from lotrack.context import db_session
+from lotrack.domain.specs import Verdict
+from lotrack.request_scope import db_session
 from lotrack.services import trend as service
 from lotrack.web import trend_svg
 from lotrack.web.guard import permission
@@ -43,8 +44,8 @@ def chart(t: service.Trend) -> str:
         for p in t.points
     ]
     lines = [trend_svg.ChartLine(line.value, line.kind, line.label) for line in t.lines]
-    fails = sum(p.verdict == "fail" for p in t.points)
-    alerts = sum(p.verdict == "alert" for p in t.points)
+    fails = sum(p.verdict == Verdict.FAIL for p in t.points)
+    alerts = sum(p.verdict == Verdict.ALERT for p in t.points)
     return trend_svg.render(
         points,
         lines,

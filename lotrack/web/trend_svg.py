@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from lotrack.domain.specs import Verdict
+
 WIDTH, HEIGHT = 800, 470
 LEFT, RIGHT, TOP, BOTTOM = 72, 100, 80, 120
-COLOURS = {"pass": "#1d6b35", "alert": "#a35c00", "fail": "#a1161b"}
+COLOURS = {Verdict.PASS: "#1d6b35", Verdict.ALERT: "#a35c00", Verdict.FAIL: "#a1161b"}
 LINE_COLOURS = {"spec": "#a1161b", "alert": "#a35c00"}
 DASH = "7 5"
 INK, MUTED, GRID = "#1b1f24", "#5a6370", "#d4d9e0"
@@ -75,19 +77,19 @@ def _marker(verdict: str, censored: bool) -> str:
     colour = COLOURS.get(verdict, MUTED)
     fill = "#ffffff" if censored else colour
     paint = f'fill="{fill}" stroke="{colour}" stroke-width="2"'
-    if verdict == "fail":
+    if verdict == Verdict.FAIL:
         return f'<rect x="-5" y="-5" width="10" height="10" {paint}/>'
-    if verdict == "alert":
+    if verdict == Verdict.ALERT:
         return f'<path d="M0,-6.5 L6.5,0 L0,6.5 L-6.5,0 Z" {paint}/>'
     return f'<circle r="5" {paint}/>'
 
 
 def _legend() -> list[str]:
     items = [
-        (_marker("pass", False), "pass"),
-        (_marker("alert", False), "alert"),
-        (_marker("fail", False), "fail (out of specification)"),
-        (_marker("pass", True), "open: censored value, drawn at its bound"),
+        (_marker(Verdict.PASS, False), "pass"),
+        (_marker(Verdict.ALERT, False), "alert"),
+        (_marker(Verdict.FAIL, False), "fail (out of specification)"),
+        (_marker(Verdict.PASS, True), "open: censored value, drawn at its bound"),
     ]
     out = ['<g class="legend" font-size="11">']
     x = LEFT

@@ -13,7 +13,7 @@ from barcode import Code128
 from barcode.writer import ImageWriter
 from PIL import Image
 
-from lotrack.context import db_session, printing
+from lotrack.request_scope import db_session, printing
 from lotrack.services import documents
 from lotrack.services import lot as lots
 from tests import clinical_setup as cs

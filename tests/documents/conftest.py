@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from lotrack.context import db_session, printing
+from lotrack.request_scope import db_session, printing
 from lotrack.services import documents
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn

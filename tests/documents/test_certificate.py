@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lotrack.context import db_session, printing
 from lotrack.documents.render import pdf_from_html, render_html
 from lotrack.domain.errors import Forbidden
 from lotrack.models import Certificate
+from lotrack.request_scope import db_session, printing
 from lotrack.services import documents, signature
 from lotrack.services import lot as lots
 from lotrack.services.result import results_of

@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 from flask import Flask
 
-from lotrack.context import db_session, printing
 from lotrack.domain import isbt128
 from lotrack.domain.errors import Forbidden, ValidationFailed
+from lotrack.request_scope import db_session, printing
 from lotrack.services import documents
 from lotrack.services import lot as lots
 from tests.api.conftest import row_counts

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lotrack.context import db_session, printing, setting
 from lotrack.documents.tokens import check_token, make_token
 from lotrack.models import LabelPrint
+from lotrack.request_scope import db_session, printing, setting
 from lotrack.services import containment, documents
 from lotrack.services import lot as lots
 from tests.conftest import user

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from lotrack.context import printing
 from lotrack.documents.tokens import make_token
 from lotrack.domain.errors import ValidationFailed
 from lotrack.models import Allocation, Lot, Shipment
+from lotrack.request_scope import printing
 from lotrack.services import clinical, documents, shipment
 from tests.conftest import user
 from tests.documents.pdfs import page_texts

@@ -221,7 +221,7 @@ def _crawl(app, client, start: str = "/") -> tuple[dict[str, list[str]], set[str
 
 
 REACHED = {
-    "nurse": {"bedside.scan_page", "clinical.show_patient", "clinical.show_shipment"},
+    "nurse": {"bedside.scan_page", "clinical.show_patient", "shipment.show_shipment"},
     "tech": {"lot.show_lot", "lot.new_lot", "result.show_result", "production.new_passage"},
     "qa": {
         "release.review",
@@ -229,7 +229,7 @@ REACHED = {
         "audit.audit_log",
         "investigation.list_investigations",
     },
-    "md": {"clinical.reports", "lot.show_unit"},
+    "md": {"report.reports", "lot.show_unit"},
     "admin": {"admin.users", "admin.new_user"},
 }
 
