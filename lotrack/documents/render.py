@@ -11,12 +11,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
+from lotrack.documents.bilingual import Captions
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
 )
+# The documents' captions in every language they print (a caller passes its own `t` to choose).
+_env.globals["t"] = Captions()
 
 
 def data_only_fetcher() -> URLFetcher:

@@ -27,3 +27,11 @@ def expires_at(expires_on: dt.date, zone: str) -> dt.datetime:
 def expired(expires_on: dt.date | None, now: dt.datetime, zone: str) -> bool:
     """Whether a unit dated to `expires_on` is past its expiry at `now` (no date: expired)."""
     return expires_on is None or now >= expires_at(expires_on, zone)
+
+
+def named(moment: dt.datetime, zone: str) -> str:
+    """A stored UTC time in `zone`, named as pages show it: "2025-06-01 14:03 Asia/Shanghai
+    (UTC+08:00)"."""
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{offset[:3]}:{offset[3:]})"

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.documents import codes, tokens
+from lotrack.documents.bilingual import DEFAULT_LANGUAGES, Captions
 from lotrack.documents.render import pdf_from_html, render_html
+from lotrack.domain import clock as zones
 from lotrack.domain import isbt128
 from lotrack.domain.decisions import Action
 from lotrack.domain.distribution import lot_status
@@ -39,6 +41,11 @@ class Printing:
     stock: str = "4x2in"
     statements: tuple[str, ...] = ()
     storage: str = ""
+    # The languages the certificate and labels print, in order; Chinese statements and storage
+    # are printed when "zh_CN" is among them (English ones when "en" is).
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    statements_zh: tuple[str, ...] = ()
+    storage_zh: str = ""
 
     def verify_url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/v/{token}"
@@ -97,6 +104,7 @@ def coa_snapshot(session: Session, actor: User, lot: Lot, printing: Printing) ->
         ],
         "signatures": _signatures(session, lot),
         "exceptional": lot.state == LotState.EXCEPTIONAL_RELEASE,
+        "languages": list(printing.languages),
     }
 
 
@@ -118,7 +126,9 @@ def certificates_of(session: Session, lot: Lot) -> list[Certificate]:
 
 
 def render_coa(snapshot: dict[str, Any], qr: str) -> bytes:
-    html = render_html("documents/coa.html", coa=snapshot, qr=qr)
+    """The certificate in the languages its snapshot names (both, by default), PDF/A-3b."""
+    t = Captions(tuple(snapshot.get("languages") or DEFAULT_LANGUAGES))
+    html = render_html("documents/coa.html", coa=snapshot, qr=qr, t=t)
     return pdf_from_html(html, attachments={"coa-data.json": canonical(snapshot)}, pdf_a=True)
 
 
@@ -148,7 +158,8 @@ def issue_certificate(
     snapshot |= {
         "document_number": number,
         "version": version,
-        "issued_at": utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        # In the facility's zone, named, as every page shows a time.
+        "issued_at": zones.named(utcnow(), clock.facility_zone(session)),
         "issued_by": actor.full_name,
         "verify_url": printing.verify_url(token),
     }
@@ -206,17 +217,25 @@ def _label(
         "url": url,
         "product": printing.product_name,
         "lot": lot.lot_number,
-        "cells": f"{unit.cells / 1e6:.1f} × 10⁶ cells",
+        "cells": f"{unit.cells / 1e6:.1f} × 10⁶",  # "… cells in …" in each language
         "volume": f"{unit.volume_ml} mL",
         "container": unit.container,
         # Usable to the end of this date in this zone: what services/clock.expired judges.
         "expiry": f"{lot.expires_on:%Y-%m-%d} 23:59 ({zone})",
-        "storage": printing.storage,
-        "statements": list(printing.statements),
+        "storage": _by_language(printing, printing.storage_zh, printing.storage),
+        "statements": _by_language(
+            printing, list(printing.statements_zh), list(printing.statements)
+        ),
         "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
         "usable": lot.state in USABLE_LOT_STATES
         and not clock.expired(session, lot.expires_on, now),
     }
+
+
+def _by_language(printing: Printing, zh: Any, en: Any) -> list[Any]:
+    """The Chinese and the English text, in the configured order; an empty one is left out."""
+    texts = {"zh_CN": zh, "en": en}
+    return [texts[lang] for lang in printing.languages if texts[lang]]
 
 
 def _check_sheet(actor: User, units: list[Unit], printing: Printing) -> None:
@@ -237,7 +256,8 @@ def _render_sheet(
         labels=labels,
         width=width,
         height=height,
-        preview=tokens.PREVIEW_STAMP if preview else "",
+        preview=preview,
+        t=Captions(printing.languages),
     )
     return pdf_from_html(html)
 

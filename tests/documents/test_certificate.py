@@ -84,7 +84,7 @@ def test_every_page_is_numbered_and_carries_the_document_number_and_version(
     assert len(texts) >= 1
     for number, text in enumerate(texts, start=1):
         assert f"page {number} of {len(texts)}" in text
-        assert "COA-CFM-2025-0001 · version 1" in text
+        assert "COA-CFM-2025-0001 · 版本 1 / version 1" in text
 
 
 def test_the_release_signature_is_printed_with_name_meaning_and_time(
