@@ -189,6 +189,12 @@ def result_rows(session: Session, results: list[Result]) -> list[Row]:
 
 class ImportOut(Schema):
     imported = fields.Integer(metadata={"description": "how many results were recorded"})
+    format = fields.String(metadata={"description": "csv or xlsx, as read from the content"})
+    encoding = fields.String(
+        allow_none=True,
+        metadata={"description": "a CSV's text encoding: utf-8, utf-8-sig (with BOM) or gb18030;"
+                  " null for a workbook"},
+    )  # fmt: skip
     results = fields.List(fields.Nested(ResultOut))
 
 

@@ -41,10 +41,12 @@ NUMBER = "<int(min=1, max=2147483647):number>"
 _DEFAULT = {"type": "string", "description": "used where a row leaves the column empty"}
 CSV_BODY = {
     "required": True,
-    "description": "The instrument export: the multipart field `file`, or the body as text/csv."
+    "description": "The instrument export: the multipart field `file` (a CSV in UTF-8, with or"
+    " without BOM, or GB18030; or an .xlsx workbook, its first sheet), or the body as text/csv."
     " Columns: test (or marker), value (or percent), unit, performed_on (or date), instrument,"
-    " method, reagent_lot, and lot when the import is not for one lot. Defaults for empty"
-    " columns may also be query arguments.",
+    " method, reagent_lot, and lot when the import is not for one lot; Chinese headers (检测项目,"
+    " 结果, 单位, 检测日期, …) are read as these. Defaults for empty columns may also be query"
+    " arguments.",
     "content": {
         "multipart/form-data": {
             "schema": {
@@ -119,19 +121,19 @@ class LotResults(MethodView):
 # Instrument imports -----------------------------------------------------------------------------
 
 
-def _csv_text() -> str:
-    """The uploaded file `file`, or the body itself when sent as text/csv."""
+def _upload(max_rows: int) -> result_import.Table:
+    """The uploaded file `file` (CSV or .xlsx), or the body itself when sent as text/csv."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        data = upload.read()
+        data, name = upload.read(), upload.filename
     elif request.mimetype == "text/csv":
-        data = request.get_data()
+        data, name = request.get_data(), ""
     else:
         raise ValidationFailed(
-            "Send the CSV as the multipart field 'file' or as a text/csv body.",
+            "Send the CSV or .xlsx as the multipart field 'file' or a CSV as a text/csv body.",
             {"file": "required: multipart field 'file' or a text/csv body"},
         )
-    return result_import.decode(data)
+    return result_import.read(data, name, max_rows=max_rows)
 
 
 def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
@@ -139,16 +141,13 @@ def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:
     session = db_session()
     form = parse(ImportDefaultsIn(), request.form.to_dict()) if request.form else {}
     defaults = {k: form.get(k) or v for k, v in query.items()}
+    limit = setting("MAX_IMPORT_ROWS")
     done = result_import.import_results(
-        session,
-        actor(),
-        _csv_text(),
-        lot=lot,
-        defaults=defaults,
-        max_rows=setting("MAX_IMPORT_ROWS"),
-    ).results
-    rows = qout.result_rows(session, done)
-    return {"imported": len(rows), "results": rows}
+        session, actor(), _upload(limit), lot=lot, defaults=defaults, max_rows=limit
+    )
+    rows = qout.result_rows(session, done.results)
+    return {"imported": len(rows), "format": done.format, "encoding": done.encoding,
+            "results": rows}  # fmt: skip
 
 
 @bp.route(f"/lots/{LOT}/results/import", methods=["POST"])

@@ -87,11 +87,16 @@ def import_results(lot_number: str) -> ResponseReturnValue:
     lot = lots.get_lot(session, lot_number)
 
     def act(defaults: dict[str, Any]) -> ResponseReturnValue:
-        text = result_import.decode(require_file("file"))
+        limit = setting("MAX_IMPORT_ROWS")
+        data = require_file("file")
+        table = result_import.read(data, request.files["file"].filename or "", max_rows=limit)
         done = result_import.import_results(
-            session, actor(), text, lot=lot, defaults=defaults, max_rows=setting("MAX_IMPORT_ROWS")
+            session, actor(), table, lot=lot, defaults=defaults, max_rows=limit
         )
-        flash(f"{len(done.results)} results imported into lot {lot.lot_number}.")
+        flash(
+            f"{len(done.results)} results imported into lot {lot.lot_number}"
+            f" (read as {done.described})."
+        )
         return redirect(url_for(".show_lot", lot_number=lot.lot_number))
 
     return submit("import", ImportDefaultsIn(), act, lambda form: _page(lot, form))
