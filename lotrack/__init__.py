@@ -13,7 +13,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, database, security, blueprints, errors, CLI."""
-    from lotrack import api, cli, errors, security, web
+    from lotrack import api, cli, errors, i18n, security, web
     from lotrack.config import build_config
     from lotrack.db import make_engine, make_sessionmaker
     from lotrack.documents.tokens import load_or_create_signing_key
@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["lotrack_db"] = Database(engine, maker)
     app.teardown_appcontext(close_session)
     security.init_app(app)
+    i18n.init_app(app)
     web.init_app(app)
     api.init_app(app)
     errors.register(app)

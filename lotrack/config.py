@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # Data rows one instrument CSV may import (each row is judged and audited in one transaction).
     "MAX_IMPORT_ROWS": 2000,
     "SITE_TIME_ZONE": "Asia/Shanghai",
+    # The language of a person who has chosen none and whose browser asks for none we speak:
+    # "zh_CN" (the facility and the trial sites are in Shenzhen and Beijing) or "en".
+    "DEFAULT_LANGUAGE": "zh_CN",
     # Printed into every QR code: where /v/<token> is reachable from a phone at the bedside.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "LABEL_STOCK": "4x2in",  # or "100x100mm" (bag label)
@@ -33,6 +36,19 @@ DEFAULTS: dict[str, Any] = {
     "LABEL_STATEMENTS": "For investigational use only|Allogeneic third-party donor cells"
     "|Do not irradiate|For intravenous use",
     "STORAGE_STATEMENT": "Store at or below -135 °C (vapour-phase liquid nitrogen)",
+    # The languages the certificate of analysis and the unit labels print, side by side, in this
+    # order ("zh_CN", "en", or both separated by a comma).
+    "DOCUMENT_LANGUAGES": "zh_CN,en",
+    # The label statements and storage statement in Chinese, printed with the English ones when
+    # "zh_CN" is among DOCUMENT_LANGUAGES. "仅用于临床试验" ("for clinical trial use only") is the
+    # wording of China's GCP (药物临床试验质量管理规范, NMPA/NHC announcement 2020 No. 57, art. 44:
+    # the label "应当标明仅用于临床试验"), as recalled from that text, which the reference
+    # search could not retrieve; Brady's NMPA guide (bradyknowsmedical.com/nmpa-challenges-
+    # pitfalls-analysis/2446/) confirms the requirement in English. The other texts are this
+    # project's translations of the English ones, not from a public source: QA confirms them
+    # before first use (README).
+    "LABEL_STATEMENTS_ZH": "仅用于临床试验|同种异体第三方供者细胞|禁止辐照|静脉输注用",
+    "STORAGE_STATEMENT_ZH": "于 -135 °C 或以下保存（液氮气相）",
     "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
 }
 

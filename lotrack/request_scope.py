@@ -118,13 +118,20 @@ def setting(name: str) -> Any:
 
 def printing():  # noqa: ANN201 (services.documents.Printing; imported lazily: WeasyPrint is heavy)
     """Label and certificate settings from configuration, with the facility's signing key."""
+    from lotrack.documents.bilingual import parse_languages
     from lotrack.services.documents import Printing
+
+    def statements(name: str) -> tuple[str, ...]:
+        return tuple(s.strip() for s in setting(name).split("|") if s.strip())
 
     return Printing(
         key=current_app.extensions["lotrack_signing_key"],
         base_url=setting("PUBLIC_BASE_URL"),
         product_name=setting("PRODUCT_NAME"),
         stock=setting("LABEL_STOCK"),
-        statements=tuple(s.strip() for s in setting("LABEL_STATEMENTS").split("|") if s.strip()),
+        statements=statements("LABEL_STATEMENTS"),
         storage=setting("STORAGE_STATEMENT"),
+        languages=parse_languages(setting("DOCUMENT_LANGUAGES")),
+        statements_zh=statements("LABEL_STATEMENTS_ZH"),
+        storage_zh=setting("STORAGE_STATEMENT_ZH"),
     )

@@ -24,6 +24,9 @@ from lotrack.models import User
 from lotrack.services import seed
 
 PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
+# The suite's assertions read English unless a test asks for Chinese (Accept-Language, the switch
+# or an account's language); the shipped default is zh_CN (config.py).
+os.environ.setdefault("LOTRACK_DEFAULT_LANGUAGE", "en")
 FACILITY = "A9999"
 NO_WAIT_FOR_DISK = "?options=-c%20synchronous_commit%3Doff"
 PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}

@@ -86,6 +86,7 @@ BODIES: dict[str, dict[str, object]] = {
     # The treating physician signs as themself ({me}, {my_password}: the caller's own): a
     # clinical user of another site is refused by the patient's site, not by the signature.
     "clinical.accept_exceptional": ACCEPT,
+    "auth.set_language": {"language": "en"},
     "api_release.accept_exceptional": ACCEPT,
     "api_clinical.receive": {
         "received": ["{din}"],
@@ -102,6 +103,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("static", "GET"): EVERYONE,
     ("auth.login", "GET"): EVERYONE,
     ("auth.login", "POST"): EVERYONE,
+    ("auth.set_language", "POST"): EVERYONE,  # the header's switch, before and after login
     ("documents.verify", "GET"): EVERYONE,  # a label or certificate checked by anyone
     ("documents.public_key", "GET"): EVERYONE,
     ("api-docs.openapi_json", "GET"): EVERYONE,  # the API's description, no data

@@ -111,6 +111,7 @@ def test_every_state_and_kind_column_is_typed():
         "containment_lot.from_state", "containment_lot.to_state", "investigation.status",
         "investigation.conclusion", "result.verdict", "shipment.status", "prescription.status",
         "signature.action", "notification.recipient_role", "user_account.role",
+        "user_account.language",
         "label_print.lot_state", "bedside_scan.method", "adverse_event.attribution",
         "adverse_event.outcome", "follow_up.response", "spec_version.stage",
     }  # fmt: skip

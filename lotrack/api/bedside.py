@@ -8,11 +8,13 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
+from flask_babel import gettext
 
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.states import ScanMethod
+from lotrack.i18n import said_reasons
 from lotrack.models import BedsideScan, Infusion, Thaw, Unit
 from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas import clinical as io
@@ -41,15 +43,17 @@ def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
 
 def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
     """The check as clients read it (out.CheckOut)."""
-    scan = done.scan
+    scan, verdict = done.scan, done.verdict
     db_session().flush()  # the scan's id
     return {
         "go": scan.go,
-        "reasons": list(done.verdict.reasons),  # as recorded in scan.reasons
-        "codes": list(done.verdict.codes),
-        "notes": list(done.verdict.notes),
+        # In the language asked for (Accept-Language); `codes` are the stable machine field and
+        # scan.reasons keeps the English record.
+        "reasons": said_reasons(verdict.said, verdict.reasons),
+        "codes": list(verdict.codes),
+        "notes": [gettext(note) for note in verdict.notes],
         "scan_id": scan.id,
-        "needs_acknowledgement": done.verdict.needs_acknowledgement,
+        "needs_acknowledgement": verdict.needs_acknowledgement,
         "patient": done.patient_code,
         "din": done.din,
         "method": scan.method,

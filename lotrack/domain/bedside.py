@@ -16,8 +16,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lotrack.domain.distribution import Reason, Severity, UnitFacts, unit_reasons
+from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
 from lotrack.domain.states import LotState
+from lotrack.domain.text import N_
 
 WITNESSED = "witnessed"  # the meaning of the infusion witness's signature (21 CFR 11.50)
 SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
@@ -33,10 +34,14 @@ NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING = "not_genuine", "check_mismatch", "c
 THAW_NEXT = frozenset({"not_thawed", "acknowledge_exceptional"})
 
 _NOTES = {
-    BARCODE: "Read from the bar code: a bar code scan does not prove the label genuine — scan"
-    " the QR code for that.",
-    TYPED: "Read from a typed DIN: a typed DIN does not prove the label genuine — scan the QR"
-    " code for that.",
+    BARCODE: N_(
+        "Read from the bar code: a bar code scan does not prove the label genuine — scan"
+        " the QR code for that."
+    ),
+    TYPED: N_(
+        "Read from a typed DIN: a typed DIN does not prove the label genuine — scan the QR"
+        " code for that."
+    ),
 }
 
 
@@ -76,6 +81,8 @@ class BedsideVerdict:
     codes: tuple[str, ...] = ()  # one per reason, in the same order
     notes: tuple[str, ...] = ()  # said whatever the verdict; never a reason for NO-GO
     thaw_next: bool = False  # recording the thaw is what is left to do
+    # Per reason, its template and parameters: the edges say it in the reader's language.
+    said: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 def named_patient(f: BedsideFacts) -> bool:
@@ -93,8 +100,11 @@ def check(f: BedsideFacts) -> BedsideVerdict:
         return _verdict([_label(f)])
     notes = (_NOTES[f.label_source],) if f.label_source in _NOTES else ()
     if f.unit is None:
-        unknown = Reason(
-            Severity.NOT_GENUINE, "unknown_unit", f"No unit {f.din} is known to lotrack."
+        unknown = said(
+            Severity.NOT_GENUINE,
+            "unknown_unit",
+            N_("No unit %(din)s is known to lotrack."),
+            din=f.din,
         )
         return _verdict([unknown], notes)
     reasons = unit_reasons(f.unit, now=f.now, zone=f.zone, patient_id=f.patient_id)
@@ -102,11 +112,14 @@ def check(f: BedsideFacts) -> BedsideVerdict:
     acknowledging = named_patient(f) and not f.exceptional_acknowledged
     if acknowledging:
         reasons.append(
-            Reason(
+            said(
                 Severity.STEP,
                 "acknowledge_exceptional",
-                f"Lot {f.unit.lot_number} was released by exception: the physician must"
-                " acknowledge the exceptional release before infusion.",
+                N_(
+                    "Lot %(lot)s was released by exception: the physician must"
+                    " acknowledge the exceptional release before infusion."
+                ),
+                lot=f.unit.lot_number,
             )
         )
     # The box is offered to the named patient only, and only when nothing else blocks: ticking
@@ -126,109 +139,136 @@ def _verdict(
         codes=codes,
         notes=notes,
         thaw_next="not_thawed" in codes and set(codes) <= THAW_NEXT,
+        said=tuple((r.template, r.params) for r in ordered),
     )
 
 
 def _label(f: BedsideFacts) -> Reason:
+    code = f.label_problem or NOT_GENUINE
     if f.label_problem == CHECK_MISMATCH:
         # A slip of the finger or a misread, not a forgery: say how to put it right.
-        text = (
+        text = N_(
             "The check character does not match — re-scan or re-type the DIN with its boxed"
             " check character."
         )
     elif f.label_problem == CHECK_MISSING:
-        text = (
+        text = N_(
             "A typed DIN needs its check character: type the boxed character printed beside"
             " the DIN, or scan the label."
         )
     else:
-        text = f"The label is not genuine: {f.label_reason or 'unreadable'}. Do not use it."
-    return Reason(Severity.NOT_GENUINE, f.label_problem or NOT_GENUINE, text)
+        why = f.label_reason or "unreadable"
+        text = N_("The label is not genuine: %(why)s. Do not use it.")
+        return said(Severity.NOT_GENUINE, code, text, why=why)
+    return said(Severity.NOT_GENUINE, code, text)
 
 
 def _patient(f: BedsideFacts) -> list[Reason]:
     if f.patient_id is None:
         return [
-            Reason(
+            said(
                 Severity.PATIENT,
                 "patient_unknown",
-                "The wristband does not match a patient of this site.",
+                N_("The wristband does not match a patient of this site."),
             )
         ]
     reasons = []
     if not f.patient_consented:
         reasons.append(
-            Reason(
-                Severity.PATIENT, "no_consent", "The patient's informed consent is not recorded."
+            said(
+                Severity.PATIENT,
+                "no_consent",
+                N_("The patient's informed consent is not recorded."),
             )
         )
     if not f.patient_eligible:
         problems = "; ".join(f.eligibility_problems) or "the eligibility checklist is incomplete"
         reasons.append(
-            Reason(Severity.PATIENT, "not_eligible", f"The patient is not eligible: {problems}.")
+            said(
+                Severity.PATIENT,
+                "not_eligible",
+                N_("The patient is not eligible: %(problems)s."),
+                problems=problems,
+            )
         )
     return reasons
 
 
 def _place(f: BedsideFacts) -> list[Reason]:
     if f.in_transit:
-        text = "The unit is still in transit: receive it at this site first."
-        return [Reason(Severity.STEP, "in_transit", text)]
+        text = N_("The unit is still in transit: receive it at this site first.")
+        return [said(Severity.STEP, "in_transit", text)]
     if f.received_elsewhere:
-        text = "The unit has not been received at this site: it is at another site."
-        return [Reason(Severity.CONDITION, "elsewhere", text)]
+        text = N_("The unit has not been received at this site: it is at another site.")
+        return [said(Severity.CONDITION, "elsewhere", text)]
     if not f.received_at_site:
-        text = "The unit has not been received at this site."
-        return [Reason(Severity.STEP, "not_received", text)]
+        text = N_("The unit has not been received at this site.")
+        return [said(Severity.STEP, "not_received", text)]
     return []
 
 
 def _allocation(f: BedsideFacts) -> list[Reason]:
     if f.allocated_to_other:
-        text = "The unit is allocated to another patient."
-        return [Reason(Severity.WRONG_PATIENT, "allocated_other", text)]
+        text = N_("The unit is allocated to another patient.")
+        return [said(Severity.WRONG_PATIENT, "allocated_other", text)]
     if not f.allocated_to_patient:
-        text = "The unit is not allocated to this patient."
-        return [Reason(Severity.STEP, "not_allocated", text)]
+        text = N_("The unit is not allocated to this patient.")
+        return [said(Severity.STEP, "not_allocated", text)]
     return []
 
 
 def _dose(f: BedsideFacts) -> list[Reason]:
     if f.prescribed_cells is None or f.prescribed_cells <= 0:
-        text = "No prescription with a dose is recorded for this patient."
-        return [Reason(Severity.PATIENT, "no_prescription", text)]
+        text = N_("No prescription with a dose is recorded for this patient.")
+        return [said(Severity.PATIENT, "no_prescription", text)]
     ceiling = Decimal(f.prescribed_cells) * (1 + f.dose_tolerance)
     total = f.cells_given_before + f.unit_cells
     if Decimal(total) > ceiling:
-        text = (
-            f"This unit would bring the dose to {total:,} cells, above the prescribed"
-            f" {f.prescribed_cells:,} (+{f.dose_tolerance:.0%} tolerance)."
+        text = N_(
+            "This unit would bring the dose to %(total)s cells, above the prescribed"
+            " %(prescribed)s (+%(tolerance)s tolerance)."
         )
-        return [Reason(Severity.PATIENT, "over_dose", text)]
+        return [
+            said(
+                Severity.PATIENT,
+                "over_dose",
+                text,
+                total=f"{total:,}",
+                prescribed=f"{f.prescribed_cells:,}",
+                tolerance=f"{f.dose_tolerance:.0%}",
+            )
+        ]
     return []
 
 
 def _thaw(f: BedsideFacts) -> list[Reason]:
     if f.post_thaw_minutes is None:
-        text = "The specification states no post-thaw use window; the unit cannot be checked."
-        return [Reason(Severity.CONDITION, "no_window", text)]
+        text = N_("The specification states no post-thaw use window; the unit cannot be checked.")
+        return [said(Severity.CONDITION, "no_window", text)]
     if f.thawed_at is None:
-        text = "The thaw time is not recorded: record it before infusion."
-        return [Reason(Severity.STEP, "not_thawed", text)]
+        text = N_("The thaw time is not recorded: record it before infusion.")
+        return [said(Severity.STEP, "not_thawed", text)]
     if f.thawed_at > f.now + dt.timedelta(minutes=1):
-        return [
-            Reason(Severity.CONDITION, "thaw_in_future", "The recorded thaw time is in the future.")
-        ]
+        text = N_("The recorded thaw time is in the future.")
+        return [said(Severity.CONDITION, "thaw_in_future", text)]
     elapsed = f.now - f.thawed_at
     # Compared in seconds: a timedelta of an absurd window from a spec would overflow.
     if elapsed.total_seconds() > f.post_thaw_minutes * 60:
         # Past its window the thawed unit is spent, like an expired one.
         minutes = int(elapsed.total_seconds() // 60)
-        text = (
-            f"The unit was thawed {minutes} minutes ago; it must be infused within"
-            f" {f.post_thaw_minutes} minutes of thawing."
+        text = N_(
+            "The unit was thawed %(minutes)s minutes ago; it must be infused within"
+            " %(window)s minutes of thawing."
         )
-        return [Reason(Severity.EXPIRY, "post_thaw_expired", text)]
+        return [
+            said(
+                Severity.EXPIRY,
+                "post_thaw_expired",
+                text,
+                minutes=minutes,
+                window=f.post_thaw_minutes,
+            )
+        ]
     return []
 
 

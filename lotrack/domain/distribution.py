@@ -14,6 +14,7 @@ from enum import IntEnum
 
 from lotrack.domain.clock import expired
 from lotrack.domain.states import LotState, UnitState
+from lotrack.domain.text import N_
 
 
 class Severity(IntEnum):
@@ -31,9 +32,20 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True, order=True)
 class Reason:
+    """Why not: how serious, a stable code, and the sentence in English; `template` and `params`
+    let an edge say the same sentence in the reader's language (domain/text.py)."""
+
     severity: Severity
     code: str
     text: str
+    template: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def said(severity: Severity, code: str, template: str, **params: object) -> Reason:
+    """A reason whose sentence is `template` filled with `params` (kept for translation)."""
+    shown = {name: str(value) for name, value in params.items()}
+    return Reason(severity, code, template % shown, template, tuple(sorted(shown.items())))
 
 
 @dataclass(frozen=True)
@@ -61,33 +73,43 @@ def lot_status(lot_state: str, expires_on: dt.date | None, now: dt.datetime, zon
 def lot_reasons(lot_number: str, lot_state: str) -> list[Reason]:
     if lot_state == LotState.RECALLED:
         return [
-            Reason(
+            said(
                 Severity.RECALL,
                 "recalled",
-                f"Lot {lot_number} has been RECALLED. Do not infuse; quarantine the unit.",
+                N_("Lot %(lot)s has been RECALLED. Do not infuse; quarantine the unit."),
+                lot=lot_number,
             )
         ]
     if lot_state == LotState.ON_HOLD:
-        return [Reason(Severity.HOLD, "on_hold", f"Lot {lot_number} is ON HOLD. Do not infuse.")]
+        return [
+            said(
+                Severity.HOLD,
+                "on_hold",
+                N_("Lot %(lot)s is ON HOLD. Do not infuse."),
+                lot=lot_number,
+            )
+        ]
     if lot_state not in (LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE):
         shown = lot_state.replace("_", " ") or "in an unknown state"
         return [
-            Reason(
+            said(
                 Severity.HOLD,
                 "not_released",
-                f"Lot {lot_number} is {shown}; only a released lot's units may go to a patient.",
+                N_("Lot %(lot)s is %(state)s; only a released lot's units may go to a patient."),
+                lot=lot_number,
+                state=shown,
             )
         ]
     return []
 
 
 _CONDITION = {
-    UnitState.DESTROYED: ("destroyed", "The unit is recorded as destroyed."),
+    UnitState.DESTROYED: ("destroyed", N_("The unit is recorded as destroyed.")),
     UnitState.MISSING: (
         "missing",
-        "The unit was shipped and never received: its cold chain is unknown. Do not use it.",
+        N_("The unit was shipped and never received: its cold chain is unknown. Do not use it."),
     ),
-    UnitState.INFUSED: ("infused", "This unit has been infused already."),
+    UnitState.INFUSED: ("infused", N_("This unit has been infused already.")),
 }
 
 
@@ -100,38 +122,49 @@ def unit_reasons(
     if f.lot_state == LotState.EXCEPTIONAL_RELEASE:
         if f.exceptional_patient_id is None:
             reasons.append(
-                Reason(
+                said(
                     Severity.WRONG_PATIENT,
                     "exceptional_no_patient",
-                    f"Lot {f.lot_number} was released by exception without a patient record;"
-                    " it may go to no one.",
+                    N_(
+                        "Lot %(lot)s was released by exception without a patient record;"
+                        " it may go to no one."
+                    ),
+                    lot=f.lot_number,
                 )
             )
         elif patient_id is not None and patient_id != f.exceptional_patient_id:
             # Nothing makes it this patient's: its open conditions would only mislead.
             reasons.append(
-                Reason(
+                said(
                     Severity.WRONG_PATIENT,
                     "exceptional_other_patient",
-                    f"Lot {f.lot_number} was released by exception for another patient only.",
+                    N_("Lot %(lot)s was released by exception for another patient only."),
+                    lot=f.lot_number,
                 )
             )
         else:
             reasons.extend(
-                Reason(Severity.HOLD, "exceptional_conditions", f"Exceptional release: {problem}.")
+                said(
+                    Severity.HOLD,
+                    "exceptional_conditions",
+                    N_("Exceptional release: %(problem)s."),
+                    problem=problem,
+                )
                 for problem in f.exceptional_problems
             )
     if expired(f.expires_on, now, zone):
         reasons.append(
-            Reason(
+            said(
                 Severity.EXPIRY,
                 "expired",
-                f"The unit expired at the end of {f.expires_on} ({zone})."
-                if f.expires_on
-                else "The unit's expiry date is unknown.",
+                N_("The unit expired at the end of %(date)s (%(zone)s)."),
+                date=f.expires_on,
+                zone=zone,
             )
+            if f.expires_on
+            else said(Severity.EXPIRY, "expired", N_("The unit's expiry date is unknown."))
         )
     if f.unit_state in _CONDITION:
         code, text = _CONDITION[UnitState(f.unit_state)]
-        reasons.append(Reason(Severity.CONDITION, code, text))
+        reasons.append(said(Severity.CONDITION, code, text))
     return sorted(reasons)

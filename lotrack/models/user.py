@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.language import Language
 from lotrack.domain.permissions import ROLES, Role
 
 __all__ = ["ROLES", "ApiToken", "Site", "User"]
@@ -39,6 +40,10 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The language pages speak to this person (None: their browser's, then the site's default).
+    language: Mapped[Language | None] = mapped_column(
+        state_column_type(Language, name="language", length=8)
+    )
 
     site: Mapped[Site | None] = relationship()
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.language import Language
 from lotrack.domain.permissions import Role
 from lotrack.models import ApiToken, Site, User
 from lotrack.models.user import ROLES
@@ -230,6 +231,20 @@ def revoke_sessions(session: Session, user: User, why: str) -> None:
     """Invalidate every browser session the user holds (logout, password change)."""
     user.session_version += 1
     audit.event(session, user, why, user)
+
+
+def set_language(session: Session, user: User, language: str) -> None:
+    """The language pages speak to this person from now on (audited: it changes what they read)."""
+    if language not in Language._value2member_map_:
+        raise ValidationFailed(
+            "Choose a language lotrack speaks.",
+            {"language": f"one of {', '.join(Language)}"},
+        )
+    if user.language == language:
+        return
+    before = user.language
+    user.language = Language(language)
+    audit.event(session, user, "language_set", user, {"from": before, "to": language})
 
 
 def change_password(

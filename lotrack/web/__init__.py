@@ -8,27 +8,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
+from flask_babel import lazy_gettext as _l
 
 from lotrack.domain.permissions import may
 
 # The menu: (endpoint, label, the permission that shows it; domain/permissions.py decides).
 READ = "manufacturing.read"
 NAV = (
-    ("donor.list_donors", "Donors", READ),
-    ("cellbank.list_banks", "Cell banks", READ),
-    ("production.list_runs", "Runs", READ),
-    ("lot.list_lots", "Lots", READ),
-    ("investigation.list_investigations", "Investigations", READ),
-    ("deviation.list_deviations", "Deviations", READ),
-    ("containment.list_containments", "Holds and recalls", READ),
-    ("trend.show_trends", "Trends", READ),
-    ("specs.list_specs", "Specifications", READ),
-    ("clinical.list_patients", "Patients", "clinical.read"),
-    ("shipment.list_shipments", "Shipments", "shipment.read"),
-    ("clinical.allocations", "Allocate units", "allocation.write"),
-    ("bedside.scan_page", "Bedside", "bedside.scan"),
-    ("report.reports", "Reports", "reports.read"),
-    ("trace.back", "Trace", "clinical.read"),
+    ("donor.list_donors", _l("Donors"), READ),
+    ("cellbank.list_banks", _l("Cell banks"), READ),
+    ("production.list_runs", _l("Runs"), READ),
+    ("lot.list_lots", _l("Lots"), READ),
+    ("investigation.list_investigations", _l("Investigations"), READ),
+    ("deviation.list_deviations", _l("Deviations"), READ),
+    ("containment.list_containments", _l("Holds and recalls"), READ),
+    ("trend.show_trends", _l("Trends"), READ),
+    ("specs.list_specs", _l("Specifications"), READ),
+    ("clinical.list_patients", _l("Patients"), "clinical.read"),
+    ("shipment.list_shipments", _l("Shipments"), "shipment.read"),
+    ("clinical.allocations", _l("Allocate units"), "allocation.write"),
+    ("bedside.scan_page", _l("Bedside"), "bedside.scan"),
+    ("report.reports", _l("Reports"), "reports.read"),
+    ("trace.back", _l("Trace"), "clinical.read"),
 )
 
 

@@ -7,11 +7,13 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.language import Language
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.security import login_throttle
 from lotrack.services import accounts
@@ -32,7 +34,8 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    message = "Your session ended after a period of inactivity." if consume_expired_flag() else ""
+    expired = consume_expired_flag()
+    message = _("Your session ended after a period of inactivity.") if expired else ""
     if request.method == "POST":
         address = request.remote_addr or "unknown"
         limit, window = setting("LOGIN_FAILURES_PER_ADDRESS"), setting("LOCKOUT_MINUTES") * 60
@@ -72,7 +75,7 @@ def logout() -> ResponseReturnValue:
     accounts.revoke_sessions(db_session(), actor(), "logout")
     logout_user()
     session.clear()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
 
 
@@ -99,7 +102,7 @@ def change_password() -> ResponseReturnValue:
             else:
                 logout_user()
                 session.clear()
-                flash("Password changed. Every session was ended; log in with the new password.")
+                flash(_("Password changed. Every session was ended; log in with the new password."))
                 return redirect(url_for("auth.login"))
     return render_template(
         "auth/password.html",
@@ -107,3 +110,20 @@ def change_password() -> ResponseReturnValue:
         min_length=setting("MIN_PASSWORD_LENGTH"),
         max_length=accounts.MAX_PASSWORD_LENGTH,
     ), (422 if errors else 200)
+
+
+@bp.post("/language")
+def set_language() -> ResponseReturnValue:
+    """The header's language switch: kept on the account when logged in (every device then
+    speaks it), else in this browser's session until login."""
+    chosen = request.form.get("language", "")
+    user = g.get("actor")
+    if user is not None:
+        accounts.set_language(db_session(), user, chosen)
+    elif chosen in Language._value2member_map_:
+        session["language"] = chosen
+    else:
+        raise ValidationFailed(
+            "Choose a language lotrack speaks.", {"language": f"one of {', '.join(Language)}"}
+        )
+    return redirect(_safe_next(request.form.get("next")))

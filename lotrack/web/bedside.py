@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from lotrack.domain.bedside import WITNESSED, BedsideVerdict
@@ -21,6 +22,7 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ScanMethod
 from lotrack.errors import status_of
+from lotrack.i18n import said_reasons
 from lotrack.models import BedsideScan, Patient, Unit
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
@@ -64,10 +66,13 @@ def _verdict(scan: BedsideScan, verdict: BedsideVerdict | None = None) -> dict[s
     session.flush()
     return {
         "go": scan.go,
-        "reasons": json.loads(scan.reasons),
+        # Just given: said in the reader's language; else as recorded (in English).
+        "reasons": said_reasons(verdict.said, verdict.reasons)
+        if verdict is not None
+        else json.loads(scan.reasons),
         "scan": scan,
         "needs_acknowledgement": verdict is not None and verdict.needs_acknowledgement,
-        "notes": verdict.notes if verdict is not None else (),
+        "notes": [_(n) for n in verdict.notes] if verdict is not None else (),
         # The thaw form opens itself only when the thaw is the step left: never after a recall,
         # a hold, a wrong patient or an expiry, when recording a thaw would be wrong.
         "thaw_next": verdict is not None and verdict.thaw_next,
@@ -147,8 +152,9 @@ def record_thaw() -> ResponseReturnValue:
         thaw = infusions.record_thaw(db_session(), actor(), data["din"], to_utc(data["thawed_at"]))
     except DomainError as err:
         return _page(form=refusal("thaw", err, values), values={}), status_of(err)
+    at = thaw.thawed_at.astimezone(zone())
     flash(
-        f"Thaw recorded at {thaw.thawed_at.astimezone(zone()):%H:%M} ({zone().key}). Check again."
+        _("Thaw recorded at %(time)s (%(zone)s). Check again.", time=f"{at:%H:%M}", zone=zone().key)
     )
     again = {k: values.get(k, "") for k in ("patient", "scan", "method") if values.get(k)}
     return redirect(url_for(".scan_page", **again))
@@ -191,5 +197,5 @@ def record_infusion() -> ResponseReturnValue:
         state = refusal("infusion", err, values)
         shown = _verdict(scan) if scan is not None and scan.go else None
         return _page(shown, state), status_of(err)
-    flash("Infusion recorded. Record any adverse event on the patient's page.")
+    flash(_("Infusion recorded. Record any adverse event on the patient's page."))
     return redirect(url_for("clinical.show_patient", wristband=wristband))

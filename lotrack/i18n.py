@@ -1,0 +1,98 @@
+"""The translation layer (Flask-Babel): which language a request speaks, and the catalogs.
+
+The person's own choice (their account, or the header switch before logging in) comes first,
+then what their browser asks for (Accept-Language), then the site's default (DEFAULT_LANGUAGE).
+The API follows the same order, so an integration without Accept-Language reads the site's
+language; its machine fields (error codes, field names, states, reason codes) stay English.
+
+Catalogs live as .po files in lotrack/translations (reviewed text, under version control); they
+are compiled into the instance folder when the application starts (a few milliseconds)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Babel, gettext
+
+from lotrack.domain.language import Language, choose
+
+CATALOGS = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
+# What browsers send for Chinese, mapped to the one Chinese we speak (simplified, mainland).
+BROWSER_TAGS = {"zh_CN": "zh_CN", "zh": "zh_CN", "zh_Hans": "zh_CN", "zh_SG": "zh_CN", "en": "en"}
+
+
+def select_language() -> str:
+    """The request's language, by the person's choice, their browser, then the site (Flask-Babel
+    asks once per request; the answer is kept for the request)."""
+    return language().value
+
+
+def language() -> Language:
+    """The language this request speaks."""
+    default = current_app.config["LOTRACK_DEFAULT_LANGUAGE"]
+    if not has_request_context():
+        return choose(None, None, default)
+    if "language" not in g:
+        actor = g.get("actor")
+        chosen = getattr(actor, "language", None) or session.get("language")
+        asked = request.accept_languages.best_match(list(BROWSER_TAGS))
+        g.language = choose(chosen, BROWSER_TAGS.get(asked or ""), default)
+    found: Language = g.language
+    return found
+
+
+def say(template: str, params: tuple[tuple[str, str], ...], english: str) -> str:
+    """A rule's sentence (domain/text.py) in the request's language; its English text when the
+    rule gave no template."""
+    if not template:
+        return english
+    return gettext(template, **dict(params))
+
+
+def said_reasons(
+    said: tuple[tuple[str, tuple[tuple[str, str], ...]], ...], english: tuple[str, ...]
+) -> list[str]:
+    """A verdict's reasons in the request's language (in English where no template came)."""
+    if len(said) != len(english):
+        return list(english)
+    return [say(t, p, text) for (t, p), text in zip(said, english, strict=True)]
+
+
+def compile_catalogs(target: Path) -> None:
+    """Each .po under lotrack/translations as a .mo under `target`, replaced atomically (several
+    workers may start at once) and only when the .po is newer."""
+    for po in CATALOGS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
+        # Babel looks a catalog up by the locale's full name (zh_CN is zh_Hans_CN to it).
+        name = str(Locale.parse(po.parent.parent.name))
+        mo = target / name / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)
+
+
+def init_app(app: Flask) -> None:
+    default = app.config["LOTRACK_DEFAULT_LANGUAGE"]
+    if default not in Language._value2member_map_:
+        raise ValueError(
+            f"LOTRACK_DEFAULT_LANGUAGE={default!r}: one of {', '.join(Language)} is spoken here"
+        )
+    compiled = Path(app.instance_path) / "translations"
+    compile_catalogs(compiled)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"  # the language of the source text (msgids)
+    Babel(app, locale_selector=select_language)
+    app.jinja_env.globals["current_language"] = language
+    app.jinja_env.globals["LANGUAGES"] = list(Language)
