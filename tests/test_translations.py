@@ -26,7 +26,18 @@ from tests.conftest import csrf_token, login
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "lotrack/translations/zh_CN/LC_MESSAGES/messages.po"
-TRANSLATED_TEMPLATES = ["base.html", "_nav.html", "auth/login.html", "bedside/scan.html"]
+TRANSLATED_TEMPLATES = [
+    "base.html",
+    "_nav.html",
+    "auth/login.html",
+    "auth/password.html",
+    "bedside/scan.html",
+    "clinical/shipment.html",
+    "clinical/shipments.html",
+    "errors/error.html",
+    "home/index.html",
+    "home/site.html",
+]
 METHODS = [("lotrack/**.py", "python"), ("templates/**.html", "jinja2")]
 
 
@@ -234,3 +245,17 @@ def test_the_api_says_reasons_in_the_language_asked_and_keeps_its_codes(
     assert "patient_unknown" in answers["en"]["codes"]
     assert "该腕带与本中心的任何受试者都不匹配。" in answers["zh-CN"]["reasons"]
     assert "The wristband does not match a patient of this site." in answers["en"]["reasons"]
+
+
+def test_the_nurses_pages_speak_chinese(client: FlaskClient) -> None:
+    """The pages a nurse reaches from the menu, in zh-CN: no English phrase of the catalog."""
+    assert login(client, "nurse").status_code == 302
+    headers = {"Accept-Language": "zh-CN"}
+    pages = ["/", "/bedside", "/shipments", "/account/password"]
+    listing = client.get("/shipments", headers=headers).get_data(as_text=True)
+    pages += sorted(set(re.findall(r'href="(/shipments/[^"/]+)"', listing)))[:1]
+    for path in pages:
+        resp = client.get(path, headers=headers)
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and '<html lang="zh-CN">' in page, path
+        assert not _english_left(page, _translated_ids()), path
