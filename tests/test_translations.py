@@ -36,7 +36,9 @@ TRANSLATED_TEMPLATES = [
     "clinical/shipments.html",
     "errors/error.html",
     "home/index.html",
+    "home/queue.html",
     "home/site.html",
+    "release/_hold.html",
 ]
 METHODS = [("lotrack/**.py", "python"), ("templates/**.html", "jinja2")]
 
@@ -259,3 +261,11 @@ def test_the_nurses_pages_speak_chinese(client: FlaskClient) -> None:
         page = resp.get_data(as_text=True)
         assert resp.status_code == 200 and '<html lang="zh-CN">' in page, path
         assert not _english_left(page, _translated_ids()), path
+
+
+def test_qa_lands_on_the_needs_decision_queue_in_chinese(client: FlaskClient) -> None:
+    assert login(client, "qa").status_code == 302
+    resp = client.get("/", headers={"Accept-Language": "zh-CN"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "待决定" in page
+    assert not _english_left(page, _translated_ids())
