@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from lotrack import create_app
 from lotrack.documents.tokens import make_token
@@ -128,14 +129,21 @@ def test_the_login_page_follows_the_browser(client: FlaskClient) -> None:
     assert "Log in" in en.get_data(as_text=True)
 
 
+def _nurse_chooses(client: FlaskClient, language: str) -> TestResponse:
+    """The nurse logs in and picks `language` with the header's switch, from the bedside page."""
+    assert login(client, "nurse").status_code == 302
+    token = csrf_token(client, "/bedside")
+    return client.post(
+        "/language",
+        data={"language": language, "next": "/bedside", "csrf_token": token},
+        headers={"Accept": "application/json"},
+    )
+
+
 def test_the_bedside_speaks_chinese_to_a_nurse_who_chose_it(
     demo_app: Flask, client: FlaskClient
 ) -> None:
-    assert login(client, "nurse").status_code == 302
-    token = csrf_token(client, "/bedside")
-    chosen = client.post(
-        "/language", data={"language": "zh_CN", "next": "/bedside", "csrf_token": token}
-    )
+    chosen = _nurse_chooses(client, "zh_CN")
     assert chosen.status_code == 302 and chosen.headers["Location"].endswith("/bedside")
     # Her browser asks for English; her own choice wins, on every page.
     page = client.get("/bedside", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -153,13 +161,7 @@ def test_the_bedside_speaks_chinese_to_a_nurse_who_chose_it(
 def test_a_language_we_do_not_speak_is_refused_and_nothing_is_written(
     demo_app: Flask, client: FlaskClient
 ) -> None:
-    assert login(client, "nurse").status_code == 302
-    token = csrf_token(client, "/bedside")
-    refused = client.post(
-        "/language",
-        data={"language": "fr", "csrf_token": token},
-        headers={"Accept": "application/json"},
-    )
+    refused = _nurse_chooses(client, "fr")
     assert refused.status_code == 422
     assert "language" in refused.get_json()["fields"]
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
@@ -211,9 +213,8 @@ def test_a_no_go_is_said_in_chinese_and_recorded_in_english(
 ) -> None:
     """The nurse reads why in Chinese; the scan's record (a GMP record) and the API's codes keep
     one language, so every report and audit reads the same."""
-    assert login(client, "nurse").status_code == 302
+    _nurse_chooses(client, "zh_CN")
     token = csrf_token(client, "/bedside")
-    client.post("/language", data={"language": "zh_CN", "next": "/bedside", "csrf_token": token})
     scan = _label_of_a_demo_unit(demo_app)
     page = client.post(
         "/bedside/check",
