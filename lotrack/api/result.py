@@ -19,10 +19,10 @@ from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import ReasonIn, parse
 from lotrack.schemas.quality import CorrectionIn, ImportDefaultsIn, ResultIn
 from lotrack.services import cellbank as banks
+from lotrack.services import instrument_file, result_import
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
 from lotrack.services import result as service
-from lotrack.services import result_import
 
 bp = Blueprint(
     "api_result",
@@ -121,7 +121,7 @@ class LotResults(MethodView):
 # Instrument imports -----------------------------------------------------------------------------
 
 
-def _upload(max_rows: int) -> result_import.Table:
+def _upload(max_rows: int) -> instrument_file.Table:
     """The uploaded file `file` (CSV or .xlsx), or the body itself when sent as text/csv."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
@@ -133,7 +133,7 @@ def _upload(max_rows: int) -> result_import.Table:
             "Send the CSV or .xlsx as the multipart field 'file' or a CSV as a text/csv body.",
             {"file": "required: multipart field 'file' or a text/csv body"},
         )
-    return result_import.read(data, name, max_rows=max_rows)
+    return instrument_file.read(data, name, max_rows=max_rows)
 
 
 def _import(query: dict[str, str], lot: Lot | None) -> dict[str, Any]:

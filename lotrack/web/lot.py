@@ -15,7 +15,7 @@ from lotrack.models import Lot
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import FillIn, LotIn
 from lotrack.schemas.quality import ImportDefaultsIn, ResultIn
-from lotrack.services import audit, evaluation, investigation, result_import
+from lotrack.services import audit, evaluation, instrument_file, investigation, result_import
 from lotrack.services import lot as lots
 from lotrack.services import shipment as shipments
 from lotrack.services.result import OPEN_LOT_STATES
@@ -89,7 +89,7 @@ def import_results(lot_number: str) -> ResponseReturnValue:
     def act(defaults: dict[str, Any]) -> ResponseReturnValue:
         limit = setting("MAX_IMPORT_ROWS")
         data = require_file("file")
-        table = result_import.read(data, request.files["file"].filename or "", max_rows=limit)
+        table = instrument_file.read(data, request.files["file"].filename or "", max_rows=limit)
         done = result_import.import_results(
             session, actor(), table, lot=lot, defaults=defaults, max_rows=limit
         )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import Forbidden, ValidationFailed
 from lotrack.models import AuditHead, Investigation, Result
-from lotrack.services import audit, clock, result_import
+from lotrack.services import audit, clock, instrument_file, result_import
 from tests.conftest import user
 from tests.services.test_results import fresh_lot
 
@@ -71,7 +71,7 @@ def test_a_file_with_lot_and_date_columns_records_rows_of_several_lots(session):
         "\n"
         f'{a.lot_number},STERILITY,"No growth",,{DAY},\n'  # inoculated at harvest
     )
-    done = run(s, result_import.decode(body.encode("utf-8")))
+    done = run(s, instrument_file.decode(body.encode("utf-8")))
     assert [(r.lot_id, r.test_code, r.verdict) for r in done.results] == [
         (a.id, "VIAB", "pass"),
         (b.id, "ENDOTOXIN", "pass"),
@@ -153,7 +153,7 @@ def test_too_many_rows_are_refused_before_any_is_judged(session):
 @pytest.mark.parametrize("data", [b"test,value\nVIAB,\xff90\n", "Ä".encode("utf-16")])
 def test_text_that_is_not_utf8_is_refused(data):
     with pytest.raises(ValidationFailed) as err:
-        result_import.decode(data)
+        instrument_file.decode(data)
     assert "neither UTF-8 nor GB18030 text" in err.value.fields["file"]  # see ..._formats.py
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.models import AuditEvent
-from lotrack.services import result_import
+from lotrack.services import instrument_file, result_import
 from tests.services.test_result_import import DAY, refused, run, written
 from tests.services.test_results import fresh_lot
 
@@ -47,8 +47,8 @@ def flow_rows(day: dt.date) -> list[list[object]]:
     return [[test, value, "%", day, INSTRUMENT, METHOD] for test, value in FLOW]
 
 
-def read(data: bytes, name: str = "export.csv", max_rows: int = 100) -> result_import.Table:
-    return result_import.read(data, name, max_rows=max_rows)
+def read(data: bytes, name: str = "export.csv", max_rows: int = 100) -> instrument_file.Table:
+    return instrument_file.read(data, name, max_rows=max_rows)
 
 
 def refusal(data: bytes, name: str = "export.csv") -> dict[str, str]:
@@ -121,14 +121,14 @@ def _utf8_reading(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if result_import._unlikely(text) == 0 else None
+    return text if instrument_file._unlikely(text) == 0 else None
 
 
 @settings(max_examples=400, deadline=None, database=None)
 @given(st.text(ASCII | CHINESE, max_size=80))
 def test_any_chinese_and_ascii_text_round_trips_through_gb18030(text):
     data = text.encode("gb18030")
-    decoded, encoding = result_import.detect(data)
+    decoded, encoding = instrument_file.detect(data)
     # The one ambiguity UTF-8-first leaves: bytes that are also UTF-8 reading as plausible text
     # (a lone 路 is C2 B7, UTF-8's "·"); see the exhaustive test below for how rare that is.
     assert decoded == text or decoded == _utf8_reading(data), (text, decoded)
@@ -139,7 +139,7 @@ def test_any_chinese_and_ascii_text_round_trips_through_gb18030(text):
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(ASCII | ANY_CJK, max_size=80), st.booleans())
 def test_any_chinese_and_ascii_text_round_trips_through_utf8(text, bom):
-    decoded, encoding = result_import.detect(text.encode("utf-8-sig" if bom else "utf-8"))
+    decoded, encoding = instrument_file.detect(text.encode("utf-8-sig" if bom else "utf-8"))
     assert decoded == text and encoding == ("utf-8-sig" if bom else "utf-8")
 
 
@@ -154,12 +154,12 @@ def test_only_a_few_lone_common_characters_read_as_utf8_symbols():
             except UnicodeDecodeError:
                 continue
             for text in (ch, f"test,value\nCD73,{ch}\n", f"{ch}{ch}"):
-                decoded = result_import.detect(text.encode("gb18030"))[0]
+                decoded = instrument_file.detect(text.encode("gb18030"))[0]
                 assert (decoded == text) == (ch not in ambiguous), (ch, decoded)
                 if ch in ambiguous:
-                    assert set(decoded) - set(text) <= result_import.LAB_SYMBOLS
+                    assert set(decoded) - set(text) <= instrument_file.LAB_SYMBOLS
             text = f"批号,{ch}\n"  # with any other Chinese in the file, every one reads right
-            assert result_import.detect(text.encode("gb18030")) == (text, "gb18030")
+            assert instrument_file.detect(text.encode("gb18030")) == (text, "gb18030")
 
 
 # ---- workbooks -------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def _corrupt_sheet(good: bytes) -> bytes:
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked():
     members = _members(workbook([]))
-    members["xl/media/padding.bin"] = b"\x00" * (result_import.XLSX_MAX_UNPACKED + 1)
+    members["xl/media/padding.bin"] = b"\x00" * (instrument_file.XLSX_MAX_UNPACKED + 1)
     bomb = _zip(members)
     assert len(bomb) < 64 * 1024  # small on the wire, large unpacked
     fields = refusal(bomb, "export.xlsx")
