@@ -10,6 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
 from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from lotrack.i18n import spoken
 from lotrack.schemas import flatten, validation_message
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def problem(status: int, code: str, message: str, fields: dict[str, str] | None 
 
 
 def respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):  # noqa: ANN201
+    message, fields = spoken(message, fields)
     if wants_json():
         return problem(status, code, message, fields)
     return (

@@ -21,6 +21,9 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, gettext
 
 from lotrack.domain.language import Language, choose
+from lotrack.domain.text import Said
+from lotrack.domain.words import WORDS
+from lotrack.schemas.base import validation_message
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
@@ -65,6 +68,38 @@ def said_reasons(
     return [say(t, p, text) for (t, p), text in zip(said, english, strict=True)]
 
 
+def translate(text: str | None) -> str:
+    """A sentence a rule or schema said (domain/text.py), in the request's language: a `Said`
+    by its template, its `Said` parameters translated too; a fixed sentence by the catalog; a
+    sentence the catalog does not hold (a name, a number) as it is."""
+    if not text:
+        return text or ""
+    if isinstance(text, Said):
+        params = {k: translate(v) if isinstance(v, Said) else v for k, v in text.params.items()}
+        return gettext(text.template, **params) if params else gettext(text.template)
+    return gettext(text)
+
+
+def word(value: object) -> str:
+    """A coded value (a state, verdict, role) as the reader's language names it."""
+    text = "" if value is None else str(value)
+    return gettext(text) if text in WORDS else text
+
+
+def translate_fields(fields: dict[str, str] | None) -> dict[str, str]:
+    """A refusal's {"field": "reason"} with each reason translated; the field names stay."""
+    return {name: translate(reason) for name, reason in (fields or {}).items()}
+
+
+def spoken(message: str, fields: dict[str, str] | None) -> tuple[str, dict[str, str]]:
+    """A refusal's message and field reasons in the reader's language (the field names, like
+    the API's codes, stay as they are)."""
+    reasons = translate_fields(fields)
+    if fields and message == validation_message(fields):
+        return translate(validation_message(reasons)), reasons
+    return translate(message), reasons
+
+
 def compile_catalogs(target: Path) -> None:
     """Each .po under lotrack/translations as a .mo under `target`, replaced atomically (several
     workers may start at once) and only when the .po is newer."""
@@ -96,3 +131,5 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language)
     app.jinja_env.globals["current_language"] = language
     app.jinja_env.globals["LANGUAGES"] = list(Language)
+    app.jinja_env.filters["word"] = word
+    app.jinja_env.filters["say"] = translate

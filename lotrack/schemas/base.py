@@ -14,8 +14,28 @@ from typing import Any, ClassVar
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, Said, said
 
-REQUIRED = {"required": "required"}
+REQUIRED = {"required": N_("required")}
+# marshmallow's own sentences, marked so the catalog holds them (translated by exact match).
+MARSHMALLOW_SENTENCES = (
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Unknown field."),
+    N_("Not a valid string."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Not a valid date."),
+    N_("Not a valid datetime."),
+    N_("Not a valid boolean."),
+    N_("Not a valid list."),
+    N_("Not a valid mapping type."),
+    N_("Invalid input type."),
+    N_("Invalid value."),
+    N_("Not a valid email address."),
+    N_("Not a valid URL."),
+    N_("Shorter than minimum length 1."),
+)
 
 
 def flatten(messages: object, prefix: str = "") -> dict[str, str]:
@@ -29,7 +49,7 @@ def flatten(messages: object, prefix: str = "") -> dict[str, str]:
                 # A bad item of a list is reported on the list's own field ("vials", not
                 # "vials.0"), where the form shows it; the message names the item.
                 for name, reason in flatten(value, prefix).items():
-                    item = f"item {key + 1}: {reason}"
+                    item = said("item %(n)s: %(reason)s", n=key + 1, reason=Said(reason))
                     out[name] = f"{out[name]}; {item}" if name in out else item
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
@@ -47,7 +67,11 @@ def flatten(messages: object, prefix: str = "") -> dict[str, str]:
 
 
 def validation_message(fields: dict[str, str]) -> str:
-    return "Invalid input: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+    """One sentence naming every refused field and its reason (the edges say it again in the
+    reader's language from the fields)."""
+    return said(
+        "Invalid input: %(details)s", details="; ".join(f"{k}: {v}" for k, v in fields.items())
+    )
 
 
 def parse(schema: Schema, data: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from marshmallow import Schema
 
 from lotrack.domain.errors import DomainError, Forbidden
 from lotrack.errors import status_of
+from lotrack.i18n import spoken
 from lotrack.request_scope import refused
 from lotrack.schemas import parse
 
@@ -52,7 +53,8 @@ def refusal(name: str, err: DomainError, values: dict[str, str]) -> FormState:
     """Undo the refused request's writes (keeping a refused signature's failure count) and say
     which form was refused, why, and what to show in it again."""
     refused(err)
-    return FormState(name, err.fields or {}, err.message, shown(values))
+    message, reasons = spoken(err.message, err.fields)
+    return FormState(name, reasons, message, shown(values))
 
 
 def submit(
