@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres lint bench load install
+.PHONY: run test test-sqlite test-postgres lint bench load install messages
 
 install: $(STAMP)
 
@@ -45,6 +45,13 @@ lint: $(STAMP)
 	@copy=$$(mktemp) && cp .secrets.baseline $$copy && \
 	  $(VENV)/bin/detect-secrets-hook --baseline $$copy $$(git ls-files -co --exclude-standard); \
 	  rc=$$?; rm -f $$copy; [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || { echo "detect-secrets: a new secret (above)"; exit 1; }
+
+# The catalog after marking new messages: extracted, merged into the zh_CN .po (new entries
+# empty, obsolete ones dropped); then translate the empty entries (make test fails until done).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k said -o instance/messages.pot . >/dev/null
+	$(VENV)/bin/pybabel update -i instance/messages.pot -d lotrack/translations -l zh_CN \
+	  --no-fuzzy-matching --ignore-obsolete -w 100
 
 # Figures as ratios to a floor measured in the same run (see bench/); PostgreSQL when
 # LOTRACK_DATABASE_URL is set. Writes bench/results.json and bench/results.md.

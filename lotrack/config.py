@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "LABEL_STATEMENTS_ZH": "仅用于临床试验|同种异体第三方供者细胞|禁止辐照|静脉输注用",
     "STORAGE_STATEMENT_ZH": "于 -135 °C 或以下保存（液氮气相）",
     "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
+    # A JSON file of CTCAE display names in another language that names its source
+    # (lotrack/domain/ctcae_names.py); none by default: CTCAE terms show in official English.
+    "CTCAE_NAMES_FILE": "",
 }
 
 INT_KEYS = {

@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, gettext
 
+from lotrack.domain.ctcae_names import NO_NAMES, CtcaeNames, load_names
 from lotrack.domain.language import Language, choose
 from lotrack.domain.text import Said
 from lotrack.domain.words import WORDS
@@ -86,6 +87,20 @@ def word(value: object) -> str:
     return gettext(text) if text in WORDS else text
 
 
+def ctcae_names() -> CtcaeNames:
+    """The CTCAE display names the site loaded (none: official English only)."""
+    names: CtcaeNames = current_app.extensions.get("lotrack_ctcae_names", NO_NAMES)
+    return names
+
+
+def ctcae_term(term: str) -> str:
+    """A CTCAE term as a page shows it: its official English name, after the reader's-language
+    display name when the site loaded one (both, so the term stays the one CTCAE defines)."""
+    names = ctcae_names()
+    shown = names.of(term) if names.language == language().value else None
+    return f"{shown} ({term})" if shown else term
+
+
 def translate_fields(fields: dict[str, str] | None) -> dict[str, str]:
     """A refusal's {"field": "reason"} with each reason translated; the field names stay."""
     return {name: translate(reason) for name, reason in (fields or {}).items()}
@@ -131,5 +146,9 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language)
     app.jinja_env.globals["current_language"] = language
     app.jinja_env.globals["LANGUAGES"] = list(Language)
+    names_file = app.config.get("LOTRACK_CTCAE_NAMES_FILE")
+    app.extensions["lotrack_ctcae_names"] = load_names(Path(names_file)) if names_file else NO_NAMES
+    app.jinja_env.globals["ctcae_names"] = ctcae_names
+    app.jinja_env.filters["ctcae"] = ctcae_term
     app.jinja_env.filters["word"] = word
     app.jinja_env.filters["say"] = translate

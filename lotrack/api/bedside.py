@@ -14,6 +14,7 @@ from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.states import ScanMethod
+from lotrack.domain.text import N_
 from lotrack.i18n import said_reasons
 from lotrack.models import BedsideScan, Infusion, Thaw, Unit
 from lotrack.request_scope import actor, db_session, lockout
@@ -118,7 +119,7 @@ def check_photo() -> dict[str, Any]:
     data = parse(io.PhotoCheckIn(), request.form.to_dict())
     image = request.files.get("image")
     if image is None or not image.filename:
-        raise ValidationFailed("Attach the photo of the label.", {"image": "required"})
+        raise ValidationFailed(N_("Attach the photo of the label."), {"image": N_("required")})
     decoded = io.read_photo(image.stream)
     done = _check(data["patient"], decoded, ScanMethod.PHOTO, data["acknowledge_exceptional"])
     body = answer(done, decoded)
@@ -134,7 +135,7 @@ def thaw(data: dict[str, Any]) -> dict[str, Any]:
     try:
         record: Thaw = infusions.record_thaw(db_session(), actor(), data["din"], data["thawed_at"])
     except NotFound as err:  # a body naming an unknown unit is bad input, not a missing page
-        raise ValidationFailed(err.message, {"din": "no such unit"}) from err
+        raise ValidationFailed(err.message, {"din": N_("no such unit")}) from err
     db_session().flush()
     body = {
         "din": db_session().get(Unit, record.unit_id).din,  # type: ignore[union-attr]
@@ -148,7 +149,7 @@ def scan_of(scan_id: int) -> BedsideScan:
     try:
         return clinical_lists.get_scan(db_session(), actor(), scan_id)
     except NotFound as err:
-        raise ValidationFailed(err.message, {"scan_id": "no such check at your site"}) from err
+        raise ValidationFailed(err.message, {"scan_id": N_("no such check at your site")}) from err
 
 
 @bp.route("/infusions")

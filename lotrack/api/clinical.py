@@ -13,6 +13,7 @@ from flask.views import MethodView
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.text import N_, said
 from lotrack.models import AdverseEvent, FollowUp, Patient, Shipment
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import clinical as io
@@ -143,7 +144,9 @@ def allocate(data: dict[str, Any], rx_id: int) -> PrescriptionView:
     the physician accepted and the sponsor was told), unallocated, covering the dose"""
     session = db_session()
     if rx_id > clinical_lists.MAX_ID:
-        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+        raise NotFound(
+            said("No prescription %(id)s.", id=rx_id), {"prescription": N_("no such prescription")}
+        )
     rx = clinical.get_prescription(session, actor(), rx_id)
     clinical.allocate(session, actor(), rx, data["units"])
     session.flush()
@@ -172,7 +175,7 @@ class AdverseEvents(MethodView):
             patient = _patient(data.pop("patient"))
         except NotFound as err:  # a body naming an unknown patient is bad input, not a 404
             raise ValidationFailed(
-                err.message, {"patient": "no such patient at your site"}
+                err.message, {"patient": N_("no such patient at your site")}
             ) from err
         event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
         return event

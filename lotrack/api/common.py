@@ -10,11 +10,13 @@ from typing import Any, TypeVar
 
 import flask_smorest
 from flask import Request, Response, g, request
+from flask_babel import gettext
 from marshmallow import Schema, missing
 from webargs.flaskparser import FlaskParser
 
 from lotrack.domain.errors import DomainError, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.text import N_, said
 from lotrack.errors import problem
 from lotrack.request_scope import actor, db_session
 
@@ -38,12 +40,13 @@ class Parser(FlaskParser):
             self._handle_invalid_json_error(exc, req)  # type: ignore[arg-type]
         if data is not missing and not isinstance(data, dict):
             raise ValidationFailed(
-                "The request body must be a JSON object.", {"body": "must be a JSON object {...}"}
+                N_("The request body must be a JSON object."),
+                {"body": N_("must be a JSON object {...}")},
             )
         if data is not missing and (bad := not_text(data)):
             raise ValidationFailed(
-                "Text in the body must be Unicode text; nothing was saved.",
-                {where: "contains a lone surrogate, which is not a character" for where in bad},
+                N_("Text in the body must be Unicode text; nothing was saved."),
+                {where: N_("contains a lone surrogate, which is not a character") for where in bad},
             )
         return data
 
@@ -51,8 +54,8 @@ class Parser(FlaskParser):
         self, error: Exception, req: Request, *_a: Any, **_k: Any
     ) -> Any:
         raise MalformedBody(
-            "The request body is not valid JSON; nothing was saved.",
-            {"body": f"not valid JSON ({type(error).__name__})"},
+            N_("The request body is not valid JSON; nothing was saved."),
+            {"body": said("not valid JSON (%(error)s)", error=type(error).__name__)},
         ) from error
 
 
@@ -151,9 +154,9 @@ def authenticate() -> Response | None:
         resp = problem(
             401,
             "unauthorized",
-            "The bearer token is unknown or revoked."
+            gettext("The bearer token is unknown or revoked.")
             if given
-            else "Authenticate with an API token: Authorization: Bearer <token>.",
+            else gettext("Authenticate with an API token: Authorization: Bearer <token>."),
         )
         resp.headers["WWW-Authenticate"] = 'Bearer realm="lotrack"'
         return resp

@@ -12,6 +12,7 @@ from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.text import N_
 from lotrack.models import Deviation
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas.paging import DeviationArgs
@@ -35,8 +36,8 @@ def _subject(data: dict[str, Any]) -> dict[str, Any]:
     """The lot or the run named in the body; an unknown one is bad input naming its field."""
     if data["lot"] and data["run"]:
         raise ValidationFailed(
-            "A deviation concerns one run or one lot, not both.",
-            {"run": "leave out when a lot is given"},
+            N_("A deviation concerns one run or one lot, not both."),
+            {"run": N_("leave out when a lot is given")},
         )
     session = db_session()
     try:
@@ -47,7 +48,8 @@ def _subject(data: dict[str, Any]) -> dict[str, Any]:
     except NotFound as err:
         raise ValidationFailed(err.message, err.fields) from err
     raise ValidationFailed(
-        "Name the lot or the run the deviation concerns.", {"lot": "a lot or a run is required"}
+        N_("Name the lot or the run the deviation concerns."),
+        {"lot": N_("a lot or a run is required")},
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lotrack.api import quality_schemas as qout
 from lotrack.api.common import READ, Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.text import N_, said
 from lotrack.models import Lot, Passage
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import ReasonIn, parse
@@ -93,7 +94,10 @@ def _passage(session: Session, code: str, number: int) -> Passage:
     run = runs.get_run(session, code)
     found = next((p for p in run.passages if p.number == number), None)
     if found is None:
-        raise NotFound(f"Run {run.code} has no passage {number}.", {"passage": "no such passage"})
+        raise NotFound(
+            said("Run %(run)s has no passage %(number)s.", run=run.code, number=number),
+            {"passage": N_("no such passage")},
+        )
     return found
 
 
@@ -130,8 +134,8 @@ def _upload(max_rows: int) -> instrument_file.Table:
         data, name = request.get_data(), ""
     else:
         raise ValidationFailed(
-            "Send the CSV or .xlsx as the multipart field 'file' or a CSV as a text/csv body.",
-            {"file": "required: multipart field 'file' or a text/csv body"},
+            N_("Send the CSV or .xlsx as the multipart field 'file' or a CSV as a text/csv body."),
+            {"file": N_("required: multipart field 'file' or a text/csv body")},
         )
     return instrument_file.read(data, name, max_rows=max_rows)
 

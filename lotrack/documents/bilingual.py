@@ -19,6 +19,8 @@ DEFAULT_LANGUAGES = ("zh_CN", "en")
 CAPTIONS: dict[str, dict[str, str]] = {
     # Certificate of analysis
     "coa_title": {"zh_CN": "分析证书", "en": "Certificate of analysis"},
+    "verification_qr": {"zh_CN": "验证二维码", "en": "verification QR code"},
+    "unit_labels": {"zh_CN": "单元标签", "en": "Unit labels"},
     "version": {"zh_CN": "版本 {version}", "en": "version {version}"},
     "page": {
         "zh_CN": '"第 " counter(page) " 页，共 " counter(pages) " 页"',
@@ -37,7 +39,7 @@ CAPTIONS: dict[str, dict[str, str]] = {
     "clone": {"zh_CN": "克隆", "en": "Clone"},
     "mcb": {"zh_CN": "主细胞库", "en": "Master cell bank"},
     "wcb": {"zh_CN": "工作细胞库", "en": "Working cell bank"},
-    "run": {"zh_CN": "生产运行", "en": "Production run"},
+    "run": {"zh_CN": "生产批", "en": "Production run"},
     "run_value": {
         "zh_CN": "{run}，第 {passage} 代，累计群体倍增 {pdl}",
         "en": "{run}, passage {passage}, cumulative population doublings {pdl}",
@@ -57,7 +59,7 @@ CAPTIONS: dict[str, dict[str, str]] = {
     "signed_at": {"zh_CN": "日期和时间", "en": "Date and time"},
     "no_signature": {"zh_CN": "无放行签名。", "en": "No release signature."},
     "void": {
-        "zh_CN": "作废：签名后档案已变更",
+        "zh_CN": "作废：签名后批记录已变更",
         "en": "VOID: the dossier changed after signing",
     },
     "exceptional": {
@@ -82,7 +84,7 @@ VALUES: dict[str, dict[str, str]] = {
     "QUARANTINE": {"zh_CN": "待验"},
     "RELEASED": {"zh_CN": "已放行"},
     "REJECTED": {"zh_CN": "不合格"},
-    "ON HOLD": {"zh_CN": "暂停"},
+    "ON HOLD": {"zh_CN": "冻结"},
     "EXCEPTIONAL RELEASE": {"zh_CN": "例外放行"},
     "RECALLED": {"zh_CN": "已召回"},
     "EXPIRED": {"zh_CN": "已过期"},

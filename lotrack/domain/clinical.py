@@ -12,22 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, Said, said
 
 # shared/reference/trial.md (NCT03123458): inclusion and exclusion criteria, as checklist items.
 INCLUSION = (
-    ("consent", "Informed consent given"),
-    ("no_alternative", "No available alternative treatment can reduce the symptoms"),
+    ("consent", N_("Informed consent given")),
+    ("no_alternative", N_("No available alternative treatment can reduce the symptoms")),
     (
         "documented_disorder",
-        "Clinically documented immune-related disorder (incl. acute or chronic GVHD)",
+        N_("Clinically documented immune-related disorder (incl. acute or chronic GVHD)"),
     ),
 )
 EXCLUSION = (
-    ("genetic_or_infectious", "Symptoms associated with genetic defects or infectious diseases"),
-    ("cannot_consent", "Unable to give informed consent"),
-    ("infection_or_cancer", "Ongoing infection or history of cancer"),
-    ("life_expectancy", "Poor clinical condition with life expectancy under 14 days"),
-    ("pregnancy", "Pregnancy"),
+    (
+        "genetic_or_infectious",
+        N_("Symptoms associated with genetic defects or infectious diseases"),
+    ),
+    ("cannot_consent", N_("Unable to give informed consent")),
+    ("infection_or_cancer", N_("Ongoing infection or history of cancer")),
+    ("life_expectancy", N_("Poor clinical condition with life expectancy under 14 days")),
+    ("pregnancy", N_("Pregnancy")),
 )
 INDICATIONS = ("acute_gvhd", "chronic_gvhd", "other_immune")
 
@@ -37,11 +41,13 @@ def eligibility_problems(answers: dict[str, Any]) -> list[str]:
     problems = []
     for key, text in INCLUSION:
         if answers.get(key) is not True:
-            problems.append(f"inclusion not met: {text}")
+            problems.append(said("inclusion not met: %(item)s", item=Said(text)))
     for key, text in EXCLUSION:
         if answers.get(key) is not False:
             problems.append(
-                f"exclusion {'applies' if answers.get(key) else 'not assessed'}: {text}"
+                said("exclusion applies: %(item)s", item=Said(text))
+                if answers.get(key)
+                else said("exclusion not assessed: %(item)s", item=Said(text))
             )
     return problems
 
@@ -54,14 +60,19 @@ MAX_DOSE_PER_KG = 10**10
 def cells_needed(dose_per_kg: int, weight_kg: Decimal) -> int:
     """Cells for one infusion: dose (cells/kg) × weight, to the whole cell, half up."""
     if dose_per_kg <= 0:
-        raise ValidationFailed("The dose must be above zero.", {"dose_per_kg": "above zero"})
-    if dose_per_kg > MAX_DOSE_PER_KG:
         raise ValidationFailed(
-            f"A dose above {MAX_DOSE_PER_KG:.0e} cells/kg is not plausible.",
-            {"dose_per_kg": f"at most {MAX_DOSE_PER_KG:.0e} cells/kg"},
+            N_("The dose must be above zero."), {"dose_per_kg": N_("above zero")}
+        )
+    if dose_per_kg > MAX_DOSE_PER_KG:
+        most = f"{MAX_DOSE_PER_KG:.0e}"
+        raise ValidationFailed(
+            said("A dose above %(max)s cells/kg is not plausible.", max=most),
+            {"dose_per_kg": said("at most %(max)s cells/kg", max=most)},
         )
     if weight_kg <= 0:
-        raise ValidationFailed("The weight must be above zero.", {"weight_kg": "above zero"})
+        raise ValidationFailed(
+            N_("The weight must be above zero."), {"weight_kg": N_("above zero")}
+        )
     return int((Decimal(dose_per_kg) * weight_kg).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -125,12 +136,14 @@ def check_grade(term: str, grade: int) -> dict[str, Any]:
     entry = ctcae_terms().get(term)
     if entry is None:
         raise ValidationFailed(
-            f"'{term}' is not a CTCAE v4.03 term offered here.", {"term": "unknown term"}
+            said("'%(term)s' is not a CTCAE v4.03 term offered here.", term=term),
+            {"term": N_("unknown term")},
         )
     if str(grade) not in entry["grades"]:
         allowed = ", ".join(sorted(entry["grades"]))
         raise ValidationFailed(
-            f"CTCAE v4.03 defines grades {allowed} for {term}.", {"grade": f"one of {allowed}"}
+            said("CTCAE v4.03 defines grades %(grades)s for %(term)s.", grades=allowed, term=term),
+            {"grade": said("one of %(choices)s", choices=allowed)},
         )
     return entry
 

@@ -29,9 +29,10 @@ def expired(expires_on: dt.date | None, now: dt.datetime, zone: str) -> bool:
     return expires_on is None or now >= expires_at(expires_on, zone)
 
 
-def named(moment: dt.datetime, zone: str) -> str:
+def named(moment: dt.datetime, zone: str, *, seconds: bool = False) -> str:
     """A stored UTC time in `zone`, named as pages show it: "2025-06-01 14:03 Asia/Shanghai
-    (UTC+08:00)"."""
+    (UTC+08:00)" (with seconds where a record is signed to the second)."""
     local = moment.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{offset[:3]}:{offset[3:]})"
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return f"{local:%Y-%m-%d} {local.strftime(clock)} {zone} (UTC{offset[:3]}:{offset[3:]})"

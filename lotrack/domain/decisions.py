@@ -9,6 +9,7 @@ from enum import StrEnum
 from lotrack.domain.errors import Conflict, Forbidden
 from lotrack.domain.permissions import Role
 from lotrack.domain.states import LotState, lot_may_move
+from lotrack.domain.text import N_, Said, said
 
 
 class Action(StrEnum):
@@ -94,17 +95,24 @@ def target_of(action: Action, state: LotState, held_from: LotState | None) -> Lo
     if state not in rule.sources:
         allowed = ", ".join(sorted(rule.sources))
         raise Conflict(
-            f"A lot in {state} cannot be {_done(action)}; only from {allowed}.",
-            {"state": f"is {state}"},
+            said(_CANNOT[action], state=_word(state), allowed=allowed),
+            {"state": said("is %(state)s", state=_word(state))},
         )
     if action == Action.RECALL and state == LotState.ON_HOLD and held_from not in DISTRIBUTED:
         raise Conflict(
-            "This lot was held before it was ever released; reject it instead of recalling it.",
-            {"state": "never released"},
+            N_("This lot was held before it was ever released; reject it instead of recalling it."),
+            {"state": N_("never released")},
         )
     target = rule.target if rule.target is not None else held_from
     if target is None or not lot_may_move(state, target):
-        raise Conflict(f"The lot cannot move from {state} to {target}.", {"state": f"is {state}"})
+        raise Conflict(
+            said(
+                "The lot cannot move from %(state)s to %(target)s.",
+                state=_word(state),
+                target=_word(target),
+            ),
+            {"state": said("is %(state)s", state=_word(state))},
+        )
     return target
 
 
@@ -113,16 +121,27 @@ def check_signer(action: Action, role: str, meaning: str) -> Meaning:
     rule = RULES[action]
     if role not in rule.roles:
         raise Forbidden(
-            f"Your role ({role}) may not sign this; it needs: {', '.join(sorted(rule.roles))}.",
-            {"username": f"role {role} may not sign {action}"},
+            said(
+                "Your role (%(role)s) may not sign this; it needs: %(roles)s.",
+                role=_word(role),
+                roles=", ".join(sorted(rule.roles)),
+            ),
+            {
+                "username": said(
+                    "role %(role)s may not sign %(action)s", role=_word(role), action=_word(action)
+                )
+            },
         )
     allowed = sorted(m.value for m in rule.meanings)
     if action == Action.EXCEPTIONAL_RELEASE:
         allowed = [MEANING_OF_ROLE[role].value]
     if meaning not in allowed:
         raise Conflict(
-            f"The meaning of this signature must be: {' or '.join(allowed)}.",
-            {"meaning": f"one of: {', '.join(allowed)}"},
+            said(
+                "The meaning of this signature must be: %(meanings)s.",
+                meanings=" or ".join(allowed),
+            ),
+            {"meaning": said("one of: %(meanings)s", meanings=", ".join(allowed))},
         )
     return Meaning(meaning)
 
@@ -130,20 +149,32 @@ def check_signer(action: Action, role: str, meaning: str) -> Meaning:
 def segregation_problem(signer_id: int, analyst_ids: set[int], verifier_ids: set[int]) -> str:
     """Empty, or why the signer may not release: they tested or verified this lot."""
     if signer_id in analyst_ids:
-        return "You entered results of this lot; someone who did not test it must release it."
+        return N_("You entered results of this lot; someone who did not test it must release it.")
     if signer_id in verifier_ids:
-        return "You verified results of this lot; someone who did not check them must release it."
+        return N_(
+            "You verified results of this lot; someone who did not check them must release it."
+        )
     return ""
 
 
-def _done(action: Action) -> str:
-    return {
-        Action.RELEASE: "released",
-        Action.REJECT: "rejected",
-        Action.HOLD: "put on hold",
-        Action.UNHOLD: "taken off hold",
-        Action.RECALL: "recalled",
-        Action.EXCEPTIONAL_RELEASE: "exceptionally released",
-        Action.EXCEPTIONAL_ACCEPTANCE: "accepted",
-        Action.REVIEW: "reviewed",
-    }[action]
+def _word(value: object) -> Said:
+    """A coded value (a state, role, action) as a sentence's part: the edge says it in the
+    reader's language (domain/words.py), English here."""
+    return Said(str(value))
+
+
+# Why a lot cannot be moved by an action from the state it is in: one sentence per action.
+_CANNOT = {
+    Action.RELEASE: N_("A lot in %(state)s cannot be released; only from %(allowed)s."),
+    Action.REJECT: N_("A lot in %(state)s cannot be rejected; only from %(allowed)s."),
+    Action.HOLD: N_("A lot in %(state)s cannot be put on hold; only from %(allowed)s."),
+    Action.UNHOLD: N_("A lot in %(state)s cannot be taken off hold; only from %(allowed)s."),
+    Action.RECALL: N_("A lot in %(state)s cannot be recalled; only from %(allowed)s."),
+    Action.EXCEPTIONAL_RELEASE: N_(
+        "A lot in %(state)s cannot be exceptionally released; only from %(allowed)s."
+    ),
+    Action.EXCEPTIONAL_ACCEPTANCE: N_(
+        "A lot in %(state)s cannot be accepted; only from %(allowed)s."
+    ),
+    Action.REVIEW: N_("A lot in %(state)s cannot be reviewed; only from %(allowed)s."),
+}

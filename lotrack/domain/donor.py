@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from lotrack.domain.text import said
+
 MARKERS: tuple[str, ...] = ("HIV-1/2", "HBV", "HCV", "syphilis", "HTLV-I/II", "CMV")
 RESULTS: tuple[str, ...] = ("non-reactive", "reactive", "indeterminate")
 # Markers whose reactive result rules the donor out.
@@ -32,10 +34,10 @@ def eligibility_problems(results: Iterable[ScreeningResult]) -> list[str]:
     for marker in MARKERS:
         found = by_marker.get(marker, [])
         if not found:
-            problems.append(f"{marker}: no screening result recorded")
+            problems.append(said("%(marker)s: no screening result recorded", marker=marker))
             continue
         if marker in EXCLUDING_MARKERS and any(r.result == "reactive" for r in found):
-            problems.append(f"{marker}: reactive")
+            problems.append(said("%(marker)s: reactive", marker=marker))
         elif any(r.result == "indeterminate" for r in found):
-            problems.append(f"{marker}: indeterminate result")
+            problems.append(said("%(marker)s: indeterminate result", marker=marker))
     return problems

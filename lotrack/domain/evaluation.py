@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from lotrack.domain.specs import SpecContent, SpecTest, Verdict
+from lotrack.domain.text import Said, said
 
 # Best first: the order in which a panel's alternatives satisfy it.
 _RANK = {Verdict.PASS: 0, Verdict.ALERT: 1, Verdict.PENDING: 2, Verdict.FAIL: 3}
@@ -68,6 +69,12 @@ def outcome(test: SpecTest, results: list[ResultFact]) -> TestOutcome:
     return TestOutcome(test, best.verdict, best, best.verified)
 
 
+def _single_spaced(text: str) -> str:
+    """A part of a failure's sentence with its double spaces made single (as the sentence was
+    before it was said in parts)."""
+    return text.replace("  ", " ")
+
+
 def evaluate(
     spec: SpecContent,
     results: list[ResultFact],
@@ -86,10 +93,18 @@ def evaluate(
         t = o.test
         if not t.required:
             if o.verdict in (Verdict.FAIL, Verdict.ALERT):
-                notes.append(f"{t.name} (informational) is {o.verdict}.")
+                notes.append(
+                    said(
+                        "%(test)s (informational) is %(verdict)s.",
+                        test=t.name,
+                        verdict=Said(str(o.verdict)),  # a coded word, translated
+                    )
+                )
             continue
         if o.verdict == Verdict.MISSING:
-            blockers.append(Blocker("missing", t.code, f"{t.name}: no valid result recorded."))
+            blockers.append(
+                Blocker("missing", t.code, said("%(test)s: no valid result recorded.", test=t.name))
+            )
             continue
         assert o.result is not None
         if o.verdict == Verdict.PENDING:
@@ -99,8 +114,9 @@ def evaluate(
                 Blocker(
                     "pending",
                     t.code,
-                    f"{t.name}: pending, "
-                    + (f"the reading was due on {due}." if late else f"due on {due}."),
+                    said("%(test)s: pending, the reading was due on %(due)s.", test=t.name, due=due)
+                    if late
+                    else said("%(test)s: pending, due on %(due)s.", test=t.name, due=due),
                 )
             )
         elif o.verdict == Verdict.FAIL:
@@ -108,15 +124,31 @@ def evaluate(
                 Blocker(
                     "failing",
                     t.code,
-                    f"{t.name}: {o.result.value} {o.result.unit} is out of specification"
-                    f" ({t.criterion()}).".replace("  ", " "),
+                    said(
+                        "%(test)s: %(value)s is out of specification (%(criterion)s).",
+                        test=_single_spaced(t.name),
+                        value=_single_spaced(
+                            " ".join(x for x in (o.result.value, o.result.unit) if x)
+                        ),
+                        criterion=_single_spaced(t.criterion()),
+                    ),
                 )
             )
         elif o.verdict == Verdict.ALERT:
-            notes.append(f"{t.name}: {o.result.value} is within specification but at alert level.")
+            notes.append(
+                said(
+                    "%(test)s: %(value)s is within specification but at alert level.",
+                    test=t.name,
+                    value=o.result.value,
+                )
+            )
         if not o.verified and o.verdict != Verdict.PENDING:
             blockers.append(
-                Blocker("unverified", t.code, f"{t.name}: the result is not verified yet.")
+                Blocker(
+                    "unverified",
+                    t.code,
+                    said("%(test)s: the result is not verified yet.", test=t.name),
+                )
             )
     blockers.extend(other_blockers)
     return Evaluation(outcomes, tuple(blockers), tuple(notes))

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from lotrack.domain.text import said
+
 PDL_PLACES = Decimal("0.01")
 
 
@@ -50,11 +52,20 @@ def accumulate(
         level = level + pd
         flags: list[str] = []
         if number > limits.max_passage:
-            flags.append(f"passage {number} exceeds the limit of {limits.max_passage}")
+            flags.append(
+                said(
+                    "passage %(number)s exceeds the limit of %(limit)s",
+                    number=number,
+                    limit=limits.max_passage,
+                )
+            )
         if level > limits.max_cumulative_pdl:
             flags.append(
-                f"cumulative population doublings {level} exceed the limit of "
-                f"{limits.max_cumulative_pdl}"
+                said(
+                    "cumulative population doublings %(level)s exceed the limit of %(limit)s",
+                    level=level,
+                    limit=limits.max_cumulative_pdl,
+                )
             )
         out.append(PassageFigures(number, pd, level, tuple(flags)))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from lotrack.domain.errors import Forbidden
+from lotrack.domain.text import Said, said
 
 
 class Role(StrEnum):
@@ -62,4 +63,10 @@ def may(role: str | None, action: str) -> bool:
 def require(role: str | None, action: str) -> None:
     if not may(role, action):
         allowed = ", ".join(sorted(ALLOWED[action]))
-        raise Forbidden(f"Your role ({role or 'none'}) may not do this; it needs: {allowed}.")
+        raise Forbidden(
+            said(
+                "Your role (%(role)s) may not do this; it needs: %(roles)s.",
+                role=Said(str(role)) if role else said("none"),  # a coded word, translated
+                roles=allowed,
+            )
+        )

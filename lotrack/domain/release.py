@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from lotrack.domain.evaluation import Blocker, Evaluation, ResultFact, evaluate
 from lotrack.domain.specs import SpecContent
 from lotrack.domain.states import Determination, LotState, Qualification
+from lotrack.domain.text import N_, Said, said
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def release_evaluation(f: LotFacts) -> Evaluation:
     label = f"Lot {f.lot_number}"
     others = tuple(_lineage_blockers(f))
     if f.spec is None:
-        spec = Blocker("spec", label, f"{label} has no specification pinned.")
+        spec = Blocker(
+            "spec", label, said("Lot %(lot)s has no specification pinned.", lot=f.lot_number)
+        )
         return Evaluation((), (spec, *others), f.warnings)
     return evaluate(
         f.spec, list(f.results), today=f.today, other_blockers=others, warnings=f.warnings
@@ -89,21 +92,58 @@ def release_blockers(f: LotFacts) -> tuple[Blocker, ...]:
 
 def _lineage_blockers(f: LotFacts) -> Iterable[Blocker]:
     for inv in f.investigations:
-        where = "" if inv.lot_number == f.lot_number else f" on sibling lot {inv.lot_number}"
         yield Blocker(
             "investigation",
             inv.number,
-            f"{inv.number}{where} ({inv.test_code}) is open, phase {inv.phase}.",
+            said(
+                "%(number)s (%(test)s) is open, phase %(phase)s.",
+                number=inv.number,
+                test=inv.test_code,
+                phase=inv.phase,
+            )
+            if inv.lot_number == f.lot_number
+            else said(
+                "%(number)s on sibling lot %(lot)s (%(test)s) is open, phase %(phase)s.",
+                number=inv.number,
+                lot=inv.lot_number,
+                test=inv.test_code,
+                phase=inv.phase,
+            ),
         )
     for flag in f.run_flags:
         yield Blocker(flag.kind, flag.subject, flag.message)
     for bank in f.banks:
         if bank.qualification != Qualification.QUALIFIED:
-            yield Blocker("bank", bank.code, f"{bank.tier} {bank.code} is {bank.qualification}.")
+            yield Blocker(
+                "bank",
+                bank.code,
+                said(
+                    "%(tier)s %(bank)s is %(qualification)s.",
+                    tier=bank.tier,
+                    bank=bank.code,
+                    qualification=Said(str(bank.qualification)),  # a coded word, translated
+                ),
+            )
     if f.donor_code is not None and f.donor_determination != Determination.ELIGIBLE:
-        yield Blocker("donor", f.donor_code, f"Donor {f.donor_code} is {f.donor_determination}.")
+        yield Blocker(
+            "donor",
+            f.donor_code,
+            said(
+                "Donor %(donor)s is %(determination)s.",
+                donor=f.donor_code,
+                determination=Said(str(f.donor_determination)),
+            ),
+        )
     for dev in f.deviations:
-        yield Blocker("deviation", dev.number, f"Deviation {dev.number} is open: {dev.description}")
+        yield Blocker(
+            "deviation",
+            dev.number,
+            said(
+                "Deviation %(number)s is open: %(description)s",
+                number=dev.number,
+                description=dev.description,
+            ),
+        )
 
 
 # What an exceptional release accepts: a test still incomplete (missing, pending or unverified)
@@ -123,7 +163,7 @@ def uncovered(
     return tuple(b for b in blockers if _key(b.kind, b.subject) not in basis)
 
 
-VOID_RELEASE = "The release signature is void: the lot's record changed after it was signed."
+VOID_RELEASE = N_("The release signature is void: the lot's record changed after it was signed.")
 
 
 def lookback(

@@ -19,6 +19,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import said
+
+# What a refusal calls a test that was not named.
+THE_TEST = said("the test")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def date_refusal(
     *,
     today: dt.date,
     start: Start,
-    test: str = "the test",
+    test: str = THE_TEST,
     incubation_days: int | None = None,
     incubation_on_record: dt.date | None = None,
 ) -> DateRefusal | None:
@@ -53,9 +57,14 @@ def date_refusal(
     subject; it binds only a test with `incubation_days`."""
     if performed_on > today:
         return DateRefusal(
-            f"{test}: the test date {performed_on} is in the future; today is {today} at the"
-            " facility.",
-            f"in the future (today is {today})",
+            said(
+                "%(test)s: the test date %(date)s is in the future; today is %(today)s at the"
+                " facility.",
+                test=test,
+                date=performed_on,
+                today=today,
+            ),
+            said("in the future (today is %(today)s)", today=today),
         )
     crossed: list[tuple[dt.date, DateRefusal]] = []  # each floor the date falls below
     if performed_on < start.on:
@@ -63,9 +72,15 @@ def date_refusal(
             (
                 start.on,
                 DateRefusal(
-                    f"{test}: the test date {performed_on} is before {start.event} on {start.on};"
-                    " a sample cannot be tested before it exists.",
-                    f"not before {start.on} ({start.event})",
+                    said(
+                        "%(test)s: the test date %(date)s is before %(event)s on %(start)s;"
+                        " a sample cannot be tested before it exists.",
+                        test=test,
+                        date=performed_on,
+                        event=start.event,
+                        start=start.on,
+                    ),
+                    said("not before %(start)s (%(event)s)", start=start.on, event=start.event),
                 ),
             )
         )
@@ -78,13 +93,22 @@ def date_refusal(
             (
                 incubation_on_record,
                 DateRefusal(
-                    f"{test}: the incubation on record started {incubation_on_record}; dating it"
-                    f" {performed_on} would shorten the {incubation_days}-day incubation."
-                    " Incubation counts from inoculation: its start may move later, never"
-                    " earlier. If the recorded start date is wrong, open a deviation or an"
-                    " investigation to explain it.",
-                    f"not before {incubation_on_record} (the incubation on record started then;"
-                    " a wrong start date is explained in a deviation or investigation)",
+                    said(
+                        "%(test)s: the incubation on record started %(started)s; dating it"
+                        " %(date)s would shorten the %(days)s-day incubation. Incubation counts"
+                        " from inoculation: its start may move later, never earlier. If the"
+                        " recorded start date is wrong, open a deviation or an investigation to"
+                        " explain it.",
+                        test=test,
+                        started=incubation_on_record,
+                        date=performed_on,
+                        days=incubation_days,
+                    ),
+                    said(
+                        "not before %(started)s (the incubation on record started then; a wrong"
+                        " start date is explained in a deviation or investigation)",
+                        started=incubation_on_record,
+                    ),
                 ),
             )
         )
@@ -99,7 +123,7 @@ def check_test_date(
     *,
     today: dt.date,
     start: Start,
-    test: str = "the test",
+    test: str = THE_TEST,
     incubation_days: int | None = None,
     incubation_on_record: dt.date | None = None,
 ) -> None:

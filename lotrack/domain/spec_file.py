@@ -15,6 +15,7 @@ from typing import Any
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.specs import Bound, Interval, Kind, SpecContent, SpecTest, Stage
+from lotrack.domain.text import N_, Said, said
 
 TEST_KEYS = frozenset(
     {
@@ -52,22 +53,26 @@ class _Problems:
 
     def raise_any(self) -> None:
         if self.fields:
-            raise ValidationFailed(f"{self.where}: the specification cannot be read.", self.fields)
+            raise ValidationFailed(
+                said("%(file)s: the specification cannot be read.", file=self.where), self.fields
+            )
 
 
 def _limit(raw: Any, key: str, problems: _Problems) -> Decimal | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        problems.add(key, 'write the limit as a string such as "95.0" (TOML floats are inexact)')
+        problems.add(
+            key, N_('write the limit as a string such as "95.0" (TOML floats are inexact)')
+        )
         return None
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        problems.add(key, f"'{raw}' is not a number")
+        problems.add(key, said("'%(value)s' is not a number", value=raw))
         return None
     if not value.is_finite():
-        problems.add(key, "must be a finite number")
+        problems.add(key, N_("must be a finite number"))
         return None
     return value
 
@@ -76,7 +81,7 @@ def _strings(raw: Any, key: str, problems: _Problems) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
-        problems.add(key, "a list of non-empty strings")
+        problems.add(key, N_("a list of non-empty strings"))
         return ()
     return tuple(x.strip() for x in raw)
 
@@ -85,26 +90,26 @@ def _test(raw: dict[str, Any], index: int, problems: _Problems) -> SpecTest | No
     code = str(raw.get("code", "")).strip()
     at = f"tests[{index}]" + (f" {code}" if code else "")
     for key in sorted(set(raw) - TEST_KEYS):
-        problems.add(f"{at}.{key}", "unknown key")
+        problems.add(f"{at}.{key}", N_("unknown key"))
     for key in ("code", "name", "method", "source"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
-            problems.add(f"{at}.{key}", "required text")
+            problems.add(f"{at}.{key}", N_("required text"))
     try:
         kind = Kind(raw.get("kind", ""))
     except ValueError:
-        problems.add(f"{at}.kind", "numeric, qualitative or panel")
+        problems.add(f"{at}.kind", N_("numeric, qualitative or panel"))
         return None
     decimals = raw.get("decimals", 0)
     if isinstance(decimals, bool) or not isinstance(decimals, int):
-        problems.add(f"{at}.decimals", "a whole number")
+        problems.add(f"{at}.decimals", N_("a whole number"))
         decimals = 0
     elif not 0 <= decimals <= MAX_DECIMALS:
-        problems.add(f"{at}.decimals", f"between 0 and {MAX_DECIMALS}")
+        problems.add(f"{at}.decimals", said("between 0 and %(max)s", max=MAX_DECIMALS))
     flags = {}
     for key in ("lower_inclusive", "upper_inclusive", "required"):
         flags[key] = raw.get(key, True)
         if not isinstance(flags[key], bool):
-            problems.add(f"{at}.{key}", "true or false")
+            problems.add(f"{at}.{key}", N_("true or false"))
     lower = _limit(raw.get("lower"), f"{at}.lower", problems)
     upper = _limit(raw.get("upper"), f"{at}.upper", problems)
     alert_lower = _limit(raw.get("alert_lower"), f"{at}.alert_lower", problems)
@@ -114,28 +119,34 @@ def _test(raw: dict[str, Any], index: int, problems: _Problems) -> SpecTest | No
     alternatives = _strings(raw.get("alternatives"), f"{at}.alternatives", problems)
     days = raw.get("incubation_days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        problems.add(f"{at}.incubation_days", "a whole number of days, at least 1")
+        problems.add(f"{at}.incubation_days", N_("a whole number of days, at least 1"))
         days = None
     unit = raw.get("unit", "")
     if not isinstance(unit, str):
-        problems.add(f"{at}.unit", "text")
+        problems.add(f"{at}.unit", N_("text"))
         unit = ""
     if kind == Kind.QUALITATIVE:
         if not accepted:
-            problems.add(f"{at}.accepted", "a qualitative test lists its accepted results")
+            problems.add(f"{at}.accepted", N_("a qualitative test lists its accepted results"))
         if lower is not None or upper is not None:
-            problems.add(f"{at}.lower", "a qualitative test has no numeric limits")
+            problems.add(f"{at}.lower", N_("a qualitative test has no numeric limits"))
     else:
         if lower is None and upper is None:
-            problems.add(f"{at}.lower", f"a {kind} test needs a lower or an upper limit")
+            problems.add(
+                f"{at}.lower",
+                said("a %(kind)s test needs a lower or an upper limit", kind=Said(str(kind))),
+            )
         if lower is not None and upper is not None and lower > upper:
-            problems.add(f"{at}.upper", "below the lower limit")
+            problems.add(f"{at}.upper", N_("below the lower limit"))
         if accepted or rejected:
-            problems.add(f"{at}.accepted", f"a {kind} test is judged by its limits")
+            problems.add(
+                f"{at}.accepted",
+                said("a %(kind)s test is judged by its limits", kind=Said(str(kind))),
+            )
     if kind == Kind.PANEL and len(alternatives) < 2:
-        problems.add(f"{at}.alternatives", "a panel names at least two alternative analytes")
+        problems.add(f"{at}.alternatives", N_("a panel names at least two alternative analytes"))
     if kind != Kind.PANEL and alternatives:
-        problems.add(f"{at}.alternatives", "only a panel has alternatives")
+        problems.add(f"{at}.alternatives", N_("only a panel has alternatives"))
     if problems.fields:
         return None
     return SpecTest(
@@ -164,13 +175,16 @@ def parse_spec(text: str, where: str) -> SpecContent:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ValidationFailed(f"{where}: not valid TOML ({err}).", {"file": str(err)}) from None
+        raise ValidationFailed(
+            said("%(file)s: not valid TOML (%(error)s).", file=where, error=str(err)),
+            {"file": str(err)},
+        ) from None
     # A misspelt table ("[[test]]", "[limit]") would otherwise leave a spec silently empty.
     for key in sorted(set(data) - TOP_KEYS):
-        problems.add(key, "unknown key")
+        problems.add(key, N_("unknown key"))
     for key in ("product", "stage", "title"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            problems.add(key, "required text")
+            problems.add(key, N_("required text"))
     try:
         stage = Stage(data.get("stage"))
     except ValueError:
@@ -179,19 +193,19 @@ def parse_spec(text: str, where: str) -> SpecContent:
     limits_raw = data.get("limits", {})
     limits: dict[str, str] = {}
     if not isinstance(limits_raw, dict):
-        problems.add("limits", "a table")
+        problems.add("limits", N_("a table"))
     else:
         for key, raw in limits_raw.items():
             if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-                problems.add(f"limits.{key}", "a string or a whole number")
+                problems.add(f"limits.{key}", N_("a string or a whole number"))
             else:
                 limits[key] = str(raw)
     raw_tests = data.get("tests", [])
     if not isinstance(raw_tests, list) or not all(isinstance(t, dict) for t in raw_tests):
-        problems.add("tests", "an array of [[tests]] tables")
+        problems.add("tests", N_("an array of [[tests]] tables"))
         raw_tests = []
     elif not raw_tests:
-        problems.add("tests", "a specification lists at least one [[tests]] table")
+        problems.add("tests", N_("a specification lists at least one [[tests]] table"))
     tests = []
     for i, raw in enumerate(raw_tests):
         parsed = _test(raw, i, problems)
@@ -201,7 +215,7 @@ def parse_spec(text: str, where: str) -> SpecContent:
     for t in tests:
         for code in (t.code, *t.alternatives):
             if code.casefold() in seen:
-                problems.add(f"tests {code}", "the code appears twice in this specification")
+                problems.add(f"tests {code}", N_("the code appears twice in this specification"))
             seen.add(code.casefold())
     problems.raise_any()
     return SpecContent(

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, said
 
 
 class Stage(StrEnum):
@@ -161,8 +162,12 @@ def parse_value(test: SpecTest, value: str) -> Interval:
     m = _NUMBER.match(text)
     if not m:
         raise ValidationFailed(
-            f"{test.code}: '{text[:MAX_VALUE_LENGTH]}' is not a number.",
-            {"value": "a number such as 95.2, or <0.5 below a detection limit"},
+            said(
+                "%(test)s: '%(value)s' is not a number.",
+                test=test.code,
+                value=text[:MAX_VALUE_LENGTH],
+            ),
+            {"value": N_("a number such as 95.2, or <0.5 below a detection limit")},
         )
     try:
         number = Decimal(m.group("n"))
@@ -172,7 +177,8 @@ def parse_value(test: SpecTest, value: str) -> Interval:
         rounded = number.quantize(quantum, rounding=ROUND_HALF_UP)
     except InvalidOperation:
         raise ValidationFailed(
-            f"{test.code}: {text} is out of range.", {"value": "out of range"}
+            said("%(test)s: %(value)s is out of range.", test=test.code, value=text),
+            {"value": N_("out of range")},
         ) from None
     q = {"≤": "<=", "≥": ">="}.get(m.group("q") or "", m.group("q") or "")
     if q == "":
@@ -203,24 +209,45 @@ def check_entry(test: SpecTest, *, value: str, unit: str, analyte: str | None = 
     """Refuse what cannot be judged (wrong unit, unknown analyte, over-long text); the analyte."""
     if len(value or "") > MAX_VALUE_LENGTH:
         raise ValidationFailed(
-            f"{test.code}: the value is longer than {MAX_VALUE_LENGTH} characters.",
-            {"value": f"at most {MAX_VALUE_LENGTH} characters"},
+            said(
+                "%(test)s: the value is longer than %(max)s characters.",
+                test=test.code,
+                max=MAX_VALUE_LENGTH,
+            ),
+            {"value": said("at most %(max)s characters", max=MAX_VALUE_LENGTH)},
         )
     if not (value or "").strip():
-        raise ValidationFailed(f"{test.code}: a value is required.", {"value": "required"})
-    if not same_unit(unit or "", test.unit):
-        wanted = f"'{test.unit}'" if test.unit else "no unit"
         raise ValidationFailed(
-            f"{test.code}: the unit '{unit}' does not match the specification ({wanted}).",
-            {"unit": f"the specification states {wanted}"},
+            said("%(test)s: a value is required.", test=test.code), {"value": N_("required")}
+        )
+    if not same_unit(unit or "", test.unit):
+        if test.unit:
+            raise ValidationFailed(
+                said(
+                    "%(test)s: the unit '%(unit)s' does not match the specification"
+                    " ('%(wanted)s').",
+                    test=test.code,
+                    unit=unit,
+                    wanted=test.unit,
+                ),
+                {"unit": said("the specification states '%(wanted)s'", wanted=test.unit)},
+            )
+        raise ValidationFailed(
+            said(
+                "%(test)s: the unit '%(unit)s' does not match the specification (no unit).",
+                test=test.code,
+                unit=unit,
+            ),
+            {"unit": N_("the specification states no unit")},
         )
     chosen = (analyte or "").strip() or (test.code if not test.alternatives else "")
     for known in test.analytes:
         if chosen.casefold() == known.casefold():
             return known
+    choices = ", ".join(test.analytes)
     raise ValidationFailed(
-        f"{test.code}: the analyte must be one of {', '.join(test.analytes)}.",
-        {"analyte": f"one of {', '.join(test.analytes)}"},
+        said("%(test)s: the analyte must be one of %(choices)s.", test=test.code, choices=choices),
+        {"analyte": said("one of %(choices)s", choices=choices)},
     )
 
 
@@ -242,9 +269,20 @@ def judge(
             return Judgement(Verdict.PENDING, due_on=due, note=f"incubating until {due}")
         if recorded_on < due:
             raise ValidationFailed(
-                f"{test.code}: incubation started {performed_on} runs {test.incubation_days} days,"
-                f" until {due}; record 'pending' now and the reading from {due}.",
-                {"value": f"a final reading is accepted from {due}; enter 'pending' until then"},
+                said(
+                    "%(test)s: incubation started %(started)s runs %(days)s days, until %(due)s;"
+                    " record 'pending' now and the reading from %(due)s.",
+                    test=test.code,
+                    started=performed_on,
+                    days=test.incubation_days,
+                    due=due,
+                ),
+                {
+                    "value": said(
+                        "a final reading is accepted from %(due)s; enter 'pending' until then",
+                        due=due,
+                    )
+                },
             )
     if test.kind == Kind.QUALITATIVE:
         folded = _fold(text)
@@ -254,8 +292,13 @@ def judge(
             return Judgement(Verdict.FAIL, rounded=text, note=f"expected {test.criterion()}")
         allowed = ", ".join(test.accepted + test.rejected)
         raise ValidationFailed(
-            f"{test.code}: '{text}' is not a recognised result; use one of {allowed}.",
-            {"value": f"one of {allowed}"},
+            said(
+                "%(test)s: '%(value)s' is not a recognised result; use one of %(choices)s.",
+                test=test.code,
+                value=text,
+                choices=allowed,
+            ),
+            {"value": said("one of %(choices)s", choices=allowed)},
         )
     entered = parse_value(test, text)
     shown = _shown(entered)
@@ -268,8 +311,18 @@ def judge(
     if disjoint(test.limits, entered):
         return Judgement(Verdict.FAIL, rounded=shown, note=f"expected {test.criterion()}")
     raise ValidationFailed(
-        f"{test.code}: {text} cannot be judged against {test.criterion()}; report a number.",
-        {"value": f"straddles the limit ({test.criterion()}); report a number"},
+        said(
+            "%(test)s: %(value)s cannot be judged against %(criterion)s; report a number.",
+            test=test.code,
+            value=text,
+            criterion=test.criterion(),
+        ),
+        {
+            "value": said(
+                "straddles the limit (%(criterion)s); report a number",
+                criterion=test.criterion(),
+            )
+        },
     )
 
 

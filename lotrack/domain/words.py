@@ -90,5 +90,11 @@ WORDS = frozenset(
         N_("exceptional_release"),
         N_("exceptional_acceptance"),
         N_("review"),
+        N_("non-reactive"),
+        N_("reactive"),
+        N_("indeterminate"),
+        N_("acute_gvhd"),
+        N_("chronic_gvhd"),
+        N_("other_immune"),
     )
 )

@@ -49,15 +49,21 @@ def flatten(messages: object, prefix: str = "") -> dict[str, str]:
                 # A bad item of a list is reported on the list's own field ("vials", not
                 # "vials.0"), where the form shows it; the message names the item.
                 for name, reason in flatten(value, prefix).items():
-                    item = said("item %(n)s: %(reason)s", n=key + 1, reason=Said(reason))
-                    out[name] = f"{out[name]}; {item}" if name in out else item
+                    again = reason if isinstance(reason, Said) else Said(reason)
+                    item = said("item %(n)s: %(reason)s", n=key + 1, reason=again)
+                    out[name] = (
+                        said("%(first)s; %(then)s", first=out[name], then=item)
+                        if name in out
+                        else item
+                    )
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
                 out.update(flatten(value, name))
     elif isinstance(messages, list):
         texts = [m for m in messages if isinstance(m, str)]
         if texts:
-            out[prefix or "_schema"] = " ".join(texts)
+            # One reason is kept as it was said (a Said stays one, for the edge to translate).
+            out[prefix or "_schema"] = texts[0] if len(texts) == 1 else " ".join(texts)
         for item in messages:
             if isinstance(item, dict):
                 out.update(flatten(item, prefix))
@@ -92,17 +98,71 @@ DECIMAL_MAX = Decimal("999999.99")
 WHOLE = re.compile(r"^[+-]?[0-9]{1,19}$")
 
 
+# marshmallow formats a validator's message into a plain str, which loses a Said's template;
+# these validators give a Said message as it is, and say marshmallow's own sentences (with the
+# validator's values) as Said too, so that the edge says every refusal in the reader's language.
+class OneOf(validate.OneOf):
+    def _format_error(self, value: Any) -> str:
+        if isinstance(self.error, Said):
+            return self.error
+        if self.error == self.default_message:
+            return said("Must be one of: %(choices)s.", choices=self.choices_text)
+        return super()._format_error(value)
+
+
+class Length(validate.Length):
+    def _format_error(self, value: Any, message: str) -> str:
+        if isinstance(self.error, Said):
+            return self.error
+        if self.error is None and self.equal is None:
+            if self.max is None:
+                return said("Shorter than minimum length %(min)s.", min=self.min)
+            if self.min is None:
+                return said("Longer than maximum length %(max)s.", max=self.max)
+            return said("Length must be between %(min)s and %(max)s.", min=self.min, max=self.max)
+        return super()._format_error(value, message)
+
+
+class Range(validate.Range):
+    def _format_error(self, value: Any, message: str) -> str:
+        if isinstance(self.error, Said):
+            return self.error
+        if self.error is None and self.min_inclusive and self.max_inclusive:
+            if self.max is None:
+                return said("Must be greater than or equal to %(min)s.", min=self.min)
+            if self.min is None:
+                return said("Must be less than or equal to %(max)s.", max=self.max)
+            return said(
+                "Must be greater than or equal to %(min)s and less than or equal to %(max)s.",
+                min=self.min,
+                max=self.max,
+            )
+        return super()._format_error(value, message)
+
+
+class ZonedDateTime(fields.AwareDateTime):
+    """An aware datetime whose refusals may be said with values (see OneOf above)."""
+
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        message = self.error_messages.get(key)
+        if isinstance(message, Said) and message.params:
+            return ValidationError(message)
+        return super().make_error(key, **kwargs)
+
+
 def no_nul(value: str) -> None:
     if "\x00" in value:
-        raise ValidationError("contains a NUL character")
+        raise ValidationError(N_("contains a NUL character"))
+
+
+def at_most(length: int) -> Length:
+    """Text of at most `length` characters, said so."""
+    return Length(max=length, error=said("at most %(max)s characters", max=length))
 
 
 def text_field(**kw: Any) -> fields.String:
     """Text of at most `max` characters (200), required unless `required=False`."""
-    checks = [
-        validate.Length(max=kw.pop("max", 200), error="at most {max} characters"),
-        no_nul,
-    ]
+    checks = [at_most(kw.pop("max", 200)), no_nul]
     if "validate" in kw:
         checks.append(kw.pop("validate"))
     return fields.String(
@@ -113,7 +173,7 @@ def text_field(**kw: Any) -> fields.String:
 def date_field(description: str = "") -> fields.Date:
     return fields.Date(
         required=True,
-        error_messages={**REQUIRED, "invalid": "a date: YYYY-MM-DD"},
+        error_messages={**REQUIRED, "invalid": N_("a date: YYYY-MM-DD")},
         metadata={"description": description} if description else {},
     )
 
@@ -140,8 +200,10 @@ def int_field(*, big: bool = False, **kw: Any) -> fields.Integer:
     limit = INT64_MAX if big else INT32_MAX
     return WholeNumber(
         required=kw.pop("required", True),
-        error_messages={**REQUIRED, "invalid": "a whole number"},
-        validate=validate.Range(min=-limit, max=limit, error="out of range: at most {max}"),
+        error_messages={**REQUIRED, "invalid": N_("a whole number")},
+        validate=Range(
+            min=-limit, max=limit, error=said("out of range: at most %(max)s", max=limit)
+        ),
         **kw,
     )
 
@@ -150,7 +212,9 @@ def at_most_places(places: int) -> Any:
     def check(value: Decimal) -> None:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
-            raise ValidationError(f"at most {places} decimal places (the value is kept exact)")
+            raise ValidationError(
+                said("at most %(places)s decimal places (the value is kept exact)", places=places)
+            )
 
     return check
 
@@ -161,13 +225,17 @@ def decimal_field(places: int = 2) -> fields.Decimal:
         required=True,
         as_string=True,
         validate=[
-            validate.Range(min=-DECIMAL_MAX, max=DECIMAL_MAX, error="out of range: at most {max}"),
+            Range(
+                min=-DECIMAL_MAX,
+                max=DECIMAL_MAX,
+                error=said("out of range: at most %(max)s", max=DECIMAL_MAX),
+            ),
             at_most_places(places),
         ],
         error_messages={
             **REQUIRED,
-            "invalid": "a number, e.g. 18.25",
-            "special": "a finite number",
+            "invalid": N_("a number, e.g. 18.25"),
+            "special": N_("a finite number"),
         },
         # The document states the bounds as numbers (apispec would print a Decimal as a string).
         metadata={"minimum": float(-DECIMAL_MAX), "maximum": float(DECIMAL_MAX)},
@@ -179,19 +247,21 @@ def local_time_field(required: bool = True) -> fields.NaiveDateTime:
     return fields.NaiveDateTime(
         required=required,
         **({} if required else {"load_default": None}),
-        error_messages={**REQUIRED, "invalid": "a date and time, e.g. 2026-05-04T14:30"},
+        error_messages={**REQUIRED, "invalid": N_("a date and time, e.g. 2026-05-04T14:30")},
     )
 
 
 def zoned_time_field(required: bool = True, example: str = "2026-05-04T14:30:00+08:00") -> Any:
     """A time as the API takes it: ISO 8601 with its zone (a time without one is refused)."""
-    return fields.AwareDateTime(
+    return ZonedDateTime(
         required=required,
         **({} if required else {"load_default": None}),
         error_messages={
             **REQUIRED,
-            "invalid": "a date and time, ISO 8601",
-            "invalid_awareness": f"a date and time with its zone, e.g. {example}",
+            "invalid": N_("a date and time, ISO 8601"),
+            "invalid_awareness": said(
+                "a date and time with its zone, e.g. %(example)s", example=example
+            ),
         },
     )
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 import warnings
 from typing import IO, Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.bedside import WITNESSED
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.states import ScanMethod
+from lotrack.domain.text import N_, said
 from lotrack.schemas.base import (
     DECIMAL_MAX,
     INT32_MAX,
     INT64_MAX,
     REQUIRED,
     InputSchema,
+    Length,
+    OneOf,
+    Range,
     WholeNumber,
     ZonedIn,
     at_most_places,
@@ -42,9 +46,9 @@ CHECKLIST = rules.INCLUSION + rules.EXCLUSION
 def _din_list(description: str, required: bool = True) -> fields.List:
     optional: dict[str, Any] = {} if required else {"load_default": list}
     return fields.List(
-        fields.String(validate=[validate.Length(min=1, max=40), no_nul]),
+        fields.String(validate=[Length(min=1, max=40), no_nul]),
         required=required,
-        validate=validate.Length(min=1 if required else 0, max=200),
+        validate=Length(min=1 if required else 0, max=200),
         error_messages=REQUIRED,
         metadata={"description": description},
         **optional,
@@ -53,8 +57,8 @@ def _din_list(description: str, required: bool = True) -> fields.List:
 
 def _whole(low: int, high: int, **kw: Any) -> WholeNumber:
     return WholeNumber(
-        error_messages={**REQUIRED, "invalid": "a whole number"},
-        validate=validate.Range(min=low, max=high, error="from {min} to {max}"),
+        error_messages={**REQUIRED, "invalid": N_("a whole number")},
+        validate=Range(min=low, max=high, error=said("from %(min)s to %(max)s", min=low, max=high)),
         **{"required": True, **kw},
     )
 
@@ -64,10 +68,10 @@ def _optional_decimal() -> fields.Decimal:
         load_default=None,
         as_string=True,
         validate=[
-            validate.Range(min=0, max=DECIMAL_MAX, error="from 0 to {max}"),
+            Range(min=0, max=DECIMAL_MAX, error=said("from 0 to %(max)s", max=DECIMAL_MAX)),
             at_most_places(2),
         ],
-        error_messages={"invalid": "a number, e.g. 18.25", "special": "a finite number"},
+        error_messages={"invalid": N_("a number, e.g. 18.25"), "special": N_("a finite number")},
         metadata={"minimum": 0, "maximum": float(DECIMAL_MAX)},  # numbers, not strings
     )
 
@@ -78,7 +82,7 @@ def _optional_decimal() -> fields.Decimal:
 class PatientIn(InputSchema):
     subject_code = text_field(max=32, metadata={"description": "site-scoped code, never a name"})
     weight_kg = decimal_field()
-    indication = text_field(max=24, validate=validate.OneOf(rules.INDICATIONS))
+    indication = text_field(max=24, validate=OneOf(rules.INDICATIONS))
     cohort = text_field(max=24, metadata={"description": "the dose cohort, e.g. 1e6/kg"})
 
 
@@ -90,7 +94,7 @@ def _answer(text: str, inclusion: bool) -> fields.Boolean:
     kind = "inclusion" if inclusion else "exclusion"
     return fields.Boolean(
         required=False,
-        error_messages={"invalid": "yes or no"},
+        error_messages={"invalid": N_("yes or no")},
         metadata={"description": f"{kind}: {text}"},
     )
 
@@ -145,14 +149,14 @@ class CheckIn(InputSchema):
     method = text_field(
         required=False,
         load_default=None,
-        validate=validate.OneOf(METHODS),
+        validate=OneOf(METHODS),
         metadata={
             "description": "how the label was read: wedge (scanner), camera, photo or typed;"
             ' left out, a DIN without "=" is taken as typed (it needs its check character)'
         },
     )
     acknowledge_exceptional = fields.Boolean(
-        load_default=False, error_messages={"invalid": "true or false"}
+        load_default=False, error_messages={"invalid": N_("true or false")}
     )
 
 
@@ -161,7 +165,7 @@ class PhotoCheckIn(InputSchema):
 
     patient = text_field(max=200)
     acknowledge_exceptional = fields.Boolean(
-        load_default=False, error_messages={"invalid": "true or false"}
+        load_default=False, error_messages={"invalid": N_("true or false")}
     )
 
 
@@ -186,8 +190,9 @@ class InfusionIn(InputSchema):
     )
     witness_meaning = text_field(
         max=40,
-        validate=validate.OneOf(
-            [WITNESSED], error=f'the meaning of this signature is "{WITNESSED}"'
+        validate=OneOf(
+            [WITNESSED],
+            error=said('the meaning of this signature is "%(meaning)s"', meaning=WITNESSED),
         ),
         metadata={"description": f'the meaning of the witness\'s signature: "{WITNESSED}"'},
     )
@@ -214,14 +219,14 @@ class AdverseEventIn(InputSchema):
     term = text_field(max=120, metadata={"description": "a CTCAE v4.03 term"})
     grade = _whole(1, INT32_MAX, metadata={"description": "a grade CTCAE defines for the term"})
     onset_on = date_field()
-    attribution = text_field(max=12, validate=validate.OneOf(rules.ATTRIBUTIONS))
+    attribution = text_field(max=12, validate=OneOf(rules.ATTRIBUTIONS))
     seriousness = fields.List(
-        fields.String(validate=validate.OneOf(rules.SERIOUSNESS)),
+        fields.String(validate=OneOf(rules.SERIOUSNESS)),
         load_default=[],
-        validate=validate.Length(max=len(rules.SERIOUSNESS)),
+        validate=Length(max=len(rules.SERIOUSNESS)),
         metadata={"description": "the regulatory criteria met; empty when not serious"},
     )
-    outcome = text_field(max=24, validate=validate.OneOf(rules.OUTCOMES))
+    outcome = text_field(max=24, validate=OneOf(rules.OUTCOMES))
     description = text_field(max=5000, required=False, load_default="")
 
 
@@ -231,17 +236,17 @@ class PatientAdverseEventIn(AdverseEventIn):
 
 class FollowUpIn(InputSchema):
     visit_on = date_field()
-    response = text_field(max=12, validate=validate.OneOf(RESPONSES))
+    response = text_field(max=12, validate=OneOf(RESPONSES))
     notes = text_field(max=5000, required=False, load_default="")
 
 
 class ReportArgs(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    format = fields.String(load_default="json", validate=OneOf(["json", "csv"]))
 
 
 # ---- the photographed label ------------------------------------------------------------------
 
-NO_IMAGE = {"image": "a JPEG or PNG photo of the unit label"}
+NO_IMAGE = {"image": N_("a JPEG or PNG photo of the unit label")}
 
 
 def read_photo(stream: IO[bytes]) -> str:
@@ -252,7 +257,7 @@ def read_photo(stream: IO[bytes]) -> str:
         from PIL import Image
     except ImportError as err:  # pragma: no cover - zxing-cpp is a dependency of the project
         raise ValidationFailed(
-            "This server cannot read photos; scan or type the label.", NO_IMAGE
+            N_("This server cannot read photos; scan or type the label."), NO_IMAGE
         ) from err
     try:
         with warnings.catch_warnings():
@@ -261,9 +266,9 @@ def read_photo(stream: IO[bytes]) -> str:
             with Image.open(stream) as image:
                 gray = image.convert("L")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValidationFailed("The upload is not a photo lotrack can read.", NO_IMAGE) from err
+        raise ValidationFailed(N_("The upload is not a photo lotrack can read."), NO_IMAGE) from err
     except Image.DecompressionBombWarning as err:
-        raise ValidationFailed("The photo is too large to read.", NO_IMAGE) from err
+        raise ValidationFailed(N_("The photo is too large to read."), NO_IMAGE) from err
     codes = zxingcpp.read_barcodes(gray)
     qr = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
     ordered = sorted(qr, key=lambda t: "/v/" not in t) + [c.text for c in codes if c.text]

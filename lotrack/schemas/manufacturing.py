@@ -4,14 +4,18 @@ and their fill."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from lotrack.domain.donor import MARKERS, RESULTS
 from lotrack.domain.states import BankTier, Container, Determination
+from lotrack.domain.text import N_, said
 from lotrack.schemas.base import (
     INT32_MAX,
     REQUIRED,
     InputSchema,
+    Length,
+    OneOf,
+    Range,
     WholeNumber,
     date_field,
     decimal_field,
@@ -27,14 +31,14 @@ class DonorIn(InputSchema):
 
 
 class ScreeningIn(InputSchema):
-    marker = text_field(validate=validate.OneOf(MARKERS))
+    marker = text_field(validate=OneOf(MARKERS))
     method = text_field(max=100)
-    result = text_field(validate=validate.OneOf(RESULTS))
+    result = text_field(validate=OneOf(RESULTS))
     tested_on = date_field()
 
 
 class DeterminationIn(InputSchema):
-    determination = text_field(validate=validate.OneOf([d.value for d in Determination]))
+    determination = text_field(validate=OneOf([d.value for d in Determination]))
     responsible_person = text_field()
     reason = text_field(max=2000)
 
@@ -47,7 +51,7 @@ class CloneIn(InputSchema):
 
 class BankIn(InputSchema):
     code = text_field(max=32)
-    tier = text_field(validate=validate.OneOf([t.value for t in BankTier]))
+    tier = text_field(validate=OneOf([t.value for t in BankTier]))
     parent = text_field(max=32)
     passage_at_banking = int_field()
     pdl_at_banking = decimal_field()
@@ -60,9 +64,9 @@ class VialsIn(InputSchema):
     rack = text_field(max=20)
     box = text_field(max=20)
     positions = fields.List(
-        fields.String(validate=[validate.Length(min=1, max=10), no_nul]),
+        fields.String(validate=[Length(min=1, max=10), no_nul]),
         required=True,
-        validate=validate.Length(min=1, max=200),
+        validate=Length(min=1, max=200),
         error_messages=REQUIRED,
     )
 
@@ -77,15 +81,15 @@ class RunIn(InputSchema):
     bank = text_field(max=32)
     vials = fields.List(
         WholeNumber(
-            error_messages={"invalid": "vial numbers are whole numbers"},
-            validate=validate.Range(min=1, max=INT32_MAX, error="a vial number from {min}"),
+            error_messages={"invalid": N_("vial numbers are whole numbers")},
+            validate=Range(min=1, max=INT32_MAX, error=said("a vial number from %(min)s", min=1)),
         ),
         required=True,
-        validate=validate.Length(min=1, max=50),
+        validate=Length(min=1, max=50),
         error_messages=REQUIRED,
     )
     started_on = date_field()
-    product = fields.String(load_default="cfMSC", validate=validate.OneOf(["cfMSC"]))
+    product = fields.String(load_default="cfMSC", validate=OneOf(["cfMSC"]))
 
 
 class PassageIn(InputSchema):
@@ -104,7 +108,7 @@ class LotIn(InputSchema):
 
 
 class FillIn(InputSchema):
-    container = text_field(validate=validate.OneOf([c.value for c in Container]))
+    container = text_field(validate=OneOf([c.value for c in Container]))
     count = int_field()
     cells_per_unit = int_field(big=True)
     volume_ml = decimal_field()

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, post_load
 
 from lotrack.domain.states import DeviationStatus, LotState
 from lotrack.request_scope import setting
+from lotrack.schemas.base import OneOf, Range
 
 OPEN_OR_CLOSED = [s.value for s in DeviationStatus]  # the same words as InvestigationStatus
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page = fields.Integer(load_default=1, validate=Range(min=1, max=1_000_000))
     per_page = fields.Integer(
-        validate=validate.Range(min=1, max=500),
+        validate=Range(min=1, max=500),
         metadata={"description": "items per page; the PAGE_SIZE setting (50) when left out"},
     )
 
@@ -28,17 +29,17 @@ class PageArgs(Schema):
 
 class LotPageArgs(PageArgs):
     state = fields.String(
-        validate=validate.OneOf([s.value for s in LotState]),
+        validate=OneOf([s.value for s in LotState]),
         metadata={"description": "only lots in this state"},
     )
 
 
 class InvestigationPageArgs(PageArgs):
     status = fields.String(
-        validate=validate.OneOf(OPEN_OR_CLOSED),
+        validate=OneOf(OPEN_OR_CLOSED),
         metadata={"description": "only open or only closed investigations"},
     )
 
 
 class DeviationArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(OPEN_OR_CLOSED))
+    status = fields.String(validate=OneOf(OPEN_OR_CLOSED))

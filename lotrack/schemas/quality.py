@@ -4,10 +4,10 @@ arguments. Presence and type here; the services judge the values."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from lotrack.domain.states import Conclusion, Qualification
-from lotrack.schemas.base import InputSchema, date_field, text_field
+from lotrack.schemas.base import InputSchema, OneOf, Range, date_field, text_field
 from lotrack.services.trend import MAX_LIMIT
 
 
@@ -49,14 +49,14 @@ class FindingsIn(InputSchema):
 
 
 class ConclusionIn(InputSchema):
-    conclusion = text_field(validate=validate.OneOf([c.value for c in Conclusion]))
+    conclusion = text_field(validate=OneOf([c.value for c in Conclusion]))
     findings = text_field(max=5000)
     assignable_cause = text_field(max=2000, required=False, load_default="")
 
 
 class QualifyIn(InputSchema):
     decision = text_field(
-        validate=validate.OneOf([Qualification.QUALIFIED.value, Qualification.NOT_QUALIFIED.value])
+        validate=OneOf([Qualification.QUALIFIED.value, Qualification.NOT_QUALIFIED.value])
     )
     reason = text_field(max=2000)
 
@@ -64,6 +64,6 @@ class QualifyIn(InputSchema):
 class TrendArgs(Schema):
     limit = fields.Integer(
         load_default=200,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
+        validate=Range(min=1, max=MAX_LIMIT),
         metadata={"description": "at most this many lots, the most recently harvested"},
     )

@@ -11,11 +11,19 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import fields, post_load, validate
+from marshmallow import fields, post_load
 
 from lotrack.domain.decisions import Meaning
+from lotrack.domain.text import N_
 from lotrack.request_scope import setting
-from lotrack.schemas.base import REQUIRED, InputSchema, date_field, text_field, zoned_time_field
+from lotrack.schemas.base import (
+    REQUIRED,
+    InputSchema,
+    OneOf,
+    date_field,
+    text_field,
+    zoned_time_field,
+)
 from lotrack.services import signature
 from lotrack.services.exceptional import RECIPIENT_ROLES
 
@@ -32,7 +40,7 @@ class SignIn(InputSchema):
     )
     meaning = text_field(
         max=60,
-        validate=validate.OneOf([m.value for m in Meaning]),
+        validate=OneOf([m.value for m in Meaning]),
         metadata={"description": "e.g. 'approved for release', 'rejected', 'recalled'"},
     )
     reason = text_field(max=2000, required=False, load_default="")
@@ -78,11 +86,11 @@ class NotifyIn(InputSchema):
     """Who was told of an exceptional release, a hold or a recall, how and when. The form's time
     is the facility's wall-clock time (the page names the zone) unless it names its own zone."""
 
-    recipient_role = text_field(validate=validate.OneOf(RECIPIENT_ROLES))
+    recipient_role = text_field(validate=OneOf(RECIPIENT_ROLES))
     recipient = text_field(max=200)
     method = text_field(max=60, metadata={"description": "e.g. phone, e-mail"})
     notified_at = fields.DateTime(
-        required=True, error_messages={**REQUIRED, "invalid": "a date and time"}
+        required=True, error_messages={**REQUIRED, "invalid": N_("a date and time")}
     )
     note = text_field(max=2000, required=False, load_default="")
 

@@ -4,9 +4,9 @@ patient is named by its wristband "<SITE>/<SUBJECT>"."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields
 
-from lotrack.schemas.base import InputSchema, text_field
+from lotrack.schemas.base import InputSchema, Length, text_field
 
 
 class PatientArgs(InputSchema):
@@ -38,7 +38,7 @@ class ForwardArgs(InputSchema):
 def _key(description: str) -> fields.String:
     return fields.String(
         required=True,
-        validate=validate.Length(min=1, max=64),
+        validate=Length(min=1, max=64),
         metadata={"description": description},
     )
 

@@ -19,15 +19,17 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.language import Language
 from lotrack.domain.permissions import Role
+from lotrack.domain.text import N_, said
 from lotrack.models import ApiToken, Site, User
 from lotrack.models.user import ROLES
 from lotrack.services import audit
+from lotrack.services.common import in_turn
 
 # argon2id with the library's RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash("lotrack-dummy-password")
-WRONG = "Wrong username or password."
+WRONG = N_("Wrong username or password.")
 
 
 @dataclass(frozen=True)
@@ -94,20 +96,25 @@ def check_password_rules(password: str, min_length: int, *, username: str = "") 
     text = normalise_password(password)
     # ASVS 2.1.1 counts the length once runs of spaces are combined (12 spaces are not 12).
     if len(re.sub(r"\s+", " ", text)) < min_length:
-        field = f"at least {min_length} characters"
+        field = said("at least %(num)s characters", num=min_length)
     elif len(text) > MAX_PASSWORD_LENGTH:
-        field = f"at most {MAX_PASSWORD_LENGTH} characters"
+        field = said("at most %(num)s characters", num=MAX_PASSWORD_LENGTH)
     elif any(unicodedata.category(ch) == "Cc" for ch in text):
-        field = "no control characters (tab, newline, NUL)"
+        field = said("no control characters (tab, newline, NUL)")
     elif is_guessable(text, username):
-        guessable = "too easy to guess; a few unrelated words make a good passphrase"
+        guessable = N_("too easy to guess; a few unrelated words make a good passphrase")
         raise ValidationFailed(
-            "The password is too easy to guess: a common password, a keyboard run or the username.",
+            N_(
+                "The password is too easy to guess: a common password, a keyboard run or the"
+                " username."
+            ),
             {"password": guessable},
         )
     else:
         return
-    raise ValidationFailed(f"The password must have {field}.", {"password": field})
+    raise ValidationFailed(
+        said("The password must have %(rule)s.", rule=field), {"password": field}
+    )
 
 
 def create_user(
@@ -124,29 +131,39 @@ def create_user(
     username = (username or "").strip().lower()
     fields: dict[str, str] = {}
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        fields["username"] = "letters, digits, '.', '-' or '_' only"
+        fields["username"] = said("letters, digits, '.', '-' or '_' only")
     elif username == audit.SYSTEM:
-        fields["username"] = f"'{audit.SYSTEM}' names the application itself in the audit trail"
+        fields["username"] = said(
+            "'%(name)s' names the application itself in the audit trail", name=audit.SYSTEM
+        )
     if role not in ROLES:
-        fields["role"] = f"one of {', '.join(ROLES)}"
+        fields["role"] = said("one of %(choices)s", choices=", ".join(ROLES))
     site = None
     if role == Role.CLINICAL:
         if not site_code:
-            fields["site"] = "a clinical user is bound to one site"
+            fields["site"] = said("a clinical user is bound to one site")
         else:
             site = session.scalar(select(Site).where(Site.code == site_code))
             if site is None:
-                fields["site"] = f"no site with code {site_code}"
+                fields["site"] = said("no site with code %(code)s", code=site_code)
     elif site_code:
-        fields["site"] = "only clinical users are bound to a site"
+        fields["site"] = said("only clinical users are bound to a site")
     if fields:
+        # Built apart from the sentence it goes into, so that pybabel finds its template.
+        each = [said("%(field)s: %(reason)s", field=k, reason=v) for k, v in fields.items()]
         raise ValidationFailed(
-            "The user cannot be created: " + "; ".join(f"{k}: {v}" for k, v in fields.items()),
+            said(
+                "The user cannot be created: %(details)s",
+                details=in_turn(each),
+            ),
             fields,
         )
     check_password_rules(password, min_password_length, username=username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"A user named {username} exists already.", {"username": "already taken"})
+        raise Conflict(
+            said("A user named %(name)s exists already.", name=username),
+            {"username": N_("already taken")},
+        )
     user = User(
         username=username,
         full_name=full_name.strip() or username,
@@ -176,17 +193,24 @@ def authenticate(
         audit.event(session, user, "login_refused_locked", user)
         return LoginOutcome(
             None,
-            "This account is locked after repeated failed logins until "
-            f"{user.locked_until:%Y-%m-%d %H:%M} UTC. Ask an administrator to unlock it.",
+            said(
+                "This account is locked after repeated failed logins until %(time)s UTC. Ask an"
+                " administrator to unlock it.",
+                time=f"{user.locked_until:%Y-%m-%d %H:%M}",
+            ),
         )
     if not user.active:
         audit.event(session, user, "login_refused_inactive", user)
-        return LoginOutcome(None, "This account is disabled.")
+        return LoginOutcome(None, N_("This account is disabled."))
     if not _verify(user.password_hash, password):
         register_failure(session, user, max_failures=max_failures, lockout_minutes=lockout_minutes)
         if user.locked_until is not None:
             return LoginOutcome(
-                None, f"Wrong password. The account is now locked for {lockout_minutes} minutes."
+                None,
+                said(
+                    "Wrong password. The account is now locked for %(num)s minutes.",
+                    num=lockout_minutes,
+                ),
             )
         return LoginOutcome(None, WRONG)
     if user.failed_logins or user.locked_until:
@@ -237,8 +261,8 @@ def set_language(session: Session, user: User, language: str) -> None:
     """The language pages speak to this person from now on (audited: it changes what they read)."""
     if language not in Language._value2member_map_:
         raise ValidationFailed(
-            "Choose a language lotrack speaks.",
-            {"language": f"one of {', '.join(Language)}"},
+            N_("Choose a language lotrack speaks."),
+            {"language": said("one of %(choices)s", choices=", ".join(Language))},
         )
     if user.language == language:
         return
@@ -251,7 +275,9 @@ def change_password(
     session: Session, user: User, current: str, new: str, *, min_length: int
 ) -> None:
     if not _verify(user.password_hash, current):
-        raise ValidationFailed("The current password is wrong.", {"current": "wrong password"})
+        raise ValidationFailed(
+            N_("The current password is wrong."), {"current": N_("wrong password")}
+        )
     check_password_rules(new, min_length, username=user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -265,7 +291,9 @@ def unlock(session: Session, actor: User, user: User, reason: str) -> None:
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None:
-        raise NotFound(f"No user named {username}.", {"username": "unknown user"})
+        raise NotFound(
+            said("No user named %(name)s.", name=username), {"username": N_("unknown user")}
+        )
     return user
 
 

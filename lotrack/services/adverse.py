@@ -14,6 +14,7 @@ from lotrack.db import utcnow
 from lotrack.domain import clinical as rules
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.text import N_, said
 from lotrack.models import AdverseEvent, FollowUp, Infusion, Patient, User
 from lotrack.services import audit
 from lotrack.services.clinical import require_same_site
@@ -40,25 +41,27 @@ def record_adverse_event(
     entry = rules.check_grade(term, grade)
     fields: dict[str, str] = {}
     if attribution not in rules.ATTRIBUTIONS:
-        fields["attribution"] = f"one of {', '.join(rules.ATTRIBUTIONS)}"
+        fields["attribution"] = said("one of %(choices)s", choices=", ".join(rules.ATTRIBUTIONS))
     bad = [c for c in seriousness if c not in rules.SERIOUSNESS]
     if bad:
-        fields["seriousness"] = (
-            f"unknown criteria {', '.join(bad)}; use {', '.join(rules.SERIOUSNESS)}"
+        fields["seriousness"] = said(
+            "unknown criteria %(criteria)s; use %(choices)s",
+            criteria=", ".join(bad),
+            choices=", ".join(rules.SERIOUSNESS),
         )
     if outcome not in rules.OUTCOMES:
-        fields["outcome"] = f"one of {', '.join(rules.OUTCOMES)}"
+        fields["outcome"] = said("one of %(choices)s", choices=", ".join(rules.OUTCOMES))
     # The date at the patient's site: east of UTC the site's today is ahead of UTC's.
     if onset_on > utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date():
-        fields["onset_on"] = "in the future"
+        fields["onset_on"] = N_("in the future")
     if grade == 5 and "death" not in seriousness:
-        fields["seriousness"] = "a grade 5 event (death) is serious: include 'death'"
+        fields["seriousness"] = N_("a grade 5 event (death) is serious: include 'death'")
     if outcome == rules.AdverseOutcome.FATAL and grade != 5:
-        fields["grade"] = "a fatal outcome is grade 5"
+        fields["grade"] = N_("a fatal outcome is grade 5")
     if infusion is not None and infusion.patient_id != patient.id:
-        fields["infusion"] = "an infusion of another patient"
+        fields["infusion"] = N_("an infusion of another patient")
     if fields:
-        raise ValidationFailed("The adverse event cannot be recorded.", fields)
+        raise ValidationFailed(N_("The adverse event cannot be recorded."), fields)
     if infusion is None:  # attach to the patient's latest infusion before onset, if any
         # The onset is a date at the patient's site: the day ends at local midnight.
         day_end = dt.datetime.combine(
@@ -98,16 +101,22 @@ def record_follow_up(
     require(actor.role, "clinical.write")
     require_same_site(actor, patient.site_id)
     if response not in RESPONSES:
-        raise ValidationFailed("The response is improved, stable or worse.", {"response": "bad"})
+        raise ValidationFailed(
+            N_("The response is improved, stable or worse."), {"response": N_("bad")}
+        )
     if session.scalar(select(func.count()).where(FollowUp.patient_id == patient.id)):
-        raise Conflict("The one-month visit is recorded already.", {"patient": "visit recorded"})
+        raise Conflict(
+            N_("The one-month visit is recorded already."), {"patient": N_("visit recorded")}
+        )
     first = session.scalar(
         select(func.min(Infusion.started_at)).where(Infusion.patient_id == patient.id)
     )
     if first is None:
-        raise Conflict("The patient has not been infused.", {"patient": "no infusion"})
+        raise Conflict(N_("The patient has not been infused."), {"patient": N_("no infusion")})
     if visit_on < first.astimezone(ZoneInfo(patient.site.time_zone)).date():  # the site's day
-        raise ValidationFailed("The visit is before the first infusion.", {"visit_on": "too early"})
+        raise ValidationFailed(
+            N_("The visit is before the first infusion."), {"visit_on": N_("too early")}
+        )
     visit = FollowUp(
         patient_id=patient.id,
         visit_on=visit_on,

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import Base, utcnow
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, said
 from lotrack.models import AuditEvent, User
+from lotrack.services.common import in_turn
 
 if TYPE_CHECKING:
     from lotrack.services.audit_verify import VerifyReport
@@ -84,8 +86,8 @@ def changed(
     """Change fields of an existing record; a reason is required and old -> new is kept."""
     if not (reason or "").strip():
         raise ValidationFailed(
-            "A reason is required to change an existing record.",
-            {"reason": "required to change an existing record"},
+            N_("A reason is required to change an existing record."),
+            {"reason": N_("required to change an existing record")},
         )
     diff: dict[str, list[Any]] = {}
     for name, new in new_values.items():
@@ -244,17 +246,21 @@ def search(
     fields: dict[str, str] = {}
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
-            fields[name] = "a timezone-aware time"
+            fields[name] = said("a timezone-aware time")
     if since and until and not fields and until <= since:
-        fields["until"] = "after since"
+        fields["until"] = said("after since")
     if page < 1:
-        fields["page"] = "1 or more"
+        fields["page"] = said("1 or more")
     if not 1 <= per_page <= 500:
-        fields["per_page"] = "between 1 and 500"
+        fields["per_page"] = said("between 1 and 500")
     if fields:
+        # Built apart from the sentence it goes into, so that pybabel finds its template.
+        each = [said("%(field)s: %(reason)s", field=k, reason=v) for k, v in fields.items()]
         raise ValidationFailed(
-            "The audit trail cannot be searched: "
-            + "; ".join(f"{k}: {v}" for k, v in fields.items()),
+            said(
+                "The audit trail cannot be searched: %(details)s",
+                details=in_turn(each),
+            ),
             fields,
         )
     where = []

@@ -22,6 +22,7 @@ from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import LotState, ScanMethod, UnitState
+from lotrack.domain.text import N_, said
 from lotrack.models import (
     Allocation,
     BedsideScan,
@@ -47,7 +48,7 @@ from lotrack.services.shipment import (
 
 METHODS = tuple(ScanMethod)
 SCAN_VALID_FOR = bedside.SCAN_VALID_FOR
-NO_CONSENT = "informed consent not recorded"  # as services.clinical.problems_of puts it
+NO_CONSENT = said("informed consent not recorded")  # as services.clinical.problems_of puts it
 TOKEN_IN_URL = re.compile(r"/v/([A-Za-z0-9_-]{20,200})/?$")
 NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -71,7 +72,9 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
     character, which catches any one character mistyped."""
     raw = (text or "").strip()
     if not raw or len(raw) > 400:
-        return LabelRead(False, reason="nothing readable was scanned", problem=bedside.NOT_GENUINE)
+        return LabelRead(
+            False, reason=N_("nothing readable was scanned"), problem=bedside.NOT_GENUINE
+        )
     found = TOKEN_IN_URL.search(raw)
     token = found.group(1) if found else raw
     if re.fullmatch(r"[A-Za-z0-9_-]{40,200}", token) or is_preview(token):  # a preview: refused
@@ -80,21 +83,21 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
             return LabelRead(False, reason=result.reason, problem=bedside.NOT_GENUINE)
         if result.kind != "unit" or not result.subject:
             return LabelRead(
-                False, reason="this code is not a unit label", problem=bedside.NOT_GENUINE
+                False, reason=N_("this code is not a unit label"), problem=bedside.NOT_GENUINE
             )
         return LabelRead(True, result.subject)
     parsed = isbt128.parse_din(raw)
     if not parsed.valid:
         mistyped = parsed.check is not None and isbt128.DIN_RE.match(parsed.din) is not None
         problem = bedside.CHECK_MISMATCH if mistyped else bedside.NOT_GENUINE
-        return LabelRead(False, reason=parsed.reason or "not a DIN", problem=problem)
+        return LabelRead(False, reason=parsed.reason or N_("not a DIN"), problem=problem)
     if parsed.check is not None:
         return LabelRead(True, parsed.din, source=bedside.TYPED)
     if method == ScanMethod.TYPED:
         return LabelRead(
             False,
             parsed.din,
-            "a typed DIN needs its boxed check character",
+            N_("a typed DIN needs its boxed check character"),
             bedside.CHECK_MISSING,
             bedside.TYPED,
         )
@@ -174,7 +177,10 @@ def run_check(
     """check_scan, also naming the patient and unit matched (what the API answers)."""
     require(actor.role, "bedside.scan")
     if method not in METHODS:
-        raise ValidationFailed("Unknown scan method.", {"method": f"one of {', '.join(METHODS)}"})
+        raise ValidationFailed(
+            N_("Unknown scan method."),
+            {"method": said("one of %(choices)s", choices=", ".join(METHODS))},
+        )
     now = now or utcnow()
     # A scanner can send anything; PostgreSQL text cannot hold NUL, neither database a lone
     # surrogate, and the attempt must be kept.

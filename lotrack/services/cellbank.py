@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier, VialState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Clone, ProductionRun, User, Vial, VialWithdrawal
 from lotrack.services import audit, specs
 from lotrack.services.common import Page, check_code, norm, page_of
@@ -28,7 +29,8 @@ def get_bank(session: Session, code: str) -> CellBank:
     )
     if bank is None:
         raise NotFound(
-            f"No cell bank with code {code}.", {"bank": f"no cell bank with code {code}"}
+            said("No cell bank with code %(code)s.", code=code),
+            {"bank": said("no cell bank with code %(code)s", code=code)},
         )
     return bank
 
@@ -63,14 +65,17 @@ def register_bank(
     code = check_code(code, "code")
     fields: dict[str, str] = {}
     if tier not in (BankTier.MCB, BankTier.WCB):
-        raise ValidationFailed("The tier must be MCB or WCB.", {"tier": "MCB or WCB"})
+        raise ValidationFailed(N_("The tier must be MCB or WCB."), {"tier": N_("MCB or WCB")})
     if session.scalar(select(func.count()).where(CellBank.code == code)):
-        raise Conflict(f"A cell bank with code {code} exists already.", {"code": "already used"})
+        raise Conflict(
+            said("A cell bank with code %(code)s exists already.", code=code),
+            {"code": N_("already used")},
+        )
     version = specs.require_effective(session, "cfMSC", tier)
     if passage_at_banking < 0:
-        fields["passage_at_banking"] = "cannot be negative"
+        fields["passage_at_banking"] = N_("cannot be negative")
     if pdl_at_banking < 0:
-        fields["pdl_at_banking"] = "cannot be negative"
+        fields["pdl_at_banking"] = N_("cannot be negative")
     bank = CellBank(
         code=code,
         tier=tier,
@@ -83,26 +88,37 @@ def register_bank(
     if tier == BankTier.MCB:
         clone = session.scalar(select(Clone).where(Clone.code == norm(parent_code)))
         if clone is None:
-            fields["parent"] = f"no clone with code {parent_code}"
+            fields["parent"] = said("no clone with code %(code)s", code=parent_code)
         elif banked_on < clone.derived_on:
-            fields["banked_on"] = f"before the clone was derived ({clone.derived_on})"
+            fields["banked_on"] = said(
+                "before the clone was derived (%(date)s)", date=clone.derived_on
+            )
     else:
         parent = session.scalar(select(CellBank).where(CellBank.code == norm(parent_code)))
         if parent is None:
-            fields["parent"] = f"no cell bank with code {parent_code}"
+            fields["parent"] = said("no cell bank with code %(code)s", code=parent_code)
         elif parent.tier != BankTier.MCB:
-            fields["parent"] = f"{parent_code} is a {parent.tier}; a WCB's parent is an MCB"
+            fields["parent"] = said(
+                "%(code)s is a %(tier)s; a WCB's parent is an MCB",
+                code=parent_code,
+                tier=parent.tier,
+            )
         else:
             if passage_at_banking <= parent.passage_at_banking:
-                fields["passage_at_banking"] = (
-                    f"must be above the MCB's passage ({parent.passage_at_banking})"
+                fields["passage_at_banking"] = said(
+                    "must be above the MCB's passage (%(passage)s)",
+                    passage=parent.passage_at_banking,
                 )
             if pdl_at_banking < parent.pdl_at_banking:
-                fields["pdl_at_banking"] = f"below the MCB's level ({parent.pdl_at_banking})"
+                fields["pdl_at_banking"] = said(
+                    "below the MCB's level (%(pdl)s)", pdl=parent.pdl_at_banking
+                )
             if banked_on < parent.banked_on:
-                fields["banked_on"] = f"before the MCB was banked ({parent.banked_on})"
+                fields["banked_on"] = said(
+                    "before the MCB was banked (%(date)s)", date=parent.banked_on
+                )
     if fields:
-        raise ValidationFailed("The cell bank cannot be registered.", fields)
+        raise ValidationFailed(N_("The cell bank cannot be registered."), fields)
     bank.clone, bank.parent = clone, parent
     audit.created(session, actor, bank)
     return bank
@@ -124,13 +140,13 @@ def add_vials(
     fields: dict[str, str] = {}
     for name, value in (("freezer", freezer), ("rack", rack), ("box", box)):
         if not (value or "").strip():
-            fields[name] = "required"
+            fields[name] = N_("required")
     if not positions:
-        fields["positions"] = "at least one position, e.g. A1, A2"
+        fields["positions"] = N_("at least one position, e.g. A1, A2")
     elif len(set(positions)) != len(positions):
-        fields["positions"] = "a position is listed twice"
+        fields["positions"] = N_("a position is listed twice")
     if fields:
-        raise ValidationFailed("The vials cannot be stored.", fields)
+        raise ValidationFailed(N_("The vials cannot be stored."), fields)
     freezer, rack, box = freezer.strip(), rack.strip(), box.strip()
     taken = session.scalars(
         select(Vial.position).where(
@@ -143,9 +159,15 @@ def add_vials(
     ).all()
     if taken:
         raise Conflict(
-            f"Position {', '.join(sorted(taken))} in {freezer} / rack {rack} / box {box} "
-            "already holds a vial.",
-            {"positions": f"occupied: {', '.join(sorted(taken))}"},
+            said(
+                "Position %(positions)s in %(freezer)s / rack %(rack)s / box %(box)s already"
+                " holds a vial.",
+                positions=", ".join(sorted(taken)),
+                freezer=freezer,
+                rack=rack,
+                box=box,
+            ),
+            {"positions": said("occupied: %(positions)s", positions=", ".join(sorted(taken)))},
         )
     last = session.scalar(select(func.max(Vial.number)).where(Vial.bank_id == bank.id)) or 0
     vials = []
@@ -164,7 +186,8 @@ def get_vial(session: Session, bank_code: str, number: int) -> Vial:
     )
     if vial is None:
         raise NotFound(
-            f"No vial {number} in bank {bank_code}.", {"vial": f"no vial {number} in {bank_code}"}
+            said("No vial %(number)s in bank %(bank)s.", number=number, bank=bank_code),
+            {"vial": said("no vial %(number)s in %(bank)s", number=number, bank=bank_code)},
         )
     return vial
 
@@ -175,7 +198,7 @@ def withdraw_vial(
     """Take a vial out of storage. A guarded update: a vial is withdrawn once, even under a race."""
     require(actor.role, "manufacturing.write")
     if not (purpose or "").strip():
-        raise ValidationFailed("Say why the vial is withdrawn.", {"purpose": "required"})
+        raise ValidationFailed(N_("Say why the vial is withdrawn."), {"purpose": N_("required")})
     moved = session.execute(
         update(Vial)
         .where(Vial.id == vial.id, Vial.state == VialState.STORED)
@@ -185,8 +208,16 @@ def withdraw_vial(
     if moved != 1:
         session.refresh(vial)
         raise Conflict(
-            f"Vial {vial.label} is {vial.state}, not stored: it cannot be withdrawn.",
-            {"vial": f"{vial.label} is already {vial.state}"},
+            said(
+                "Vial %(vial)s is %(state)s, not stored: it cannot be withdrawn.",
+                vial=vial.label,
+                state=Said(str(vial.state)),  # a coded word, translated
+            ),
+            {
+                "vial": said(
+                    "%(vial)s is already %(state)s", vial=vial.label, state=Said(str(vial.state))
+                )
+            },
         )
     session.refresh(vial)
     audit.event(

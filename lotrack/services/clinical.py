@@ -19,10 +19,11 @@ from lotrack.domain import clinical as rules
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.states import PrescriptionStatus
+from lotrack.domain.text import N_, said
 from lotrack.models import Allocation, Infusion, Patient, Prescription, Site, Unit, User
 from lotrack.services import audit
 from lotrack.services import lot as lots
-from lotrack.services.common import Page, check_code, norm, page_of
+from lotrack.services.common import Page, check_code, in_turn, norm, page_of
 
 
 def site_scope(actor: User) -> int | None:
@@ -34,7 +35,7 @@ def _check_site(actor: User, site_id: int) -> None:
     scope = site_scope(actor)
     if scope is not None and scope != site_id:
         # Another site's patient is not shown to exist at all.
-        raise NotFound("No such patient at your site.", {"patient": "not at your site"})
+        raise NotFound(N_("No such patient at your site."), {"patient": N_("not at your site")})
 
 
 def list_patients(
@@ -51,7 +52,9 @@ def get_patient(session: Session, actor: User, wristband: str) -> Patient:
     require(actor.role, "clinical.read")
     patient = session.scalar(select(Patient).where(Patient.wristband == norm(wristband)))
     if patient is None:
-        raise NotFound(f"No patient {wristband}.", {"patient": "no such patient"})
+        raise NotFound(
+            said("No patient %(patient)s.", patient=wristband), {"patient": N_("no such patient")}
+        )
     _check_site(actor, patient.site_id)
     return patient
 
@@ -73,19 +76,22 @@ def register_patient(
     if site is None:
         site = session.scalar(select(Site).where(Site.code == norm(site_code)))
     if site is None:
-        raise ValidationFailed("Name the trial site.", {"site": "unknown site"})
+        raise ValidationFailed(N_("Name the trial site."), {"site": N_("unknown site")})
     fields: dict[str, str] = {}
     if weight_kg <= 0 or weight_kg > 400:
-        fields["weight_kg"] = "between 0 and 400 kg"
+        fields["weight_kg"] = N_("between 0 and 400 kg")
     if indication not in rules.INDICATIONS:
-        fields["indication"] = f"one of {', '.join(rules.INDICATIONS)}"
+        fields["indication"] = said("one of %(choices)s", choices=", ".join(rules.INDICATIONS))
     if not (cohort or "").strip():
-        fields["cohort"] = "required"
+        fields["cohort"] = N_("required")
     if fields:
-        raise ValidationFailed("The patient cannot be registered.", fields)
+        raise ValidationFailed(N_("The patient cannot be registered."), fields)
     wristband = f"{site.code}/{code}"
     if session.scalar(select(func.count()).where(Patient.wristband == wristband)):
-        raise Conflict(f"{code} exists already at {site.code}.", {"subject_code": "already used"})
+        raise Conflict(
+            said("%(code)s exists already at %(site)s.", code=code, site=site.code),
+            {"subject_code": N_("already used")},
+        )
     patient = Patient(
         site=site,
         subject_code=code,
@@ -104,7 +110,9 @@ def record_consent(session: Session, actor: User, patient: Patient, consent_date
     _check_site(actor, patient.site_id)
     # The date at the patient's site: east of UTC the site's today is ahead of UTC's.
     if consent_date > utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date():
-        raise ValidationFailed("Consent cannot be dated in the future.", {"consent_date": "future"})
+        raise ValidationFailed(
+            N_("Consent cannot be dated in the future."), {"consent_date": N_("future")}
+        )
     audit.changed(
         session, actor, patient, {"consent_date": consent_date}, reason="informed consent recorded"
     )
@@ -119,7 +127,9 @@ def assess_eligibility(
     known = {k for k, _ in rules.INCLUSION + rules.EXCLUSION}
     unknown = sorted(set(answers) - known)
     if unknown:
-        raise ValidationFailed("Unknown checklist items.", {k: "unknown item" for k in unknown})
+        raise ValidationFailed(
+            N_("Unknown checklist items."), {k: N_("unknown item") for k in unknown}
+        )
     audit.changed(
         session,
         actor,
@@ -137,7 +147,7 @@ def assess_eligibility(
 def problems_of(patient: Patient) -> list[str]:
     out = rules.eligibility_problems(json.loads(patient.eligibility or "{}"))
     if patient.consent_date is None:
-        out.insert(0, "informed consent not recorded")
+        out.insert(0, said("informed consent not recorded"))
     return out
 
 
@@ -149,8 +159,11 @@ def prescribe(
     problems = problems_of(patient)
     if problems:
         raise Conflict(
-            "An ineligible or unconsented patient cannot be dosed: " + "; ".join(problems) + ".",
-            {"patient": "not eligible"},
+            said(
+                "An ineligible or unconsented patient cannot be dosed: %(problems)s.",
+                problems=in_turn(problems),
+            ),
+            {"patient": N_("not eligible")},
         )
     rx = Prescription(
         patient=patient,
@@ -169,7 +182,9 @@ def prescribe(
 def get_prescription(session: Session, actor: User, rx_id: int) -> Prescription:
     rx = session.get(Prescription, rx_id)
     if rx is None:
-        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+        raise NotFound(
+            said("No prescription %(id)s.", id=rx_id), {"prescription": N_("no such prescription")}
+        )
     _check_site(actor, rx.patient.site_id)
     return rx
 
@@ -186,27 +201,36 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
     fields: dict[str, str] = {}
     missing = [d for d in dins if d.strip().upper() not in found]
     if missing:
-        fields["units"] = f"unknown DIN {', '.join(missing)}"
+        fields["units"] = said("unknown DIN %(dins)s", dins=", ".join(missing))
     for u in units:
         if reasons := lots.unit_refusals(session, u, patient_id=rx.patient_id):
             fields[u.din] = lots.refusal_text(reasons)
         elif session.scalar(select(func.count()).where(Allocation.unit_id == u.id)):
-            fields[u.din] = "allocated already"
+            fields[u.din] = N_("allocated already")
     if fields:
-        raise ValidationFailed("The units cannot be allocated.", fields)
+        raise ValidationFailed(N_("The units cannot be allocated."), fields)
     have = sum(a.unit.cells for a in rx.allocations)
     total = have + sum(u.cells for u in units)
     if total < rx.cells_needed:
         raise ValidationFailed(
-            f"These units give {total:,} cells; the prescription needs {rx.cells_needed:,}.",
-            {"units": "not enough cells for the dose"},
+            said(
+                "These units give %(total)s cells; the prescription needs %(needed)s.",
+                total=f"{total:,}",
+                needed=f"{rx.cells_needed:,}",
+            ),
+            {"units": N_("not enough cells for the dose")},
         )
     ceiling = Decimal(rx.cells_needed) * (1 + Decimal(rx.tolerance))
     if total > ceiling:
         raise ValidationFailed(
-            f"These units give {total:,} cells, more than the prescribed {rx.cells_needed:,}"
-            f" (+{Decimal(rx.tolerance):.0%}).",
-            {"units": "more cells than the dose allows"},
+            said(
+                "These units give %(total)s cells, more than the prescribed %(needed)s"
+                " (+%(tolerance)s).",
+                total=f"{total:,}",
+                needed=f"{rx.cells_needed:,}",
+                tolerance=f"{Decimal(rx.tolerance):.0%}",
+            ),
+            {"units": N_("more cells than the dose allows")},
         )
     out = []
     for u in units:
@@ -233,4 +257,4 @@ def checklist() -> dict[str, Any]:
 
 def require_same_site(actor: User, site_id: int) -> None:
     if site_scope(actor) is not None and site_scope(actor) != site_id:
-        raise Forbidden("This belongs to another site.", {"site": "not your site"})
+        raise Forbidden(N_("This belongs to another site."), {"site": N_("not your site")})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES, PrescriptionStatus, UnitState
+from lotrack.domain.text import N_, said
 from lotrack.models import (
     AdverseEvent,
     Allocation,
@@ -186,7 +187,10 @@ def get_scan(session: Session, actor: User, scan_id: int) -> BedsideScan:
     scan = session.get(BedsideScan, scan_id) if 0 < scan_id <= MAX_ID else None
     scope = site_scope(actor)
     if scan is None or (scope is not None and scan.site_id != scope):
-        raise NotFound(f"No bedside check {scan_id} at your site.", {"scan_id": "no such check"})
+        raise NotFound(
+            said("No bedside check %(id)s at your site.", id=scan_id),
+            {"scan_id": N_("no such check")},
+        )
     return scan
 
 

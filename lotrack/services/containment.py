@@ -14,6 +14,7 @@ from lotrack.domain.decisions import DISTRIBUTED, Action, check_signer
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import ContainmentKind, LotState
+from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, Unit, User
 from lotrack.services import audit, lookback, signature
 from lotrack.services.common import Page, norm, page_of
@@ -54,19 +55,35 @@ def contain(
     require(actor.role, "release.decide")
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if kind not in KINDS:
-        raise ValidationFailed("A hold or a recall.", {"kind": "hold or recall"})
-    main_action = Action.RECALL if kind == ContainmentKind.RECALL else Action.HOLD
+        raise ValidationFailed(N_("A hold or a recall."), {"kind": N_("hold or recall")})
+    recall = kind == ContainmentKind.RECALL
+    main_action = Action.RECALL if recall else Action.HOLD
     meaning = check_signer(main_action, signer.role, sign_in.meaning)
     if not sign_in.reason.strip():
-        raise ValidationFailed(f"State the reason for the {kind}.", {"reason": "required"})
+        raise ValidationFailed(
+            N_("State the reason for the recall.")
+            if recall
+            else N_("State the reason for the hold."),
+            {"reason": N_("required")},
+        )
     if (lot is None) == (bank is None):
-        raise ValidationFailed(f"A {kind} concerns one lot or one bank.", {"scope": "lot or bank"})
+        raise ValidationFailed(
+            N_("A recall concerns one lot or one bank.")
+            if recall
+            else N_("A hold concerns one lot or one bank."),
+            {"scope": N_("lot or bank")},
+        )
     lots = [lot] if lot is not None else lookback.lots_of_bank(session, bank)  # type: ignore[arg-type]
     plans = [(one, _plan(kind, one)) for one in lots]
     todo = [(one, p) for one, p in plans if p is not None]
     if not todo:
-        states = ", ".join(f"{one.lot_number} {one.state}" for one in lots) or "no lots"
-        raise Conflict(f"Nothing to {kind}: {states}.", {"scope": f"nothing to {kind}"})
+        states = ", ".join(f"{one.lot_number} {one.state}" for one in lots) or said("no lots")
+        raise Conflict(
+            said("Nothing to recall: %(states)s.", states=states)
+            if recall
+            else said("Nothing to hold: %(states)s.", states=states),
+            {"scope": N_("nothing to recall") if recall else N_("nothing to hold")},
+        )
     record = Containment(
         number=issue(
             session,
@@ -114,7 +131,9 @@ def get_containment(session: Session, number: str) -> Containment:
         .options(selectinload(Containment.lots).selectinload(ContainmentLot.lot))
     )
     if found is None:
-        raise NotFound(f"No hold or recall {number}.", {"number": "no such record"})
+        raise NotFound(
+            said("No hold or recall %(number)s.", number=number), {"number": N_("no such record")}
+        )
     return found
 
 

@@ -9,6 +9,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import DeviationStatus
+from lotrack.domain.text import N_, said
 from lotrack.models import Deviation, Lot, ProductionRun, User
 from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
@@ -26,10 +27,10 @@ def open_deviation(
     require(actor.role, "deviation.write")
     if (lot is None) == (run is None):
         raise ValidationFailed(
-            "A deviation concerns one run or one lot.", {"subject": "a run or a lot"}
+            N_("A deviation concerns one run or one lot."), {"subject": N_("a run or a lot")}
         )
     if not (description or "").strip():
-        raise ValidationFailed("Describe the deviation.", {"description": "required"})
+        raise ValidationFailed(N_("Describe the deviation."), {"description": N_("required")})
     deviation = Deviation(
         number=issue(session, "DEV", utcnow().year, Deviation.number, 3),
         lot=lot,
@@ -54,7 +55,9 @@ def get_deviation(session: Session, number: str) -> Deviation:
         .options(joinedload(Deviation.lot), joinedload(Deviation.run))
     )
     if found is None:
-        raise NotFound(f"No deviation {number}.", {"deviation": "no such deviation"})
+        raise NotFound(
+            said("No deviation %(number)s.", number=number), {"deviation": N_("no such deviation")}
+        )
     return found
 
 
@@ -89,7 +92,9 @@ def assess(session: Session, actor: User, deviation: Deviation, impact: str) -> 
     require(actor.role, "deviation.write")
     _require_open(deviation)
     if not (impact or "").strip():
-        raise ValidationFailed("State the impact assessment.", {"impact_assessment": "required"})
+        raise ValidationFailed(
+            N_("State the impact assessment."), {"impact_assessment": N_("required")}
+        )
     audit.changed(
         session,
         actor,
@@ -105,11 +110,13 @@ def close(session: Session, actor: User, deviation: Deviation, closure: str) -> 
     _require_open(deviation)
     fields = {}
     if not deviation.impact_assessment:
-        fields["impact_assessment"] = "assess the impact before closing"
+        fields["impact_assessment"] = N_("assess the impact before closing")
     if not (closure or "").strip():
-        fields["closure"] = "required"
+        fields["closure"] = N_("required")
     if fields:
-        raise ValidationFailed(f"{deviation.number} cannot be closed yet.", fields)
+        raise ValidationFailed(
+            said("%(number)s cannot be closed yet.", number=deviation.number), fields
+        )
     audit.changed(
         session,
         actor,
@@ -127,4 +134,6 @@ def close(session: Session, actor: User, deviation: Deviation, closure: str) -> 
 
 def _require_open(deviation: Deviation) -> None:
     if deviation.status != DeviationStatus.OPEN:
-        raise Conflict(f"{deviation.number} is closed.", {"deviation": "closed"})
+        raise Conflict(
+            said("%(number)s is closed.", number=deviation.number), {"deviation": N_("closed")}
+        )

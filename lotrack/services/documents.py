@@ -23,6 +23,7 @@ from lotrack.domain.distribution import lot_status
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES, LotState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import Certificate, LabelPrint, Lot, Unit, User
 from lotrack.services import audit, clock, lineage, signature
 from lotrack.services.audit import canonical
@@ -52,11 +53,12 @@ class Printing:
 
 
 def _signatures(session: Session, lot: Lot) -> list[dict[str, Any]]:
+    zone = clock.facility_zone(session)  # as the certificate's issue line
     return [
         {
             "name": s.signature.signer_name,
             "meaning": s.signature.meaning,
-            "at": s.signature.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "at": zones.named(s.signature.signed_at, zone, seconds=True),
             "void": s.void,
         }
         for s in signature.signatures_of(session, lot)
@@ -139,14 +141,19 @@ def issue_certificate(
     require(actor.role, "release.decide")
     if lot.state not in USABLE_LOT_STATES:
         raise Conflict(
-            f"Lot {lot.lot_number} is {lot.state}; a certificate is issued only for a RELEASED or"
-            " EXCEPTIONALLY RELEASED lot.",
-            {"lot": f"is {lot.state}"},
+            said(
+                "Lot %(lot)s is %(state)s; a certificate is issued only for a RELEASED or"
+                " EXCEPTIONALLY RELEASED lot.",
+                lot=lot.lot_number,
+                state=Said(str(lot.state)),  # a coded word, translated
+            ),
+            {"lot": said("is %(state)s", state=Said(str(lot.state)))},
         )
     previous = current_certificate(session, lot)
     if previous is not None and not (reason or "").strip():
         raise ValidationFailed(
-            "A certificate exists; state why it is re-issued.", {"reason": "required to re-issue"}
+            N_("A certificate exists; state why it is re-issued."),
+            {"reason": N_("required to re-issue")},
         )
     version = (
         session.scalar(select(func.max(Certificate.version)).where(Certificate.lot_id == lot.id))
@@ -241,9 +248,12 @@ def _by_language(printing: Printing, zh: Any, en: Any) -> list[Any]:
 def _check_sheet(actor: User, units: list[Unit], printing: Printing) -> None:
     require(actor.role, "labels.print")
     if printing.stock not in STOCKS:
-        raise ValidationFailed("Unknown label stock.", {"stock": f"one of {', '.join(STOCKS)}"})
+        raise ValidationFailed(
+            N_("Unknown label stock."),
+            {"stock": said("one of %(choices)s", choices=", ".join(STOCKS))},
+        )
     if not units:
-        raise ValidationFailed("No unit to label.", {"units": "none"})
+        raise ValidationFailed(N_("No unit to label."), {"units": N_("none")})
 
 
 def _render_sheet(
@@ -287,8 +297,8 @@ def print_labels(
     )
     if printed_before and not (reason or "").strip():
         raise ValidationFailed(
-            "Some of these labels were printed before; a reprint needs a reason.",
-            {"reason": "required for a reprint"},
+            N_("Some of these labels were printed before; a reprint needs a reason."),
+            {"reason": N_("required for a reprint")},
         )
     pdf = _render_sheet(session, units, printing)
     for u in units:
@@ -342,7 +352,7 @@ def verify_token(
     if check.kind == "unit":
         unit = session.scalar(select(Unit).where(Unit.din == check.subject))
         if unit is None:
-            return Verification(True, "UNKNOWN", "signed here but no such unit", "unit")
+            return Verification(True, "UNKNOWN", N_("signed here but no such unit"), "unit")
         cert = current_certificate(session, unit.lot)
         return Verification(
             True,
@@ -357,14 +367,16 @@ def verify_token(
         )
     number, _, version = check.subject.rpartition(":")
     if not version.isdigit():
-        return Verification(True, "UNKNOWN", "signed here but unreadable", "certificate")
+        return Verification(True, "UNKNOWN", N_("signed here but unreadable"), "certificate")
     cert = session.scalar(
         select(Certificate).where(
             Certificate.document_number == number, Certificate.version == int(version)
         )
     )
     if cert is None:
-        return Verification(True, "UNKNOWN", "signed here but no such certificate", "certificate")
+        return Verification(
+            True, "UNKNOWN", N_("signed here but no such certificate"), "certificate"
+        )
     status = "SUPERSEDED" if cert.superseded_at is not None else _status(session, cert.lot)
     return Verification(
         True,
@@ -374,7 +386,9 @@ def verify_token(
         lot=cert.lot.lot_number,
         expires_on=cert.lot.expires_on.isoformat(),
         coa_sha256=cert.pdf_sha256,
-        document=f"{cert.document_number} version {cert.version}",
+        document=said(
+            "%(number)s version %(version)s", number=cert.document_number, version=cert.version
+        ),
         zone=clock.facility_zone(session),
     )
 
@@ -388,7 +402,10 @@ def get_certificate(session: Session, lot: Lot, version: int | None = None) -> C
         )
     )
     if cert is None:
-        raise NotFound(f"Lot {lot.lot_number} has no certificate.", {"lot": "no certificate"})
+        raise NotFound(
+            said("Lot %(lot)s has no certificate.", lot=lot.lot_number),
+            {"lot": N_("no certificate")},
+        )
     return cert
 
 

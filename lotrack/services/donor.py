@@ -12,9 +12,10 @@ from lotrack.domain import donor as rules
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import Determination
+from lotrack.domain.text import N_, said
 from lotrack.models import Clone, Donor, DonorScreening, User
 from lotrack.services import audit, lookback
-from lotrack.services.common import Page, check_code, norm, page_of
+from lotrack.services.common import Page, check_code, in_turn, norm, page_of
 
 
 def get_donor(session: Session, code: str) -> Donor:
@@ -24,7 +25,10 @@ def get_donor(session: Session, code: str) -> Donor:
         .options(selectinload(Donor.screening), selectinload(Donor.clones))
     )
     if donor is None:
-        raise NotFound(f"No donor with code {code}.", {"donor": f"no donor with code {code}"})
+        raise NotFound(
+            said("No donor with code %(code)s.", code=code),
+            {"donor": said("no donor with code %(code)s", code=code)},
+        )
     return donor
 
 
@@ -38,10 +42,14 @@ def register_donor(session: Session, actor: User, *, code: str, consent_date: dt
     code = check_code(code, "code")
     if consent_date > utcnow().date():
         raise ValidationFailed(
-            "The consent date is in the future.", {"consent_date": "cannot be in the future"}
+            N_("The consent date is in the future."),
+            {"consent_date": N_("cannot be in the future")},
         )
     if session.scalar(select(func.count()).where(Donor.code == code)):
-        raise Conflict(f"A donor with code {code} exists already.", {"code": "already used"})
+        raise Conflict(
+            said("A donor with code %(code)s exists already.", code=code),
+            {"code": N_("already used")},
+        )
     donor = Donor(code=code, consent_date=consent_date, determination=Determination.INCOMPLETE)
     audit.created(session, actor, donor)
     return donor
@@ -60,15 +68,15 @@ def record_screening(
     require(actor.role, "manufacturing.write")
     fields: dict[str, str] = {}
     if marker not in rules.MARKERS:
-        fields["marker"] = f"one of {', '.join(rules.MARKERS)}"
+        fields["marker"] = said("one of %(choices)s", choices=", ".join(rules.MARKERS))
     if result not in rules.RESULTS:
-        fields["result"] = f"one of {', '.join(rules.RESULTS)}"
+        fields["result"] = said("one of %(choices)s", choices=", ".join(rules.RESULTS))
     if not (method or "").strip():
-        fields["method"] = "required (e.g. chemiluminescent immunoassay, NAT)"
+        fields["method"] = N_("required (e.g. chemiluminescent immunoassay, NAT)")
     if tested_on > utcnow().date():
-        fields["tested_on"] = "cannot be in the future"
+        fields["tested_on"] = N_("cannot be in the future")
     if fields:
-        raise ValidationFailed("The screening result cannot be recorded.", fields)
+        raise ValidationFailed(N_("The screening result cannot be recorded."), fields)
     row = DonorScreening(
         donor=donor, marker=marker, method=method.strip(), result=result, tested_on=tested_on
     )
@@ -89,19 +97,22 @@ def determine_eligibility(
     require(actor.role, "donor.determine")
     fields: dict[str, str] = {}
     if determination not in {d.value for d in Determination}:
-        fields["determination"] = "one of eligible, ineligible, incomplete"
+        fields["determination"] = N_("one of eligible, ineligible, incomplete")
     if not (responsible_person or "").strip():
-        fields["responsible_person"] = "the name of the person who made the determination"
+        fields["responsible_person"] = N_("the name of the person who made the determination")
     if fields:
-        raise ValidationFailed("The determination cannot be recorded.", fields)
+        raise ValidationFailed(N_("The determination cannot be recorded."), fields)
     if determination == Determination.ELIGIBLE:
         problems = rules.eligibility_problems(
             rules.ScreeningResult(s.marker, s.method, s.result) for s in donor.screening
         )
         if problems:
             raise ValidationFailed(
-                "The donor cannot be determined eligible: " + "; ".join(problems) + ".",
-                {"determination": "; ".join(problems)},
+                said(
+                    "The donor cannot be determined eligible: %(problems)s.",
+                    problems=in_turn(problems),
+                ),
+                {"determination": in_turn(problems)},
             )
     audit.changed(
         session,
@@ -127,7 +138,10 @@ def determine_eligibility(
 def get_clone(session: Session, code: str) -> Clone:
     clone = session.scalar(select(Clone).where(Clone.code == norm(code)))
     if clone is None:
-        raise NotFound(f"No clone with code {code}.", {"clone": f"no clone with code {code}"})
+        raise NotFound(
+            said("No clone with code %(code)s.", code=code),
+            {"clone": said("no clone with code %(code)s", code=code)},
+        )
     return clone
 
 
@@ -144,15 +158,23 @@ def register_clone(
     donor = session.scalar(select(Donor).where(Donor.code == norm(donor_code)))
     if donor is None:
         raise ValidationFailed(
-            f"No donor with code {donor_code}.", {"donor": f"no donor with code {donor_code}"}
+            said("No donor with code %(code)s.", code=donor_code),
+            {"donor": said("no donor with code %(code)s", code=donor_code)},
         )
     if derived_on < donor.consent_date:
         raise ValidationFailed(
-            "A clone cannot be derived before the donor's consent.",
-            {"derived_on": f"before the donor's consent date {donor.consent_date}"},
+            N_("A clone cannot be derived before the donor's consent."),
+            {
+                "derived_on": said(
+                    "before the donor's consent date %(date)s", date=donor.consent_date
+                )
+            },
         )
     if session.scalar(select(func.count()).where(Clone.code == code)):
-        raise Conflict(f"A clone with code {code} exists already.", {"code": "already used"})
+        raise Conflict(
+            said("A clone with code %(code)s exists already.", code=code),
+            {"code": N_("already used")},
+        )
     clone = Clone(code=code, donor=donor, derived_on=derived_on)
     audit.created(session, actor, clone)
     return clone

@@ -26,6 +26,7 @@ from lotrack.domain.release import (
 )
 from lotrack.domain.specs import Stage, Verdict
 from lotrack.domain.states import Determination, InvestigationStatus, Qualification
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import (
     CellBank,
     Clone,
@@ -40,6 +41,7 @@ from lotrack.models import (
 )
 from lotrack.services import audit, deviation, lookback, specs
 from lotrack.services.clock import today as site_today
+from lotrack.services.common import in_turn
 from lotrack.services.dossier import lot_passages
 from lotrack.services.production import passage_figures
 from lotrack.services.result import results_of
@@ -78,8 +80,13 @@ def _newer(
     if newer is None or version is None:
         return newer, ()
     return newer, (
-        f"A newer specification ({newer.label}) is in effect; {label} stays judged by"
-        f" {version.label}, the version pinned when it was created.",
+        said(
+            "A newer specification (%(newer)s) is in effect; %(subject)s stays judged by"
+            " %(version)s, the version pinned when it was created.",
+            newer=newer.label,
+            subject=label,
+            version=version.label,
+        ),
     )
 
 
@@ -92,7 +99,10 @@ def _judge(
 ) -> SubjectEvaluation:
     """A bank against its qualification specification (a lot goes through release_evaluation)."""
     if version is None:
-        others.insert(0, Blocker("spec", label, f"{label} has no specification pinned."))
+        others.insert(
+            0,
+            Blocker("spec", label, said("%(subject)s has no specification pinned.", subject=label)),
+        )
         return SubjectEvaluation(Evaluation((), tuple(others), ()), None, None, results)
     newer, warnings = _newer(session, version, label)
     evaluation = evaluate(
@@ -117,7 +127,11 @@ def _run_flags(session: Session, lot: Lot) -> list[RunFlag]:
     run = lot.run
     made = {p.number for p in lot_passages(lot)}
     out = [
-        RunFlag("passage", f"{run.code} P{f.number}", f"Run {run.code}: {flag}.")
+        RunFlag(
+            "passage",
+            f"{run.code} P{f.number}",
+            said("Run %(run)s: %(flag)s.", run=run.code, flag=flag),
+        )
         for f in passage_figures(run)
         if f.number in made
         for flag in f.flags
@@ -138,8 +152,14 @@ def _run_flags(session: Session, lot: Lot) -> list[RunFlag]:
             RunFlag(
                 Stage.IN_PROCESS,
                 f"{run.code} P{number}",
-                f"Run {run.code} passage {number}: {test_code} {value} is out of"
-                " the in-process specification.",
+                said(
+                    "Run %(run)s passage %(passage)s: %(test)s %(value)s is out of the in-process"
+                    " specification.",
+                    run=run.code,
+                    passage=number,
+                    test=test_code,
+                    value=value,
+                ),
             )
         )
     return out
@@ -192,7 +212,7 @@ class GatheredLot:
 def gather_lot(session: Session, lot: Lot) -> GatheredLot:
     """Every fact the release rule reads, gathered in one place."""
     lot = _load_lot(session, lot)
-    label = f"Lot {lot.lot_number}"
+    label = said("Lot %(lot)s", lot=lot.lot_number)
     results = results_of(session, lot)
     banks, donor = _bank_facts(lot.run.bank)
     newer, warnings = _newer(session, lot.spec_version, label)
@@ -233,12 +253,31 @@ def evaluate_bank(session: Session, bank: CellBank) -> SubjectEvaluation:
     # A WCB is blocked by its MCB's qualification (not its own: that is what is being decided).
     banks, donor = _bank_facts(bank)
     others = [
-        Blocker("bank", b.code, f"{b.tier} {b.code} is {b.qualification}.")
+        Blocker(
+            "bank",
+            b.code,
+            said(
+                "%(tier)s %(bank)s is %(qualification)s.",
+                tier=b.tier,
+                bank=b.code,
+                qualification=Said(str(b.qualification)),  # a coded word, translated
+            ),
+        )
         for b in banks
         if b.code != bank.code and b.qualification != Qualification.QUALIFIED
     ]
     if donor is not None and donor.determination != Determination.ELIGIBLE:
-        others.append(Blocker("donor", donor.code, f"Donor {donor.code} is {donor.determination}."))
+        others.append(
+            Blocker(
+                "donor",
+                donor.code,
+                said(
+                    "Donor %(donor)s is %(determination)s.",
+                    donor=donor.code,
+                    determination=Said(str(donor.determination)),
+                ),
+            )
+        )
     return _judge(
         session,
         bank.spec_version,
@@ -255,17 +294,23 @@ def qualify_bank(
     require(actor.role, "bank.qualify")
     if decision not in (Qualification.QUALIFIED, Qualification.NOT_QUALIFIED):
         raise ValidationFailed(
-            "The decision is qualified or not_qualified.",
-            {"decision": "qualified or not_qualified"},
+            N_("The decision is qualified or not_qualified."),
+            {"decision": N_("qualified or not_qualified")},
         )
     if bank.qualification == decision:
-        raise Conflict(f"{bank.code} is {decision} already.", {"decision": f"{decision} already"})
+        raise Conflict(
+            said("%(bank)s is %(state)s already.", bank=bank.code, state=Said(str(decision))),
+            {"decision": said("%(state)s already", state=Said(str(decision)))},
+        )
     if decision == Qualification.QUALIFIED:
         ev = evaluate_bank(session, bank)
         if not ev.releasable:
             raise Conflict(
-                f"{bank.code} cannot be qualified: "
-                + "; ".join(b.message for b in ev.evaluation.blockers),
+                said(
+                    "%(bank)s cannot be qualified: %(blockers)s",
+                    bank=bank.code,
+                    blockers=in_turn(b.message for b in ev.evaluation.blockers),
+                ),
                 {f"blocker {i + 1}": b.message for i, b in enumerate(ev.evaluation.blockers)},
             )
     audit.changed(session, actor, bank, {"qualification": decision}, reason=reason)

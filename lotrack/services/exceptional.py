@@ -19,9 +19,10 @@ from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.release import uncovered
 from lotrack.domain.states import ExceptionalStatus, LotState, RecipientRole
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import ExceptionalRelease, Lot, Notification, Patient, Signature, User
 from lotrack.services import audit, clock, signature
-from lotrack.services.common import norm
+from lotrack.services.common import norm, sentences
 from lotrack.services.dossier import dossier_hash
 from lotrack.services.evaluation import evaluate_lot
 from lotrack.services.numbering import issue
@@ -45,7 +46,7 @@ def request_release(
     """Record the physician's request and the manufacturer's risk assessment (QA)."""
     require(actor.role, "exceptional.request")
     fields = {
-        k: "required"
+        k: N_("required")
         for k, v in (
             ("physician", physician),
             ("patient", patient),
@@ -55,14 +56,14 @@ def request_release(
         if not (v or "").strip()
     }
     if requested_on > clock.today(session):
-        fields["requested_on"] = "in the future"
+        fields["requested_on"] = N_("in the future")
     record = None
     if "patient" not in fields:
         record = session.scalar(select(Patient).where(Patient.wristband == norm(patient)))
         if record is None:
-            fields["patient"] = "no patient with this wristband (SITE/SUBJECT)"
+            fields["patient"] = N_("no patient with this wristband (SITE/SUBJECT)")
     if fields:
-        raise ValidationFailed("The exceptional release request is incomplete.", fields)
+        raise ValidationFailed(N_("The exceptional release request is incomplete."), fields)
     assert record is not None
     target_of(Action.EXCEPTIONAL_RELEASE, LotState(lot.state), None)
     if session.scalar(
@@ -72,14 +73,20 @@ def request_release(
         )
     ):
         raise Conflict(
-            f"Lot {lot.lot_number} has a pending exceptional release request already.",
-            {"lot": "request pending"},
+            said(
+                "Lot %(lot)s has a pending exceptional release request already.",
+                lot=lot.lot_number,
+            ),
+            {"lot": N_("request pending")},
         )
     blockers = review(session, lot).blockers
     if not blockers:
         raise Conflict(
-            f"Lot {lot.lot_number} meets its specification; release it the ordinary way.",
-            {"lot": "releasable"},
+            said(
+                "Lot %(lot)s meets its specification; release it the ordinary way.",
+                lot=lot.lot_number,
+            ),
+            {"lot": N_("releasable")},
         )
     er = ExceptionalRelease(
         number=issue(session, "ER", utcnow().year, ExceptionalRelease.number, 3),
@@ -104,7 +111,10 @@ def get_request(session: Session, number: str) -> ExceptionalRelease:
         select(ExceptionalRelease).where(ExceptionalRelease.number == norm(number))
     )
     if found is None:
-        raise NotFound(f"No exceptional release {number}.", {"number": "no such request"})
+        raise NotFound(
+            said("No exceptional release %(number)s.", number=number),
+            {"number": N_("no such request")},
+        )
     return found
 
 
@@ -137,7 +147,10 @@ def sign_release(
     )
     session.refresh(er)
     if er.status != ExceptionalStatus.PENDING:
-        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+        raise Conflict(
+            said("%(number)s is %(state)s.", number=er.number, state=Said(str(er.status))),
+            {"number": er.status},
+        )
     lot = er.lot
     current = LotState(lot.state)
     target = target_of(Action.EXCEPTIONAL_RELEASE, current, None)
@@ -151,12 +164,17 @@ def sign_release(
     ]
     if any(s.meaning == meaning.value for s in signed):
         raise Conflict(
-            f"{er.number} carries the {signer.role} signature already.", {"meaning": "signed"}
+            said(
+                "%(number)s carries the %(role)s signature already.",
+                number=er.number,
+                role=Said(str(signer.role)),  # a coded word, translated
+            ),
+            {"meaning": N_("signed")},
         )
     if signer.role == Role.QA:
         problem = segregation(session, signer, lot)
         if problem:
-            raise Conflict(problem, {"username": "tested or verified this lot"})
+            raise Conflict(problem, {"username": N_("tested or verified this lot")})
     completes = {s.meaning for s in signed} | {meaning.value} == {
         m.value for m in MEANING_OF_ROLE.values()
     }
@@ -166,9 +184,12 @@ def sign_release(
         unaccepted = uncovered(evaluate_lot(session, lot).evaluation.blockers, accepted(er))
         if unaccepted:
             raise Conflict(
-                f"Lot {lot.lot_number} has blockers the request did not name: "
-                + " ".join(b.message for b in unaccepted)
-                + " Withdraw the request and make a new one.",
+                said(
+                    "Lot %(lot)s has blockers the request did not name: %(blockers)s Withdraw the"
+                    " request and make a new one.",
+                    lot=lot.lot_number,
+                    blockers=sentences(b.message for b in unaccepted),
+                ),
                 {f"blocker {i + 1}": b.message for i, b in enumerate(unaccepted)},
             )
     given = signature.sign(
@@ -210,19 +231,31 @@ def accept_release(
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if sign_in.meaning != Meaning.EXCEPTIONAL_RELEASE_ACCEPTED:
         raise Conflict(
-            f"The meaning of this signature is '{Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value}'.",
+            said(
+                "The meaning of this signature is '%(meaning)s'.",
+                meaning=Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value,
+            ),
             {"meaning": Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value},
         )
     patient = er.for_patient
     if patient is None or patient.site_id != signer.site_id:
         raise Forbidden(
-            f"{er.number} is for a patient of another site; their own physician accepts it.",
-            {"username": "not at the patient's site"},
+            said(
+                "%(number)s is for a patient of another site; their own physician accepts it.",
+                number=er.number,
+            ),
+            {"username": N_("not at the patient's site")},
         )
     if er.status not in (ExceptionalStatus.PENDING, ExceptionalStatus.APPROVED):
-        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+        raise Conflict(
+            said("%(number)s is %(state)s.", number=er.number, state=Said(str(er.status))),
+            {"number": er.status},
+        )
     if acceptance_of(session, er) is not None:
-        raise Conflict(f"{er.number} was accepted already.", {"number": "accepted already"})
+        raise Conflict(
+            said("%(number)s was accepted already.", number=er.number),
+            {"number": N_("accepted already")},
+        )
     return signature.sign(
         session,
         signer,
@@ -269,7 +302,9 @@ def terms_of(session: Session, lot: Lot) -> Terms:
         return Terms(None, ())
     problems = []
     if acceptance_of(session, er) is None:
-        problems.append(f"the treating physician has not accepted {er.number}")
+        problems.append(
+            said("the treating physician has not accepted %(number)s", number=er.number)
+        )
     told = session.scalar(
         select(func.count()).where(
             Notification.exceptional_release_id == er.id,
@@ -277,14 +312,19 @@ def terms_of(session: Session, lot: Lot) -> Terms:
         )
     )
     if not told:
-        problems.append(f"the sponsor's notification of {er.number} is not logged")
+        problems.append(
+            said("the sponsor's notification of %(number)s is not logged", number=er.number)
+        )
     return Terms(er.patient_id, tuple(problems))
 
 
 def withdraw(session: Session, actor: User, er: ExceptionalRelease, reason: str) -> None:
     require(actor.role, "exceptional.request")
     if er.status != ExceptionalStatus.PENDING:
-        raise Conflict(f"{er.number} is {er.status}.", {"number": er.status})
+        raise Conflict(
+            said("%(number)s is %(state)s.", number=er.number, state=Said(str(er.status))),
+            {"number": er.status},
+        )
     audit.changed(session, actor, er, {"status": ExceptionalStatus.WITHDRAWN}, reason=reason)
 
 
@@ -304,14 +344,14 @@ def record_notification(
     require(actor.role, "release.decide")
     fields = {}
     if recipient_role not in RECIPIENT_ROLES:
-        fields["recipient_role"] = f"one of {', '.join(RECIPIENT_ROLES)}"
+        fields["recipient_role"] = said("one of %(choices)s", choices=", ".join(RECIPIENT_ROLES))
     for key, value in (("recipient", recipient), ("method", method)):
         if not (value or "").strip():
-            fields[key] = "required"
+            fields[key] = N_("required")
     if notified_at > utcnow():
-        fields["notified_at"] = "in the future"
+        fields["notified_at"] = N_("in the future")
     if fields:
-        raise ValidationFailed("The notification cannot be recorded.", fields)
+        raise ValidationFailed(N_("The notification cannot be recorded."), fields)
     note_row = Notification(
         exceptional_release_id=er.id if er is not None else None,
         containment_id=containment_id,

@@ -15,10 +15,12 @@ from lotrack.domain import bedside, isbt128
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.states import UnitState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import Allocation, BedsideScan, Infusion, Patient, Thaw, Unit, User
 from lotrack.services import audit, signature
 from lotrack.services import bedside as bedside_check
 from lotrack.services import lot as lots
+from lotrack.services.common import sentences
 from lotrack.services.shipment import location
 from lotrack.services.signature import Lockout, SignatureRefused
 
@@ -32,17 +34,26 @@ def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime)
     parsed = isbt128.parse_din(din)
     if not parsed.valid:  # a mistyped check character must not find a unit
         raise ValidationFailed(
-            f"{din} is not a valid DIN: {parsed.reason}.", {"din": parsed.reason}
+            said(
+                "%(din)s is not a valid DIN: %(reason)s.",
+                din=din,
+                reason=_sentence(parsed.reason),
+            ),
+            {"din": parsed.reason},
         )
     unit = session.scalar(select(Unit).where(Unit.din == parsed.din))
     if unit is None:
-        raise NotFound(f"No unit {din}.", {"din": "no such unit"})
+        raise NotFound(said("No unit %(din)s.", din=din), {"din": N_("no such unit")})
     if location(session, unit).site_id != actor.site_id:
-        raise Conflict("The unit has not been received at your site.", {"din": "not at your site"})
+        raise Conflict(
+            N_("The unit has not been received at your site."), {"din": N_("not at your site")}
+        )
     if thawed_at.tzinfo is None or thawed_at > utcnow() + dt.timedelta(minutes=1):
-        raise ValidationFailed("The thaw time must be a past, zoned time.", {"thawed_at": "bad"})
+        raise ValidationFailed(
+            N_("The thaw time must be a past, zoned time."), {"thawed_at": N_("bad")}
+        )
     if session.scalar(select(func.count()).where(Thaw.unit_id == unit.id)):
-        raise Conflict("This unit's thaw is recorded already.", {"din": "thawed already"})
+        raise Conflict(N_("This unit's thaw is recorded already."), {"din": N_("thawed already")})
     lots.move_unit(session, actor, unit, UnitState.THAWED, reason="thawed at the bedside")
     thaw = Thaw(unit_id=unit.id, thawed_at=thawed_at, recorded_by_id=actor.id)
     audit.created(session, actor, thaw)
@@ -62,15 +73,17 @@ def authenticate_witness(
     witness = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     fields = {}
     if witness is None:
-        fields["witness"] = "unknown user"
+        fields["witness"] = N_("unknown user")
     elif (
         witness.id == actor.id or witness.role != Role.CLINICAL or witness.site_id != actor.site_id
     ):
-        fields["witness"] = "another clinical user of your site"
+        fields["witness"] = N_("another clinical user of your site")
     if meaning != bedside.WITNESSED:
-        fields["witness_meaning"] = f'the meaning of this signature is "{bedside.WITNESSED}"'
+        fields["witness_meaning"] = said(
+            'the meaning of this signature is "%(meaning)s"', meaning=bedside.WITNESSED
+        )
     if fields:
-        raise ValidationFailed("The witness cannot sign this infusion.", fields)
+        raise ValidationFailed(N_("The witness cannot sign this infusion."), fields)
     assert witness is not None
     return signature.authenticate(
         session, witness, password, lockout, field="witness_password", refusal=WitnessRefused
@@ -98,24 +111,32 @@ def record_infusion(
     signature. The unit moves from thawed to infused (guarded: one infusion per unit)."""
     require(actor.role, "bedside.scan")
     if not scan.go or scan.unit_id is None or scan.patient_id is None:
-        raise Conflict("An infusion follows a GO scan only.", {"scan": "not GO"})
+        raise Conflict(N_("An infusion follows a GO scan only."), {"scan": N_("not GO")})
     if scan.scanned_by_id != actor.id or scan.site_id != actor.site_id:
-        raise Conflict("Scan the unit yourself before infusing it.", {"scan": "not yours"})
+        raise Conflict(N_("Scan the unit yourself before infusing it."), {"scan": N_("not yours")})
     if utcnow() - scan.scanned_at > bedside.SCAN_VALID_FOR:
-        raise Conflict("The GO scan is too old: scan again at the bedside.", {"scan": "expired"})
+        raise Conflict(
+            N_("The GO scan is too old: scan again at the bedside."), {"scan": N_("expired")}
+        )
     _check_times(scan, started_at, stopped_at)
     if volume_ml is not None and volume_ml <= 0:
-        raise ValidationFailed("The infusion cannot be recorded.", {"volume_ml": "above zero"})
+        raise ValidationFailed(
+            N_("The infusion cannot be recorded."), {"volume_ml": N_("above zero")}
+        )
     unit = session.get_one(Unit, scan.unit_id)
     if session.scalar(select(func.count()).where(Infusion.unit_id == unit.id)):
-        raise Conflict("This unit's infusion is recorded already.", {"scan": "infused already"})
+        raise Conflict(
+            N_("This unit's infusion is recorded already."), {"scan": N_("infused already")}
+        )
     thaw = session.scalar(select(Thaw).where(Thaw.unit_id == unit.id))
     allocation = session.scalar(select(Allocation).where(Allocation.unit_id == unit.id))
     if thaw is None or allocation is None:
-        raise Conflict("The unit's thaw and allocation must be on record.", {"scan": "incomplete"})
+        raise Conflict(
+            N_("The unit's thaw and allocation must be on record."), {"scan": N_("incomplete")}
+        )
     if started_at < thaw.thawed_at:
         raise ValidationFailed(
-            "The infusion starts after the thaw.", {"started_at": "after the thaw"}
+            N_("The infusion starts after the thaw."), {"started_at": N_("after the thaw")}
         )
     _recheck(session, actor, scan, unit, started_at)
     signer = authenticate_witness(
@@ -145,13 +166,18 @@ def record_infusion(
 
 def _check_times(scan: BedsideScan, started: dt.datetime, stopped: dt.datetime | None) -> None:
     if started.tzinfo is None:
-        raise ValidationFailed("The start must be a zoned time.", {"started_at": "with its zone"})
+        raise ValidationFailed(
+            N_("The start must be a zoned time."), {"started_at": N_("with its zone")}
+        )
     problem = bedside.start_problem(scan.scanned_at, started, utcnow())
     if problem:
-        raise ValidationFailed(f"The infusion's start must be {problem}.", {"started_at": problem})
+        raise ValidationFailed(
+            said("The infusion's start must be %(problem)s.", problem=_sentence(problem)),
+            {"started_at": problem},
+        )
     if stopped is not None and stopped < started:
         raise ValidationFailed(
-            "The infusion cannot be recorded.", {"stopped_at": "before the start"}
+            N_("The infusion cannot be recorded."), {"stopped_at": N_("before the start")}
         )
 
 
@@ -174,7 +200,28 @@ def _recheck(
     if verdict.go:
         return
     field = "started_at" if _TIMED & set(verdict.codes) else "scan"
+    reasons = _said_reasons(verdict)
     raise Conflict(
-        "At the infusion's start the bedside check is NO-GO: " + " ".join(verdict.reasons),
-        {field: verdict.reasons[0]},
+        said(
+            "At the infusion's start the bedside check is NO-GO: %(reasons)s",
+            reasons=sentences(reasons),
+        ),
+        {field: reasons[0]},
     )
+
+
+def _sentence(text: str) -> Said:
+    """A rule's sentence as a part of another, said again in the reader's language (a plain one
+    by the catalog)."""
+    return text if isinstance(text, Said) else Said(text)
+
+
+def _said_reasons(verdict: bedside.BedsideVerdict) -> list[str]:
+    """The verdict's reasons, each a `Said` made from its template where the rule kept one (the
+    same English), so the refusal is said again in the reader's language."""
+    if len(verdict.said) != len(verdict.reasons):
+        return list(verdict.reasons)
+    return [
+        Said(template, **dict(params)) if template else text
+        for (template, params), text in zip(verdict.said, verdict.reasons, strict=True)
+    ]

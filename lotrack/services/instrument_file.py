@@ -22,10 +22,11 @@ from decimal import Decimal
 import openpyxl
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, Said, said
 from lotrack.services.raw_data import safe_filename
 
 # How the bytes of a text file were read, by the codec's name -> as a person reads it.
-ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gb18030": "GB18030"}
+ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": N_("UTF-8 with BOM"), "gb18030": "GB18030"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an Excel 97-2003 .xls (or any OLE file)
 # A workbook is a zip: what it may unpack to, and how many cells its first sheet may hold
@@ -61,8 +62,8 @@ class Table:
 def describe(kind: str, encoding: str | None) -> str:
     """The format (and a text's encoding) as a person reads it: "CSV, GB18030"."""
     if kind == "xlsx":
-        return "Excel workbook (.xlsx)"
-    return f"CSV, {ENCODINGS[encoding]}" if encoding else "CSV"
+        return N_("Excel workbook (.xlsx)")
+    return said("CSV, %(encoding)s", encoding=Said(ENCODINGS[encoding])) if encoding else "CSV"
 
 
 def _key(name: str) -> str:
@@ -82,7 +83,11 @@ def _rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
         rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
     except csv.Error as err:
         raise ValidationFailed(
-            f"The CSV cannot be read at line {reader.line_num}: {err}.",
+            said(
+                "The CSV cannot be read at line %(line)s: %(error)s.",
+                line=reader.line_num,
+                error=str(err),
+            ),
             {f"line {reader.line_num}": str(err)},
         ) from None
     return [_key(h) for h in header], rows
@@ -111,9 +116,15 @@ def detect(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as err:
             line = data[: err.start].count(b"\n") + 1
             raise ValidationFailed(
-                "The file starts with a UTF-8 byte-order mark but is not UTF-8 text; nothing was"
-                " written.",
-                {"file": f"not UTF-8 text after its byte-order mark (line {line})"},
+                N_(
+                    "The file starts with a UTF-8 byte-order mark but is not UTF-8 text; nothing"
+                    " was written."
+                ),
+                {
+                    "file": said(
+                        "not UTF-8 text after its byte-order mark (line %(line)s)", line=line
+                    )
+                },
             ) from None
     utf8 = gb = None
     utf8_stop = 0
@@ -127,9 +138,15 @@ def detect(data: bytes) -> tuple[str, str]:
         if utf8 is None:  # named where the likelier reading fails: the later of the two
             line = data[: max(err.start, utf8_stop)].count(b"\n") + 1
             raise ValidationFailed(
-                "The file is neither UTF-8 nor GB18030 text; export it as CSV (UTF-8 or GB18030)"
-                " or as .xlsx. Nothing was written.",
-                {"file": f"neither UTF-8 nor GB18030 text (line {line} cannot be read)"},
+                N_(
+                    "The file is neither UTF-8 nor GB18030 text; export it as CSV (UTF-8 or"
+                    " GB18030) or as .xlsx. Nothing was written."
+                ),
+                {
+                    "file": said(
+                        "neither UTF-8 nor GB18030 text (line %(line)s cannot be read)", line=line
+                    )
+                },
             ) from None
     if utf8 is not None and (gb is None or gb == utf8 or _unlikely(utf8) <= _unlikely(gb)):
         return utf8, "utf-8"
@@ -165,7 +182,11 @@ def _cell(value: object) -> str:
 
 def _refuse_workbook(says: str) -> ValidationFailed:
     return ValidationFailed(
-        f"The workbook cannot be read: {says}; nothing was written.", {"file": says}
+        said(
+            "The workbook cannot be read: %(problem)s; nothing was written.",
+            problem=Said(says) if not isinstance(says, Said) else says,
+        ),
+        {"file": says},
     )
 
 
@@ -175,12 +196,19 @@ def _xlsx(data: bytes, max_rows: int) -> Table:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise _refuse_workbook("not a readable .xlsx workbook (a damaged zip archive)") from None
+        raise _refuse_workbook(
+            N_("not a readable .xlsx workbook (a damaged zip archive)")
+        ) from None
     unpacked = sum(m.file_size for m in members)
     if len(members) > XLSX_MAX_MEMBERS or unpacked > XLSX_MAX_UNPACKED:
         raise _refuse_workbook(
-            f"the workbook unpacks to {unpacked:,} bytes in {len(members)} parts; at most"
-            f" {XLSX_MAX_UNPACKED // 1024 // 1024} MiB are read"
+            said(
+                "the workbook unpacks to %(bytes)s bytes in %(parts)s parts; at most %(mib)s MiB"
+                " are read",
+                bytes=f"{unpacked:,}",
+                parts=len(members),
+                mib=XLSX_MAX_UNPACKED // 1024 // 1024,
+            )
         )
     header: list[str] = []
     rows: list[tuple[int, list[str]]] = []
@@ -192,15 +220,18 @@ def _xlsx(data: bytes, max_rows: int) -> Table:
             warnings.simplefilter("ignore")
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             if not book.worksheets:
-                raise _refuse_workbook("the workbook has no worksheet")
+                raise _refuse_workbook(N_("the workbook has no worksheet"))
             sheet = book.worksheets[0]
             sheet.reset_dimensions()  # the declared size may be absent or wrong: read the rows
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 cells += len(values)
                 if cells > XLSX_MAX_CELLS:
                     raise _refuse_workbook(
-                        f"the first worksheet spans more than {XLSX_MAX_CELLS:,} cells"
-                        f" (by row {number})"
+                        said(
+                            "the first worksheet spans more than %(cells)s cells (by row %(row)s)",
+                            cells=f"{XLSX_MAX_CELLS:,}",
+                            row=number,
+                        )
                     )
                 row = [_cell(v) for v in values]
                 while row and not row[-1].strip():
@@ -214,7 +245,7 @@ def _xlsx(data: bytes, max_rows: int) -> Table:
     except ValidationFailed:
         raise
     except Exception:  # openpyxl raises many kinds on a damaged or hostile workbook
-        raise _refuse_workbook("not a readable .xlsx workbook") from None
+        raise _refuse_workbook(N_("not a readable .xlsx workbook")) from None
     finally:
         if book is not None:
             book.close()
@@ -229,10 +260,10 @@ def read(data: bytes, filename: str = "", *, max_rows: int = 100_000) -> Table:
         table = _xlsx(data, max_rows)
     elif data.startswith(OLE_MAGIC):
         raise _refuse_workbook(
-            "an Excel 97-2003 (.xls) workbook; save it as .xlsx or export it as CSV"
+            N_("an Excel 97-2003 (.xls) workbook; save it as .xlsx or export it as CSV")
         )
     elif name.endswith((".xlsx", ".xlsm")):
-        raise _refuse_workbook("named .xlsx, but its content is not a workbook (not a zip)")
+        raise _refuse_workbook(N_("named .xlsx, but its content is not a workbook (not a zip)"))
     else:
         text, encoding = detect(data)
         table = text_table(text, encoding)
@@ -241,6 +272,8 @@ def read(data: bytes, filename: str = "", *, max_rows: int = 100_000) -> Table:
 
 def text_table(text: str, encoding: str | None) -> Table:
     if "\x00" in text:
-        raise ValidationFailed("The file contains NUL characters.", {"file": "binary content"})
+        raise ValidationFailed(
+            N_("The file contains NUL characters."), {"file": N_("binary content")}
+        )
     header, rows = _rows(text)
     return Table(header, rows, len(rows), "csv", encoding)

@@ -12,6 +12,7 @@ from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Conclusion, InvestigationStatus
+from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
 from lotrack.services import audit, lookback
 from lotrack.services.common import Page, norm, page_of
@@ -55,7 +56,10 @@ def get_investigation(session: Session, number: str) -> Investigation:
         .options(joinedload(Investigation.lot), joinedload(Investigation.result))
     )
     if inv is None:
-        raise NotFound(f"No investigation {number}.", {"investigation": "no such investigation"})
+        raise NotFound(
+            said("No investigation %(number)s.", number=number),
+            {"investigation": N_("no such investigation")},
+        )
     return inv
 
 
@@ -106,9 +110,12 @@ def escalate(session: Session, actor: User, inv: Investigation, findings: str) -
     require(actor.role, "investigation.manage")
     _require_open(inv)
     if inv.phase != "I":
-        raise Conflict(f"{inv.number} is in phase II already.", {"phase": "II already"})
+        raise Conflict(
+            said("%(number)s is in phase II already.", number=inv.number),
+            {"phase": N_("II already")},
+        )
     if not (findings or "").strip():
-        raise ValidationFailed("State the phase I findings.", {"findings": "required"})
+        raise ValidationFailed(N_("State the phase I findings."), {"findings": N_("required")})
     audit.changed(
         session,
         actor,
@@ -136,18 +143,18 @@ def conclude(
         decided = Conclusion(conclusion)
     except ValueError:
         raise ValidationFailed(
-            "The conclusion is confirmed_oos or invalidated.",
-            {"conclusion": "confirmed_oos or invalidated"},
+            N_("The conclusion is confirmed_oos or invalidated."),
+            {"conclusion": N_("confirmed_oos or invalidated")},
         ) from None
     if not (findings or "").strip():
-        fields["findings"] = "required"
+        fields["findings"] = N_("required")
     cause = (assignable_cause or "").strip()
     if decided == Conclusion.INVALIDATED and not cause:
-        fields["assignable_cause"] = "required to invalidate the result"
+        fields["assignable_cause"] = N_("required to invalidate the result")
     if decided == Conclusion.CONFIRMED and cause:
-        fields["assignable_cause"] = "a confirmed OOS has no assignable laboratory cause"
+        fields["assignable_cause"] = N_("a confirmed OOS has no assignable laboratory cause")
     if fields:
-        raise ValidationFailed("The investigation cannot be concluded.", fields)
+        raise ValidationFailed(N_("The investigation cannot be concluded."), fields)
     siblings = [s.lot_number for s in sibling_lots(session, inv.lot)]
     audit.changed(
         session,
@@ -177,7 +184,9 @@ def conclude(
 
 def _require_open(inv: Investigation) -> None:
     if inv.status != InvestigationStatus.OPEN:
-        raise Conflict(f"{inv.number} is closed.", {"investigation": "closed"})
+        raise Conflict(
+            said("%(number)s is closed.", number=inv.number), {"investigation": N_("closed")}
+        )
 
 
 def _append(existing: str, heading: str, text: str) -> str:

@@ -14,6 +14,7 @@ from lotrack.domain.errors import NotFound
 from lotrack.domain.passage import PassageFigures
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier
+from lotrack.domain.text import said
 from lotrack.models import CellBank, Clone, Donor, Lot, ProductionRun, User, VialWithdrawal
 from lotrack.services.common import norm
 from lotrack.services.production import passage_figures
@@ -50,7 +51,9 @@ def lot_back(session: Session, actor: User, lot_number: str) -> LotLineage:
         )
     )
     if lot is None:
-        raise NotFound(f"No lot {lot_number}.", {"lot": f"no lot {lot_number}"})
+        raise NotFound(
+            said("No lot %(lot)s.", lot=lot_number), {"lot": said("no lot %(lot)s", lot=lot_number)}
+        )
     wcb = lot.run.bank
     mcb = wcb.parent
     assert mcb is not None and mcb.clone is not None  # guaranteed by the cell_bank check
@@ -88,7 +91,10 @@ def bank_forward(session: Session, actor: User, bank_code: str) -> BankForward:
         .options(joinedload(CellBank.clone), selectinload(CellBank.children))
     )
     if bank is None:
-        raise NotFound(f"No cell bank {bank_code}.", {"bank": f"no cell bank {bank_code}"})
+        raise NotFound(
+            said("No cell bank %(bank)s.", bank=bank_code),
+            {"bank": said("no cell bank %(bank)s", bank=bank_code)},
+        )
     banks = [bank, *bank.children] if bank.tier == BankTier.MCB else [bank]
     runs = list(
         session.scalars(

@@ -16,9 +16,10 @@ from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import Stage
 from lotrack.domain.states import UNIT_TRANSITIONS, Container, LotState, UnitState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
 from lotrack.services import audit, clock, exceptional, specs
-from lotrack.services.common import Page, check_code, norm, page_of
+from lotrack.services.common import Page, check_code, norm, page_of, sentences
 from lotrack.services.numbering import issue
 
 MAX_UNITS_PER_FILL = 500
@@ -29,7 +30,9 @@ def get_lot(session: Session, lot_number: str) -> Lot:
         select(Lot).where(Lot.lot_number == norm(lot_number)).options(selectinload(Lot.units))
     )
     if lot is None:
-        raise NotFound(f"No lot {lot_number}.", {"lot": f"no lot {lot_number}"})
+        raise NotFound(
+            said("No lot %(lot)s.", lot=lot_number), {"lot": said("no lot %(lot)s", lot=lot_number)}
+        )
     return lot
 
 
@@ -50,7 +53,10 @@ def get_unit(session: Session, din: str) -> Unit:
     parsed = isbt128.parse_din(din)
     unit = session.scalar(select(Unit).where(Unit.din == parsed.din)) if parsed.valid else None
     if unit is None:
-        raise NotFound(f"No unit with DIN {din}.", {"din": parsed.reason or "no such unit"})
+        raise NotFound(
+            said("No unit with DIN %(din)s.", din=din),
+            {"din": parsed.reason or N_("no such unit")},
+        )
     return unit
 
 
@@ -72,23 +78,28 @@ def register_lot(
     )
     fields: dict[str, str] = {}
     if run is None:
-        raise ValidationFailed(f"No production run {run_code}.", {"run": f"no run {run_code}"})
+        raise ValidationFailed(
+            said("No production run %(run)s.", run=run_code),
+            {"run": said("no run %(run)s", run=run_code)},
+        )
     if not run.passages:
-        fields["run"] = f"run {run_code} has no passage recorded yet"
+        fields["run"] = said("run %(run)s has no passage recorded yet", run=run_code)
     elif harvested_on < run.passages[-1].harvested_on:
-        fields["harvested_on"] = (
-            f"before the last passage's harvest ({run.passages[-1].harvested_on})"
+        fields["harvested_on"] = said(
+            "before the last passage's harvest (%(date)s)", date=run.passages[-1].harvested_on
         )
     if expires_on <= harvested_on:
-        fields["expires_on"] = "must be after the harvest date"
+        fields["expires_on"] = N_("must be after the harvest date")
     if fields:
-        raise ValidationFailed("The lot cannot be registered.", fields)
+        raise ValidationFailed(N_("The lot cannot be registered."), fields)
     if lot_number:
         lot_number = check_code(lot_number, "lot_number")
     else:
         lot_number = _next_lot_number(session, harvested_on.year)
     if session.scalar(select(func.count()).where(Lot.lot_number == lot_number)):
-        raise Conflict(f"Lot {lot_number} exists already.", {"lot_number": "already used"})
+        raise Conflict(
+            said("Lot %(lot)s exists already.", lot=lot_number), {"lot_number": N_("already used")}
+        )
     lot = Lot(
         lot_number=lot_number,
         run=run,
@@ -125,7 +136,7 @@ def next_din(session: Session, facility_id: str, year: int) -> str:
             return isbt128.make_din(facility_id, yy, 1)
         except IntegrityError:
             continue  # another writer created the row first: increment it
-    raise Conflict("Could not issue a DIN: the sequence is busy. Try again.")
+    raise Conflict(N_("Could not issue a DIN: the sequence is busy. Try again."))
 
 
 def fill_units(
@@ -146,19 +157,23 @@ def fill_units(
     require(actor.role, "manufacturing.write")
     fields: dict[str, str] = {}
     if container not in {c.value for c in Container}:
-        fields["container"] = "bag or vial"
+        fields["container"] = N_("bag or vial")
     if not 1 <= count <= MAX_UNITS_PER_FILL:
-        fields["count"] = f"between 1 and {MAX_UNITS_PER_FILL}"
+        fields["count"] = said("between 1 and %(max)s", max=MAX_UNITS_PER_FILL)
     if cells_per_unit <= 0:
-        fields["cells_per_unit"] = "must be greater than zero"
+        fields["cells_per_unit"] = N_("must be greater than zero")
     if volume_ml <= 0:
-        fields["volume_ml"] = "must be greater than zero"
+        fields["volume_ml"] = N_("must be greater than zero")
     if fields:
-        raise ValidationFailed("The units cannot be filled.", fields)
+        raise ValidationFailed(N_("The units cannot be filled."), fields)
     if lot.state != LotState.QUARANTINE:
         raise Conflict(
-            f"Lot {lot.lot_number} is {lot.state}; units are filled only in QUARANTINE.",
-            {"lot": f"is {lot.state}"},
+            said(
+                "Lot %(lot)s is %(state)s; units are filled only in QUARANTINE.",
+                lot=lot.lot_number,
+                state=Said(str(lot.state)),  # a coded word, translated
+            ),
+            {"lot": said("is %(state)s", state=Said(str(lot.state)))},
         )
     year = utcnow().year
     units = []
@@ -195,9 +210,13 @@ def move_unit(session: Session, actor: User, unit: Unit, target: UnitState, *, r
         session.expire(unit, ["state"])
         now = session.scalar(select(Unit.state).where(Unit.id == unit.id))
         raise Conflict(
-            f"Unit {unit.din} is {str(now).replace('_', ' ')}; it cannot become"
-            f" {target.value.replace('_', ' ')}.",
-            {"din": f"is {now}"},
+            said(
+                "Unit %(din)s is %(state)s; it cannot become %(target)s.",
+                din=unit.din,
+                state=str(now).replace("_", " "),
+                target=target.value.replace("_", " "),
+            ),
+            {"din": said("is %(state)s", state=Said(str(now)))},
         )
     session.expire(unit, ["state"])
     audit.event(
@@ -245,5 +264,6 @@ def unit_refusals(
 
 
 def refusal_text(reasons: list[Reason]) -> str:
-    """The reasons as the sentence a field error shows, most serious first."""
-    return " ".join(r.text for r in reasons)
+    """The reasons as the sentence a field error shows, most serious first (each said again in
+    the reader's language at the edge, from the template the rule kept)."""
+    return sentences(Said(r.template, **dict(r.params)) if r.template else r.text for r in reasons)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import Conflict
+from lotrack.domain.text import said
 from lotrack.models import NumberSequence
 
 
@@ -37,7 +38,9 @@ def _next(session: Session, kind: str, year: int, column: Any, prefix: str) -> i
             return first
         except IntegrityError:
             continue  # another writer made the row first: increment it
-    raise Conflict(f"Could not issue a {kind} number: the counter is busy. Try again.")
+    raise Conflict(
+        said("Could not issue a %(kind)s number: the counter is busy. Try again.", kind=kind)
+    )
 
 
 def issue(session: Session, kind: str, year: int, column: Any, width: int) -> str:
@@ -48,4 +51,4 @@ def issue(session: Session, kind: str, year: int, column: Any, width: int) -> st
         # A number typed by hand (lots may be numbered manually) is skipped, not reused.
         if not session.scalar(select(func.count()).where(column == number)):
             return number
-    raise Conflict(f"No free {kind} number is left for {year}.")
+    raise Conflict(said("No free %(kind)s number is left for %(year)s.", kind=kind, year=year))

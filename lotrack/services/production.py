@@ -13,6 +13,7 @@ from lotrack.domain.passage import PassageFigures, accumulate
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import Stage
 from lotrack.domain.states import BankTier, VialState
+from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
 from lotrack.services import audit, lookback, specs
 from lotrack.services.cellbank import withdraw_vial
@@ -32,7 +33,10 @@ def get_run(session: Session, code: str) -> ProductionRun:
         )
     )
     if run is None:
-        raise NotFound(f"No production run with code {code}.", {"run": f"no run with code {code}"})
+        raise NotFound(
+            said("No production run with code %(code)s.", code=code),
+            {"run": said("no run with code %(code)s", code=code)},
+        )
     return run
 
 
@@ -61,20 +65,22 @@ def start_run(
     code = check_code(code, "code")
     fields: dict[str, str] = {}
     if product not in PRODUCTS:
-        fields["product"] = f"one of {', '.join(PRODUCTS)}"
+        fields["product"] = said("one of %(choices)s", choices=", ".join(PRODUCTS))
     bank = session.scalar(select(CellBank).where(CellBank.code == norm(bank_code)))
     if bank is None:
-        fields["bank"] = f"no cell bank with code {bank_code}"
+        fields["bank"] = said("no cell bank with code %(code)s", code=bank_code)
     elif bank.tier != BankTier.WCB:
-        fields["bank"] = f"{bank_code} is an {bank.tier}; production starts from a WCB"
+        fields["bank"] = said(
+            "%(code)s is an %(tier)s; production starts from a WCB", code=bank_code, tier=bank.tier
+        )
     elif started_on < bank.banked_on:
-        fields["started_on"] = f"before the WCB was banked ({bank.banked_on})"
+        fields["started_on"] = said("before the WCB was banked (%(date)s)", date=bank.banked_on)
     if not vial_numbers:
-        fields["vials"] = "at least one vial of the WCB"
+        fields["vials"] = N_("at least one vial of the WCB")
     elif len(set(vial_numbers)) != len(vial_numbers):
-        fields["vials"] = "a vial is listed twice"
+        fields["vials"] = N_("a vial is listed twice")
     if fields or bank is None:
-        raise ValidationFailed("The production run cannot be started.", fields)
+        raise ValidationFailed(N_("The production run cannot be started."), fields)
     vials = {
         v.number: v
         for v in session.scalars(
@@ -83,19 +89,22 @@ def start_run(
     }
     missing = [n for n in vial_numbers if n not in vials]
     if missing:
+        numbers = ", ".join(map(str, missing))
         raise ValidationFailed(
-            f"Bank {bank.code} has no vial {', '.join(map(str, missing))}.",
-            {"vials": f"not in {bank.code}: {', '.join(map(str, missing))}"},
+            said("Bank %(bank)s has no vial %(vials)s.", bank=bank.code, vials=numbers),
+            {"vials": said("not in %(bank)s: %(vials)s", bank=bank.code, vials=numbers)},
         )
     gone = [v.label for v in vials.values() if v.state != VialState.STORED]
     if gone:
+        labels = ", ".join(gone)
         raise Conflict(
-            f"Vial {', '.join(gone)} is no longer stored and cannot start a run.",
-            {"vials": f"already withdrawn or destroyed: {', '.join(gone)}"},
+            said("Vial %(vials)s is no longer stored and cannot start a run.", vials=labels),
+            {"vials": said("already withdrawn or destroyed: %(vials)s", vials=labels)},
         )
     if session.scalar(select(func.count()).where(ProductionRun.code == code)):
         raise Conflict(
-            f"A production run with code {code} exists already.", {"code": "already used"}
+            said("A production run with code %(code)s exists already.", code=code),
+            {"code": N_("already used")},
         )
     run = ProductionRun(
         code=code,
@@ -125,22 +134,22 @@ def record_passage(
     require(actor.role, "manufacturing.write")
     fields: dict[str, str] = {}
     if cells_seeded <= 0:
-        fields["cells_seeded"] = "must be greater than zero"
+        fields["cells_seeded"] = N_("must be greater than zero")
     if cells_harvested <= 0:
-        fields["cells_harvested"] = "must be greater than zero"
+        fields["cells_harvested"] = N_("must be greater than zero")
     if not Decimal(0) <= viability_percent <= Decimal(100):
-        fields["viability_percent"] = "between 0 and 100"
+        fields["viability_percent"] = N_("between 0 and 100")
     if harvested_on < seeded_on:
-        fields["harvested_on"] = "before the seeding date"
+        fields["harvested_on"] = N_("before the seeding date")
     previous = run.passages[-1] if run.passages else None
     if seeded_on < (previous.harvested_on if previous else run.started_on):
         fields["seeded_on"] = (
-            f"before the previous passage's harvest ({previous.harvested_on})"
+            said("before the previous passage's harvest (%(date)s)", date=previous.harvested_on)
             if previous
-            else f"before the run started ({run.started_on})"
+            else said("before the run started (%(date)s)", date=run.started_on)
         )
     if fields:
-        raise ValidationFailed("The passage cannot be recorded.", fields)
+        raise ValidationFailed(N_("The passage cannot be recorded."), fields)
     number = (previous.number if previous else run.bank.passage_at_banking) + 1
     passage = Passage(
         run=run,

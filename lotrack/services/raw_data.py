@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, said
 from lotrack.models import Attachment, User
 from lotrack.services import audit
 
@@ -50,20 +51,23 @@ def store_raw(session: Session, actor: User, raw: RawFile) -> Attachment:
     name = safe_filename(raw.filename)
     ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if ext not in RAW_TYPES:
+        types = ", ".join(sorted(RAW_TYPES))
         raise ValidationFailed(
-            f"Raw-data files may be {', '.join(sorted(RAW_TYPES))}; {name} is not.",
-            {"raw_file": f"one of {', '.join(sorted(RAW_TYPES))}"},
+            said("Raw-data files may be %(types)s; %(file)s is not.", types=types, file=name),
+            {"raw_file": said("one of %(choices)s", choices=types)},
         )
     if not raw.data or len(raw.data) > MAX_RAW_BYTES:
         raise ValidationFailed(
-            "The raw-data file is empty or larger than 2 MiB.", {"raw_file": "1 byte to 2 MiB"}
+            N_("The raw-data file is empty or larger than 2 MiB."),
+            {"raw_file": N_("1 byte to 2 MiB")},
         )
     magic = RAW_MAGIC.get(ext)
     fits = raw.data.startswith(magic) if magic else b"\x00" not in raw.data
     if not fits:
         kind = ext[1:].upper()
         raise ValidationFailed(
-            f"{name} is not a {kind} file by its content.", {"raw_file": f"content is not {kind}"}
+            said("%(file)s is not a %(kind)s file by its content.", file=name, kind=kind),
+            {"raw_file": said("content is not %(kind)s", kind=kind)},
         )
     attachment = Attachment(
         sha256=hashlib.sha256(raw.data).hexdigest(),

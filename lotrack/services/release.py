@@ -22,8 +22,10 @@ from lotrack.domain.evaluation import Blocker
 from lotrack.domain.permissions import require
 from lotrack.domain.release import uncovered
 from lotrack.domain.states import LotState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import Deviation, Lot, Result, Signature, User
 from lotrack.services import audit, deviation, signature
+from lotrack.services.common import sentences
 from lotrack.services.evaluation import SubjectEvaluation, evaluate_lot
 from lotrack.services.lookback import accepted_by
 from lotrack.services.signature import Lockout, ShownSignature, SignIn, authenticate_sign_in
@@ -92,10 +94,15 @@ def move(
     )
     if done.rowcount != 1:
         session.expire(lot)
+        now = session.scalar(select(Lot.state).where(Lot.id == lot.id))
         raise Conflict(
-            f"Someone else decided on lot {lot.lot_number} at the same moment; it is now"
-            f" {session.scalar(select(Lot.state).where(Lot.id == lot.id))}. Nothing was signed.",
-            {"state": "changed by someone else"},
+            said(
+                "Someone else decided on lot %(lot)s at the same moment; it is now %(state)s."
+                " Nothing was signed.",
+                lot=lot.lot_number,
+                state=Said(str(now)),  # a coded word, translated
+            ),
+            {"state": N_("changed by someone else")},
         )
     session.expire(lot, ["state", "held_from"])
     audit.event(
@@ -121,26 +128,35 @@ def decide(
         # An exceptional release needs two signatures, a hold or recall its record: their own
         # services, never a single signature here.
         raise ValidationFailed(
-            f"A {action} is not decided here.", {"action": "release, reject or unhold"}
+            said("A %(action)s is not decided here.", action=Said(str(action))),
+            {"action": "release, reject or unhold"},  # the values to send
         )
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     meaning = check_signer(action, signer.role, sign_in.meaning)
     current = LotState(lot.state)
     target = target_of(action, current, LotState(lot.held_from) if lot.held_from else None)
     if action in (Action.REJECT, Action.UNHOLD) and not sign_in.reason.strip():
-        raise Conflict("State the reason for this decision.", {"reason": "required"})
+        raise Conflict(N_("State the reason for this decision."), {"reason": N_("required")})
     if target in (LotState.RELEASED, LotState.EXCEPTIONAL_RELEASE):
         # Lifting a hold is a new decision on the dossier as it stands, by the rule of the state
         # it restores: a released lot must be releasable, an exceptional release must accept
         # every blocker it has now.
         problem = segregation(session, signer, lot)
         if problem:
-            raise Conflict(problem, {"username": "tested or verified this lot"})
+            raise Conflict(problem, {"username": N_("tested or verified this lot")})
         blockers = blockers_to(session, lot, target)
         if blockers:
-            verb = "released" if action == Action.RELEASE else "taken off hold"
+            why = sentences(b.message for b in blockers)
             raise Conflict(
-                f"Lot {lot.lot_number} cannot be {verb}: " + " ".join(b.message for b in blockers),
+                said(
+                    "Lot %(lot)s cannot be released: %(blockers)s", lot=lot.lot_number, blockers=why
+                )
+                if action == Action.RELEASE
+                else said(
+                    "Lot %(lot)s cannot be taken off hold: %(blockers)s",
+                    lot=lot.lot_number,
+                    blockers=why,
+                ),
                 {f"blocker {i + 1}": b.message for i, b in enumerate(blockers)},
             )
     signed = signature.sign(session, signer, lot, action, meaning, reason=sign_in.reason)
@@ -156,7 +172,10 @@ def sign_review(
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if sign_in.meaning != Meaning.REVIEWED:
         raise Conflict(
-            f"The meaning of a review signature is '{Meaning.REVIEWED.value}'.",
+            said(
+                "The meaning of a review signature is '%(meaning)s'.",
+                meaning=Meaning.REVIEWED.value,  # the value to send: not translated
+            ),
             {"meaning": Meaning.REVIEWED.value},
         )
     return signature.sign(

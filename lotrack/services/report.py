@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.permissions import require
+from lotrack.domain.text import said
 from lotrack.models import (
     AdverseEvent,
     BedsideScan,
@@ -74,8 +75,12 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     for inf, patient, lot_number, acknowledged in infusions:
         if acknowledged:
             exceptional.append(
-                f"{patient.wristband}: lot {lot_number} was infused on an exceptional release"
-                " acknowledged at the bedside."
+                said(
+                    "%(patient)s: lot %(lot)s was infused on an exceptional release acknowledged"
+                    " at the bedside.",
+                    patient=patient.wristband,
+                    lot=lot_number,
+                )
             )
         first.setdefault(patient.id, inf.started_at)
         lots_of[patient.id].add(lot_number)
@@ -114,7 +119,11 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     for lot_number, pids in sorted(severe_by_lot.items()):
         if len(pids) >= SIGNAL_PARTICIPANTS:
             out.signals.append(
-                f"Lot {lot_number}: {len(pids)} participants with related grade ≥3 events."
+                said(
+                    "Lot %(lot)s: %(num)s participants with related grade ≥3 events.",
+                    lot=lot_number,
+                    num=len(pids),
+                )
             )
     return out
 

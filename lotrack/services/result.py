@@ -13,6 +13,7 @@ from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
 from lotrack.services import audit, clock, lookback, specs
 from lotrack.services.raw_data import RawFile, store_raw
@@ -28,10 +29,10 @@ DETAIL_LENGTHS = {"method": 200, "instrument": 120, "reagent_lot": 60}
 
 def subject_label(subject: Subject) -> str:
     if isinstance(subject, Lot):
-        return f"lot {subject.lot_number}"
+        return said("lot %(lot)s", lot=subject.lot_number)
     if isinstance(subject, CellBank):
-        return f"bank {subject.code}"
-    return f"passage {subject.number} of run {subject.run.code}"
+        return said("bank %(bank)s", bank=subject.code)
+    return said("passage %(number)s of run %(run)s", number=subject.number, run=subject.run.code)
 
 
 def pinned_version(subject: Subject):  # noqa: ANN201 (SpecVersion | None)
@@ -75,25 +76,42 @@ def _reassess(session: Session, actor: User, result: Result, cause: str) -> None
 def get_result(session: Session, result_id: int) -> Result:
     found = session.get(Result, result_id)
     if found is None:
-        raise NotFound(f"No result {result_id}.", {"result": "no such result"})
+        raise NotFound(said("No result %(id)s.", id=result_id), {"result": N_("no such result")})
     return found
 
 
 def _spec_test(subject: Subject, code: str) -> tuple[object, SpecTest]:
     version = pinned_version(subject)
     if version is None:
-        raise Conflict(
-            f"{subject_label(subject).capitalize()} has no specification pinned; results cannot"
-            " be judged.",
-            {"test": "no specification pinned"},
-        )
+        raise Conflict(_unpinned(subject), {"test": N_("no specification pinned")})
     test = specs.content_of(version).test(code or "")
     if test is None:
         codes = ", ".join(t.code for t in specs.content_of(version).tests)
         raise ValidationFailed(
-            f"{code} is not a test of {version.label}.", {"test": f"one of {codes}"}
+            said("%(test)s is not a test of %(spec)s.", test=code, spec=version.label),
+            {"test": said("one of %(choices)s", choices=codes)},
         )
     return version, test
+
+
+def _unpinned(subject: Subject) -> str:
+    """Why a subject's results cannot be judged: no specification pinned. (The sentence keeps
+    what `str.capitalize` made of the subject's label: the rest of it in lower case.)"""
+    if isinstance(subject, Lot):
+        return said(
+            "Lot %(lot)s has no specification pinned; results cannot be judged.",
+            lot=subject.lot_number.lower(),
+        )
+    if isinstance(subject, CellBank):
+        return said(
+            "Bank %(bank)s has no specification pinned; results cannot be judged.",
+            bank=subject.code.lower(),
+        )
+    return said(
+        "Passage %(number)s of run %(run)s has no specification pinned; results cannot be judged.",
+        number=subject.number,
+        run=subject.run.code.lower(),
+    )
 
 
 def _check_open(
@@ -103,8 +121,12 @@ def _check_open(
     if isinstance(subject, Lot):
         if subject.state not in OPEN_LOT_STATES:
             raise Conflict(
-                f"Lot {subject.lot_number} is {subject.state}; its results are closed.",
-                {"lot": f"is {subject.state}"},
+                said(
+                    "Lot %(lot)s is %(state)s; its results are closed.",
+                    lot=subject.lot_number,
+                    state=Said(str(subject.state)),  # a coded word, translated
+                ),
+                {"lot": said("is %(state)s", state=Said(str(subject.state)))},
             )
         open_oos = session.scalar(
             select(Investigation.number)
@@ -117,9 +139,13 @@ def _check_open(
         )
         if open_oos:
             raise Conflict(
-                f"{open_oos} is open for {test.name}; a retest is allowed only when it concludes"
-                " with an assignable cause.",
-                {"test": f"{open_oos} is open"},
+                said(
+                    "%(investigation)s is open for %(test)s; a retest is allowed only when it"
+                    " concludes with an assignable cause.",
+                    investigation=open_oos,
+                    test=test.name,
+                ),
+                {"test": said("%(investigation)s is open", investigation=open_oos)},
             )
     if correcting:
         return None
@@ -135,13 +161,22 @@ def _check_open(
         return latest
     if latest.verdict == Verdict.FAIL:
         raise Conflict(
-            f"{test.name} failed (result {latest.id}) and the failure stands; it is not retested.",
-            {"test": f"out of specification (result {latest.id})"},
+            said(
+                "%(test)s failed (result %(id)s) and the failure stands; it is not retested.",
+                test=test.name,
+                id=latest.id,
+            ),
+            {"test": said("out of specification (result %(id)s)", id=latest.id)},
         )
     raise Conflict(
-        f"{test.name} has a valid result ({latest.id}: {latest.value}); to change it, correct that"
-        " result with a reason.",
-        {"test": f"already has result {latest.id}; correct it instead"},
+        said(
+            "%(test)s has a valid result (%(id)s: %(value)s); to change it, correct that result"
+            " with a reason.",
+            test=test.name,
+            id=latest.id,
+            value=latest.value,
+        ),
+        {"test": said("already has result %(id)s; correct it instead", id=latest.id)},
     )
 
 
@@ -173,12 +208,12 @@ def record_result(
     require(actor.role, "results.write")
     details = {"method": method, "instrument": instrument, "reagent_lot": reagent_lot}
     too_long = {
-        k: f"at most {n} characters"
+        k: said("at most %(max)s characters", max=n)
         for k, n in DETAIL_LENGTHS.items()
         if len((details[k] or "").strip()) > n
     }
     if too_long:
-        raise ValidationFailed("The result cannot be recorded.", too_long)
+        raise ValidationFailed(N_("The result cannot be recorded."), too_long)
     version, spec_test = _spec_test(subject, test)
     analyte = _analyte(spec_test, test)
     today = clock.today(session)
@@ -240,20 +275,24 @@ def verify_result(session: Session, actor: User, result: Result) -> Result:
     require(actor.role, "results.verify")
     if result.analyst_id == actor.id:
         raise Forbidden(
-            "You entered this result; a second person must verify it.",
-            {"verifier": "must not be the analyst"},
+            N_("You entered this result; a second person must verify it."),
+            {"verifier": N_("must not be the analyst")},
         )
     if result.invalidated_at is not None:
-        raise Conflict("This result was invalidated; there is nothing to verify.")
+        raise Conflict(N_("This result was invalidated; there is nothing to verify."))
     if result.verified_at is not None:
         raise Conflict(
-            f"Result {result.id} was verified already by {result.verified_by.full_name}.",
-            {"result": "verified already"},
+            said(
+                "Result %(id)s was verified already by %(name)s.",
+                id=result.id,
+                name=result.verified_by.full_name,
+            ),
+            {"result": N_("verified already")},
         )
     if result.verdict == Verdict.PENDING:
         raise Conflict(
-            "A pending result is not verified; verify the final reading.",
-            {"result": "pending"},
+            N_("A pending result is not verified; verify the final reading."),
+            {"result": Said("pending")},  # a coded word, translated
         )
     audit.changed(
         session,
@@ -279,14 +318,19 @@ def invalidate_result(
     """Invalidate with a reason; the result stays visible. A failure only through its OOS."""
     require(actor.role, "results.verify")
     if not (reason or "").strip():
-        raise ValidationFailed("A reason is required.", {"reason": "required"})
+        raise ValidationFailed(N_("A reason is required."), {"reason": N_("required")})
     if result.invalidated_at is not None:
-        raise Conflict(f"Result {result.id} was invalidated already.", {"result": "invalid"})
+        raise Conflict(
+            said("Result %(id)s was invalidated already.", id=result.id),
+            {"result": Said("invalid")},  # a coded word, translated
+        )
     if result.verdict == Verdict.FAIL and not by_investigation:
         raise Conflict(
-            "An out-of-specification result is invalidated only by its investigation, with an"
-            " assignable cause.",
-            {"result": "out of specification: conclude its investigation"},
+            N_(
+                "An out-of-specification result is invalidated only by its investigation, with an"
+                " assignable cause."
+            ),
+            {"result": N_("out of specification: conclude its investigation")},
         )
     audit.changed(
         session,
@@ -331,8 +375,12 @@ def correct_result(
     successor = session.scalar(select(Result.id).where(Result.replaces_id == old.id))
     if successor is not None:
         raise Conflict(
-            f"Result {old.id} was completed by result {successor}; correct that one instead.",
-            {"result": f"replaced by result {successor}"},
+            said(
+                "Result %(id)s was completed by result %(successor)s; correct that one instead.",
+                id=old.id,
+                successor=successor,
+            ),
+            {"result": said("replaced by result %(successor)s", successor=successor)},
         )
     # The replacement's date is judged before the old result is invalidated, so that a refused
     # date leaves the old result as it was even before the edge rolls the transaction back.

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.result_dates import Start, check_test_date
 from lotrack.domain.specs import SpecTest
+from lotrack.domain.text import said
 from lotrack.models import CellBank, Lot, Passage, Result
 
 Subject = Lot | CellBank | Passage
@@ -18,11 +19,18 @@ Subject = Lot | CellBank | Passage
 def subject_start(subject: Subject) -> Start:
     """The day the subject came to be: no sample of it is tested before."""
     if isinstance(subject, Lot):
-        return Start(subject.harvested_on, f"the harvest of lot {subject.lot_number}")
+        return Start(
+            subject.harvested_on, said("the harvest of lot %(lot)s", lot=subject.lot_number)
+        )
     if isinstance(subject, CellBank):
-        return Start(subject.banked_on, f"the banking of {subject.code}")
+        return Start(subject.banked_on, said("the banking of %(bank)s", bank=subject.code))
     return Start(
-        subject.seeded_on, f"the seeding of passage {subject.number} of run {subject.run.code}"
+        subject.seeded_on,
+        said(
+            "the seeding of passage %(number)s of run %(run)s",
+            number=subject.number,
+            run=subject.run.code,
+        ),
     )
 
 

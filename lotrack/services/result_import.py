@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import DomainError, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.text import N_, said
 from lotrack.models import Lot, Result, User
 from lotrack.services import audit
+from lotrack.services.common import in_turn, part
 from lotrack.services.instrument_file import Table, describe, text_table
 from lotrack.services.lot import get_lot
 from lotrack.services.result import record_result
@@ -124,23 +126,31 @@ def import_results(
             unknown.append(name)
     wrong = []  # every header problem at once, so a misspelt column is named, not hidden
     if unknown:
-        wrong.append(f"unknown column {', '.join(unknown)}")
+        wrong.append(said("unknown column %(columns)s", columns=", ".join(unknown)))
     if twice:
-        wrong.append(f"column {', '.join(twice)} names a column given twice")
+        wrong.append(
+            said("column %(columns)s names a column given twice", columns=", ".join(twice))
+        )
     if "test" not in columns:
-        wrong.append("a test (or marker) column is required")
+        wrong.append(N_("a test (or marker) column is required"))
     if "value" not in columns and "percent" not in columns:
-        wrong.append("a value (or percent) column is required")
+        wrong.append(N_("a value (or percent) column is required"))
     if lot is None and "lot" not in columns:
-        wrong.append("a lot column is required")
-    problems: dict[str, str] = {"header": "; ".join(wrong)} if wrong else {}
+        wrong.append(N_("a lot column is required"))
+    problems: dict[str, str] = {"header": in_turn(wrong)} if wrong else {}
     if not rows:
-        problems["file"] = "no data rows"
+        problems["file"] = N_("no data rows")
     if table.total > max_rows:
-        problems["file"] = f"{table.total} rows; at most {max_rows} per import"
+        problems["file"] = said(
+            "%(rows)s rows; at most %(max)s per import", rows=table.total, max=max_rows
+        )
     if problems:
-        what = "workbook" if table.format == "xlsx" else "CSV"
-        raise ValidationFailed(f"The {what} was not imported; nothing was written.", problems)
+        raise ValidationFailed(
+            N_("The workbook was not imported; nothing was written.")
+            if table.format == "xlsx"
+            else N_("The CSV was not imported; nothing was written."),
+            problems,
+        )
     defaults = defaults or {}
     lots: dict[str, Lot] = {}
     done: list[Result] = []
@@ -154,26 +164,36 @@ def import_results(
     for line, row in rows:
         try:
             if len(row) > len(header):
-                raise ValidationFailed("more cells than columns", {"row": "too many cells"})
+                raise ValidationFailed("more cells than columns", {"row": N_("too many cells")})
             target = lot
             if "lot" in columns and cell(row, "lot"):
                 number = cell(row, "lot").upper()
                 if lot is not None and number != lot.lot_number:
                     raise ValidationFailed(
-                        "wrong lot", {"lot": f"{number} is not lot {lot.lot_number}"}
+                        "wrong lot",
+                        {
+                            "lot": said(
+                                "%(given)s is not lot %(lot)s", given=number, lot=lot.lot_number
+                            )
+                        },
                     )
                 if number not in lots:
                     lots[number] = get_lot(session, number)
                 target = lots[number]
             if target is None:
-                raise ValidationFailed("no lot", {"lot": "required"})
+                raise ValidationFailed("no lot", {"lot": N_("required")})
             percent = "percent" in columns and "value" not in columns
             raw_date = cell(row, "performed_on")
             try:
                 performed_on = dt.date.fromisoformat(raw_date)
             except ValueError:
                 raise ValidationFailed(
-                    "bad date", {"performed_on": f"'{raw_date}' is not a date (YYYY-MM-DD)"}
+                    "bad date",
+                    {
+                        "performed_on": said(
+                            "'%(value)s' is not a date (YYYY-MM-DD)", value=raw_date
+                        )
+                    },
                 ) from None
             done.append(
                 record_result(
@@ -190,15 +210,26 @@ def import_results(
                 )
             )
         except DomainError as err:
-            reason = "; ".join(f"{k}: {v}" for k, v in err.fields.items()) or err.message
+            reason = (
+                in_turn(
+                    said("%(field)s: %(reason)s", field=k, reason=part(v))
+                    for k, v in err.fields.items()
+                )
+                or err.message
+            )
             bad[f"line {line}"] = reason
     if bad:
         shown = dict(list(bad.items())[:MAX_REPORTED])
         more = len(bad) - len(shown)
         if more:
-            shown["more"] = f"{more} further rows are bad too"
+            shown["more"] = said("%(more)s further rows are bad too", more=more)
         raise ValidationFailed(
-            f"{len(bad)} of {len(rows)} rows are bad; nothing was written.", shown
+            said(
+                "%(bad)s of %(rows)s rows are bad; nothing was written.",
+                bad=len(bad),
+                rows=len(rows),
+            ),
+            shown,
         )
     per_lot: dict[int, list[Result]] = {}
     for r in done:

@@ -19,6 +19,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import ShipmentStatus, UnitState
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import (
     Allocation,
     Patient,
@@ -32,7 +33,7 @@ from lotrack.models import (
 from lotrack.services import audit
 from lotrack.services import lot as lots
 from lotrack.services.clinical import require_same_site, site_scope
-from lotrack.services.common import Page, norm, page_of
+from lotrack.services.common import Page, in_turn, norm, page_of
 from lotrack.services.numbering import issue
 
 
@@ -42,10 +43,14 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
     require(actor.role, "shipment.send")
     site = session.scalar(select(Site).where(Site.code == norm(site_code)))
     if site is None:
-        raise ValidationFailed(f"No site {site_code}.", {"site": "unknown site"})
+        raise ValidationFailed(
+            said("No site %(site)s.", site=site_code), {"site": N_("unknown site")}
+        )
     wanted = [d.strip().upper() for d in dins if d.strip()]
     if not wanted or len(set(wanted)) != len(wanted):
-        raise ValidationFailed("List each unit once.", {"units": "one or more distinct DINs"})
+        raise ValidationFailed(
+            N_("List each unit once."), {"units": N_("one or more distinct DINs")}
+        )
     units = {u.din: u for u in session.scalars(select(Unit).where(Unit.din.in_(wanted)))}
     patients = _allocated_patients(session, [u.id for u in units.values()])
     fields: dict[str, str] = {}
@@ -53,24 +58,29 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
         u = units.get(din)
         allocated = patients.get(u.id) if u is not None else None
         if u is None:
-            fields[din] = "unknown DIN"
+            fields[din] = N_("unknown DIN")
         elif reasons := lots.unit_refusals(
             session, u, patient_id=allocated.id if allocated else None
         ):
             fields[din] = lots.refusal_text(reasons)
         elif allocated is not None and allocated.site_id != site.id:
             # Sent elsewhere it could never be given to its patient (the bedside would refuse).
-            fields[din] = f"allocated to {allocated.wristband}, a patient of another site"
+            fields[din] = said(
+                "allocated to %(patient)s, a patient of another site", patient=allocated.wristband
+            )
     if fields:
-        raise ValidationFailed("The shipment cannot be sent.", fields)
+        raise ValidationFailed(N_("The shipment cannot be sent."), fields)
     left = [units[din] for din in wanted if units[din].state != UnitState.STORED]
     if left:
         places = whereabouts(session, left)
-        gone = {u.din: f"is {places[u.id].text}" for u in left}
+        gone = {u.din: said("is %(place)s", place=places[u.id].text) for u in left}
+        listed = in_turn(said("%(din)s %(why)s", din=din, why=why) for din, why in gone.items())
         raise Conflict(
-            "A unit leaves the manufacturer once; these are no longer in the store: "
-            + "; ".join(f"{din} {why}" for din, why in gone.items())
-            + ". Nothing was sent.",
+            said(
+                "A unit leaves the manufacturer once; these are no longer in the store:"
+                " %(units)s. Nothing was sent.",
+                units=listed,
+            ),
             gone,
         )
     shipment = Shipment(
@@ -100,8 +110,10 @@ def _allocated_patients(session: Session, unit_ids: list[int]) -> dict[int, Pati
 def _send(session: Session, actor: User, shipment: Shipment, unit: Unit, site: str) -> None:
     """Put one unit on the shipment: the guarded move first, the UNIQUE row as the last word."""
     taken = Conflict(
-        f"Unit {unit.din} was shipped by someone else a moment ago; nothing was sent.",
-        {unit.din: "shipped already"},
+        said(
+            "Unit %(din)s was shipped by someone else a moment ago; nothing was sent.", din=unit.din
+        ),
+        {unit.din: N_("shipped already")},
     )
     try:
         lots.move_unit(
@@ -136,14 +148,17 @@ def receive(
     require(actor.role, "shipment.receive")
     require_same_site(actor, shipment.site_id)
     if shipment.status != ShipmentStatus.IN_TRANSIT:
-        raise Conflict(f"{shipment.number} was received already.", {"shipment": shipment.status})
+        raise Conflict(
+            said("%(shipment)s was received already.", shipment=shipment.number),
+            {"shipment": shipment.status},
+        )
     fields = {}
     if not (condition or "").strip():
-        fields["condition"] = "required"
+        fields["condition"] = N_("required")
     if not (temperature_record or "").strip():
-        fields["temperature_record"] = "required (e.g. the dry shipper's logger reading)"
+        fields["temperature_record"] = N_("required (e.g. the dry shipper's logger reading)")
     if fields:
-        raise ValidationFailed("The receipt is incomplete.", fields)
+        raise ValidationFailed(N_("The receipt is incomplete."), fields)
     got = {d.strip().upper() for d in received_dins if d.strip()}
     shipped = {item.unit.din: item for item in shipment.items}
     missing = sorted(set(shipped) - got)
@@ -161,8 +176,11 @@ def receive(
             )
         except Conflict as err:  # another receipt of this shipment won the race
             raise Conflict(
-                f"{shipment.number} was received by someone else a moment ago.",
-                {"shipment": "received already"},
+                said(
+                    "%(shipment)s was received by someone else a moment ago.",
+                    shipment=shipment.number,
+                ),
+                {"shipment": N_("received already")},
             ) from err
         audit.changed(
             session, actor, item, {"received": arrived}, reason=f"received {shipment.number}"
@@ -204,16 +222,31 @@ class Whereabouts:
 
     @property
     def text(self) -> str:
-        at = f" at {self.site}" if self.site else ""
-        return {
-            UnitState.STORED: "stored at the manufacturer",
-            UnitState.IN_TRANSIT: f"in transit to {self.site} ({self.shipment})",
-            UnitState.RECEIVED: f"received{at}",
-            UnitState.MISSING: f"missing: shipped to {self.site} ({self.shipment}), never received",
-            UnitState.THAWED: f"thawed{at}",
-            UnitState.INFUSED: f"infused{at}",
-            UnitState.DESTROYED: f"destroyed{at}",
-        }.get(self.state, self.state.replace("_", " "))
+        """Where the unit is, in words (said in the reader's language at the edge)."""
+        site, shipment = self.site, self.shipment
+        if self.state == UnitState.STORED:
+            return said("stored at the manufacturer")
+        if self.state == UnitState.IN_TRANSIT:
+            return said("in transit to %(site)s (%(shipment)s)", site=site, shipment=shipment)
+        if self.state == UnitState.MISSING:
+            return said(
+                "missing: shipped to %(site)s (%(shipment)s), never received",
+                site=site,
+                shipment=shipment,
+            )
+        if self.state in _AT_SITE:
+            here, elsewhere = _AT_SITE[UnitState(self.state)]
+            return said(here, site=site) if site else Said(elsewhere)
+        return Said(self.state.replace("_", " "))
+
+
+# A unit's state where it may be at a site: (the words with the site, without one).
+_AT_SITE = {
+    UnitState.RECEIVED: (N_("received at %(site)s"), N_("received")),
+    UnitState.THAWED: (N_("thawed at %(site)s"), N_("thawed")),
+    UnitState.INFUSED: (N_("infused at %(site)s"), N_("infused")),
+    UnitState.DESTROYED: (N_("destroyed at %(site)s"), N_("destroyed")),
+}
 
 
 def storage_of(unit: Unit) -> str | None:
@@ -304,7 +337,9 @@ def get_shipment(session: Session, actor: User, number: str) -> Shipment:
     if shipment is None or (
         site_scope(actor) is not None and site_scope(actor) != shipment.site_id
     ):
-        raise NotFound(f"No shipment {number}.", {"shipment": "no such shipment"})
+        raise NotFound(
+            said("No shipment %(number)s.", number=number), {"shipment": N_("no such shipment")}
+        )
     return shipment
 
 

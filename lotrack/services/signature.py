@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain.decisions import Action, Meaning
 from lotrack.domain.errors import Forbidden
+from lotrack.domain.text import N_, said
 from lotrack.models import Lot, Signature, User
 from lotrack.services import accounts, audit
 from lotrack.services.dossier import dossier_hash
@@ -54,11 +55,21 @@ def authenticate(
     `field` names the form field of the password (a witness has their own)."""
     mine = field == "password"
     if signer.locked_until is not None and signer.locked_until > utcnow():
-        whose = "Your account is" if mine else f"{signer.username}'s account is"
+        until = f"{signer.locked_until:%Y-%m-%d %H:%M}"
         raise Forbidden(
-            f"{whose} locked until {signer.locked_until:%Y-%m-%d %H:%M} UTC after repeated"
-            " failed attempts; ask an administrator to unlock it.",
-            {field: "account locked"},
+            said(
+                "Your account is locked until %(until)s UTC after repeated failed attempts; ask an"
+                " administrator to unlock it.",
+                until=until,
+            )
+            if mine
+            else said(
+                "%(username)s's account is locked until %(until)s UTC after repeated failed"
+                " attempts; ask an administrator to unlock it.",
+                username=signer.username,
+                until=until,
+            ),
+            {field: N_("account locked")},
         )
     if not accounts.check_password(signer, password):
         accounts.register_failure(
@@ -69,14 +80,15 @@ def authenticate(
         )
         audit.event(session, signer, "signature_refused", signer, {"reason": "wrong password"})
         # A witness's signature belongs to a record (the infusion), which is not recorded either.
-        said = (
-            "The password is wrong; nothing was signed"
-            if mine
-            else (f"{signer.username}'s password is wrong; nothing was recorded")
-        )
         raise refusal(
-            f"{said}. Repeated failures lock the account.",
-            {field: "wrong password"},
+            N_("The password is wrong; nothing was signed. Repeated failures lock the account.")
+            if mine
+            else said(
+                "%(username)s's password is wrong; nothing was recorded. Repeated failures lock"
+                " the account.",
+                username=signer.username,
+            ),
+            {field: N_("wrong password")},
         )
     if signer.failed_logins:
         signer.failed_logins = 0
@@ -87,8 +99,8 @@ def authenticate_sign_in(session: Session, actor: User, sign_in: SignIn, lockout
     """The logged-in person signs for themselves, with their own password, now."""
     if (sign_in.username or "").strip().lower() != actor.username:
         raise Forbidden(
-            "Sign with your own username: the signature is yours.",
-            {"username": f"you are logged in as {actor.username}"},
+            N_("Sign with your own username: the signature is yours."),
+            {"username": said("you are logged in as %(username)s", username=actor.username)},
         )
     return authenticate(session, actor, sign_in.password, lockout)
 

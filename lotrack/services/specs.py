@@ -17,6 +17,7 @@ from lotrack.domain.passage import PassageLimits
 from lotrack.domain.permissions import require
 from lotrack.domain.spec_file import content_hash, from_plain, parse_spec, to_plain
 from lotrack.domain.specs import SpecContent, Stage
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import SpecVersion, User
 from lotrack.services import audit
 
@@ -44,13 +45,21 @@ def read_files(specs_dir: Path = SPECS_DIR) -> list[tuple[str, SpecContent]]:
             continue
         key = (content.product, content.stage.value)
         if key in seen:
-            problems[path.name] = f"{content.product} {content.stage} is also in {seen[key]}"
+            problems[path.name] = said(
+                "%(product)s %(stage)s is also in %(file)s",
+                product=content.product,
+                stage=Said(str(content.stage)),
+                file=seen[key],
+            )
         seen[key] = path.name
         parsed.append((path.name, content))
     if problems:
-        raise ValidationFailed("The specifications were not loaded; nothing changed.", problems)
+        raise ValidationFailed(N_("The specifications were not loaded; nothing changed."), problems)
     if not parsed:
-        raise ValidationFailed(f"No specification files under {specs_dir}.", {"specs": "none"})
+        raise ValidationFailed(
+            said("No specification files under %(folder)s.", folder=str(specs_dir)),
+            {"specs": "none"},
+        )
     return parsed
 
 
@@ -102,7 +111,10 @@ def list_versions(session: Session) -> list[SpecVersion]:
 def get_version(session: Session, version_id: int) -> SpecVersion:
     found = session.get(SpecVersion, version_id)
     if found is None:
-        raise NotFound(f"No specification version {version_id}.", {"spec": "no such version"})
+        raise NotFound(
+            said("No specification version %(id)s.", id=version_id),
+            {"spec": N_("no such version")},
+        )
     return found
 
 
@@ -124,8 +136,18 @@ def require_effective(session: Session, product: str, stage: Stage | str) -> Spe
     found = effective(session, product, stage)
     if found is None:
         raise Conflict(
-            f"No approved {product} {stage} specification: QA must approve one first.",
-            {"spec": f"no approved {product} {stage} specification"},
+            said(
+                "No approved %(product)s %(stage)s specification: QA must approve one first.",
+                product=product,
+                stage=Said(str(stage)),
+            ),
+            {
+                "spec": said(
+                    "no approved %(product)s %(stage)s specification",
+                    product=product,
+                    stage=Said(str(stage)),
+                )
+            },
         )
     return found
 
@@ -156,14 +178,21 @@ def approve(session: Session, actor: User, version: SpecVersion) -> SpecVersion:
     require(actor.role, "specs.approve")
     if version.approved_at is not None:
         raise Conflict(
-            f"{version.label} was approved already; an approved version never changes.",
-            {"spec": "approved already"},
+            said(
+                "%(spec)s was approved already; an approved version never changes.",
+                spec=version.label,
+            ),
+            {"spec": N_("approved already")},
         )
     latest = _latest(session, version.product, version.stage)
     if latest is not None and latest.version != version.version:
         raise Conflict(
-            f"{version.label} has been replaced by version {latest.version}; approve that one.",
-            {"spec": f"version {latest.version} is newer"},
+            said(
+                "%(spec)s has been replaced by version %(version)s; approve that one.",
+                spec=version.label,
+                version=latest.version,
+            ),
+            {"spec": said("version %(version)s is newer", version=latest.version)},
         )
     audit.changed(
         session,
@@ -195,6 +224,9 @@ def passage_limits(version: SpecVersion) -> PassageLimits:
         )
     except (KeyError, ValueError, ArithmeticError):
         raise ValidationFailed(
-            f"{version.label} states no passage limits (max_passage, max_cumulative_pdl).",
-            {"spec": "no passage limits"},
+            said(
+                "%(spec)s states no passage limits (max_passage, max_cumulative_pdl).",
+                spec=version.label,
+            ),
+            {"spec": N_("no passage limits")},
         ) from None

@@ -5,6 +5,7 @@ was notified of them), in sequence order, for audit review and export."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from dataclasses import dataclass
@@ -32,12 +33,13 @@ COLUMNS = ("seq", "at_utc", "actor", "action", "record", "changes", "reason")
 @dataclass(frozen=True)
 class Entry:
     seq: int
-    at: str
+    at: str  # UTC, as the CSV export writes it
     actor: str
     action: str
     record: str
     changes: str
     reason: str
+    moment: dt.datetime  # the same time, for pages and the PDF to show in the reader's zone
 
     def row(self) -> list[Any]:
         return [self.seq, self.at, self.actor, self.action, self.record, self.changes, self.reason]
@@ -94,6 +96,7 @@ def lot_timeline(session: Session, lot: Lot) -> list[Entry]:
             record=f"{e.entity_type} {e.entity_id}",
             changes=_changes(e.changes),
             reason=e.reason,
+            moment=e.at,
         )
         for e in events
     ]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier, ShipmentStatus, UnitState
+from lotrack.domain.text import N_, said
 from lotrack.models import (
     CellBank,
     Clone,
@@ -151,7 +152,7 @@ class UnitPlace:
     @property
     def where(self) -> str:
         if self.received_by is not None:
-            return f"infused into {self.received_by.patient}"
+            return said("infused into %(patient)s", patient=self.received_by.patient)
         return self.place.text
 
 
@@ -179,9 +180,11 @@ def forward(
     if len(given) != 1:
         # Name the inputs to fix: each one given when several are, all three when none is.
         named = [k for k, _ in given] if given else ["donor", "bank", "lot"]
-        reason = "give only one of donor, bank or lot" if given else "give a donor, bank or lot"
+        reason = (
+            N_("give only one of donor, bank or lot") if given else N_("give a donor, bank or lot")
+        )
         raise ValidationFailed(
-            "Trace forward from one donor, one bank or one lot.", dict.fromkeys(named, reason)
+            N_("Trace forward from one donor, one bank or one lot."), dict.fromkeys(named, reason)
         )
     kind, code = given[0]
     lots = _lots_from(session, kind, norm(code))
@@ -193,11 +196,15 @@ def forward(
     )
     by_id = {x.id: x for x in lots}
     return ForwardTrace(
-        origin=f"{kind} {norm(code)}",
+        origin=said(_ORIGIN[kind], code=norm(code)),
         lots=lots,
         units=places(session, units, by_id),
         patients=patients_reached(session, lot_ids),
     )
+
+
+# What a forward trace starts from, in words.
+_ORIGIN = {"donor": N_("donor %(code)s"), "bank": N_("bank %(code)s"), "lot": N_("lot %(code)s")}
 
 
 def _lots_from(session: Session, kind: str, code: str) -> list[Lot]:
@@ -205,12 +212,17 @@ def _lots_from(session: Session, kind: str, code: str) -> list[Lot]:
     if kind == "lot":
         found = session.scalar(select(Lot).where(Lot.lot_number == code))
         if found is None:
-            raise NotFound(f"No lot {code}.", {"lot": f"no lot {code}"})
+            raise NotFound(
+                said("No lot %(lot)s.", lot=code), {"lot": said("no lot %(lot)s", lot=code)}
+            )
         return [found]
     if kind == "bank":
         start = session.scalar(select(CellBank).where(CellBank.code == code))
         if start is None:
-            raise NotFound(f"No cell bank {code}.", {"bank": f"no cell bank {code}"})
+            raise NotFound(
+                said("No cell bank %(bank)s.", bank=code),
+                {"bank": said("no cell bank %(bank)s", bank=code)},
+            )
         wcb = aliased(CellBank)
         stmt = (
             select(Lot)
@@ -224,7 +236,10 @@ def _lots_from(session: Session, kind: str, code: str) -> list[Lot]:
         return list(session.scalars(stmt.where(wcb.id == start.id).order_by(*order)))
     found_donor = session.scalar(select(Donor).where(Donor.code == code))
     if found_donor is None:
-        raise NotFound(f"No donor {code}.", {"donor": f"no donor {code}"})
+        raise NotFound(
+            said("No donor %(donor)s.", donor=code),
+            {"donor": said("no donor %(donor)s", donor=code)},
+        )
     wcb, mcb = aliased(CellBank), aliased(CellBank)
     return list(
         session.scalars(

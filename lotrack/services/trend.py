@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.specs import Interval, Kind, SpecTest, Verdict
+from lotrack.domain.text import said
 from lotrack.models import Lot, Result, SpecVersion
 from lotrack.services import specs
 
@@ -99,14 +100,32 @@ def _plotted_test(version: SpecVersion, test_code: str) -> SpecTest:
     test = specs.content_of(version).test(test_code or "")
     if test is None:
         raise NotFound(
-            f"No test {test_code} in {version.label}; trends are drawn for its tests only.",
-            {"test": f"{test_code} is not a test of {version.label}"},
+            said(
+                "No test %(test)s in %(spec)s; trends are drawn for its tests only.",
+                test=test_code,
+                spec=version.label,
+            ),
+            {
+                "test": said(
+                    "%(test)s is not a test of %(spec)s", test=test_code, spec=version.label
+                )
+            },
         )
     if test.kind not in PLOTTED:
         raise ValidationFailed(
-            f"{test.code} ({test.name}) is a qualitative test; trends are drawn for numeric tests"
-            " only.",
-            {"test": f"{test.code} is qualitative ({test.criterion()})"},
+            said(
+                "%(test)s (%(name)s) is a qualitative test; trends are drawn for numeric tests"
+                " only.",
+                test=test.code,
+                name=test.name,
+            ),
+            {
+                "test": said(
+                    "%(test)s is qualitative (%(criterion)s)",
+                    test=test.code,
+                    criterion=test.criterion(),
+                )
+            },
         )
     return test
 
@@ -127,11 +146,14 @@ def _same_limits(a: SpecTest | None, b: SpecTest) -> bool:
 
 def _criterion(test: SpecTest | None) -> str:
     if test is None:
-        return "not a test of that version"
-    text = test.criterion()
+        return said("not a test of that version")
     if test.alert != Interval():
-        text += f" (alert {test.alert.describe(test.unit)})"
-    return text
+        return said(
+            "%(criterion)s (alert %(alert)s)",
+            criterion=test.criterion(),
+            alert=test.alert.describe(test.unit),
+        )
+    return test.criterion()
 
 
 def trend(
@@ -145,7 +167,8 @@ def trend(
     `limit` lots), with the effective specification's limit and alert lines."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(
-            f"The number of lots must be 1 to {MAX_LIMIT}.", {"limit": f"1 to {MAX_LIMIT}"}
+            said("The number of lots must be 1 to %(max)s.", max=MAX_LIMIT),
+            {"limit": said("1 to %(max)s", max=MAX_LIMIT)},
         )
     version = specs.require_effective(session, product, stage)
     test = _plotted_test(version, test_code)
@@ -243,12 +266,30 @@ def _notes(
             differing.setdefault(p.spec_version, []).append(p.lot_number)
             criteria[p.spec_version] = p.criterion
     for label, lots in differing.items():
+        said_of = {
+            "lots": ", ".join(lots),
+            "judged_by": label,
+            "criterion": criteria[label],
+            "drawn_from": version.label,
+            "drawn": _criterion(test),
+        }
         out.append(
-            f"{', '.join(lots)} {'was' if len(lots) == 1 else 'were'} judged by {label}"
-            f" ({criteria[label]}), not by the lines drawn from {version.label}"
-            f" ({_criterion(test)})."
+            said(
+                "%(lots)s was judged by %(judged_by)s (%(criterion)s), not by the lines drawn"
+                " from %(drawn_from)s (%(drawn)s).",
+                **said_of,
+            )
+            if len(lots) == 1
+            else said(
+                "%(lots)s were judged by %(judged_by)s (%(criterion)s), not by the lines drawn"
+                " from %(drawn_from)s (%(drawn)s).",
+                **said_of,
+            )
         )
     if truncated:
-        lots = "lot is" if limit == 1 else f"{limit} lots are"
-        out.append(f"Only the most recently harvested {lots} shown.")
+        out.append(
+            said("Only the most recently harvested lot is shown.")
+            if limit == 1
+            else said("Only the most recently harvested %(num)s lots are shown.", num=limit)
+        )
     return tuple(out)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
 
+from lotrack.domain.clock import named
 from lotrack.domain.permissions import may
 
 # The menu: (endpoint, label, the permission that shows it; domain/permissions.py decides).
@@ -51,9 +51,7 @@ def local_time(moment: dt.datetime | None) -> str:
     viewer = g.get("actor")
     site = getattr(viewer, "site", None)
     zone = site.time_zone if site is not None else current_app.config["LOTRACK_SITE_TIME_ZONE"]
-    local = moment.astimezone(ZoneInfo(zone))
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{offset[:3]}:{offset[3:]})"
+    return named(moment, zone)
 
 
 def init_app(app: Flask) -> None:

@@ -6,11 +6,14 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound
+from lotrack.domain.text import N_, said
+from lotrack.i18n import word
 from lotrack.models import Site, User
 from lotrack.models.user import ROLES
 from lotrack.request_scope import actor, db_session, setting
@@ -30,7 +33,7 @@ def is_locked(user: User) -> bool:
 def _user(user_id: int) -> User:
     user = db_session().get(User, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.")
+        raise NotFound(said("No user with id %(id)s.", id=user_id))
     return user
 
 
@@ -57,7 +60,13 @@ def new_user() -> ResponseReturnValue:
             site_code=data["site"],
             min_password_length=setting("MIN_PASSWORD_LENGTH"),
         )
-        flash(f"User {user.username} created with role {user.role}.")
+        flash(
+            _(
+                "User %(username)s created with role %(role)s.",
+                username=user.username,
+                role=word(user.role),
+            )
+        )
         return redirect(url_for("admin.users"))
 
     sites = db_session().scalars(select(Site).order_by(Site.code)).all()
@@ -78,9 +87,12 @@ def unlock(user_id: int) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         if not is_locked(user) and not user.failed_logins:
-            raise Conflict(f"User {user.username} is not locked.", {"user": "not locked"})
+            raise Conflict(
+                said("User %(username)s is not locked.", username=user.username),
+                {"user": N_("not locked")},
+            )
         accounts.unlock(db_session(), actor(), user, data["reason"])
-        flash(f"User {user.username} unlocked.")
+        flash(_("User %(username)s unlocked.", username=user.username))
         return redirect(url_for("admin.users"))
 
     return handle_form(ReasonIn(), act, "admin/unlock.html", user=user, locked=is_locked(user))

@@ -4,22 +4,52 @@ history of one record."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 from lotrack.db import Base
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_
+from lotrack.i18n import spoken, translate
 from lotrack.request_scope import db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.admin import AuditFilterIn
 from lotrack.services import audit
+from lotrack.services.audit_verify import VerifyReport
 from lotrack.web.guard import permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 FILTERS = ("actor", "entity_type", "entity_id", "since", "until")
+
+# The verifier's findings (services/audit_verify.py), said again in the reader's language, each
+# with the full stop the page ends it with. A finding not listed is shown as it was said.
+VERDICTS = (
+    (
+        re.compile(r"audit chain intact: (?P<num>\d+) events verified"),
+        _l("audit chain intact: %(num)s events verified."),
+    ),
+    (re.compile(r"event (?P<seq>\d+) is missing"), _l("event %(seq)s is missing.")),
+    (
+        re.compile(r"event (?P<seq>\d+) does not link to event (?P<prev>-?\d+)"),
+        _l("event %(seq)s does not link to event %(prev)s."),
+    ),
+    (
+        re.compile(r"event (?P<seq>\d+) was altered: its hash does not match"),
+        _l("event %(seq)s was altered: its hash does not match."),
+    ),
+    (
+        re.compile(
+            r"event (?P<seq>\d+) is missing: the chain head records (?P<head>\d+) events, "
+            r"(?P<found>\d+) found"
+        ),
+        _l("event %(seq)s is missing: the chain head records %(head)s events, %(found)s found."),
+    ),
+)
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -31,7 +61,7 @@ def _criteria(data: dict[str, Any]) -> dict[str, Any]:
     since, until = data["since"], data["until"]
     if since and until and until < since:
         raise ValidationFailed(
-            "The date range ends before it starts.", {"until": "on or after the start date"}
+            N_("The date range ends before it starts."), {"until": N_("on or after the start date")}
         )
     return {
         "actor": data["actor"],
@@ -58,7 +88,8 @@ def audit_log() -> ResponseReturnValue:
         criteria = _criteria(parse(AuditFilterIn(), request.args.to_dict()))
         result = audit.search(db_session(), per_page=setting("PAGE_SIZE"), **criteria)
     except ValidationFailed as err:
-        errors = err.fields or {"_schema": err.message}
+        message, fields = spoken(err.message, err.fields)
+        errors = fields or {"_schema": message}
     query = {k: v for k, v in values.items() if v}
     return render_template(
         "audit/log.html",
@@ -74,7 +105,16 @@ def audit_log() -> ResponseReturnValue:
 @permission("audit.read")
 def verify_chain() -> ResponseReturnValue:
     report = audit.verify(db_session())
-    return render_template("audit/verify.html", report=report)
+    return render_template("audit/verify.html", report=report, verdict=verdict(report))
+
+
+def verdict(report: VerifyReport) -> str:
+    """The report's finding as a sentence in the reader's language."""
+    for pattern, sentence in VERDICTS:
+        found = pattern.fullmatch(report.message)
+        if found:
+            return str(sentence % found.groupdict())
+    return f"{translate(report.message)}."
 
 
 @bp.get("/record/<entity_type>/<path:entity_id>")

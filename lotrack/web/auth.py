@@ -14,6 +14,7 @@ from flask_login import login_user, logout_user
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.language import Language
+from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.security import login_throttle
 from lotrack.services import accounts
@@ -59,14 +60,24 @@ def login() -> ResponseReturnValue:
             login_throttle().failed(address, limit, window)
             return render_template(
                 "auth/login.html",
-                error=outcome.message,
+                error=translate(outcome.message),
                 username=request.form.get("username", ""),
             ), 401
+        chosen = session.get("language")
         session.clear()  # a fresh session: no fixation
+        _keep_language(chosen)
         login_user(outcome.user)
         session["started"] = session["last_seen"] = time.time()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=message, username="")
+
+
+def _keep_language(chosen: str | None) -> None:
+    """The language this browser chose before a new session began: the reader who switched to
+    Chinese on the login page is not answered in English once logged in (their account's own
+    choice, when they made one, still comes first)."""
+    if chosen:
+        session["language"] = chosen
 
 
 @bp.post("/logout")
@@ -74,7 +85,9 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     accounts.revoke_sessions(db_session(), actor(), "logout")
     logout_user()
+    chosen = session.get("language")
     session.clear()
+    _keep_language(chosen)
     flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
 
@@ -85,7 +98,7 @@ def change_password() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         if request.form.get("new", "") != request.form.get("confirm", ""):
-            errors["confirm"] = "the two new passwords differ"
+            errors["confirm"] = _("the two new passwords differ")
         else:
             try:
                 accounts.change_password(
@@ -98,10 +111,13 @@ def change_password() -> ResponseReturnValue:
             except ValidationFailed as err:
                 refused(err)
                 # The service names the password it judged; the form calls that field "new".
-                errors = {("new" if k == "password" else k): v for k, v in err.fields.items()}
+                _message, reasons = spoken(err.message, err.fields)
+                errors = {("new" if k == "password" else k): v for k, v in reasons.items()}
             else:
                 logout_user()
+                chosen = session.get("language")
                 session.clear()
+                _keep_language(chosen)
                 flash(_("Password changed. Every session was ended; log in with the new password."))
                 return redirect(url_for("auth.login"))
     return render_template(

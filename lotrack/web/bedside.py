@@ -22,7 +22,7 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ScanMethod
 from lotrack.errors import status_of
-from lotrack.i18n import said_reasons
+from lotrack.i18n import said_reasons, translate
 from lotrack.models import BedsideScan, Patient, Unit
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
@@ -66,10 +66,11 @@ def _verdict(scan: BedsideScan, verdict: BedsideVerdict | None = None) -> dict[s
     session.flush()
     return {
         "go": scan.go,
-        # Just given: said in the reader's language; else as recorded (in English).
+        # Just given: said in the reader's language; else as recorded (in English), each fixed
+        # sentence the catalog holds in the reader's language.
         "reasons": said_reasons(verdict.said, verdict.reasons)
         if verdict is not None
-        else json.loads(scan.reasons),
+        else [translate(r) for r in json.loads(scan.reasons)],
         "scan": scan,
         "needs_acknowledgement": verdict is not None and verdict.needs_acknowledgement,
         "notes": [_(n) for n in verdict.notes] if verdict is not None else (),

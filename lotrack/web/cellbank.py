@@ -6,10 +6,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lotrack.domain.permissions import may
 from lotrack.domain.states import BankTier, Qualification
+from lotrack.i18n import word
 from lotrack.models import AuditEvent, CellBank, Vial
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import BankIn, VialsIn, WithdrawIn
@@ -83,7 +85,15 @@ def qualify(code: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         evaluation.qualify_bank(db_session(), actor(), bank, **data)
-        flash(f"{bank.tier} {bank.code} is {data['decision'].replace('_', ' ')}.")
+        decision = word(data["decision"]).replace("_", " ")
+        flash(
+            _(
+                "%(tier)s %(code)s is %(decision)s.",
+                tier=bank.tier,
+                code=bank.code,
+                decision=decision,
+            )
+        )
         return redirect(url_for(".show_bank", code=bank.code))
 
     return submit("qualify", QualifyIn(), act, lambda form: _page(bank, form))

@@ -11,12 +11,15 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
+from lotrack.domain.text import N_, said
+from lotrack.i18n import word
 from lotrack.models import Patient
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
@@ -26,10 +29,47 @@ from lotrack.web.bedside import zone
 from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
 
-bp = Blueprint("clinical", __name__)
-bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 PATIENT = "/patients/<path:wristband>"
 READ, WRITE = "clinical.read", "clinical.write"
+
+# The seriousness criteria (lotrack/domain/clinical.py) marked for translation as words.py marks
+# states: the code is the message, so English shows the code as before; a criterion added there
+# is shown as it is until it is marked here.
+SERIOUSNESS = frozenset(
+    (
+        N_("death"),
+        N_("life_threatening"),
+        N_("hospitalization"),
+        N_("disability"),
+        N_("congenital_anomaly"),
+        N_("medically_important"),
+    )
+)
+
+
+def seriousness_name(code: str) -> str:
+    """A seriousness criterion in the reader's language (in English, its code in words)."""
+    return (_(code) if code in SERIOUSNESS else code).replace("_", " ")
+
+
+def seriousness_list(stored: str) -> str:
+    """An adverse event's seriousness criteria (stored as a JSON list), named and listed."""
+    names = [seriousness_name(c) for c in json.loads(stored or "[]")]
+    shown = names[0] if names else ""
+    for name in names[1:]:
+        shown = _("%(list)s, %(item)s", list=shown, item=name)
+    return shown
+
+
+bp = Blueprint("clinical", __name__)
+bp.context_processor(
+    lambda: {
+        "may": may,
+        "eye_readable": eye_readable,
+        "seriousness_name": seriousness_name,
+        "seriousness_list": seriousness_list,
+    }
+)
 
 
 @bp.get("/patients")
@@ -47,7 +87,12 @@ def list_patients() -> ResponseReturnValue:
 def new_patient() -> ResponseReturnValue:
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         patient = clinical.register_patient(db_session(), actor(), **data)
-        flash(f"{patient.wristband} registered. Record consent and the eligibility checklist.")
+        flash(
+            _(
+                "%(wristband)s registered. Record consent and the eligibility checklist.",
+                wristband=patient.wristband,
+            )
+        )
         return redirect(url_for(".show_patient", wristband=patient.wristband))
 
     return handle_form(
@@ -102,7 +147,7 @@ def consent(wristband: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         clinical.record_consent(db_session(), actor(), patient, data["consent_date"])
-        return _back(patient, f"Consent of {data['consent_date']} recorded.")
+        return _back(patient, _("Consent of %(date)s recorded.", date=data["consent_date"]))
 
     return submit("consent", io.ConsentIn(), act, lambda form: _page(patient, form))
 
@@ -114,8 +159,12 @@ def eligibility(wristband: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         problems = clinical.assess_eligibility(db_session(), actor(), patient, data)
-        left = f"{len(problems)} problem(s) remain." if problems else "The patient is eligible."
-        return _back(patient, f"Eligibility checklist recorded. {left}", "#eligibility")
+        message = (
+            _("Eligibility checklist recorded. %(num)s problem(s) remain.", num=len(problems))
+            if problems
+            else _("Eligibility checklist recorded. The patient is eligible.")
+        )
+        return _back(patient, message, "#eligibility")
 
     return submit("eligibility", io.EligibilityIn(), act, lambda form: _page(patient, form))
 
@@ -129,8 +178,13 @@ def prescribe(wristband: str) -> ResponseReturnValue:
         rx = clinical.prescribe(db_session(), actor(), patient, **data)
         return _back(
             patient,
-            f"Prescription recorded: {rx.cells_needed:,} cells needed"
-            f" ({rx.dose_per_kg:,} cells/kg × {rx.weight_kg} kg).",
+            _(
+                "Prescription recorded: %(cells)s cells needed"
+                " (%(dose)s cells/kg × %(weight)s kg).",
+                cells=format(rx.cells_needed, ","),
+                dose=format(rx.dose_per_kg, ","),
+                weight=rx.weight_kg,
+            ),
             "#prescriptions",
         )
 
@@ -144,10 +198,17 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
-        due = f" Expedited report due {event.report_due_on}." if event.report_due_on else ""
-        return _back(
-            patient, f"{event.term}, grade {event.grade}, recorded.{due}", "#adverse-events"
+        message = (
+            _(
+                "%(term)s, grade %(grade)s, recorded. Expedited report due %(due)s.",
+                term=event.term,
+                grade=event.grade,
+                due=event.report_due_on,
+            )
+            if event.report_due_on
+            else _("%(term)s, grade %(grade)s, recorded.", term=event.term, grade=event.grade)
         )
+        return _back(patient, message, "#adverse-events")
 
     values = form_values()  # the seriousness checkboxes arrive as several values of one name
     values["seriousness"] = ",".join(request.form.getlist("seriousness"))
@@ -163,7 +224,11 @@ def follow_up(wristband: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         visit = adverse.record_follow_up(db_session(), actor(), patient, **data)
-        return _back(patient, f"One-month visit recorded: {visit.response}.", "#follow-up")
+        return _back(
+            patient,
+            _("One-month visit recorded: %(response)s.", response=word(visit.response)),
+            "#follow-up",
+        )
 
     return submit("follow_up", io.FollowUpIn(), act, lambda form: _page(patient, form))
 
@@ -178,13 +243,21 @@ def accept_exceptional(wristband: str, number: str) -> ResponseReturnValue:
     er = exceptional.get_request(session, number)
     if er.patient_id != patient.id:
         raise NotFound(
-            f"No exceptional release {number} for {patient.wristband}.",
-            {"number": "not for this patient"},
+            said(
+                "No exceptional release %(number)s for %(patient)s.",
+                number=number,
+                patient=patient.wristband,
+            ),
+            {"number": N_("not for this patient")},
         )
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
-        return _back(patient, f"{er.number} accepted for {patient.wristband}.", "#exceptional")
+        return _back(
+            patient,
+            _("%(number)s accepted for %(patient)s.", number=er.number, patient=patient.wristband),
+            "#exceptional",
+        )
 
     return submit(f"accept-{er.number}", SignIn(), act, lambda form: _page(patient, form))
 
@@ -220,13 +293,16 @@ def allocations() -> ResponseReturnValue:
 def allocate(rx_id: int) -> ResponseReturnValue:
     session = db_session()
     if rx_id > clinical_lists.MAX_ID:
-        raise NotFound(f"No prescription {rx_id}.", {"prescription": "no such prescription"})
+        raise NotFound(
+            said("No prescription %(id)s.", id=rx_id),
+            {"prescription": N_("no such prescription")},
+        )
     rx = clinical.get_prescription(session, actor(), rx_id)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         done = clinical.allocate(session, actor(), rx, data["units"])
         dins = ", ".join(eye_readable(a.unit.din) for a in done)
-        flash(f"Allocated to {rx.patient.wristband}: {dins}.")
+        flash(_("Allocated to %(patient)s: %(dins)s.", patient=rx.patient.wristband, dins=dins))
         return redirect(url_for(".allocations", page=_page_number()))
 
     return submit(f"rx-{rx.id}", io.AllocationIn(), act, lambda form: _allocations(form))

@@ -9,12 +9,16 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ContainmentKind
+from lotrack.domain.text import N_, said
+from lotrack.i18n import word
 from lotrack.models import CellBank, Containment
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas.release import NotifyIn, SignIn, sign_in
@@ -34,7 +38,9 @@ MEANINGS = {ContainmentKind.HOLD: Meaning.PLACED_ON_HOLD, ContainmentKind.RECALL
 
 def _kind(kind: str) -> str:
     if kind not in containments.KINDS:
-        raise NotFound(f"No containment of kind {kind}.", {"kind": "hold or recall"})
+        raise NotFound(
+            said("No containment of kind %(kind)s.", kind=kind), {"kind": N_("hold or recall")}
+        )
     return kind
 
 
@@ -68,6 +74,9 @@ def _page(record: Containment, form: FormState = NO_FORM) -> str:
         notify=notify,
         recipient_roles=exceptional.RECIPIENT_ROLES,
         zone=setting("SITE_TIME_ZONE"),
+        # The "Lots reached" table's header: the state a lot went to ("To" alone is a
+        # shipment's recipient in the catalog).
+        to_state=pgettext("lot state", "To"),
     )
 
 
@@ -85,15 +94,24 @@ def notify(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.record_notification(session, actor(), containment_id=record.id, **data)
-        flash(f"Notification of the {data['recipient_role']} recorded.")
+        flash(
+            _("Notification of the %(recipient)s recorded.", recipient=word(data["recipient_role"]))
+        )
         return redirect(url_for(".show_containment", number=record.number) + "#notifications")
 
     return submit("notify", NotifyIn(), act, lambda form: _page(record, form))
 
 
 def _done(record: Containment) -> ResponseReturnValue:
-    moved = ", ".join(f"{link.lot.lot_number} → {link.to_state}" for link in record.lots)
-    flash(f"{record.number}: {record.kind} signed; {moved}.")
+    moved = ", ".join(f"{link.lot.lot_number} → {word(link.to_state)}" for link in record.lots)
+    flash(
+        _(
+            "%(number)s: %(kind)s signed; %(moved)s.",
+            number=record.number,
+            kind=word(record.kind),
+            moved=moved,
+        )
+    )
     return redirect(url_for(".show_containment", number=record.number))
 
 

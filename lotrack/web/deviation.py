@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
 from lotrack.domain.states import DeviationStatus
+from lotrack.domain.text import N_, said
 from lotrack.models import Deviation
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.release import AssessIn, CloseIn, DeviationIn
@@ -31,7 +33,10 @@ STATUSES = tuple(DeviationStatus)
 def list_deviations() -> ResponseReturnValue:
     status = request.args.get("status", "").strip().lower() or None
     if status is not None and status not in STATUSES:
-        raise ValidationFailed(f"Unknown deviation status {status}.", {"status": "open or closed"})
+        raise ValidationFailed(
+            said("Unknown deviation status %(status)s.", status=status),
+            {"status": N_("open or closed")},
+        )
     page = deviations.list_deviations(
         db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE"), status=status
     )
@@ -46,15 +51,20 @@ def new_deviation() -> ResponseReturnValue:
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         if data["lot"] and data["run"]:
             raise ValidationFailed(
-                "A deviation concerns one run or one lot, not both.",
-                {"run": "leave empty when a lot is given"},
+                N_("A deviation concerns one run or one lot, not both."),
+                {"run": N_("leave empty when a lot is given")},
             )
         lot = lots.get_lot(session, data["lot"]) if data["lot"] else None
         run = runs.get_run(session, data["run"]) if data["run"] else None
         dev = deviations.open_deviation(
             session, actor(), description=data["description"], lot=lot, run=run
         )
-        flash(f"Deviation {dev.number} opened; it blocks release until QA closes it.")
+        flash(
+            _(
+                "Deviation %(number)s opened; it blocks release until QA closes it.",
+                number=dev.number,
+            )
+        )
         return redirect(url_for(".show_deviation", number=dev.number))
 
     prefill = {k: request.args.get(k, "") for k in ("lot", "run")}
@@ -84,7 +94,7 @@ def assess(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         deviations.assess(session, actor(), dev, data["impact_assessment"])
-        flash(f"Impact of {dev.number} assessed.")
+        flash(_("Impact of %(number)s assessed.", number=dev.number))
         return redirect(url_for(".show_deviation", number=dev.number))
 
     return submit("assess", AssessIn(), act, lambda form: _page(dev, form))
@@ -98,7 +108,7 @@ def close(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         deviations.close(session, actor(), dev, data["closure"])
-        flash(f"{dev.number} closed.")
+        flash(_("%(number)s closed.", number=dev.number))
         return redirect(url_for(".show_deviation", number=dev.number))
 
     return submit("close", CloseIn(), act, lambda form: _page(dev, form))

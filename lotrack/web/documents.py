@@ -6,11 +6,14 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.documents.tokens import public_key_pem
 from lotrack.domain.errors import DomainError
 from lotrack.domain.permissions import may
+from lotrack.domain.text import N_
 from lotrack.errors import status_of, wants_json
+from lotrack.i18n import spoken
 from lotrack.models import Lot, Unit
 from lotrack.request_scope import actor, db_session, printing, refused
 from lotrack.services import documents
@@ -29,6 +32,18 @@ STATUS_COLOURS = {
     "EXPIRED": "stop",
     "SUPERSEDED": "stop",
 }
+# Why the verifier finds a code not genuine (lotrack/documents/tokens.py says it in English, as
+# the JSON answer keeps it): marked here for the catalog, so the page says it in the reader's
+# language (`| say`). PREVIEW_REASON's text, spelled out for the extractor.
+TOKEN_REASONS = (
+    N_("not a lotrack token"),
+    N_("a label preview (PREVIEW – NOT FOR LABELLING), never a printed label"),
+    N_("altered: not the encoding this facility issues"),
+    N_("too short to carry a signature"),
+    N_("the signature does not match: altered or not issued here"),
+    N_("unreadable payload"),
+    N_("unknown kind of token"),
+)
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -87,7 +102,11 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
         url_for(
             "documents.lot_documents",
             lot_number=lot.lot_number,
-            message=f"{cert.document_number} version {cert.version} issued.",
+            message=_(
+                "%(number)s version %(version)s issued.",
+                number=cert.document_number,
+                version=cert.version,
+            ),
         )
     )
 
@@ -95,14 +114,15 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
 def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
     refused(err)
     session = db_session()
+    message, fields = spoken(err.message, err.fields)
     return (
         render_template(
             "certificate/lot.html",
             lot=lot,
             certificates=documents.certificates_of(session, lot),  # type: ignore[arg-type]
             prints=documents.prints_of(session, lot),  # type: ignore[arg-type]
-            error=err.message,
-            errors=err.fields,
+            error=message,
+            errors=fields,
             message="",
         ),
         status_of(err),

@@ -8,10 +8,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
 from lotrack.domain.states import InvestigationStatus
+from lotrack.domain.text import N_, said
+from lotrack.i18n import word
 from lotrack.models import Investigation
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.quality import ConclusionIn, FindingsIn
@@ -31,7 +34,8 @@ def list_investigations() -> ResponseReturnValue:
     status = request.args.get("status", "").strip().lower() or None
     if status is not None and status not in STATUSES:
         raise ValidationFailed(
-            f"Unknown investigation status {status}.", {"status": "open or closed"}
+            said("Unknown investigation status %(status)s.", status=status),
+            {"status": N_("open or closed")},
         )
     page = investigations.list_investigations(
         db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE"), status=status
@@ -67,7 +71,7 @@ def escalate(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         investigations.escalate(db_session(), actor(), inv, data["findings"])
-        flash(f"{inv.number} escalated to phase II.")
+        flash(_("%(number)s escalated to phase II.", number=inv.number))
         return redirect(url_for(".show_investigation", number=inv.number))
 
     return submit("escalate", FindingsIn(), act, lambda form: _page(inv, form))
@@ -80,7 +84,8 @@ def conclude(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         investigations.conclude(db_session(), actor(), inv, **data)
-        flash(f"{inv.number} concluded: {data['conclusion'].replace('_', ' ')}.")
+        conclusion = word(data["conclusion"]).replace("_", " ")
+        flash(_("%(number)s concluded: %(conclusion)s.", number=inv.number, conclusion=conclusion))
         return redirect(url_for(".show_investigation", number=inv.number))
 
     return submit("conclude", ConclusionIn(), act, lambda form: _page(inv, form))

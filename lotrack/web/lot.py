@@ -6,11 +6,14 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import Container, LotState
+from lotrack.domain.text import said
+from lotrack.i18n import translate, word
 from lotrack.models import Lot
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import FillIn, LotIn
@@ -34,7 +37,8 @@ def list_lots() -> ResponseReturnValue:
     state = request.args.get("state", "").strip().upper() or None
     if state is not None and state not in STATES:
         raise ValidationFailed(
-            f"Unknown lot state {state}.", {"state": f"one of {', '.join(STATES)}"}
+            said("Unknown lot state %(state)s.", state=state),
+            {"state": said("one of %(states)s", states=", ".join(STATES))},
         )
     page = lots.list_lots(
         db_session(), request.args.get("page", 1, type=int), setting("PAGE_SIZE"), state=state
@@ -73,7 +77,16 @@ def record_result(lot_number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         r = record(lot, data)
-        flash(f"Result #{r.id} recorded: {r.analyte} {r.value} {r.unit} is {r.verdict}.")
+        flash(
+            _(
+                "Result #%(id)s recorded: %(analyte)s %(value)s %(unit)s is %(verdict)s.",
+                id=r.id,
+                analyte=r.analyte,
+                value=r.value,
+                unit=r.unit,
+                verdict=word(r.verdict),
+            )
+        )
         return redirect(url_for(".show_lot", lot_number=lot.lot_number) + f"#result-{r.id}")
 
     return submit("record", ResultIn(), act, lambda form: _page(lot, form))
@@ -94,8 +107,12 @@ def import_results(lot_number: str) -> ResponseReturnValue:
             session, actor(), table, lot=lot, defaults=defaults, max_rows=limit
         )
         flash(
-            f"{len(done.results)} results imported into lot {lot.lot_number}"
-            f" (read as {done.described})."
+            _(
+                "%(num)s results imported into lot %(lot)s (read as %(format)s).",
+                num=len(done.results),
+                lot=lot.lot_number,
+                format=translate(done.described),
+            )
         )
         return redirect(url_for(".show_lot", lot_number=lot.lot_number))
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
+from lotrack.domain.text import N_, said
 from lotrack.models import AuditEvent, ProductionRun
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import PassageIn, RunIn
@@ -68,7 +69,10 @@ def record_result(code: str, number: int) -> ResponseReturnValue:
     run = runs.get_run(db_session(), code)
     passage = next((p for p in run.passages if p.number == number), None)
     if passage is None:
-        raise NotFound(f"Run {run.code} has no passage {number}.", {"passage": "no such passage"})
+        raise NotFound(
+            said("Run %(run)s has no passage %(number)s.", run=run.code, number=number),
+            {"passage": N_("no such passage")},
+        )
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         r = record(passage, data)

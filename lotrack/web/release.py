@@ -9,14 +9,19 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lotrack.db import utcnow
-from lotrack.documents.render import pdf_from_template
+from lotrack.documents.render import pdf_from_html
 from lotrack.domain.decisions import MEANING_OF_ROLE, RULES, Action, Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
-from lotrack.domain.states import ExceptionalStatus, LotState
+from lotrack.domain.states import ContainmentKind, ExceptionalStatus, LotState
+from lotrack.domain.text import said
+from lotrack.i18n import word
 from lotrack.models import ExceptionalRelease, Lot
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import ReasonIn
@@ -32,6 +37,7 @@ from lotrack.services import (
 )
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
+from lotrack.web import local_time
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
 from lotrack.web.signing import notifications, notify_state
@@ -43,18 +49,41 @@ bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 @dataclass(frozen=True)
 class SignAction:
     action: Action
-    title: str
+    title: LazyString  # said in the reader's language when shown
+    button: LazyString  # the same, naming the lot: `button % {"lot": lot_number}`
     meanings: tuple[str, ...]  # the first is preset
 
 
 # The signing forms of the review page, by the name in their URL.
 SIGN_FORMS = {
-    "release": SignAction(Action.RELEASE, "Release", (Meaning.APPROVED_FOR_RELEASE.value,)),
-    "reject": SignAction(Action.REJECT, "Reject", (Meaning.REJECTED.value,)),
-    "unhold": SignAction(Action.UNHOLD, "Lift the hold", (Meaning.HOLD_LIFTED.value,)),
-    "review": SignAction(Action.REVIEW, "Sign as reviewed", (Meaning.REVIEWED.value,)),
+    "release": SignAction(
+        Action.RELEASE,
+        _l("Release"),
+        _l("Release lot %(lot)s"),
+        (Meaning.APPROVED_FOR_RELEASE.value,),
+    ),
+    "reject": SignAction(
+        Action.REJECT, _l("Reject"), _l("Reject lot %(lot)s"), (Meaning.REJECTED.value,)
+    ),
+    "unhold": SignAction(
+        Action.UNHOLD,
+        _l("Lift the hold"),
+        _l("Lift the hold lot %(lot)s"),
+        (Meaning.HOLD_LIFTED.value,),
+    ),
+    "review": SignAction(
+        Action.REVIEW,
+        _l("Sign as reviewed"),
+        _l("Sign as reviewed lot %(lot)s"),
+        (Meaning.REVIEWED.value,),
+    ),
 }
 ER_MEANINGS = tuple(m.value for m in MEANING_OF_ROLE.values())
+# The meaning a hold or recall of the lot is signed with, by the form's name.
+CONTAIN_MEANINGS = {
+    ContainmentKind.HOLD.value: Meaning.PLACED_ON_HOLD.value,
+    ContainmentKind.RECALL.value: Meaning.RECALLED.value,
+}
 
 
 def review_page(lot: Lot, form: FormState = NO_FORM) -> str:
@@ -92,6 +121,7 @@ def review_page(lot: Lot, form: FormState = NO_FORM) -> str:
             else []
         ),
         sign_forms=sign_forms,
+        contain_meanings=CONTAIN_MEANINGS,
         shown=shown,
         form=form,
         # A refusal of a form the page no longer offers (the lot changed meanwhile) goes on top.
@@ -110,7 +140,9 @@ def review(lot_number: str) -> ResponseReturnValue:
 @permission("release.decide")
 def sign(lot_number: str, name: str) -> ResponseReturnValue:
     if name not in SIGN_FORMS:
-        raise NotFound(f"No signing action {name}.", {"action": ", ".join(SIGN_FORMS)})
+        raise NotFound(
+            said("No signing action %(name)s.", name=name), {"action": ", ".join(SIGN_FORMS)}
+        )
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     what = SIGN_FORMS[name]
@@ -120,7 +152,14 @@ def sign(lot_number: str, name: str) -> ResponseReturnValue:
             done = release.sign_review(session, actor(), lot, sign_in(data), lockout())
         else:
             done = release.decide(session, actor(), lot, what.action, sign_in(data), lockout())
-        flash(f"Signed: {done.meaning}. Lot {lot.lot_number} is {lot.state}.")
+        flash(
+            _(
+                "Signed: %(meaning)s. Lot %(lot)s is %(state)s.",
+                meaning=word(done.meaning),
+                lot=lot.lot_number,
+                state=word(lot.state),
+            )
+        )
         return redirect(url_for(".review", lot_number=lot.lot_number) + "#signatures")
 
     return submit(name, SignIn(), act, lambda form: review_page(lot, form))
@@ -134,7 +173,12 @@ def request_exceptional(lot_number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         er = exceptional.request_release(session, actor(), lot, **data)
-        flash(f"Exceptional release {er.number} requested; it needs QA and medical director.")
+        flash(
+            _(
+                "Exceptional release %(number)s requested; it needs QA and medical director.",
+                number=er.number,
+            )
+        )
         return redirect(url_for(".show_exceptional", number=er.number))
 
     return submit("exceptional", ExceptionalIn(), act, lambda form: review_page(lot, form))
@@ -184,7 +228,14 @@ def sign_exceptional(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.sign_release(session, actor(), er, sign_in(data), lockout())
-        flash(f"Signed: {data['meaning']}. Lot {er.lot.lot_number} is {er.lot.state}.")
+        flash(
+            _(
+                "Signed: %(meaning)s. Lot %(lot)s is %(state)s.",
+                meaning=word(data["meaning"]),
+                lot=er.lot.lot_number,
+                state=word(er.lot.state),
+            )
+        )
         return redirect(url_for(".show_exceptional", number=er.number))
 
     return submit("sign", SignIn(), act, lambda form: _er_page(er, form))
@@ -198,7 +249,9 @@ def notify_exceptional(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.record_notification(session, actor(), er=er, **data)
-        flash(f"Notification of the {data['recipient_role']} recorded.")
+        flash(
+            _("Notification of the %(recipient)s recorded.", recipient=word(data["recipient_role"]))
+        )
         return redirect(url_for(".show_exceptional", number=er.number) + "#notifications")
 
     return submit("notify", NotifyIn(), act, lambda form: _er_page(er, form))
@@ -212,7 +265,7 @@ def withdraw_exceptional(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.withdraw(session, actor(), er, data["reason"])
-        flash(f"{er.number} withdrawn.")
+        flash(_("%(number)s withdrawn.", number=er.number))
         return redirect(url_for(".show_exceptional", number=er.number))
 
     return submit("withdraw", ReasonIn(), act, lambda form: _er_page(er, form))
@@ -228,7 +281,7 @@ def _timeline(lot_number: str) -> tuple[Lot, list[timelines.Entry], list[dict[st
         {
             "name": s.signature.signer_name,
             "meaning": s.signature.meaning,
-            "at": s.signature.signed_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "at": local_time(s.signature.signed_at),  # the viewer's zone, named
             "void": s.void,
         }
         for s in signature.signatures_of(session, lot)
@@ -258,14 +311,16 @@ def timeline_csv(lot_number: str) -> ResponseReturnValue:
 @permission("manufacturing.read")
 def timeline_pdf(lot_number: str) -> ResponseReturnValue:
     lot, entries, signed = _timeline(lot_number)
-    pdf = pdf_from_template(
+    # Rendered by the pages' Jinja: the PDF speaks the reader's language and zone, as the page.
+    html = render_template(
         "documents/timeline.html",
         lot_number=lot.lot_number,
         state=lot.state,
-        printed_at=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        printed_at=local_time(utcnow()),
         entries=entries,
         signatures=signed,
     )
+    pdf = pdf_from_html(html)
     return Response(
         pdf,
         mimetype="application/pdf",

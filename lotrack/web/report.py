@@ -7,17 +7,30 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lotrack.domain import clinical as rules
+from lotrack.i18n import word
 from lotrack.request_scope import actor, db_session
 from lotrack.services import report
 from lotrack.web.guard import permission
 
-RULE = (
+RULE = _l(
     "Treatment-related means an adverse event attributed possible, probable or definite, with"
     " onset within 30 days of the participant's first infusion. A participant is counted once,"
     " at the worst grade of such events."
 )
+NOT_SEEN = "not yet seen"  # services.report.secondary_outcome's row of those not yet visited
+
+
+def _secondary(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The secondary outcome's rows: each response named in the reader's language, its count."""
+    return [
+        (_("not yet seen") if r == NOT_SEEN else word(r), counts[r])
+        for r in (*rules.RESPONSES, NOT_SEEN)
+    ]
+
 
 bp = Blueprint("report", __name__)
 
@@ -27,10 +40,12 @@ bp = Blueprint("report", __name__)
 def reports() -> ResponseReturnValue:
     session = db_session()
     outcome = report.primary_outcome(session, actor())
+    signalled = " ".join(outcome.signals)
     return render_template(
         "clinical/reports.html",
         outcome=outcome,
-        secondary=report.secondary_outcome(session, actor(), outcome),
+        flagged={lot for lot in outcome.by_lot if f"Lot {lot}:" in signalled},
+        secondary=_secondary(report.secondary_outcome(session, actor(), outcome)),
         rule=RULE,
         related=sorted(rules.RELATED),
     )

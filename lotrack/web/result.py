@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import may
+from lotrack.domain.text import N_, said
 from lotrack.models import AuditEvent, Result, SpecVersion
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import ReasonIn
@@ -33,7 +35,7 @@ MAX_ID = 2**63 - 1
 
 def get_result(result_id: int) -> Result:
     if not 0 < result_id <= MAX_ID:
-        raise NotFound(f"No result {result_id}.", {"result": "no such result"})
+        raise NotFound(said("No result %(id)s.", id=result_id), {"result": N_("no such result")})
     return results.get_result(db_session(), result_id)
 
 
@@ -51,7 +53,7 @@ def spec_options(version: SpecVersion | None) -> list[tuple[str, str, str]]:
         return []
     out = []
     for t in specs.content_of(version).tests:
-        unit = t.unit or "no unit"
+        unit = t.unit or _("no unit")
         for code in t.analytes:
             label = t.name if code == t.code else f"{t.name}: {code}"
             out.append((code, f"{code} — {label} ({unit})", t.unit))
@@ -131,7 +133,9 @@ def raw_data(result_id: int) -> ResponseReturnValue:
     found = get_result(result_id)
     att = found.attachment
     if att is None:
-        raise NotFound(f"Result {result_id} has no raw-data file.", {"raw_file": "none"})
+        raise NotFound(
+            said("Result %(id)s has no raw-data file.", id=result_id), {"raw_file": N_("none")}
+        )
     resp = send_file(
         io.BytesIO(att.data),
         mimetype=att.content_type,
@@ -182,5 +186,5 @@ def require_file(name: str = "file") -> bytes:
     """The bytes of a required upload, or a refusal naming the field."""
     upload = request.files.get(name)
     if upload is None or not upload.filename:
-        raise ValidationFailed("Choose a CSV file to import.", {name: "required"})
+        raise ValidationFailed(N_("Choose a CSV file to import."), {name: N_("required")})
     return upload.read()

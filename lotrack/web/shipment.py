@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
@@ -55,7 +56,13 @@ def new_shipment() -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         sent = shipments.ship(session, actor(), site_code=data["site"], dins=data["units"])
-        flash(f"{sent.number} is on its way to {data['site']}: its units are in transit.")
+        flash(
+            _(
+                "%(number)s is on its way to %(site)s: its units are in transit.",
+                number=sent.number,
+                site=data["site"],
+            )
+        )
         return redirect(url_for("shipment.show_shipment", number=sent.number))
 
     return submit("ship", io.ShipmentIn(), act, page, values=values)
@@ -95,9 +102,13 @@ def receive(number: str) -> ResponseReturnValue:
             temperature_record=data["temperature_record"],
         )
         flash(
-            f"{shipment.number} received with a discrepancy: {shipment.discrepancy}."
+            _(
+                "%(number)s received with a discrepancy: %(discrepancy)s.",
+                number=shipment.number,
+                discrepancy=shipment.discrepancy,
+            )
             if shipment.discrepancy
-            else f"{shipment.number} received: every unit accounted for."
+            else _("%(number)s received: every unit accounted for.", number=shipment.number)
         )
         return redirect(url_for("shipment.show_shipment", number=shipment.number))
 

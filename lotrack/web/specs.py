@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
 from lotrack.domain.specs import Kind
+from lotrack.domain.text import N_, said
 from lotrack.models import SpecVersion
 from lotrack.request_scope import actor, db_session
 from lotrack.services import audit, specs
@@ -19,7 +22,22 @@ from lotrack.web.guard import permission
 from lotrack.web.result import MAX_ID
 
 bp = Blueprint("specs", __name__)
-bp.context_processor(lambda: {"may": may, "numeric": (Kind.NUMERIC, Kind.PANEL)})
+# A version's status (services.specs.status) as the reader's language names it.
+STATUSES = {
+    "draft": _l("draft"),
+    "withdrawn draft": _l("withdrawn draft"),
+    "in effect": _l("in effect"),
+    "superseded": _l("superseded"),
+}
+
+
+def spec_status(status: str) -> str:
+    return str(STATUSES.get(status, status))
+
+
+bp.context_processor(
+    lambda: {"may": may, "numeric": (Kind.NUMERIC, Kind.PANEL), "spec_status": spec_status}
+)
 
 
 @bp.get("/specs")
@@ -44,7 +62,10 @@ def _page(version: SpecVersion, form: FormState = NO_FORM) -> str:
 
 def _version(version_id: int) -> SpecVersion:
     if not 0 < version_id <= MAX_ID:
-        raise NotFound(f"No specification version {version_id}.", {"spec": "no such version"})
+        raise NotFound(
+            said("No specification version %(id)s.", id=version_id),
+            {"spec": N_("no such version")},
+        )
     return specs.get_version(db_session(), version_id)
 
 
@@ -61,7 +82,7 @@ def approve_spec(version_id: int) -> ResponseReturnValue:
 
     def act(_data: dict[str, Any]) -> ResponseReturnValue:
         specs.approve(db_session(), actor(), version)
-        flash(f"{version.label} approved: records created from now on pin it.")
+        flash(_("%(label)s approved: records created from now on pin it.", label=version.label))
         return redirect(url_for(".show_spec", version_id=version.id))
 
     return submit("approve", None, act, lambda form: _page(version, form))

@@ -9,11 +9,14 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lotrack.domain.errors import DomainError, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.errors import status_of
+from lotrack.i18n import spoken, word
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.release import NotifyIn
@@ -27,12 +30,17 @@ from lotrack.web.signing import notify_state
 
 bp = Blueprint("trace", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
-SCOPES = (("donor", "Donor code"), ("bank", "Cell bank code (MCB or WCB)"), ("lot", "Lot number"))
+SCOPES = (
+    ("donor", _l("Donor code")),
+    ("bank", _l("Cell bank code (MCB or WCB)")),
+    ("lot", _l("Lot number")),
+)
 
 
 def _refused(template: str, err: DomainError, **context: Any) -> ResponseReturnValue:
     """The search form again, with what was typed and why it found nothing (4xx)."""
-    page = render_template(template, message=err.message, errors=err.fields, **context)
+    message, fields = spoken(err.message, err.fields)
+    page = render_template(template, message=message, errors=fields, **context)
     return page, status_of(err)
 
 
@@ -53,8 +61,8 @@ def back() -> ResponseReturnValue:
 @permission("trace.read")
 def forward() -> ResponseReturnValue:
     """The donor/bank/lot form; with one of them, its lots, units, places and patients."""
-    typed = {k: request.args.get(k, "") for k, _ in SCOPES}
-    context = {"typed": typed, "scopes": SCOPES, "found": None}
+    typed = {k: request.args.get(k, "") for k, _label in SCOPES}
+    context: dict[str, Any] = {"typed": typed, "scopes": SCOPES, "found": None}
     try:
         given = parse(ForwardArgs(), request.args.to_dict())
         if given:
@@ -90,7 +98,7 @@ def notify(number: str) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         exceptional.record_notification(session, actor(), containment_id=record.id, **data)
-        flash(f"Notification of the {data['recipient_role']} recorded.")
+        flash(_("Notification of the %(role)s recorded.", role=word(data["recipient_role"])))
         return redirect(url_for(".impact", number=record.number) + "#notifications")
 
     return submit(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from lotrack.domain.specs import Verdict
+from lotrack.i18n import translate, word
 from lotrack.request_scope import db_session
 from lotrack.services import trend as service
 from lotrack.web import trend_svg
@@ -21,14 +23,45 @@ def point_title(t: service.Trend, p: service.TrendPoint) -> str:
     """The hover text of one point: lot, value, verdict (and anything that qualifies them)."""
     unit = f" {t.test.unit}" if t.test.unit and t.test.unit != "%" else t.test.unit
     analyte = f"{p.analyte} " if t.test.alternatives else ""
-    text = f"{p.lot_number} (harvested {p.harvested_on}): {analyte}{p.value}{unit} — {p.verdict}"
+    text = _(
+        "%(lot)s (harvested %(date)s): %(value)s — %(verdict)s",
+        lot=p.lot_number,
+        date=p.harvested_on,
+        value=f"{analyte}{p.value}{unit}",
+        verdict=word(p.verdict),
+    )
     if p.censored:
-        text += f", drawn at its bound {p.compared}"
+        text += _(", drawn at its bound %(bound)s", bound=p.compared)
     if not p.verified:
-        text += ", not verified yet"
+        text += _(", not verified yet")
     if p.limits_differ:
-        text += f"; judged by {p.spec_version} ({p.criterion})"
+        text += _(
+            "; judged by %(version)s (%(criterion)s)",
+            version=p.spec_version,
+            criterion=translate(p.criterion),
+        )
     return text
+
+
+def line_label(line: service.LimitLine) -> str:
+    """A limit line's label ("spec ≥ 80.0", "alert ≥ 85.0") in the reader's language."""
+    bound = line.label.removeprefix(f"{line.kind} ")
+    if line.kind == "spec":
+        return _("spec %(bound)s", bound=bound)
+    if line.kind == "alert":
+        return _("alert %(bound)s", bound=bound)
+    return line.label
+
+
+def legend() -> trend_svg.Legend:
+    return trend_svg.Legend(
+        passed=word("pass"),
+        alert=word("alert"),
+        failed=_("fail (out of specification)"),
+        censored=_("open: censored value, drawn at its bound"),
+        spec_limit=_("specification limit"),
+        alert_limit=_("alert limit"),
+    )
 
 
 def chart(t: service.Trend) -> str:
@@ -43,18 +76,25 @@ def chart(t: service.Trend) -> str:
         )
         for p in t.points
     ]
-    lines = [trend_svg.ChartLine(line.value, line.kind, line.label) for line in t.lines]
+    lines = [trend_svg.ChartLine(line.value, line.kind, line_label(line)) for line in t.lines]
     fails = sum(p.verdict == Verdict.FAIL for p in t.points)
     alerts = sum(p.verdict == Verdict.ALERT for p in t.points)
     return trend_svg.render(
         points,
         lines,
-        title=f"{t.test.code} · {t.test.name} across lots",
+        title=_("%(code)s · %(name)s across lots", code=t.test.code, name=t.test.name),
         y_title=f"{t.test.name} ({t.test.unit})" if t.test.unit else t.test.name,
-        description=(
-            f"{len(points)} lots in harvest order, {fails} out of specification, {alerts} in"
-            f" alert; limits of {t.spec_version}: {t.test.criterion()}."
+        description=_(
+            "%(num)s lots in harvest order, %(fails)s out of specification, %(alerts)s in alert;"
+            " limits of %(version)s: %(criterion)s.",
+            num=len(points),
+            fails=fails,
+            alerts=alerts,
+            version=t.spec_version,
+            criterion=translate(t.test.criterion()),
         ),
+        empty_text=_("No results to plot yet."),
+        legend=legend(),
     )
 
 

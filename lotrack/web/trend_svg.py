@@ -8,6 +8,7 @@ Every text that reaches the markup is escaped, in elements and in attributes ali
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +39,18 @@ class ChartLine:
     y: Decimal
     kind: str  # "spec" (solid) or "alert" (dashed)
     label: str
+
+
+@dataclass(frozen=True)
+class Legend:
+    """The legend's words, in the reader's language (the caller translates them)."""
+
+    passed: str = "pass"
+    alert: str = "alert"
+    failed: str = "fail (out of specification)"
+    censored: str = "open: censored value, drawn at its bound"
+    spec_limit: str = "specification limit"
+    alert_limit: str = "alert limit"
 
 
 def esc(text: object) -> str:
@@ -84,21 +97,27 @@ def _marker(verdict: str, censored: bool) -> str:
     return f'<circle r="5" {paint}/>'
 
 
-def _legend() -> list[str]:
+def _width(text: str) -> float:
+    """About how wide `text` is at the legend's font size: a Chinese character is twice a
+    Latin one."""
+    return sum(11.0 if unicodedata.east_asian_width(c) in "WF" else 5.5 for c in text)
+
+
+def _legend(words: Legend) -> list[str]:
     items = [
-        (_marker(Verdict.PASS, False), "pass"),
-        (_marker(Verdict.ALERT, False), "alert"),
-        (_marker(Verdict.FAIL, False), "fail (out of specification)"),
-        (_marker(Verdict.PASS, True), "open: censored value, drawn at its bound"),
+        (_marker(Verdict.PASS, False), words.passed),
+        (_marker(Verdict.ALERT, False), words.alert),
+        (_marker(Verdict.FAIL, False), words.failed),
+        (_marker(Verdict.PASS, True), words.censored),
     ]
     out = ['<g class="legend" font-size="11">']
     x = LEFT
     for marker, text in items:
         out.append(f'<g transform="translate({x + 6} 42)">{marker}</g>')
         out.append(f'<text x="{x + 16}" y="46" fill="{INK}">{esc(text)}</text>')
-        x += 30 + len(text) * 5.5
+        x += 30 + _width(text)
     x = LEFT
-    for kind, text in (("spec", "specification limit"), ("alert", "alert limit")):
+    for kind, text in (("spec", words.spec_limit), ("alert", words.alert_limit)):
         dash = f' stroke-dasharray="{DASH}"' if kind == "alert" else ""
         out.append(
             f'<line x1="{x}" y1="58" x2="{x + 26}" y2="58" stroke="{LINE_COLOURS[kind]}"'
@@ -126,6 +145,7 @@ def render(
     y_title: str,
     description: str = "",
     empty_text: str = "No results to plot yet.",
+    legend: Legend = Legend(),
 ) -> str:
     """The chart: points in the given (time) order, connected; limit lines; axes; a legend."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -146,7 +166,7 @@ def render(
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
         f'<text x="{LEFT}" y="20" font-size="15" font-weight="700" fill="{INK}">'
         f"{esc(title)}</text>",
-        *_legend(),
+        *_legend(legend),
     ]
     # The y axis: grid lines on round ticks, labelled.
     decimals = max(0, -math.floor(math.log10(step)))

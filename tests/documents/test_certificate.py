@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -99,7 +100,9 @@ def test_the_release_signature_is_printed_with_name_meaning_and_time(
         for sig in releases:
             assert sig.signer_name in text
             assert sig.meaning in text  # "approved for release"
-            assert sig.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC") in text
+            # In the facility's zone, named, to the second, as the issue line is.
+            local = sig.signed_at.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert f"{local:%Y-%m-%d %H:%M:%S} Asia/Shanghai (UTC+08:00)" in text
     assert "VOID" not in text
 
 

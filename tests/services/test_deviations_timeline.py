@@ -4,6 +4,7 @@ the lot's audit timeline, with its CSV export safe to open in a spreadsheet."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -159,7 +160,8 @@ def test_the_timeline_holds_every_event_of_the_lots_dossier_in_order(session):
 
 
 def _entry(**cells: object) -> timeline.Entry:
-    base = dict(seq=1, at="2026-01-02 03:04:05 UTC", actor="qa", action="release")
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    base = dict(seq=1, at="2026-01-02 03:04:05 UTC", actor="qa", action="release", moment=moment)
     return timeline.Entry(**(base | {"record": "lot 1", "changes": "", "reason": ""} | cells))
 
 

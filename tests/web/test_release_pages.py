@@ -82,7 +82,8 @@ def test_qa_releases_a_releasable_lot_under_signature(client, demo_app):
     page = text(client.get(resp.headers["Location"]))
     row = page.split('class="signatures"', 1)[1].split("</tr>", 2)[1]
     assert "Demo QA Reviewer" in row and "approved for release" in row
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", row)
+    # Signed when, in the viewer's zone with its name (web/__init__.py local_time).
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(UTC[+-]\d\d:\d\d\)", row)
     assert "valid" in row and "VOID" not in row
     with db(demo_app) as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.action == "release")).all()

@@ -4,15 +4,14 @@ the strict Content-Security-Policy never has to be loosened."""
 
 from __future__ import annotations
 
-from collections import deque
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from lotrack import PROJECT_ROOT
 from lotrack.security import CSP, PDF_CSP
 from tests.conftest import PASSWORDS, login
+from tests.crawl import crawl
 
 DIRECTIVES = {
     "default-src": "'self'",
@@ -178,48 +177,6 @@ def _first_lot_number(client) -> str:
     return lots[0].split("/")[2]
 
 
-SKIP = (".pdf", ".csv", ".pem", ".json", ".svg", ".png")
-PER_ENDPOINT = 2  # two instances of each page suffice; the demo has many lots and units
-
-
-def _crawl(app, client, start: str = "/") -> tuple[dict[str, list[str]], set[str]]:
-    """What the policy would block on each page reachable by links from `start` (at most
-    PER_ENDPOINT pages per route), and the routes rendered."""
-    adapter = app.url_map.bind("localhost")
-    seen_endpoint: dict[str, int] = {}
-    queue, visited, problems, rendered = deque([start]), set(), {}, set()
-    while queue:
-        path = queue.popleft()
-        if path in visited:
-            continue
-        visited.add(path)
-        resp = client.get(path, follow_redirects=True)
-        assert resp.status_code < 500, path
-        if resp.mimetype != "text/html":
-            continue
-        path = resp.request.path  # where a redirect (the home page's, say) ended
-        if resp.status_code == 200:
-            rendered.add(adapter.match(path)[0])
-        page = _scan(resp.get_data(as_text=True))
-        if page.found:
-            problems[path] = page.found
-        for href in page.links:
-            url = urlsplit(urljoin("http://localhost" + path, href))
-            target = url.path + (f"?{url.query}" if url.query else "")
-            if url.netloc != "localhost" or url.path.startswith("/static/"):
-                continue
-            if url.path.endswith(SKIP) or target in visited:
-                continue
-            try:
-                endpoint, _args = adapter.match(url.path)
-            except Exception:  # a 404 or redirect link is still worth rendering once
-                endpoint = url.path
-            if seen_endpoint.get(endpoint, 0) < PER_ENDPOINT:
-                seen_endpoint[endpoint] = seen_endpoint.get(endpoint, 0) + 1
-                queue.append(target)
-    return problems, rendered
-
-
 REACHED = {
     "nurse": {"bedside.scan_page", "clinical.show_patient", "shipment.show_shipment"},
     "tech": {"lot.show_lot", "lot.new_lot", "result.show_result", "production.new_passage"},
@@ -238,7 +195,13 @@ REACHED = {
 def test_no_page_a_demo_user_reaches_has_inline_script_style_or_handlers(demo_app, username):
     client = demo_app.test_client()
     login(client, username)
-    problems, rendered = _crawl(demo_app, client)
+    problems: dict[str, list[str]] = {}
+
+    def blocked(path: str, html: str) -> None:
+        if found := _scan(html).found:
+            problems[path] = found
+
+    rendered = crawl(demo_app, client, blocked)
     assert problems == {}
     # The crawl really walked the application: each role's main pages were among those rendered.
     assert "auth.change_password" in rendered
