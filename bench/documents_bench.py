@@ -34,7 +34,7 @@ from lotrack.documents import codes, tokens
 from lotrack.migrate import upgrade
 from lotrack.models import Lot, User
 from lotrack.request_scope import db_session, printing
-from lotrack.services import documents, seed
+from lotrack.services import coa, seed, unit_labels
 from lotrack.services import lot as lots
 
 HERE = Path(__file__).resolve().parent
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = printing()
         lot = lots.get_lot(session, DEMO_LOT)
         token = tokens.make_token(settings.key, "C", f"COA-{DEMO_LOT}:1")
-        snapshot = documents.coa_snapshot(session, qa, lot, settings) | {
+        snapshot = coa.coa_snapshot(session, qa, lot, settings) | {
             "document_number": f"COA-{DEMO_LOT}",
             "version": 1,
             "issued_at": "2025-12-01 09:00 UTC",
@@ -138,30 +138,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "verify_url": settings.verify_url(token),
         }
         qr = codes.qr_svg(settings.verify_url(token))
-        coa_pdf = documents.render_coa(snapshot, qr)
+        coa_pdf = coa.render_coa(snapshot, qr)
         floor_html = bare_table(snapshot["tests"])
 
         def render_coa() -> bytes:
-            return documents.render_coa(snapshot, qr)
+            return coa.render_coa(snapshot, qr)
 
         def render_floor() -> bytes:
             return weasyprint.HTML(string=floor_html).write_pdf()
 
         def issue() -> None:  # the whole service a QA reviewer waits for: snapshot, sign, render
-            documents.issue_certificate(session, qa, lots.get_lot(session, DEMO_LOT), settings)
+            coa.issue_certificate(session, qa, lots.get_lot(session, DEMO_LOT), settings)
             session.rollback()
 
         big = big_lot(session, tech, args.units)
         units = list(lots.get_lot(session, big.lot_number).units)
 
         def one_pdf() -> bytes:
-            sheet = documents.print_labels(session, tech, units, settings)
+            sheet = unit_labels.print_labels(session, tech, units, settings)
             session.rollback()
             return sheet.pdf
 
         def one_each() -> None:
             for unit in units:
-                documents.print_labels(session, tech, [unit], settings, reason="bench")
+                unit_labels.print_labels(session, tech, [unit], settings, reason="bench")
             session.rollback()
 
         results: dict[str, Any] = {

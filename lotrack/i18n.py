@@ -57,7 +57,7 @@ def say(template: str, params: tuple[tuple[str, str], ...], english: str) -> str
     rule gave no template."""
     if not template:
         return english
-    return gettext(template, **dict(params))
+    return gettext(template, **{k: translate(v) if isinstance(v, Said) else v for k, v in params})
 
 
 def said_reasons(

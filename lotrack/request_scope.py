@@ -17,8 +17,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lotrack.documents.bilingual import parse_languages
 from lotrack.domain.errors import Forbidden
 from lotrack.models import User
+from lotrack.services.documents import Printing
 
 
 @dataclass
@@ -116,10 +118,8 @@ def setting(name: str) -> Any:
     return current_app.config["LOTRACK_" + name]
 
 
-def printing():  # noqa: ANN201 (services.documents.Printing; imported lazily: WeasyPrint is heavy)
+def printing() -> Printing:
     """Label and certificate settings from configuration, with the facility's signing key."""
-    from lotrack.documents.bilingual import parse_languages
-    from lotrack.services.documents import Printing
 
     def statements(name: str) -> tuple[str, ...]:
         return tuple(s.strip() for s in setting(name).split("|") if s.strip())

@@ -14,9 +14,9 @@ from lotrack.models import (
 )
 from lotrack.services import (
     bedside,
-    documents,
     evaluation,
     release,
+    token_verification,
 )
 from lotrack.services import lot as lots
 from tests import safety_model as m
@@ -104,7 +104,7 @@ class OracleChecks:
                 unit = o.units[din]
                 state = s.scalar(select(Unit.state).where(Unit.din == din))
                 assert state == unit.state, f"unit {din} is {state}; the oracle says {unit.state}"
-                seen_v = documents.verify_token(
+                seen_v = token_verification.verify_token(
                     s, self.key, make_token(self.key, "U", din), "cfMSC"
                 )
                 assert seen_v.status == o.status(unit.lot), (

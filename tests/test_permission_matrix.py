@@ -29,7 +29,15 @@ from lotrack import create_app
 from lotrack.documents.tokens import make_token
 from lotrack.models import Investigation, Prescription, Shipment, SpecVersion, User
 from lotrack.request_scope import db_session, printing
-from lotrack.services import containment, deviation, documents, exceptional, raw_data, result
+from lotrack.services import (
+    coa,
+    containment,
+    deviation,
+    exceptional,
+    raw_data,
+    result,
+    unit_labels,
+)
 from lotrack.services import lot as lots
 from lotrack.services.accounts import create_token
 from lotrack.services.release import SignIn
@@ -124,8 +132,8 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
         released = lots.get_lot(s, cs.DEMO_LOT)
         # Issued and printed once here, so that a call without a reason is refused quickly
         # (a re-issue and a reprint need one) instead of rendering a PDF per identity.
-        documents.issue_certificate(s, qa, released, printing())
-        documents.print_labels(s, tech, list(released.units), printing())
+        coa.issue_certificate(s, qa, released, printing())
+        unit_labels.print_labels(s, tech, list(released.units), printing())
         s.flush()
         values = {
             "lot": cs.DEMO_LOT,

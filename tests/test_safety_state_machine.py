@@ -20,7 +20,7 @@ After every step:
   blockers (-0004, which has no tracked unit, in turn); QA's review and GET
   /api/v1/lots/<lot>/evaluation are read too for each lot the step changed, and one more in turn,
   and all three name the same blockers and agree on releasable;
-- /v/ (documents.verify_token) reads the oracle's status of each tracked unit's lot;
+- /v/ (token_verification.verify_token) reads the oracle's status of each tracked unit's lot;
 - the bedside (bedside.run_check, the QR label's text scanned by nurse at the machine's clock)
   says GO for a tracked unit and patient exactly when the oracle does, so never GO when any rule
   fails: each unit is scanned for its own patient, the patient its lot's exceptional release

@@ -317,3 +317,21 @@ def test_the_language_chosen_before_login_holds_after_it_and_after_logout(
     client.post("/logout", data={"csrf_token": csrf_token(client, "/bedside")})
     page = client.get("/login", headers=english_browser).get_data(as_text=True)
     assert '<html lang="zh-CN">' in page and "您已退出登录" in page
+
+
+def test_the_account_page_sets_the_language_for_every_device(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    assert login(client, "tech").status_code == 302
+    page = client.get("/account/password", headers={"Accept-Language": "en"}).get_data(True)
+    assert '<select name="language">' in page and '<option value="zh_CN" lang="zh-CN"' in page
+    token = csrf_token(client, "/account/password")
+    saved = client.post(
+        "/language",
+        data={"language": "zh_CN", "next": "/account/password", "csrf_token": token},
+    )
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("/account/password")
+    other_device = demo_app.test_client()  # a new browser that asks for English
+    assert login(other_device, "tech").status_code == 302
+    page = other_device.get("/account/password", headers={"Accept-Language": "en"}).get_data(True)
+    assert '<html lang="zh-CN">' in page and "保存语言设置" in page

@@ -12,7 +12,7 @@ from lotrack.api.common import READ, Blueprint, permission
 from lotrack.models import Certificate
 from lotrack.request_scope import actor, db_session, printing
 from lotrack.schemas.documents import ReasonOptional
-from lotrack.services import documents
+from lotrack.services import coa, unit_labels
 from lotrack.services import lot as lots
 
 bp = Blueprint(
@@ -30,7 +30,7 @@ class CertificateOut(Schema):
     issued_by = fields.Function(lambda c: c.issued_by.username)
     reason = fields.String()
     superseded_at = fields.DateTime(allow_none=True)
-    verify_url = fields.Function(lambda c: documents.snapshot_of(c).get("verify_url"))
+    verify_url = fields.Function(lambda c: coa.snapshot_of(c).get("verify_url"))
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -48,7 +48,7 @@ def _pdf(data: bytes, name: str) -> Response:
 def issue_coa(data: dict[str, Any], lot_number: str) -> Certificate:
     """Issue the lot's certificate of analysis (a re-issue needs a reason, supersedes the last)"""
     session = db_session()
-    cert = documents.issue_certificate(
+    cert = coa.issue_certificate(
         session, actor(), lots.get_lot(session, lot_number), printing(), data["reason"]
     )
     return cert
@@ -60,7 +60,7 @@ def issue_coa(data: dict[str, Any], lot_number: str) -> Certificate:
 def list_certificates(lot_number: str) -> list[Certificate]:
     """Every certificate version of a lot, oldest first"""
     session = db_session()
-    return documents.certificates_of(session, lots.get_lot(session, lot_number))
+    return coa.certificates_of(session, lots.get_lot(session, lot_number))
 
 
 @bp.route(f"/lots/{LOT}/coa.pdf")
@@ -69,7 +69,7 @@ def list_certificates(lot_number: str) -> list[Certificate]:
 def coa_pdf(lot_number: str) -> Response:
     """The current certificate as PDF/A-3b (?version= for an earlier one)"""
     session = db_session()
-    cert = documents.get_certificate(
+    cert = coa.get_certificate(
         session, lots.get_lot(session, lot_number), request.args.get("version", type=int)
     )
     return _pdf(cert.pdf, f"{cert.document_number}-v{cert.version}.pdf")
@@ -100,7 +100,7 @@ class LotLabels(MethodView):
         """
         session = db_session()
         lot = lots.get_lot(session, lot_number)
-        sheet = documents.preview_labels(session, actor(), list(lot.units), printing())
+        sheet = unit_labels.preview_labels(session, actor(), list(lot.units), printing())
         return _pdf(sheet.pdf, f"labels-{lot.lot_number}-PREVIEW.pdf")
 
     @permission("labels.print")
@@ -114,7 +114,7 @@ class LotLabels(MethodView):
         """
         session = db_session()
         lot = lots.get_lot(session, lot_number)
-        sheet = documents.print_labels(
+        sheet = unit_labels.print_labels(
             session, actor(), list(lot.units), printing(), data["reason"]
         )
         return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
@@ -132,7 +132,7 @@ class UnitLabel(MethodView):
         """
         session = db_session()
         unit = lots.get_unit(session, din)
-        sheet = documents.preview_labels(session, actor(), [unit], printing())
+        sheet = unit_labels.preview_labels(session, actor(), [unit], printing())
         return _pdf(sheet.pdf, f"label-{unit.din}-PREVIEW.pdf")
 
     @permission("labels.print")
@@ -146,5 +146,5 @@ class UnitLabel(MethodView):
         """
         session = db_session()
         unit = lots.get_unit(session, din)
-        sheet = documents.print_labels(session, actor(), [unit], printing(), data["reason"])
+        sheet = unit_labels.print_labels(session, actor(), [unit], printing(), data["reason"])
         return _pdf(sheet.pdf, f"label-{unit.din}.pdf")

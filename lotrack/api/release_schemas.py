@@ -294,5 +294,4 @@ class TimelineOut(Schema):
 
 def iso_at(entry: Entry) -> str:
     """The timeline's UTC time as ISO 8601 with its zone."""
-    moment = dt.datetime.strptime(entry.at, "%Y-%m-%d %H:%M:%S UTC")
-    return moment.replace(tzinfo=dt.UTC).isoformat()
+    return entry.moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()

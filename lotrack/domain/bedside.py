@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
 from lotrack.domain.states import LotState
-from lotrack.domain.text import N_
+from lotrack.domain.text import N_, Said
 
 WITNESSED = "witnessed"  # the meaning of the infusion witness's signature (21 CFR 11.50)
 SCAN_VALID_FOR = dt.timedelta(minutes=30)  # a GO answers for the moment it was given
@@ -157,7 +157,7 @@ def _label(f: BedsideFacts) -> Reason:
             " the DIN, or scan the label."
         )
     else:
-        why = f.label_reason or "unreadable"
+        why = Said(f.label_reason or N_("unreadable"))  # the token check's reason, said too
         text = N_("The label is not genuine: %(why)s. Do not use it.")
         return said(Severity.NOT_GENUINE, code, text, why=why)
     return said(Severity.NOT_GENUINE, code, text)

@@ -14,7 +14,7 @@ from enum import IntEnum
 
 from lotrack.domain.clock import expired
 from lotrack.domain.states import LotState, UnitState
-from lotrack.domain.text import N_
+from lotrack.domain.text import N_, Said
 
 
 class Severity(IntEnum):
@@ -43,8 +43,11 @@ class Reason:
 
 
 def said(severity: Severity, code: str, template: str, **params: object) -> Reason:
-    """A reason whose sentence is `template` filled with `params` (kept for translation)."""
-    shown = {name: str(value) for name, value in params.items()}
+    """A reason whose sentence is `template` filled with `params` (kept for translation; a
+    parameter that is itself a sentence, a `Said`, is kept as one, to be translated too)."""
+    shown = {
+        name: value if isinstance(value, Said) else str(value) for name, value in params.items()
+    }
     return Reason(severity, code, template % shown, template, tuple(sorted(shown.items())))
 
 
@@ -148,7 +151,7 @@ def unit_reasons(
                     Severity.HOLD,
                     "exceptional_conditions",
                     N_("Exceptional release: %(problem)s."),
-                    problem=problem,
+                    problem=problem if isinstance(problem, Said) else Said(problem),
                 )
                 for problem in f.exceptional_problems
             )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from lotrack.domain.text import N_, said
 from lotrack.models import AuditEvent, AuditHead
 from lotrack.services.audit import GENESIS, canonical, plain
 
@@ -133,14 +134,22 @@ def verify_chain(session: Session) -> VerifyReport:
     for row in _stored_rows(session):
         seq, stored_hash, prev_hash = row[0], row[10], row[9]
         if seq != expected:
-            return VerifyReport(False, checked, expected, f"event {expected} is missing")
+            return VerifyReport(
+                False, checked, expected, said("event %(seq)s is missing", seq=expected)
+            )
         if prev_hash != prev:
             return VerifyReport(
-                False, checked, seq, f"event {seq} does not link to event {seq - 1}"
+                False,
+                checked,
+                seq,
+                said("event %(seq)s does not link to event %(prev)s", seq=seq, prev=seq - 1),
             )
         if sha256((prev + canonical_stored(row[:10])).encode()).hexdigest() != stored_hash:
             return VerifyReport(
-                False, checked, seq, f"event {seq} was altered: its hash does not match"
+                False,
+                checked,
+                seq,
+                said("event %(seq)s was altered: its hash does not match", seq=seq),
             )
         prev, expected, checked = stored_hash, expected + 1, checked + 1
     head = session.get(AuditHead, 1)
@@ -149,7 +158,13 @@ def verify_chain(session: Session) -> VerifyReport:
             False,
             checked,
             checked + 1,
-            f"event {checked + 1} is missing: the chain head records "
-            f"{head.seq if head else 'nothing'} events, {checked} found",
+            said(
+                "event %(seq)s is missing: the chain head records %(head)s events, %(num)s found",
+                seq=checked + 1,
+                head=head.seq if head else N_("nothing"),
+                num=checked,
+            ),
         )
-    return VerifyReport(True, checked, None, f"audit chain intact: {checked} events verified")
+    return VerifyReport(
+        True, checked, None, said("audit chain intact: %(num)s events verified", num=checked)
+    )

@@ -16,7 +16,7 @@ from lotrack.errors import status_of, wants_json
 from lotrack.i18n import spoken
 from lotrack.models import Lot, Unit
 from lotrack.request_scope import actor, db_session, printing, refused
-from lotrack.services import documents
+from lotrack.services import coa, token_verification, unit_labels
 from lotrack.services import lot as lots
 from lotrack.web.guard import permission
 
@@ -60,7 +60,9 @@ def _pdf(data: bytes, name: str) -> Response:
 def verify(token: str) -> ResponseReturnValue:
     """Anyone who scans a label or a certificate sees whether it is genuine and its live status."""
     settings = printing()
-    result = documents.verify_token(db_session(), settings.key, token, settings.product_name)
+    result = token_verification.verify_token(
+        db_session(), settings.key, token, settings.product_name
+    )
     if wants_json() or request.args.get("format") == "json":
         return jsonify(asdict(result))
     colour = STATUS_COLOURS.get(result.status, "stop") if result.genuine else "stop"
@@ -81,8 +83,8 @@ def lot_documents(lot_number: str) -> ResponseReturnValue:
     return render_template(
         "certificate/lot.html",
         lot=lot,
-        certificates=documents.certificates_of(session, lot),
-        prints=documents.prints_of(session, lot),
+        certificates=coa.certificates_of(session, lot),
+        prints=unit_labels.prints_of(session, lot),
         message=request.args.get("message", ""),
     )
 
@@ -93,7 +95,7 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     try:
-        cert = documents.issue_certificate(
+        cert = coa.issue_certificate(
             session, actor(), lot, printing(), request.form.get("reason", "")
         )
     except DomainError as err:
@@ -119,8 +121,8 @@ def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
         render_template(
             "certificate/lot.html",
             lot=lot,
-            certificates=documents.certificates_of(session, lot),  # type: ignore[arg-type]
-            prints=documents.prints_of(session, lot),  # type: ignore[arg-type]
+            certificates=coa.certificates_of(session, lot),  # type: ignore[arg-type]
+            prints=unit_labels.prints_of(session, lot),  # type: ignore[arg-type]
             error=message,
             errors=fields,
             message="",
@@ -134,7 +136,7 @@ def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
 def coa_pdf(lot_number: str) -> ResponseReturnValue:
     session = db_session()
     version = request.args.get("version", type=int)
-    cert = documents.get_certificate(session, lots.get_lot(session, lot_number), version)
+    cert = coa.get_certificate(session, lots.get_lot(session, lot_number), version)
     return _pdf(cert.pdf, f"{cert.document_number}-v{cert.version}.pdf")
 
 
@@ -145,10 +147,10 @@ def _label_sheet(
     session = db_session()
     try:
         if preview:
-            sheet = documents.preview_labels(session, actor(), units, printing())
+            sheet = unit_labels.preview_labels(session, actor(), units, printing())
         else:
             reason = request.form.get("reason", "")
-            sheet = documents.print_labels(session, actor(), units, printing(), reason)
+            sheet = unit_labels.print_labels(session, actor(), units, printing(), reason)
     except DomainError as err:
         return _refused(lot, err)
     return _pdf(sheet.pdf, filename)

@@ -14,8 +14,8 @@ from barcode.writer import ImageWriter
 from PIL import Image
 
 from lotrack.request_scope import db_session, printing
-from lotrack.services import documents
 from lotrack.services import lot as lots
+from lotrack.services import unit_labels
 from tests import clinical_setup as cs
 from tests.api.conftest import assert_problem, row_counts
 from tests.conftest import user
@@ -27,7 +27,7 @@ def label_photo(app, din: str) -> tuple[bytes, str]:
     with app.app_context():
         session = db_session()
         unit = lots.get_unit(session, din)
-        sheet = documents.print_labels(session, user(session, "tech"), [unit], printing(), "test")
+        sheet = unit_labels.print_labels(session, user(session, "tech"), [unit], printing(), "test")
         session.commit()
     document = pypdfium2.PdfDocument(sheet.pdf)
     try:

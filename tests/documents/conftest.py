@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from lotrack.request_scope import db_session, printing
-from lotrack.services import documents
+from lotrack.services import coa, unit_labels
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
 from tests.conftest import Backend, _app, user
@@ -49,8 +49,10 @@ def issued(module_app: Flask) -> Issued:
     with module_app.app_context():
         session = db_session()
         lot = lots.get_lot(session, RELEASED_LOT)
-        cert = documents.issue_certificate(session, user(session, "qa"), lot, printing())
-        sheet = documents.print_labels(session, user(session, "tech"), list(lot.units), printing())
+        cert = coa.issue_certificate(session, user(session, "qa"), lot, printing())
+        sheet = unit_labels.print_labels(
+            session, user(session, "tech"), list(lot.units), printing()
+        )
         session.commit()
         return Issued(
             module_app,

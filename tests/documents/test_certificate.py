@@ -20,7 +20,7 @@ from lotrack.documents.render import pdf_from_html, render_html
 from lotrack.domain.errors import Forbidden
 from lotrack.models import Certificate
 from lotrack.request_scope import db_session, printing
-from lotrack.services import documents, signature
+from lotrack.services import coa, signature
 from lotrack.services import lot as lots
 from lotrack.services.result import results_of
 from lotrack.services.specs import content_of
@@ -220,7 +220,7 @@ def test_only_qa_issues_a_certificate(demo_app: Flask, username: str, page: str)
     with demo_app.app_context():
         session = db_session()
         with pytest.raises(Forbidden):
-            documents.issue_certificate(
+            coa.issue_certificate(
                 session, user(session, username), lots.get_lot(session, RELEASED_LOT), printing()
             )
 

@@ -13,7 +13,7 @@ from flask import Flask
 
 from lotrack.documents.bilingual import Captions, parse_languages
 from lotrack.request_scope import db_session, printing
-from lotrack.services import containment, documents
+from lotrack.services import containment, unit_labels
 from lotrack.services import lot as lots
 from tests.conftest import login, user
 from tests.documents.conftest import LOCKOUT, QUARANTINED_LOT, RELEASED_LOT, Issued, qa_sign_in
@@ -126,7 +126,7 @@ def test_the_order_of_languages_is_the_sites_setting(
         session = db_session()
         lot = lots.get_lot(session, RELEASED_LOT)
         settings = dataclasses.replace(printing(), languages=parse_languages(languages))
-        sheet = documents.preview_labels(session, user(session, "tech"), lot.units[:1], settings)
+        sheet = unit_labels.preview_labels(session, user(session, "tech"), lot.units[:1], settings)
     text = page_texts(sheet.pdf)[0]
     assert settings.statements[0] in text
     assert bool(cjk_characters(text)) is chinese
@@ -170,8 +170,10 @@ def test_the_fullest_label_stays_within_its_stock_and_its_codes_read(
         session = db_session()
         lot = lots.get_lot(session, QUARANTINED_LOT)
         settings = dataclasses.replace(printing(), stock=stock)
-        preview = documents.preview_labels(session, user(session, "tech"), lot.units[:1], settings)
-        sheet = documents.print_labels(session, user(session, "tech"), lot.units[:1], settings)
+        preview = unit_labels.preview_labels(
+            session, user(session, "tech"), lot.units[:1], settings
+        )
+        sheet = unit_labels.print_labels(session, user(session, "tech"), lot.units[:1], settings)
         session.rollback()
         din = lot.units[0].din
     for pdf in (preview.pdf, sheet.pdf):

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from lotrack.documents import tokens
 from lotrack.domain import bedside as rules
 from lotrack.request_scope import db_session, printing
-from lotrack.services import bedside, documents
+from lotrack.services import bedside, unit_labels
 from lotrack.services import lot as lots
 from tests.api.conftest import row_counts
 from tests.conftest import csrf_token, login, user
@@ -151,9 +151,11 @@ def test_the_service_preview_on_each_stock_logs_nothing(module_app: Flask, stock
         session = db_session()
         lot = lots.get_lot(session, QUARANTINED_LOT)
         settings = dataclasses.replace(printing(), stock=stock)
-        sheet = documents.preview_labels(session, user(session, "tech"), list(lot.units), settings)
+        sheet = unit_labels.preview_labels(
+            session, user(session, "tech"), list(lot.units), settings
+        )
         assert not session.new and not session.dirty and not session.deleted
-        assert documents.prints_of(session, lot) == []
+        assert unit_labels.prints_of(session, lot) == []
         dins = [u.din for u in lot.units]
     assert sheet.units == dins and len(reader(sheet.pdf).pages) == len(dins)
     for codes in codes_per_page(sheet.pdf):

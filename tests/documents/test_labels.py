@@ -11,8 +11,8 @@ from flask import Flask
 from lotrack.domain import isbt128
 from lotrack.domain.errors import Forbidden, ValidationFailed
 from lotrack.request_scope import db_session, printing
-from lotrack.services import documents
 from lotrack.services import lot as lots
+from lotrack.services import unit_labels
 from tests.api.conftest import row_counts
 from tests.conftest import csrf_token, login, user
 from tests.documents.conftest import QUARANTINED_LOT, RELEASED_LOT, Issued
@@ -76,7 +76,7 @@ def test_each_label_carries_a_code_128_of_its_din_and_a_qr_that_verifies_it(
 def test_the_first_print_is_logged_as_such(issued: Issued) -> None:
     with issued.app.app_context():
         session = db_session()
-        log = documents.prints_of(session, lots.get_lot(session, RELEASED_LOT))
+        log = unit_labels.prints_of(session, lots.get_lot(session, RELEASED_LOT))
         assert sorted(p.unit.din for p in log) == issued.dins
         for entry in log:
             assert entry.reprint is False and entry.reason == ""
@@ -89,7 +89,7 @@ def test_the_100mm_bag_label_stock(module_app: Flask) -> None:
         session = db_session()
         lot = lots.get_lot(session, QUARANTINED_LOT)
         bag = dataclasses.replace(printing(), stock="100x100mm")
-        sheet = documents.print_labels(session, user(session, "qa"), list(lot.units), bag)
+        sheet = unit_labels.print_labels(session, user(session, "qa"), list(lot.units), bag)
         session.rollback()
         dins = [u.din for u in lot.units]
     pages = reader(sheet.pdf).pages
@@ -105,7 +105,7 @@ def test_an_unknown_stock_is_refused_by_name(module_app: Flask) -> None:
         session = db_session()
         lot = lots.get_lot(session, QUARANTINED_LOT)
         with pytest.raises(ValidationFailed) as refused:
-            documents.print_labels(
+            unit_labels.print_labels(
                 session,
                 user(session, "tech"),
                 list(lot.units),
@@ -113,10 +113,10 @@ def test_an_unknown_stock_is_refused_by_name(module_app: Flask) -> None:
             )
         assert "stock" in refused.value.fields
         with pytest.raises(ValidationFailed) as empty:
-            documents.print_labels(session, user(session, "tech"), [], printing())
+            unit_labels.print_labels(session, user(session, "tech"), [], printing())
         assert "units" in empty.value.fields
         with pytest.raises(Forbidden):
-            documents.print_labels(session, user(session, "nurse"), list(lot.units), printing())
+            unit_labels.print_labels(session, user(session, "nurse"), list(lot.units), printing())
 
 
 def test_a_reprint_needs_a_reason_and_is_logged_as_a_reprint(demo_app: Flask) -> None:
@@ -140,7 +140,7 @@ def test_a_reprint_needs_a_reason_and_is_logged_as_a_reprint(demo_app: Flask) ->
     assert again.status_code == 200
     with demo_app.app_context():
         session = db_session()
-        log = documents.prints_of(session, lots.get_lot(session, RELEASED_LOT))
+        log = unit_labels.prints_of(session, lots.get_lot(session, RELEASED_LOT))
         assert [(p.unit.din, p.reprint, p.reason) for p in log] == [
             (din, True, "label smudged"),
             (din, False, ""),
@@ -160,7 +160,7 @@ def test_a_quarantined_lot_prints_labels_that_say_not_for_use(demo_app: Flask) -
         session = db_session()
         lot = lots.get_lot(session, QUARANTINED_LOT)
         assert len(texts) == len(lot.units)
-        assert {p.lot_state for p in documents.prints_of(session, lot)} == {"QUARANTINE"}
+        assert {p.lot_state for p in unit_labels.prints_of(session, lot)} == {"QUARANTINE"}
     for text in texts:
         assert "QUARANTINE — NOT FOR USE" in text
     url = only(codes_per_page(sheet.data)[0], QR)

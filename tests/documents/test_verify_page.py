@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from lotrack.documents.tokens import check_token, make_token
 from lotrack.models import LabelPrint
 from lotrack.request_scope import db_session, printing, setting
-from lotrack.services import containment, documents
+from lotrack.services import coa, containment, token_verification, unit_labels
 from lotrack.services import lot as lots
 from tests.conftest import user
 from tests.documents.conftest import LOCKOUT, RELEASED_LOT, qa_sign_in
@@ -160,7 +160,7 @@ def print_one_label(app: Flask, reason: str = "") -> tuple[str, str]:
     with app.app_context():
         session = db_session()
         unit = lots.get_lot(session, RELEASED_LOT).units[0]
-        sheet = documents.print_labels(session, user(session, "tech"), [unit], printing(), reason)
+        sheet = unit_labels.print_labels(session, user(session, "tech"), [unit], printing(), reason)
         session.commit()
     return page_texts(sheet.pdf)[0], path_of(only(codes_per_page(sheet.pdf)[0], QR))
 
@@ -204,7 +204,7 @@ def test_an_expired_lot_reads_expired_on_page_and_label(
     with demo_app.app_context():
         session = db_session()
         lot = lots.get_lot(session, RELEASED_LOT)
-        cert = documents.issue_certificate(session, user(session, "qa"), lot, printing())
+        cert = coa.issue_certificate(session, user(session, "qa"), lot, printing())
         session.commit()
         expires_on, zone, coa_path = lot.expires_on, setting("SITE_TIME_ZONE"), f"/v/{cert.token}"
     client = demo_app.test_client()
@@ -215,7 +215,10 @@ def test_an_expired_lot_reads_expired_on_page_and_label(
         (last_minute + dt.timedelta(minutes=1), "EXPIRED"),
         (last_minute + dt.timedelta(days=400), "EXPIRED"),
     ):
-        monkeypatch.setattr(documents, "utcnow", lambda m=moment: m.astimezone(dt.UTC))
+        now = lambda m=moment: m.astimezone(dt.UTC)  # noqa: E731
+        # The page reads the time in token_verification, the label printer in unit_labels.
+        monkeypatch.setattr(token_verification, "utcnow", now)
+        monkeypatch.setattr(unit_labels, "utcnow", now)
         assert status(client, label_path) == expected, moment
         assert status(client, coa_path) == expected, moment
     # A label printed after expiry says so on its face.

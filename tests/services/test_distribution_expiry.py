@@ -17,7 +17,7 @@ from lotrack.documents.tokens import make_token
 from lotrack.domain.errors import ValidationFailed
 from lotrack.models import Allocation, Lot, Shipment
 from lotrack.request_scope import printing
-from lotrack.services import clinical, documents, shipment
+from lotrack.services import clinical, shipment, unit_labels
 from tests.conftest import user
 from tests.documents.pdfs import page_texts
 from tests.services.test_clinical import count, enrol, prescribed, released_lot
@@ -32,7 +32,9 @@ CLOCKS = (
     "lotrack.services.lot",
     "lotrack.services.clinical",
     "lotrack.services.shipment",
-    "lotrack.services.documents",
+    "lotrack.services.coa",
+    "lotrack.services.unit_labels",
+    "lotrack.services.token_verification",
 )
 EXPIRED = f"The unit expired at the end of {EXPIRES_ON} (Asia/Shanghai)."
 
@@ -95,9 +97,9 @@ def test_a_label_printed_at_0000_there_says_expired_and_at_2359_does_not(
     with demo_app.app_context():
         settings = printing()
         freeze(monkeypatch, LAST_MINUTE)
-        (text,) = page_texts(documents.print_labels(s, tech, [unit], settings).pdf)
+        (text,) = page_texts(unit_labels.print_labels(s, tech, [unit], settings).pdf)
         freeze(monkeypatch, MIDNIGHT)
-        reprint = documents.print_labels(s, tech, [unit], settings, "expired: relabel")
+        reprint = unit_labels.print_labels(s, tech, [unit], settings, "expired: relabel")
         (late,) = page_texts(reprint.pdf)
     assert f"Expires {EXPIRES_ON} 23:59 (Asia/Shanghai)" in text and "NOT FOR USE" not in text
     assert "EXPIRED — NOT FOR USE" in late

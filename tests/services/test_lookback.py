@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.documents.tokens import make_token
 from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict
 from lotrack.models import Containment, Lot, Result
@@ -28,6 +29,7 @@ from lotrack.services import (
     lookback,
     production,
     result,
+    token_verification,
 )
 from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
@@ -158,8 +160,8 @@ def test_a_fact_after_release_holds_the_lot_at_once(demo_app, session, case):
     assert void == [case not in outside]
     # Its units read ON HOLD at once, and the bedside says NO-GO naming it.
     printing = documents.Printing(key=demo_app.extensions["lotrack_signing_key"], base_url="x")
-    token = documents.tokens.make_token(printing.key, "U", lot.units[0].din)
-    assert documents.verify_token(s, printing.key, token, "cfMSC").status == "ON HOLD"
+    token = make_token(printing.key, "U", lot.units[0].din)
+    assert token_verification.verify_token(s, printing.key, token, "cfMSC").status == "ON HOLD"
     s.commit()
     assert audit.verify(s).ok
 

@@ -1,0 +1,159 @@
+"""Unit labels: one per unit, with its DIN in Code 128 and a signed token in a QR code; previews
+that cannot be mistaken for labels, and every print logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lotrack.db import utcnow
+from lotrack.documents import codes, tokens
+from lotrack.documents.bilingual import Captions
+from lotrack.documents.render import pdf_from_html, render_html
+from lotrack.domain import isbt128
+from lotrack.domain.distribution import lot_status
+from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.permissions import require
+from lotrack.domain.states import USABLE_LOT_STATES
+from lotrack.domain.text import N_, said
+from lotrack.models import LabelPrint, Lot, Unit, User
+from lotrack.services import audit, clock
+from lotrack.services.documents import STOCKS, Printing
+
+
+@dataclass(frozen=True)
+class LabelSheet:
+    pdf: bytes
+    units: list[str] = field(default_factory=list)
+
+
+def _label(
+    session: Session, unit: Unit, lot: Lot, printing: Printing, preview: bool = False
+) -> dict[str, Any]:
+    """A preview carries no signed token and no DIN in its bar code: scanned, it identifies no
+    unit (/v/ and the bedside answer "a label preview"); its layout is the printed label's."""
+    if preview:
+        token = tokens.preview_token(unit.din)
+        barcode = codes.code128_svg("PREVIEW")
+    else:
+        token = tokens.make_token(printing.key, "U", unit.din)
+        barcode = codes.code128_svg(unit.din)
+    url = printing.verify_url(token)
+    zone = clock.facility_zone(session)
+    now = utcnow()
+    return {
+        "din": unit.din,
+        "din_eye": isbt128.eye_readable(unit.din),
+        "check": unit.check_character,
+        "barcode": barcode,
+        "qr": codes.qr_svg(url),
+        "url": url,
+        "product": printing.product_name,
+        "lot": lot.lot_number,
+        "cells": f"{unit.cells / 1e6:.1f} × 10⁶",  # "… cells in …" in each language
+        "volume": f"{unit.volume_ml} mL",
+        "container": unit.container,
+        # Usable to the end of this date in this zone: what services/clock.expired judges.
+        "expiry": f"{lot.expires_on:%Y-%m-%d} 23:59 ({zone})",
+        "storage": _by_language(printing, printing.storage_zh, printing.storage),
+        "statements": _by_language(
+            printing, list(printing.statements_zh), list(printing.statements)
+        ),
+        "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
+        "usable": lot.state in USABLE_LOT_STATES
+        and not clock.expired(session, lot.expires_on, now),
+    }
+
+
+def _by_language(printing: Printing, zh: Any, en: Any) -> list[Any]:
+    """The Chinese and the English text, in the configured order; an empty one is left out."""
+    texts = {"zh_CN": zh, "en": en}
+    return [texts[lang] for lang in printing.languages if texts[lang]]
+
+
+def _check_sheet(actor: User, units: list[Unit], printing: Printing) -> None:
+    require(actor.role, "labels.print")
+    if printing.stock not in STOCKS:
+        raise ValidationFailed(
+            N_("Unknown label stock."),
+            {"stock": said("one of %(choices)s", choices=", ".join(STOCKS))},
+        )
+    if not units:
+        raise ValidationFailed(N_("No unit to label."), {"units": N_("none")})
+
+
+def _render_sheet(
+    session: Session, units: list[Unit], printing: Printing, preview: bool = False
+) -> bytes:
+    labels = [_label(session, u, u.lot, printing, preview) for u in units]
+    width, height = STOCKS[printing.stock]
+    html = render_html(
+        "documents/labels.html",
+        labels=labels,
+        width=width,
+        height=height,
+        preview=preview,
+        t=Captions(printing.languages),
+    )
+    return pdf_from_html(html)
+
+
+def preview_labels(
+    session: Session, actor: User, units: list[Unit], printing: Printing
+) -> LabelSheet:
+    """The labels as they would print, each stamped "PREVIEW – NOT FOR LABELLING", with no signed
+    token and no DIN bar code. A read: nothing is logged, audited or numbered."""
+    _check_sheet(actor, units, printing)
+    return LabelSheet(_render_sheet(session, units, printing, preview=True), [u.din for u in units])
+
+
+def print_labels(
+    session: Session,
+    actor: User,
+    units: list[Unit],
+    printing: Printing,
+    reason: str = "",
+) -> LabelSheet:
+    """One page per unit on the configured stock; each print is logged, a reprint needs a reason."""
+    _check_sheet(actor, units, printing)
+    printed_before = set(
+        session.scalars(
+            select(LabelPrint.unit_id).where(LabelPrint.unit_id.in_([u.id for u in units]))
+        )
+    )
+    if printed_before and not (reason or "").strip():
+        raise ValidationFailed(
+            N_("Some of these labels were printed before; a reprint needs a reason."),
+            {"reason": N_("required for a reprint")},
+        )
+    pdf = _render_sheet(session, units, printing)
+    for u in units:
+        audit.created(
+            session,
+            actor,
+            LabelPrint(
+                unit_id=u.id,
+                printed_by_id=actor.id,
+                reprint=u.id in printed_before,
+                reason=(reason or "").strip(),
+                stock=printing.stock,
+                lot_state=u.lot.state,
+            ),
+            reason=reason,
+        )
+    return LabelSheet(pdf, [u.din for u in units])
+
+
+def prints_of(session: Session, lot: Lot) -> list[LabelPrint]:
+    """The print log of a lot's labels, newest first."""
+    return list(
+        session.scalars(
+            select(LabelPrint)
+            .join(Unit, LabelPrint.unit_id == Unit.id)
+            .where(Unit.lot_id == lot.id)
+            .order_by(LabelPrint.id.desc())
+        )
+    )
