@@ -10,6 +10,7 @@ are compiled into the instance folder when the application starts (a few millise
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -20,9 +21,10 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, gettext
 
+from lotrack.domain.clock import named
 from lotrack.domain.ctcae_names import NO_NAMES, CtcaeNames, load_names
 from lotrack.domain.language import Language, choose
-from lotrack.domain.text import Said
+from lotrack.domain.text import Moment, Said
 from lotrack.domain.words import WORDS
 from lotrack.schemas.base import validation_message
 
@@ -57,7 +59,7 @@ def say(template: str, params: tuple[tuple[str, str], ...], english: str) -> str
     rule gave no template."""
     if not template:
         return english
-    return gettext(template, **{k: translate(v) if isinstance(v, Said) else v for k, v in params})
+    return gettext(template, **{k: _said_again(v) for k, v in params})
 
 
 def said_reasons(
@@ -69,6 +71,26 @@ def said_reasons(
     return [say(t, p, text) for (t, p), text in zip(said, english, strict=True)]
 
 
+def local_time(moment: dt.datetime | None) -> str:
+    """A stored UTC time shown in the viewer's zone (their site's, else the facility's), named."""
+    if moment is None:
+        return "—"
+    viewer = g.get("actor") if has_request_context() else None
+    site = getattr(viewer, "site", None)
+    zone = site.time_zone if site is not None else current_app.config["LOTRACK_SITE_TIME_ZONE"]
+    return named(moment, zone)
+
+
+def _said_again(value: object) -> object:
+    """A sentence's parameter in the reader's language: a sentence translated, a time in the
+    reader's zone; anything else (a name, a number) as it is."""
+    if isinstance(value, Said):
+        return translate(value)
+    if isinstance(value, Moment):
+        return local_time(value.moment)
+    return value
+
+
 def translate(text: str | None) -> str:
     """A sentence a rule or schema said (domain/text.py), in the request's language: a `Said`
     by its template, its `Said` parameters translated too; a fixed sentence by the catalog; a
@@ -76,7 +98,7 @@ def translate(text: str | None) -> str:
     if not text:
         return text or ""
     if isinstance(text, Said):
-        params = {k: translate(v) if isinstance(v, Said) else v for k, v in text.params.items()}
+        params = {k: _said_again(v) for k, v in text.params.items()}
         return gettext(text.template, **params) if params else gettext(text.template)
     return gettext(text)
 
@@ -151,4 +173,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["ctcae_names"] = ctcae_names
     app.jinja_env.filters["ctcae"] = ctcae_term
     app.jinja_env.filters["word"] = word
+    app.jinja_env.filters["when"] = local_time
     app.jinja_env.filters["say"] = translate

@@ -7,6 +7,7 @@ links is read in Chinese for English phrases the catalog translates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -335,3 +336,23 @@ def test_the_account_page_sets_the_language_for_every_device(
     assert login(other_device, "tech").status_code == 302
     page = other_device.get("/account/password", headers={"Accept-Language": "en"}).get_data(True)
     assert '<html lang="zh-CN">' in page and "保存语言设置" in page
+
+
+def test_a_lockout_is_said_with_its_time_in_the_readers_zone(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    """The service says the time in UTC (its English, kept in logs); the page shows it in the
+    site's zone, named, in either language."""
+    until = dt.datetime(2099, 1, 2, 3, 4, tzinfo=dt.UTC)
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        s.scalars(select(User).where(User.username == "nurse")).one().locked_until = until
+        s.commit()
+    shown = "2099-01-02 11:04 Asia/Shanghai (UTC+08:00)"
+    for language, words in (("zh-CN", "该账户已锁定至"), ("en", "is locked after repeated")):
+        token = csrf_token(client, "/login")
+        page = client.post(
+            "/login",
+            data={"username": "nurse", "password": PASSWORDS["nurse"], "csrf_token": token},
+            headers={"Accept-Language": language},
+        ).get_data(as_text=True)
+        assert words in page and shown in page and "03:04 UTC" not in page, language

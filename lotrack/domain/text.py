@@ -5,6 +5,7 @@ keeps them, so an edge can say it again in the reader's language (lotrack/i18n.p
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 
@@ -38,3 +39,18 @@ def _said_again(template: str, params: dict[str, Any]) -> Said:
 def said(template: str, **params: Any) -> Said:
     """`template % params` in English, keeping both for translation (pybabel keyword `said`)."""
     return Said(template, **params)
+
+
+class Moment(str):
+    """A stored time inside a sentence: in English (the str) "2026-12-04 06:15 UTC"; an edge
+    shows it in the reader's zone, named, as every page shows a time."""
+
+    moment: dt.datetime
+
+    def __new__(cls, moment: dt.datetime) -> Moment:
+        made = super().__new__(cls, f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
+        made.moment = moment
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Moment, (self.moment,))

@@ -19,7 +19,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.language import Language
 from lotrack.domain.permissions import Role
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_, Moment, said
 from lotrack.models import ApiToken, Site, User
 from lotrack.models.user import ROLES
 from lotrack.services import audit
@@ -194,9 +194,9 @@ def authenticate(
         return LoginOutcome(
             None,
             said(
-                "This account is locked after repeated failed logins until %(time)s UTC. Ask an"
+                "This account is locked after repeated failed logins until %(time)s. Ask an"
                 " administrator to unlock it.",
-                time=f"{user.locked_until:%Y-%m-%d %H:%M}",
+                time=Moment(user.locked_until),
             ),
         )
     if not user.active:

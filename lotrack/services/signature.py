@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain.decisions import Action, Meaning
 from lotrack.domain.errors import Forbidden
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_, Moment, said
 from lotrack.models import Lot, Signature, User
 from lotrack.services import accounts, audit
 from lotrack.services.dossier import dossier_hash
@@ -55,16 +55,16 @@ def authenticate(
     `field` names the form field of the password (a witness has their own)."""
     mine = field == "password"
     if signer.locked_until is not None and signer.locked_until > utcnow():
-        until = f"{signer.locked_until:%Y-%m-%d %H:%M}"
+        until = Moment(signer.locked_until)
         raise Forbidden(
             said(
-                "Your account is locked until %(until)s UTC after repeated failed attempts; ask an"
+                "Your account is locked until %(until)s after repeated failed attempts; ask an"
                 " administrator to unlock it.",
                 until=until,
             )
             if mine
             else said(
-                "%(username)s's account is locked until %(until)s UTC after repeated failed"
+                "%(username)s's account is locked until %(until)s after repeated failed"
                 " attempts; ask an administrator to unlock it.",
                 username=signer.username,
                 until=until,

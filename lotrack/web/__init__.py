@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
 
-from lotrack.domain.clock import named
 from lotrack.domain.permissions import may
 
 # The menu: (endpoint, label, the permission that shows it; domain/permissions.py decides).
@@ -44,16 +42,6 @@ def _nav() -> dict[str, Any]:
     }
 
 
-def local_time(moment: dt.datetime | None) -> str:
-    """A stored UTC time shown in the viewer's zone (their site's, else the facility's), named."""
-    if moment is None:
-        return "—"
-    viewer = g.get("actor")
-    site = getattr(viewer, "site", None)
-    zone = site.time_zone if site is not None else current_app.config["LOTRACK_SITE_TIME_ZONE"]
-    return named(moment, zone)
-
-
 def init_app(app: Flask) -> None:
     from lotrack.web import (
         admin,
@@ -82,7 +70,6 @@ def init_app(app: Flask) -> None:
 
     app.context_processor(_nav)
     app.add_template_filter(json.loads, "fromjson")
-    app.add_template_filter(local_time, "when")
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(audit.bp)

@@ -21,7 +21,7 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ContainmentKind, ExceptionalStatus, LotState
 from lotrack.domain.text import said
-from lotrack.i18n import word
+from lotrack.i18n import local_time, word
 from lotrack.models import ExceptionalRelease, Lot
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import ReasonIn
@@ -37,7 +37,6 @@ from lotrack.services import (
 )
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
-from lotrack.web import local_time
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
 from lotrack.web.signing import notifications, notify_state

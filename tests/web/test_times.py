@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import g
 
-from lotrack.web import local_time
+from lotrack.i18n import local_time
 from tests.conftest import user
 
 
