@@ -17,7 +17,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lotrack.config import build_config
     from lotrack.db import make_engine, make_sessionmaker
     from lotrack.documents.tokens import load_or_create_signing_key
+    from lotrack.keys import load_or_create_key
     from lotrack.request_scope import Database, UnitOfWorkFlask, close_session
+    from lotrack.services.audit_anchor import Anchor
 
     instance = Path(
         (config or {}).get("INSTANCE_PATH")
@@ -32,6 +34,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(build_config(instance, config))
     app.extensions["lotrack_signing_key"] = load_or_create_signing_key(instance)
+    audit_key = Path(app.config["LOTRACK_AUDIT_KEY_FILE"] or instance / "audit_checkpoint_key.pem")
+    app.extensions["lotrack_audit_anchor"] = Anchor(
+        load_or_create_key(audit_key),
+        Path(app.config["LOTRACK_AUDIT_CHECKPOINT_FILE"] or instance / "audit_checkpoints.jsonl"),
+        audit_key,
+    )
     engine = make_engine(app.config["LOTRACK_DATABASE_URL"])
     maker = make_sessionmaker(engine, app.config["LOTRACK_SITE_TIME_ZONE"])
     app.extensions["lotrack_db"] = Database(engine, maker)

@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     # A JSON file of CTCAE display names in another language that names its source
     # (lotrack/domain/ctcae_names.py); none by default: CTCAE terms show in official English.
     "CTCAE_NAMES_FILE": "",
+    # The audit trail's anchor (services/audit_anchor.py): the Ed25519 key that signs checkpoints
+    # of the chain's head, and the file they are appended to. Empty: in the instance folder.
+    # Keep the key where the database's owner cannot write it; copy the file off the host.
+    "AUDIT_KEY_FILE": "",
+    "AUDIT_CHECKPOINT_FILE": "",
 }
 
 INT_KEYS = {

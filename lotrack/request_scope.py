@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lotrack.documents.bilingual import parse_languages
 from lotrack.domain.errors import Forbidden
 from lotrack.models import User
+from lotrack.services.audit_anchor import Anchor
 from lotrack.services.documents import Printing
 
 
@@ -116,6 +117,12 @@ def lockout():  # noqa: ANN201 (services.signature.Lockout; imported here, servi
 
 def setting(name: str) -> Any:
     return current_app.config["LOTRACK_" + name]
+
+
+def audit_anchor() -> Anchor:
+    """The key and file of the audit trail's signed checkpoints."""
+    anchor: Anchor = current_app.extensions["lotrack_audit_anchor"]
+    return anchor
 
 
 def printing() -> Printing:

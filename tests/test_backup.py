@@ -204,8 +204,16 @@ def test_restoring_over_data_needs_force(demo_app, tmp_path, backend, demo_templ
     assert _cli(demo_app, "backup", str(path)).exit_code == 0
     manifest = json.loads(manifest_path(path).read_text())
     url = backend.clone(demo_template)
+    # The same facility restoring: its checkpoint key comes along (the backup's checkpoints are
+    # signed with it); another key would not vouch for them (tests/services/test_audit_anchor.py).
+    key = demo_app.extensions["lotrack_audit_anchor"].key_file
     other = create_app(
-        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "o"), "LOTRACK_DATABASE_URL": url}
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "o"),
+            "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_AUDIT_KEY_FILE": str(key),
+        }
     )
     try:
         extra = _register(other)  # data the backup does not hold

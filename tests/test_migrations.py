@@ -148,10 +148,13 @@ def _triggers(engine) -> set[tuple[str, str]]:
 
 
 def _counts(engine) -> dict[str, int]:
+    """Rows of each table the database has at its revision (later revisions add tables)."""
     with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
         return {
             t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
             for t in Base.metadata.tables
+            if t in present
         }
 
 
@@ -174,8 +177,8 @@ def test_revision_0010_keeps_every_row_and_every_trigger(demo_app):
         table for table, _name in triggers
     }
     upgrade(engine)
-    assert _counts(engine) == before
-    assert _triggers(engine) == triggers
+    assert {t: n for t, n in _counts(engine).items() if t in before} == before
+    assert {(t, name) for t, name in _triggers(engine) if t in before} == set(triggers)
     assert _diff(engine) == []
     with pytest.raises(DBAPIError, match=MESSAGE), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event"))

@@ -52,6 +52,42 @@ POSTGRES_UNGUARDS = [
 ]
 
 
+CHECKPOINT_MESSAGE = "audit_checkpoint is append-only: rows can be neither changed nor deleted"
+SQLITE_CHECKPOINT_GUARDS = [
+    f"""CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+    BEGIN SELECT RAISE(ABORT, '{CHECKPOINT_MESSAGE}'); END""",
+    f"""CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+    BEGIN SELECT RAISE(ABORT, '{CHECKPOINT_MESSAGE}'); END""",
+]
+SQLITE_CHECKPOINT_UNGUARDS = [
+    "DROP TRIGGER IF EXISTS audit_checkpoint_no_update",
+    "DROP TRIGGER IF EXISTS audit_checkpoint_no_delete",
+]
+POSTGRES_CHECKPOINT_GUARDS = [
+    f"""CREATE OR REPLACE FUNCTION audit_checkpoint_refuse() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN
+      RAISE EXCEPTION '{CHECKPOINT_MESSAGE}' USING ERRCODE = 'insufficient_privilege';
+    END $$""",
+    """CREATE TRIGGER audit_checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint
+    FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_refuse()""",
+    """CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoint_refuse()""",
+]
+POSTGRES_CHECKPOINT_UNGUARDS = [
+    "DROP TRIGGER IF EXISTS audit_checkpoint_no_change ON audit_checkpoint",
+    "DROP TRIGGER IF EXISTS audit_checkpoint_no_truncate ON audit_checkpoint",
+    "DROP FUNCTION IF EXISTS audit_checkpoint_refuse()",
+]
+
+
+def checkpoint_guard_statements(dialect: str) -> list[str]:
+    return POSTGRES_CHECKPOINT_GUARDS if dialect == "postgresql" else SQLITE_CHECKPOINT_GUARDS
+
+
+def checkpoint_unguard_statements(dialect: str) -> list[str]:
+    return POSTGRES_CHECKPOINT_UNGUARDS if dialect == "postgresql" else SQLITE_CHECKPOINT_UNGUARDS
+
+
 def audit_guard_statements(dialect: str) -> list[str]:
     return POSTGRES_GUARDS if dialect == "postgresql" else SQLITE_GUARDS
 

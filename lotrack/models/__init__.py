@@ -3,7 +3,7 @@ Base.metadata."""
 
 from lotrack.models.adverse_event import AdverseEvent
 from lotrack.models.attachment import Attachment
-from lotrack.models.audit import AuditEvent, AuditHead
+from lotrack.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from lotrack.models.bedside import BedsideScan
 from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
 from lotrack.models.containment import Containment, ContainmentLot
@@ -32,6 +32,7 @@ __all__ = [
     "Allocation",
     "ApiToken",
     "Attachment",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "BedsideScan",

@@ -38,3 +38,18 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head at a moment (services/audit_anchor.py): whoever
+    rewrites and re-chains events afterwards cannot sign the new head without the key, which is
+    kept outside the database. Append-only, like the events (migrations/guards.py)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(16))  # the public key's SHA-256, first 16 hex
+    signature: Mapped[str] = mapped_column(String(128))  # Ed25519 over the payload, hex

@@ -25,6 +25,7 @@ from lotrack.models import AuditEvent, User
 from lotrack.services.common import in_turn
 
 if TYPE_CHECKING:
+    from lotrack.services.audit_anchor import Anchor
     from lotrack.services.audit_verify import VerifyReport
 
 GENESIS = "0" * 64
@@ -194,12 +195,18 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def verify(session: Session) -> VerifyReport:
+def verify(session: Session, anchor: Anchor | None = None) -> VerifyReport:
     """Walk the chain in sequence order; name the first event whose link or content is broken
-    (services/audit_verify.py rebuilds exactly the bytes this module's writer hashed)."""
-    from lotrack.services.audit_verify import verify_chain  # it reads what this module writes
+    (services/audit_verify.py rebuilds exactly the bytes this module's writer hashed) and, with
+    the checkpoint `anchor`, the first signed head the recomputed chain departs from."""
+    # Both read what this module writes; imported here, as they import this module.
+    from lotrack.services.audit_anchor import signed_heads
+    from lotrack.services.audit_verify import verify_chain
 
-    return verify_chain(session)
+    if anchor is None:
+        return verify_chain(session)
+    refused, signed = signed_heads(session, anchor)
+    return refused or verify_chain(session, signed)
 
 
 def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:

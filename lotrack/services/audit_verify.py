@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_, Moment, said
 from lotrack.models import AuditEvent, AuditHead
 from lotrack.services.audit import GENESIS, canonical, plain
 
@@ -124,13 +124,19 @@ def _stored_rows(session: Session, batch: int = 5000) -> Iterator[tuple[Any, ...
         last = rows[-1][0]
 
 
-def verify_chain(session: Session) -> VerifyReport:
-    """Walk the chain in sequence order; name the first event whose link or content is broken.
+def verify_chain(session: Session, signed: dict[int, list[Any]] | None = None) -> VerifyReport:
+    """Walk the chain in sequence order; name the first event whose link or content is broken,
+    or where the recomputed chain departs from a signed checkpoint of its head (`signed`: the
+    checkpoints, services/audit_anchor.py, by the sequence they signed, signatures checked).
 
     Each event's hash is recomputed over exactly the bytes the writer hashed (row_hash of
     _row), rebuilt from plain rows (canonical_stored) rather than through objects."""
-    prev, expected, checked = GENESIS, 1, 0
+    signed = signed or {}
+    prev, expected, checked, agreed = GENESIS, 1, 0, 0
     sha256 = hashlib.sha256
+    for point in signed.get(0, ()):
+        if point.head_hash != GENESIS:
+            return _departs(point, 0, 0)
     for row in _stored_rows(session):
         seq, stored_hash, prev_hash = row[0], row[10], row[9]
         if seq != expected:
@@ -152,6 +158,11 @@ def verify_chain(session: Session) -> VerifyReport:
                 said("event %(seq)s was altered: its hash does not match", seq=seq),
             )
         prev, expected, checked = stored_hash, expected + 1, checked + 1
+        if seq in signed:
+            for point in signed[seq]:
+                if point.head_hash != stored_hash:
+                    return _departs(point, agreed, checked - 1)
+            agreed = seq
     head = session.get(AuditHead, 1)
     if head is None or head.seq != checked or head.hash != prev:
         return VerifyReport(
@@ -165,6 +176,49 @@ def verify_chain(session: Session) -> VerifyReport:
                 num=checked,
             ),
         )
+    beyond = sorted(seq for seq in signed if seq > checked)
+    if beyond:
+        return VerifyReport(
+            False,
+            checked,
+            checked + 1,
+            said(
+                "event %(seq)s is missing: a signed checkpoint vouches for %(signed)s events,"
+                " %(num)s found",
+                seq=checked + 1,
+                signed=beyond[-1],
+                num=checked,
+            ),
+        )
+    if signed:
+        return VerifyReport(
+            True,
+            checked,
+            None,
+            said(
+                "audit chain intact: %(num)s events verified, and %(points)s signed checkpoints"
+                " agree",
+                num=checked,
+                points=sum(len(points) for points in signed.values()),
+            ),
+        )
     return VerifyReport(
         True, checked, None, said("audit chain intact: %(num)s events verified", num=checked)
+    )
+
+
+def _departs(point: Any, agreed: int, checked: int) -> VerifyReport:
+    """The recomputed chain and a signed head disagree: an event after the last checkpoint that
+    agreed was rewritten, and the chain computed again over it."""
+    return VerifyReport(
+        False,
+        checked,
+        agreed + 1,
+        said(
+            "the chain departs from its head signed at event %(seq)s on %(at)s: an event from"
+            " %(first)s to %(seq)s was rewritten and the chain computed again",
+            seq=point.seq,
+            at=Moment(dt.datetime.fromisoformat(point.made_at)),
+            first=agreed + 1,
+        ),
     )

@@ -14,7 +14,7 @@ from lotrack.db import Base
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.text import N_
 from lotrack.i18n import spoken, translate
-from lotrack.request_scope import db_session, setting
+from lotrack.request_scope import audit_anchor, db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.admin import AuditFilterIn
 from lotrack.services import audit
@@ -78,7 +78,7 @@ def audit_log() -> ResponseReturnValue:
 @bp.get("/verify")
 @permission("audit.read")
 def verify_chain() -> ResponseReturnValue:
-    report = audit.verify(db_session())
+    report = audit.verify(db_session(), audit_anchor())
     return render_template("audit/verify.html", report=report, verdict=verdict(report))
 
 

@@ -1,0 +1,32 @@
+"""Ed25519 keys kept as files outside the database: the label key and the audit checkpoint key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The key at `path`, generated (mode 0600) on first use; never committed, never in the
+    database (instance/ is ignored by git; an operator may keep the file elsewhere)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker created it first
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
