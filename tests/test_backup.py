@@ -59,8 +59,10 @@ def _lot_numbers(app: Flask) -> set[str]:
 
 
 @pytest.fixture
-def target(backend, tmp_path) -> Iterator[Flask]:
-    """An application on a new database with nothing in it: where a backup is restored."""
+def target(backend, tmp_path, demo_app) -> Iterator[Flask]:
+    """An application on a new database with nothing in it: where a backup is restored. The
+    same facility's: its audit checkpoint key comes along, as the backup's checkpoints are
+    signed with it (another key would not vouch for them: tests/services/test_audit_anchor.py)."""
     url = make_blank(backend)
     app = create_app(
         {
@@ -68,6 +70,7 @@ def target(backend, tmp_path) -> Iterator[Flask]:
             "INSTANCE_PATH": str(tmp_path / "target"),
             "LOTRACK_DATABASE_URL": url,
             "LOTRACK_FACILITY_ID": FACILITY,
+            "LOTRACK_AUDIT_KEY_FILE": str(demo_app.extensions["lotrack_audit_anchor"].key_file),
         }
     )
     yield app
