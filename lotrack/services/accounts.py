@@ -43,6 +43,7 @@ class LoginOutcome:
 # ASVS 4.0.3 §2.1.2: passphrases of 64 characters must be allowed and longer than 128 refused
 # (ASVS 5 keeps the 64 and drops the cap); 128 also bounds the work of one hash.
 MAX_PASSWORD_LENGTH = 128
+USERNAME_MAX = 64  # the user_account.username column: a longer name is no account's
 # NIST SP 800-63B (password verifiers): refuse what every guessing list tries first, whatever its
 # ornament. A base word counts with digits and symbols around it, l33t spelling or repeated
 # ("Password123!", "p@ssw0rd2024", "passwordpassword"); so do the username and the app's name.
@@ -184,10 +185,17 @@ def authenticate(
     the user needs to know about to call for help.
     """
     now = utcnow()
-    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    name = (username or "").strip().lower()
+    if len(name) > USERNAME_MAX:
+        # No such account can exist; the permanent trail keeps what was tried, bounded.
+        _verify(_DUMMY_HASH, password)
+        tried = {"username": name[:USERNAME_MAX] + "…", "length": len(name)}
+        audit.event(session, None, "login_failed", ("user_account", "?"), tried)
+        return LoginOutcome(None, WRONG)
+    user = session.scalar(select(User).where(User.username == name))
     if user is None:
         _verify(_DUMMY_HASH, password)
-        audit.event(session, None, "login_failed", ("user_account", "?"), {"username": username})
+        audit.event(session, None, "login_failed", ("user_account", "?"), {"username": name})
         return LoginOutcome(None, WRONG)
     if user.locked_until is not None and user.locked_until > now:
         audit.event(session, user, "login_refused_locked", user)
@@ -333,6 +341,8 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
+    if row.user.locked_until is not None and row.user.locked_until > now:
+        return None  # a locked account acts through no door, its tokens included
     # Write last-use at most once a minute: a token in a busy integration must not write per call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         row.last_used_at = now

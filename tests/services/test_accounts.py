@@ -204,3 +204,25 @@ def test_the_audit_trails_system_actor_name_cannot_be_taken(session):
     with pytest.raises(ValidationFailed) as refused:
         _new(session, username="system")
     assert "username" in refused.value.fields
+
+
+def test_a_username_longer_than_any_account_is_refused_and_logged_bounded(session):
+    """Issue 16: a 1.5 MB username on the login form was stored whole in the permanent trail."""
+    tried = "x" * 1_500_000
+    outcome = _login(session, tried, "whatever password")
+    assert outcome.user is None and outcome.message == accounts.WRONG
+    failed = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "login_failed", AuditEvent.entity_id == "?")
+    ).one()
+    assert len(failed.changes) < 300
+    assert '"length"' in failed.changes and "1500000" in failed.changes
+
+
+def test_a_locked_accounts_tokens_are_refused_until_it_is_unlocked(session):
+    tech = user(session, "tech")
+    token = accounts.create_token(session, None, tech)
+    assert accounts.user_for_token(session, token) is tech
+    tech.locked_until = utcnow() + dt.timedelta(minutes=15)
+    assert accounts.user_for_token(session, token) is None
+    tech.locked_until = utcnow() - dt.timedelta(seconds=1)  # the lock has run out
+    assert accounts.user_for_token(session, token) is tech
