@@ -136,16 +136,29 @@ def user_create_command(username: str, role: str, site_code: str | None, full_na
 @token_cli.command("create")
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for.")
-def token_create_command(username: str, label: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(accounts.SCOPES),
+    default=("read",),
+    show_default=True,
+    help="What it may do: read (GET), write (other methods), sign (e-signatures); repeat.",
+)
+@click.option("--days", default=accounts.TOKEN_DAYS, show_default=True, help="Valid for.")
+def token_create_command(username: str, label: str, scopes: tuple[str, ...], days: int) -> None:
     """Issue an API token for USERNAME; it is printed once, as the last line."""
     with _session() as session:
         try:
             user = accounts.find_user(session, username)
-            token = accounts.create_token(session, None, user, label)
+            token = accounts.create_token(session, None, user, label, scopes=scopes, days=days)
             session.commit()
         except DomainError as err:
             _fail(err)
-    click.echo(f"token for {username} (shown once; only its hash is kept):")
+    click.echo(
+        f"token for {username}, {', '.join(scopes)} for {days} days "
+        "(shown once; only its hash is kept):"
+    )
     click.echo(token)
 
 

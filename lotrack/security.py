@@ -15,7 +15,8 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
-from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.errors import Forbidden, NotFound, ValidationFailed
+from lotrack.domain.text import Said, said
 from lotrack.models import User
 from lotrack.request_scope import db_session, setting
 from lotrack.services import accounts
@@ -153,7 +154,10 @@ def _identify() -> None:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             # The token's last-use stamp joins the request's unit of work (request_scope.settle).
-            g.actor = accounts.user_for_token(db_session(), header[7:].strip())
+            token = accounts.live_token(db_session(), header[7:].strip())
+            if token is not None:
+                g.actor, g.token_scopes = token.user, token.scope_set
+                _require_scope("read" if request.method in SAFE_METHODS else "write")
         return
     if current_user.is_authenticated:
         if _session_expired():
@@ -163,6 +167,28 @@ def _identify() -> None:
             return
         session["last_seen"] = time.time()
         g.actor = current_user._get_current_object()
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _require_scope(scope: str) -> None:
+    """A token does only what it was issued for (services/accounts.SCOPES)."""
+    scopes = g.get("token_scopes")
+    if scopes is not None and scope not in scopes:
+        raise Forbidden(
+            said(
+                "This token may not %(scope)s: it was issued for %(scopes)s.",
+                scope=Said(scope),
+                scopes=", ".join(sorted(scopes)),
+            ),
+            {"token": said("needs the %(scope)s scope", scope=scope)},
+        )
+
+
+def require_signing_scope() -> None:
+    """An e-signature through the API needs a token issued for signing."""
+    _require_scope("sign")
 
 
 def _refuse_nul() -> None:

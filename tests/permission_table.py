@@ -58,6 +58,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("record", "entity_type"): "lot",
     ("*", "entity_id"): "{lot_id}",
     ("v", "token"): "{label_token}",
+    ("tokens", "token_id"): "1",  # a token of someone else, or none: refused as not one's own
     ("static", "filename"): "css/lotrack.css",
 }
 
@@ -111,6 +112,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("auth.logout", "POST"): LOGGED_IN,
     ("auth.change_password", "GET"): LOGGED_IN,
     ("auth.change_password", "POST"): LOGGED_IN,
+    ("auth.revoke_token", "POST"): LOGGED_IN,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
     ("admin.new_user", "POST"): ADMIN,

@@ -19,6 +19,9 @@ from lotrack.domain.permissions import require
 from lotrack.domain.text import N_, said
 from lotrack.errors import problem
 from lotrack.request_scope import actor, db_session
+from lotrack.schemas.release import sign_in
+from lotrack.security import require_signing_scope
+from lotrack.services.signature import SignIn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -181,3 +184,9 @@ def permission(action: str) -> Callable[[F], F]:
 
 READ = "manufacturing.read"
 WRITE = "manufacturing.write"
+
+
+def signed_in(data: dict[str, Any]) -> SignIn:
+    """The signer of an e-signature made through the API, once the token may sign."""
+    require_signing_scope()
+    return sign_in(data)

@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
-from lotrack.api.common import READ, Blueprint, permission
+from lotrack.api.common import READ, Blueprint, permission, signed_in
 from lotrack.api.release import decision
 from lotrack.domain.states import ContainmentKind
 from lotrack.models import Containment, Notification, Signature
 from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas.paging import PageArgs
-from lotrack.schemas.release import SignWithReasonIn, ZonedNotifyIn, sign_in
+from lotrack.schemas.release import SignWithReasonIn, ZonedNotifyIn
 from lotrack.services import cellbank as banks
 from lotrack.services import containment as service
 from lotrack.services import decisions, exceptional, signature
@@ -79,7 +79,7 @@ def _contain_lot(kind: str, data: dict[str, Any], lot_number: str) -> dict[str, 
     session = db_session()
     lot = lots.get_lot(session, lot_number)
     record = service.contain(
-        session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), lot=lot
+        session, actor(), kind=kind, sign_in=signed_in(data), lockout=lockout(), lot=lot
     )
     session.flush()
     signed = session.scalars(
@@ -110,7 +110,7 @@ def _contain_bank(kind: str, data: dict[str, Any], code: str) -> ContainmentView
     session = db_session()
     bank = banks.get_bank(session, code)
     record = service.contain(
-        session, actor(), kind=kind, sign_in=sign_in(data), lockout=lockout(), bank=bank
+        session, actor(), kind=kind, sign_in=signed_in(data), lockout=lockout(), bank=bank
     )
     session.flush()
     session.refresh(record)  # the lots the service linked after creating the record

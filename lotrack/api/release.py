@@ -15,13 +15,13 @@ from flask.views import MethodView
 
 from lotrack.api import decision_schemas as dio
 from lotrack.api import release_schemas as io
-from lotrack.api.common import READ, Blueprint, permission
+from lotrack.api.common import READ, Blueprint, permission, signed_in
 from lotrack.domain.decisions import Action
 from lotrack.domain.states import ExceptionalStatus
 from lotrack.models import ExceptionalRelease, Lot, Notification, Signature
 from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas import ReasonIn
-from lotrack.schemas.release import ExceptionalIn, SignIn, SignWithReasonIn, ZonedNotifyIn, sign_in
+from lotrack.schemas.release import ExceptionalIn, SignIn, SignWithReasonIn, ZonedNotifyIn
 from lotrack.services import clinical, containment, decisions, exceptional, release, signature
 from lotrack.services import lot as lots
 from lotrack.services import timeline as timelines
@@ -55,7 +55,7 @@ def decision(lot: Lot, signed: Signature, containment_number: str | None = None)
 def _decide(action: Action, data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     session = db_session()
     lot = lots.get_lot(session, lot_number)
-    signed = release.decide(session, actor(), lot, action, sign_in(data), lockout())
+    signed = release.decide(session, actor(), lot, action, signed_in(data), lockout())
     return decision(lot, signed)
 
 
@@ -121,7 +121,7 @@ def sign_review(data: dict[str, Any], lot_number: str) -> dict[str, Any]:
     """Sign the dossier as it stands as 'reviewed', without a change of state"""
     session = db_session()
     lot = lots.get_lot(session, lot_number)
-    signed = release.sign_review(session, actor(), lot, sign_in(data), lockout())
+    signed = release.sign_review(session, actor(), lot, signed_in(data), lockout())
     return decision(lot, signed)
 
 
@@ -227,7 +227,7 @@ def sign_exceptional(data: dict[str, Any], number: str) -> ErView:
     """QA's or the medical director's signature; with both, the lot is EXCEPTIONAL_RELEASE"""
     session = db_session()
     er = exceptional.get_request(session, number)
-    signed = exceptional.sign_release(session, actor(), er, sign_in(data), lockout())
+    signed = exceptional.sign_release(session, actor(), er, signed_in(data), lockout())
     return er_view(er, signed)
 
 
@@ -241,7 +241,7 @@ def accept_exceptional(data: dict[str, Any], number: str) -> ErView:
     physician)'. No unit is allocated before this acceptance and the sponsor's notification"""
     session = db_session()
     er = exceptional.get_request(session, number)
-    signed = exceptional.accept_release(session, actor(), er, sign_in(data), lockout())
+    signed = exceptional.accept_release(session, actor(), er, signed_in(data), lockout())
     return er_view(er, signed)
 
 

@@ -8,6 +8,7 @@ import re
 import secrets
 import string
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -43,6 +44,9 @@ class LoginOutcome:
 # ASVS 4.0.3 §2.1.2: passphrases of 64 characters must be allowed and longer than 128 refused
 # (ASVS 5 keeps the 64 and drops the cap); 128 also bounds the work of one hash.
 MAX_PASSWORD_LENGTH = 128
+SCOPES = (N_("read"), N_("write"), N_("sign"))  # GET and HEAD; other methods; an e-signature
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
 USERNAME_MAX = 64  # the user_account.username column: a longer name is no account's
 # NIST SP 800-63B (password verifiers): refuse what every guessing list tries first, whatever its
 # ornament. A base word counts with digits and symbols around it, l33t spelling or repeated
@@ -309,10 +313,33 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, actor: User | None, user: User, label: str = "") -> str:
-    """Issue an API bearer token; only its SHA-256 is stored, the token is shown once."""
+def create_token(
+    session: Session,
+    actor: User | None,
+    user: User,
+    label: str = "",
+    *,
+    scopes: Iterable[str] = SCOPES,
+    days: int = TOKEN_DAYS,
+) -> str:
+    """Issue an API bearer token that may do `scopes` for `days`; only its SHA-256 is stored,
+    the token is shown once."""
+    chosen = sorted(set(scopes), key=SCOPES.index) if set(scopes) <= set(SCOPES) else None
+    fields: dict[str, str] = {}
+    if not chosen:
+        fields["scopes"] = said("one or more of %(choices)s", choices=", ".join(SCOPES))
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        fields["days"] = said("from 1 to %(max)s days", max=MAX_TOKEN_DAYS)
+    if fields:
+        raise ValidationFailed(N_("The token cannot be issued."), fields)
     token = "lt_" + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, token_hash=_token_digest(token), label=label)
+    row = ApiToken(
+        user=user,
+        token_hash=_token_digest(token),
+        label=label,
+        scopes=",".join(chosen or ()),
+        expires_at=utcnow() + dt.timedelta(days=days),
+    )
     audit.created(session, actor, row)
     return token
 
@@ -335,15 +362,46 @@ _TOKEN_WITH_USER = (
 )
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a live token belongs to."""
+def live_token(session: Session, token: str) -> ApiToken | None:
+    """The token, with its user, if it may be used now: not revoked, not expired, its account
+    active and not locked (a locked account acts through no door, its tokens included)."""
     row = session.scalar(_TOKEN_WITH_USER, {"digest": _token_digest(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
     if row.user.locked_until is not None and row.user.locked_until > now:
-        return None  # a locked account acts through no door, its tokens included
+        return None
     # Write last-use at most once a minute: a token in a busy integration must not write per call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         row.last_used_at = now
-    return row.user
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a live token belongs to."""
+    row = live_token(session, token)
+    return row.user if row is not None else None
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """A user's tokens, newest first (live, expired and revoked: the account page lists all)."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, actor: User, token_id: int, reason: str) -> ApiToken:
+    """Revoke one of the actor's own tokens (an administrator revokes anyone's with the CLI)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != actor.id:
+        raise NotFound(said("No token %(id)s of yours.", id=token_id), {"token": N_("not yours")})
+    if row.revoked_at is not None:
+        raise Conflict(said("Token %(id)s is already revoked.", id=token_id))
+    if not reason.strip():
+        raise ValidationFailed(N_("Say why the token is revoked."), {"reason": N_("required")})
+    audit.changed(session, actor, row, {"revoked_at": utcnow()}, reason.strip())
+    return row

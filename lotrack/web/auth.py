@@ -12,12 +12,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
+from lotrack.db import utcnow
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.language import Language
 from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
+from lotrack.schemas import ReasonIn
 from lotrack.security import login_throttle
 from lotrack.services import accounts
+from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import consume_expired_flag, login_required
 
 bp = Blueprint("auth", __name__)
@@ -120,12 +123,33 @@ def change_password() -> ResponseReturnValue:
                 _keep_language(chosen)
                 flash(_("Password changed. Every session was ended; log in with the new password."))
                 return redirect(url_for("auth.login"))
+    return _account_page(errors), (422 if errors else 200)
+
+
+def _account_page(errors: dict[str, str] | None = None, form: FormState = NO_FORM) -> str:
+    """The account page: password, language, and the person's API tokens."""
     return render_template(
         "auth/password.html",
-        errors=errors,
+        errors=errors or {},
+        form=form,
+        tokens=accounts.tokens_of(db_session(), actor()),
+        now=utcnow(),
         min_length=setting("MIN_PASSWORD_LENGTH"),
         max_length=accounts.MAX_PASSWORD_LENGTH,
-    ), (422 if errors else 200)
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revoke one of one's own API tokens (a lost laptop, an integration retired)."""
+
+    def act(data: dict[str, str]) -> ResponseReturnValue:
+        accounts.revoke_token(db_session(), actor(), token_id, data["reason"])
+        flash(_("Token %(id)s revoked: it no longer opens the API.", id=token_id))
+        return redirect(url_for("auth.change_password") + "#tokens")
+
+    return submit(f"revoke-{token_id}", ReasonIn(), act, lambda form: _account_page(form=form))
 
 
 @bp.post("/language")
