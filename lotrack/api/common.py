@@ -157,7 +157,10 @@ def authenticate() -> Response | None:
         resp = problem(
             401,
             "unauthorized",
-            gettext("The bearer token is unknown or revoked.")
+            gettext(
+                "The bearer token is unknown, revoked or expired, or its account is locked or"
+                " disabled."
+            )
             if given
             else gettext("Authenticate with an API token: Authorization: Bearer <token>."),
         )

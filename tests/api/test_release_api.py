@@ -204,8 +204,9 @@ def test_wrong_passwords_count_and_lock_the_account_then_even_the_right_one_fail
         qa.post(f"/lots/{number}/release", signing("qa", "release", password="guess")), 403
     )
     assert account(demo_app, "qa")[1]
-    resp = qa.post(f"/lots/{number}/release", signing("qa", "release"))  # right, too late
-    problem = assert_problem(resp, 403, "password")
+    # Right, too late: a locked account acts through no door, its own token included (issue 16).
+    resp = qa.post(f"/lots/{number}/release", signing("qa", "release"))
+    problem = assert_problem(resp, 401)
     assert "locked" in problem["message"]
     assert lot_state(demo_app, number) == ("QUARANTINE", 0)
 
