@@ -19,7 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lotrack.documents.tokens import load_or_create_signing_key
     from lotrack.keys import load_or_create_key
     from lotrack.request_scope import Database, UnitOfWorkFlask, close_session
-    from lotrack.services.audit_anchor import Anchor
+    from lotrack.services.audit_anchor import Anchor, Schedule
 
     instance = Path(
         (config or {}).get("INSTANCE_PATH")
@@ -39,6 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         load_or_create_key(audit_key),
         Path(app.config["LOTRACK_AUDIT_CHECKPOINT_FILE"] or instance / "audit_checkpoints.jsonl"),
         audit_key,
+    )
+    app.extensions["lotrack_checkpoint_schedule"] = Schedule(
+        app.config["LOTRACK_AUDIT_CHECKPOINT_MINUTES"]
     )
     engine = make_engine(app.config["LOTRACK_DATABASE_URL"])
     maker = make_sessionmaker(engine, app.config["LOTRACK_SITE_TIME_ZONE"])

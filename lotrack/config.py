@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     # Keep the key where the database's owner cannot write it; copy the file off the host.
     "AUDIT_KEY_FILE": "",
     "AUDIT_CHECKPOINT_FILE": "",
+    # Minutes between checkpoints the app signs itself (after a request, when the head moved;
+    # 0: only `lotrack audit checkpoint` and backups make them).
+    "AUDIT_CHECKPOINT_MINUTES": 60,
 }
 
 INT_KEYS = {
@@ -69,6 +72,7 @@ INT_KEYS = {
     "MIN_PASSWORD_LENGTH",
     "PAGE_SIZE",
     "MAX_IMPORT_ROWS",
+    "AUDIT_CHECKPOINT_MINUTES",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 

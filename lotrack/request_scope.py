@@ -8,6 +8,7 @@ refusal whose writes must survive (a refused signature's or login's failure coun
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,16 @@ from flask import Flask, Response, current_app, g
 from flask import session as browser_session
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lotrack.documents.bilingual import parse_languages
 from lotrack.domain.errors import Forbidden
 from lotrack.models import User
-from lotrack.services.audit_anchor import Anchor
+from lotrack.services.audit_anchor import Anchor, Schedule, checkpoint_if_moved, file_checkpoint
 from lotrack.services.documents import Printing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,8 +70,30 @@ def settle(status: int) -> None:
         return
     if status < 400 or g.pop("keep_writes", False):
         session.commit()
+        if status < 400:
+            _checkpoint_when_due()
     else:
         session.rollback()
+
+
+def _checkpoint_when_due() -> None:
+    """Sign the audit chain's head every LOTRACK_AUDIT_CHECKPOINT_MINUTES, in a transaction of
+    its own after the request's, so the request's answer never depends on it."""
+    schedule: Schedule = current_app.extensions["lotrack_checkpoint_schedule"]
+    if not schedule.claim():
+        return
+    anchor = audit_anchor()
+    try:
+        with database().sessionmaker() as session:
+            made = checkpoint_if_moved(session, anchor)
+            session.commit()
+        if made is not None:
+            file_checkpoint(anchor, made)
+    except SQLAlchemyError:
+        log.exception("audit checkpoint not written; tried again in a minute")
+        schedule.failed()
+    else:
+        schedule.done()
 
 
 class UnitOfWorkFlask(Flask):

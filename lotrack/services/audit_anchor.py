@@ -18,6 +18,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,3 +212,38 @@ def signed_heads(
 
 def _broken(message: str, seq: int | None = None) -> VerifyReport:
     return VerifyReport(False, 0, seq, message)
+
+
+class Schedule:
+    """When this process signs the head next: every `minutes`, on the first successful request
+    after the time has come (one signer at a time; a failure tries again a minute later)."""
+
+    def __init__(self, minutes: int) -> None:
+        self.seconds = minutes * 60
+        self.next_at = time.monotonic() + self.seconds
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        """True for the one caller that should sign now (it must call `done` or `failed`)."""
+        if not self.seconds or time.monotonic() < self.next_at:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        self.next_at = time.monotonic() + self.seconds
+        return True
+
+    def done(self) -> None:
+        self._lock.release()
+
+    def failed(self) -> None:
+        self.next_at = time.monotonic() + min(60, self.seconds)
+        self._lock.release()
+
+
+def checkpoint_if_moved(session: Session, anchor: Anchor) -> Checkpoint | None:
+    """A checkpoint of the head unless the last one already signed it (nothing new to vouch for)."""
+    head = session.get(AuditHead, 1)
+    last = session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.id.desc()).limit(1))
+    if head is None or last == head.seq:
+        return None
+    return make_checkpoint(session, anchor)

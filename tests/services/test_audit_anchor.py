@@ -207,3 +207,24 @@ def test_the_verify_page_says_the_checkpoints_agree_then_that_the_chain_departs(
     _rewrite_and_rechain(demo_app, 3)
     page = client.get("/audit/verify", headers={"Accept-Language": "en"}).get_data(True)
     assert 'data-chain="broken"' in page and "departs from its head signed at event" in page
+
+
+def test_the_app_signs_the_head_itself_when_the_interval_has_passed(demo_app: Flask) -> None:
+    """After a successful request, once LOTRACK_AUDIT_CHECKPOINT_MINUTES have passed and the head
+    has moved: one checkpoint, in the database and the file; none again until the next time."""
+    from tests.conftest import login
+
+    schedule = demo_app.extensions["lotrack_checkpoint_schedule"]
+    assert schedule.seconds == 60 * 60  # the default: hourly
+    client = demo_app.test_client()
+    assert login(client, "qa").status_code == 302  # a login writes: the head moves
+    assert not _anchor(demo_app).file.exists()  # not due yet
+    schedule.next_at = 0  # the hour has passed
+    assert client.get("/lots").status_code == 200
+    lines = _anchor(demo_app).file.read_text("utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["seq"] == _events(demo_app)
+    assert client.get("/lots").status_code == 200  # the next hour has not
+    schedule.next_at = 0
+    assert client.get("/lots").status_code == 200  # due, but the head has not moved since
+    assert len(_anchor(demo_app).file.read_text("utf-8").splitlines()) == 1
+    assert _verify(demo_app).ok
