@@ -171,7 +171,9 @@ def crash_app(backend, demo_template, tmp_path) -> Iterator[Flask]:
 
 
 def test_a_server_killed_mid_burst_loses_no_acknowledged_write(crash_app, tmp_path):
-    made = crash_app.test_cli_runner().invoke(args=["lotrack", "token", "create", "tech"])
+    made = crash_app.test_cli_runner().invoke(
+        args=["lotrack", "token", "create", "tech", "--scope", "read", "--scope", "write"]
+    )
     assert made.exit_code == 0, made.output
     token = made.output.strip().splitlines()[-1]
     url = crash_app.config["LOTRACK_DATABASE_URL"]

@@ -120,7 +120,10 @@ def check_photo() -> dict[str, Any]:
     image = request.files.get("image")
     if image is None or not image.filename:
         raise ValidationFailed(N_("Attach the photo of the label."), {"image": N_("required")})
-    decoded = io.read_photo(image.stream)
+    try:
+        decoded = io.read_photo(image.stream)
+    finally:
+        image.close()  # a large upload is spooled to a temporary file: closed once read
     done = _check(data["patient"], decoded, ScanMethod.PHOTO, data["acknowledge_exceptional"])
     body = answer(done, decoded)
     return body

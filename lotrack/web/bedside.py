@@ -124,7 +124,10 @@ def check() -> ResponseReturnValue:
                 io.PhotoCheckIn(),
                 {k: v for k, v in values.items() if k in ("patient", "acknowledge_exceptional")},
             )
-            data.update(scan=io.read_photo(image.stream), method=ScanMethod.PHOTO)
+            try:
+                data.update(scan=io.read_photo(image.stream), method=ScanMethod.PHOTO)
+            finally:
+                image.close()  # a large upload is spooled to a temporary file: closed once read
         else:
             # Empty unless static/js/bedside.js timed the typing or a camera read the code.
             values["method"] = bedside.entry_method(values.get("scan", ""), values.get("method"))
