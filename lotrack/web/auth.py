@@ -19,7 +19,7 @@ from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.schemas import ReasonIn
 from lotrack.security import login_throttle
-from lotrack.services import accounts
+from lotrack.services import accounts, passwords
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import consume_expired_flag, login_required
 
@@ -135,7 +135,7 @@ def _account_page(errors: dict[str, str] | None = None, form: FormState = NO_FOR
         tokens=accounts.tokens_of(db_session(), actor()),
         now=utcnow(),
         min_length=setting("MIN_PASSWORD_LENGTH"),
-        max_length=accounts.MAX_PASSWORD_LENGTH,
+        max_length=passwords.MAX_PASSWORD_LENGTH,
     )
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import select
 import lotrack.security
 from lotrack.domain.errors import ValidationFailed
 from lotrack.models import AuditHead
-from lotrack.services import accounts
+from lotrack.services import accounts, passwords
 from tests.conftest import PASSWORDS, csrf_token, login
 
 PAGE = "/account/password"
-MIN, MAX = 12, accounts.MAX_PASSWORD_LENGTH
+MIN, MAX = 12, passwords.MAX_PASSWORD_LENGTH
 
 
 def _counted(text: str) -> int:
@@ -28,7 +28,7 @@ def _counted(text: str) -> int:
 
 def _refused(password: str, username: str = "") -> str | None:
     try:
-        accounts.check_password_rules(password, MIN, username=username)
+        passwords.check_password_rules(password, MIN, username=username)
     except ValidationFailed as err:
         assert set(err.fields) == {"password"}
         return err.fields["password"]
@@ -49,7 +49,7 @@ def test_only_length_and_guessability_decide(password):
         assert why == f"at least {MIN} characters"
     elif len(unicodedata.normalize("NFKC", password)) > MAX:
         assert why == f"at most {MAX} characters"
-    elif accounts.is_guessable(password):
+    elif passwords.is_guessable(password):
         assert why is not None and "guess" in why
     else:
         assert why is None
