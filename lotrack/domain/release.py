@@ -86,6 +86,33 @@ def release_evaluation(f: LotFacts) -> Evaluation:
     )
 
 
+def bank_blocker(tier: str, code: str, qualification: str) -> Blocker:
+    """A cell bank not qualified: it blocks every lot made from it, and a WCB's qualification."""
+    return Blocker(
+        "bank",
+        code,
+        said(
+            "%(tier)s %(bank)s is %(qualification)s.",
+            tier=tier,
+            bank=code,
+            qualification=Said(str(qualification)),  # a coded word, translated
+        ),
+    )
+
+
+def donor_blocker(code: str, determination: str) -> Blocker:
+    """A donor not determined eligible: it blocks every lot and bank of theirs."""
+    return Blocker(
+        "donor",
+        code,
+        said(
+            "Donor %(donor)s is %(determination)s.",
+            donor=code,
+            determination=Said(str(determination)),
+        ),
+    )
+
+
 def release_blockers(f: LotFacts) -> tuple[Blocker, ...]:
     return release_evaluation(f).blockers
 
@@ -114,26 +141,9 @@ def _lineage_blockers(f: LotFacts) -> Iterable[Blocker]:
         yield Blocker(flag.kind, flag.subject, flag.message)
     for bank in f.banks:
         if bank.qualification != Qualification.QUALIFIED:
-            yield Blocker(
-                "bank",
-                bank.code,
-                said(
-                    "%(tier)s %(bank)s is %(qualification)s.",
-                    tier=bank.tier,
-                    bank=bank.code,
-                    qualification=Said(str(bank.qualification)),  # a coded word, translated
-                ),
-            )
+            yield bank_blocker(bank.tier, bank.code, bank.qualification)
     if f.donor_code is not None and f.donor_determination != Determination.ELIGIBLE:
-        yield Blocker(
-            "donor",
-            f.donor_code,
-            said(
-                "Donor %(donor)s is %(determination)s.",
-                donor=f.donor_code,
-                determination=Said(str(f.donor_determination)),
-            ),
-        )
+        yield donor_blocker(f.donor_code, f.donor_determination)
     for dev in f.deviations:
         yield Blocker(
             "deviation",

@@ -22,6 +22,8 @@ from lotrack.domain.release import (
     OpenDeviation,
     OpenInvestigation,
     RunFlag,
+    bank_blocker,
+    donor_blocker,
     release_evaluation,
 )
 from lotrack.domain.specs import Stage, Verdict
@@ -253,31 +255,12 @@ def evaluate_bank(session: Session, bank: CellBank) -> SubjectEvaluation:
     # A WCB is blocked by its MCB's qualification (not its own: that is what is being decided).
     banks, donor = _bank_facts(bank)
     others = [
-        Blocker(
-            "bank",
-            b.code,
-            said(
-                "%(tier)s %(bank)s is %(qualification)s.",
-                tier=b.tier,
-                bank=b.code,
-                qualification=Said(str(b.qualification)),  # a coded word, translated
-            ),
-        )
+        bank_blocker(b.tier, b.code, b.qualification)
         for b in banks
         if b.code != bank.code and b.qualification != Qualification.QUALIFIED
     ]
     if donor is not None and donor.determination != Determination.ELIGIBLE:
-        others.append(
-            Blocker(
-                "donor",
-                donor.code,
-                said(
-                    "Donor %(donor)s is %(determination)s.",
-                    donor=donor.code,
-                    determination=Said(str(donor.determination)),
-                ),
-            )
-        )
+        others.append(donor_blocker(donor.code, donor.determination))
     return _judge(
         session,
         bank.spec_version,
