@@ -15,30 +15,16 @@ from lotrack.domain.specs import SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
-from lotrack.services import audit, clock, lookback, specs
+from lotrack.services import audit, clock, lookback
 from lotrack.services.raw_data import RawFile, store_raw
 from lotrack.services.result_dates import check_date
+from lotrack.services.result_subject import Subject, pinned_test
 
-Subject = Lot | CellBank | Passage
 # A lot takes results until its decision; afterwards its dossier is closed (an exceptional release
 # may still await a late reading, e.g. sterility, which must then be recorded).
 OPEN_LOT_STATES = frozenset({LotState.QUARANTINE, LotState.ON_HOLD, LotState.EXCEPTIONAL_RELEASE})
 # The stored column sizes; an instrument export may carry longer text than a form allows.
 DETAIL_LENGTHS = {"method": 200, "instrument": 120, "reagent_lot": 60}
-
-
-def subject_label(subject: Subject) -> str:
-    if isinstance(subject, Lot):
-        return said("lot %(lot)s", lot=subject.lot_number)
-    if isinstance(subject, CellBank):
-        return said("bank %(bank)s", bank=subject.code)
-    return said("passage %(number)s of run %(run)s", number=subject.number, run=subject.run.code)
-
-
-def pinned_version(subject: Subject):  # noqa: ANN201 (SpecVersion | None)
-    if isinstance(subject, Passage):
-        return subject.run.spec_version
-    return subject.spec_version
 
 
 def results_of(session: Session, subject: Subject) -> list[Result]:
@@ -78,40 +64,6 @@ def get_result(session: Session, result_id: int) -> Result:
     if found is None:
         raise NotFound(said("No result %(id)s.", id=result_id), {"result": N_("no such result")})
     return found
-
-
-def _spec_test(subject: Subject, code: str) -> tuple[object, SpecTest]:
-    version = pinned_version(subject)
-    if version is None:
-        raise Conflict(_unpinned(subject), {"test": N_("no specification pinned")})
-    test = specs.content_of(version).test(code or "")
-    if test is None:
-        codes = ", ".join(t.code for t in specs.content_of(version).tests)
-        raise ValidationFailed(
-            said("%(test)s is not a test of %(spec)s.", test=code, spec=version.label),
-            {"test": said("one of %(choices)s", choices=codes)},
-        )
-    return version, test
-
-
-def _unpinned(subject: Subject) -> str:
-    """Why a subject's results cannot be judged: no specification pinned. (The sentence keeps
-    what `str.capitalize` made of the subject's label: the rest of it in lower case.)"""
-    if isinstance(subject, Lot):
-        return said(
-            "Lot %(lot)s has no specification pinned; results cannot be judged.",
-            lot=subject.lot_number.lower(),
-        )
-    if isinstance(subject, CellBank):
-        return said(
-            "Bank %(bank)s has no specification pinned; results cannot be judged.",
-            bank=subject.code.lower(),
-        )
-    return said(
-        "Passage %(number)s of run %(run)s has no specification pinned; results cannot be judged.",
-        number=subject.number,
-        run=subject.run.code.lower(),
-    )
 
 
 def _check_open(
@@ -214,7 +166,7 @@ def record_result(
     }
     if too_long:
         raise ValidationFailed(N_("The result cannot be recorded."), too_long)
-    version, spec_test = _spec_test(subject, test)
+    version, spec_test = pinned_test(subject, test)
     analyte = _analyte(spec_test, test)
     today = clock.today(session)
     check_date(session, subject, spec_test, analyte, performed_on, today=today, replaces=replaces)
@@ -384,7 +336,7 @@ def correct_result(
         )
     # The replacement's date is judged before the old result is invalidated, so that a refused
     # date leaves the old result as it was even before the edge rolls the transaction back.
-    _version, spec_test = _spec_test(subject, test or old.analyte)
+    _version, spec_test = pinned_test(subject, test or old.analyte)
     check_date(
         session,
         subject,

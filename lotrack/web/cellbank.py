@@ -20,7 +20,7 @@ from lotrack.services import audit, evaluation
 from lotrack.services import cellbank as banks
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import record, replaced_by, spec_options
+from lotrack.web.result import record_and_announce, replaced_by, spec_options
 
 bp = Blueprint("cellbank", __name__)
 bp.context_processor(lambda: {"may": may})
@@ -70,8 +70,7 @@ def record_result(code: str) -> ResponseReturnValue:
     bank = banks.get_bank(db_session(), code)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        r = record(bank, data)
-        flash(f"Result #{r.id} recorded: {r.analyte} {r.value} {r.unit} is {r.verdict}.")
+        r = record_and_announce(bank, data)
         return redirect(url_for(".show_bank", code=bank.code) + f"#result-{r.id}")
 
     return submit("record", ResultIn(), act, lambda form: _page(bank, form))

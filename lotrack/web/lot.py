@@ -13,7 +13,7 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.states import Container, LotState
 from lotrack.domain.text import said
-from lotrack.i18n import translate, word
+from lotrack.i18n import translate
 from lotrack.models import Lot
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import FillIn, LotIn
@@ -24,7 +24,7 @@ from lotrack.services import shipment as shipments
 from lotrack.services.result import OPEN_LOT_STATES
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import record, replaced_by, require_file, spec_options
+from lotrack.web.result import record_and_announce, replaced_by, require_file, spec_options
 
 bp = Blueprint("lot", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
@@ -76,17 +76,7 @@ def record_result(lot_number: str) -> ResponseReturnValue:
     lot = lots.get_lot(db_session(), lot_number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        r = record(lot, data)
-        flash(
-            _(
-                "Result #%(id)s recorded: %(analyte)s %(value)s %(unit)s is %(verdict)s.",
-                id=r.id,
-                analyte=r.analyte,
-                value=r.value,
-                unit=r.unit,
-                verdict=word(r.verdict),
-            )
-        )
+        r = record_and_announce(lot, data)
         return redirect(url_for(".show_lot", lot_number=lot.lot_number) + f"#result-{r.id}")
 
     return submit("record", ResultIn(), act, lambda form: _page(lot, form))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from lotrack.services import audit, evaluation
 from lotrack.services import production as runs
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import record, replaced_by, spec_options
+from lotrack.web.result import record_and_announce, replaced_by, spec_options
 
 bp = Blueprint("production", __name__)
 bp.context_processor(lambda: {"may": may})
@@ -75,8 +75,7 @@ def record_result(code: str, number: int) -> ResponseReturnValue:
         )
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        r = record(passage, data)
-        flash(f"Result #{r.id} recorded for P{number}: {r.analyte} {r.value} is {r.verdict}.")
+        record_and_announce(passage, data)
         return redirect(url_for(".show_run", code=run.code) + f"#passage-{number}")
 
     return submit(f"passage-{number}", ResultIn(), act, lambda form: _page(run, form))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_, said
-from lotrack.models import AuditEvent, Result, SpecVersion
+from lotrack.i18n import word
+from lotrack.models import AuditEvent, Passage, Result, SpecVersion
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import ReasonIn
 from lotrack.schemas.quality import CorrectionIn
-from lotrack.services import audit, specs
+from lotrack.services import audit, result_subject, specs
 from lotrack.services import result as results
 from lotrack.services.raw_data import RawFile
 from lotrack.web.forms import NO_FORM, FormState, submit
@@ -65,9 +66,34 @@ def replaced_by(rows: list[Result]) -> dict[int, Result]:
     return {r.replaces_id: r for r in rows if r.replaces_id is not None}
 
 
-def record(subject: results.Subject, data: dict[str, Any]) -> Result:
+def record(subject: result_subject.Subject, data: dict[str, Any]) -> Result:
     """Record one result on `subject` from a parsed ResultIn form and its optional raw file."""
     return results.record_result(db_session(), actor(), subject, raw_file=raw_file(), **data)
+
+
+def record_and_announce(subject: result_subject.Subject, data: dict[str, Any]) -> Result:
+    """Record the result and say so in the reader's language (the flash on the next page)."""
+    r = record(subject, data)
+    if isinstance(subject, Passage):
+        sentence = _(
+            "Result #%(id)s recorded for P%(number)s: %(analyte)s %(value)s is %(verdict)s.",
+            id=r.id,
+            number=subject.number,
+            analyte=r.analyte,
+            value=r.value,
+            verdict=word(r.verdict),
+        )
+    else:
+        sentence = _(
+            "Result #%(id)s recorded: %(analyte)s %(value)s %(unit)s is %(verdict)s.",
+            id=r.id,
+            analyte=r.analyte,
+            value=r.value,
+            unit=r.unit,
+            verdict=word(r.verdict),
+        )
+    flash(sentence)
+    return r
 
 
 def _subject_url(r: Result) -> str:
@@ -79,7 +105,7 @@ def _subject_url(r: Result) -> str:
     return url_for("production.show_run", code=r.passage.run.code) + f"#passage-{r.passage.number}"
 
 
-def _subject(r: Result) -> results.Subject:
+def _subject(r: Result) -> result_subject.Subject:
     subject = r.lot or r.bank or r.passage
     assert subject is not None
     return subject
@@ -109,7 +135,7 @@ def _page(r: Result, form: FormState = NO_FORM) -> str:
     return render_template(
         "result/show.html",
         result=r,
-        subject=results.subject_label(subject),
+        subject=result_subject.subject_label(subject),
         subject_url=_subject_url(r),
         chain_back=back,
         chain_forward=forward,

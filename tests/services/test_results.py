@@ -15,7 +15,17 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.domain.specs import Verdict
 from lotrack.models import Attachment, AuditEvent, Investigation, Lot, Result
-from lotrack.services import audit, clock, evaluation, lot, production, raw_data, result, specs
+from lotrack.services import (
+    audit,
+    clock,
+    evaluation,
+    lot,
+    production,
+    raw_data,
+    result,
+    result_subject,
+    specs,
+)
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.conftest import user
 
@@ -39,7 +49,7 @@ def fresh_lot(s: Session, harvested_on: dt.date = HARVEST) -> Lot:
 def rec(s: Session, subject, test: str, value: str | None = None, **kw) -> Result:
     """Record as tech (unless `actor`), in the spec's unit, a passing value unless given."""
     actor = kw.pop("actor", None) or user(s, "tech")
-    spec_test = specs.content_of(result.pinned_version(subject)).test(test)
+    spec_test = specs.content_of(result_subject.pinned_version(subject)).test(test)
     return result.record_result(
         s,
         actor,
@@ -292,5 +302,5 @@ def test_passage_results_are_judged_by_the_in_process_spec_without_an_investigat
     passage = run.passages[0]
     r = rec(s, passage, "VIAB", "79.9")
     assert r.verdict == "fail" and r.spec_version is run.spec_version
-    assert result.subject_label(passage) == "passage 6 of run RUN-2025-02"
+    assert result_subject.subject_label(passage) == "passage 6 of run RUN-2025-02"
     assert s.scalar(select(func.count()).where(Investigation.result_id == r.id)) == 0
