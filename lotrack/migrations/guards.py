@@ -6,33 +6,57 @@ a privileged person could still do behind the application's back).
 
 from __future__ import annotations
 
-MESSAGE = "audit_event is append-only: rows can be neither changed nor deleted"
 
-SQLITE_GUARDS = [
-    f"""CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
-    f"""CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
-    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
+def _append_only_message(table: str) -> str:
+    return f"{table} is append-only: rows can be neither changed nor deleted"
+
+
+MESSAGE = _append_only_message("audit_event")
+CHECKPOINT_MESSAGE = _append_only_message("audit_checkpoint")
+
+
+def _append_only(table: str, dialect: str) -> list[str]:
+    """Triggers refusing every UPDATE and DELETE (and TRUNCATE on PostgreSQL) of `table`."""
+    message = _append_only_message(table)
+    if dialect != "postgresql":
+        return [
+            f"""CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+    BEGIN SELECT RAISE(ABORT, '{message}'); END"""
+            for verb in ("UPDATE", "DELETE")
+        ]
+    return [
+        f"""CREATE OR REPLACE FUNCTION {table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = 'insufficient_privilege'; END $$""",
+        f"""CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_refuse()""",
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse()""",
+    ]
+
+
+def _append_only_removed(table: str, dialect: str) -> list[str]:
+    if dialect != "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {table}_no_{verb}" for verb in ("update", "delete")]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"DROP FUNCTION IF EXISTS {table}_refuse()",
+    ]
+
+
+# The chain's head only moves forward and is never deleted.
+SQLITE_HEAD_GUARDS = [
     """CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
     WHEN NEW.seq < OLD.seq OR NEW.id != OLD.id
     BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END""",
     """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
     BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END""",
 ]
-SQLITE_UNGUARDS = [
-    "DROP TRIGGER IF EXISTS audit_event_no_update",
-    "DROP TRIGGER IF EXISTS audit_event_no_delete",
+SQLITE_HEAD_UNGUARDS = [
     "DROP TRIGGER IF EXISTS audit_head_forward_only",
     "DROP TRIGGER IF EXISTS audit_head_no_delete",
 ]
-
-POSTGRES_GUARDS = [
-    f"""CREATE OR REPLACE FUNCTION audit_event_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'insufficient_privilege'; END $$""",
-    """CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
-    FOR EACH ROW EXECUTE FUNCTION audit_event_refuse()""",
-    """CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse()""",
+POSTGRES_HEAD_GUARDS = [
     """CREATE OR REPLACE FUNCTION audit_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq OR NEW.id <> OLD.id THEN
@@ -43,57 +67,28 @@ POSTGRES_GUARDS = [
     """CREATE TRIGGER audit_head_forward_only BEFORE UPDATE OR DELETE ON audit_head
     FOR EACH ROW EXECUTE FUNCTION audit_head_forward()""",
 ]
-POSTGRES_UNGUARDS = [
-    "DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event",
-    "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event",
+POSTGRES_HEAD_UNGUARDS = [
     "DROP TRIGGER IF EXISTS audit_head_forward_only ON audit_head",
-    "DROP FUNCTION IF EXISTS audit_event_refuse()",
     "DROP FUNCTION IF EXISTS audit_head_forward()",
 ]
 
 
-CHECKPOINT_MESSAGE = "audit_checkpoint is append-only: rows can be neither changed nor deleted"
-SQLITE_CHECKPOINT_GUARDS = [
-    f"""CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
-    BEGIN SELECT RAISE(ABORT, '{CHECKPOINT_MESSAGE}'); END""",
-    f"""CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
-    BEGIN SELECT RAISE(ABORT, '{CHECKPOINT_MESSAGE}'); END""",
-]
-SQLITE_CHECKPOINT_UNGUARDS = [
-    "DROP TRIGGER IF EXISTS audit_checkpoint_no_update",
-    "DROP TRIGGER IF EXISTS audit_checkpoint_no_delete",
-]
-POSTGRES_CHECKPOINT_GUARDS = [
-    f"""CREATE OR REPLACE FUNCTION audit_checkpoint_refuse() RETURNS trigger LANGUAGE plpgsql
-    AS $$ BEGIN
-      RAISE EXCEPTION '{CHECKPOINT_MESSAGE}' USING ERRCODE = 'insufficient_privilege';
-    END $$""",
-    """CREATE TRIGGER audit_checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint
-    FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_refuse()""",
-    """CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoint_refuse()""",
-]
-POSTGRES_CHECKPOINT_UNGUARDS = [
-    "DROP TRIGGER IF EXISTS audit_checkpoint_no_change ON audit_checkpoint",
-    "DROP TRIGGER IF EXISTS audit_checkpoint_no_truncate ON audit_checkpoint",
-    "DROP FUNCTION IF EXISTS audit_checkpoint_refuse()",
-]
-
-
 def checkpoint_guard_statements(dialect: str) -> list[str]:
-    return POSTGRES_CHECKPOINT_GUARDS if dialect == "postgresql" else SQLITE_CHECKPOINT_GUARDS
+    return _append_only("audit_checkpoint", dialect)
 
 
 def checkpoint_unguard_statements(dialect: str) -> list[str]:
-    return POSTGRES_CHECKPOINT_UNGUARDS if dialect == "postgresql" else SQLITE_CHECKPOINT_UNGUARDS
+    return _append_only_removed("audit_checkpoint", dialect)
 
 
 def audit_guard_statements(dialect: str) -> list[str]:
-    return POSTGRES_GUARDS if dialect == "postgresql" else SQLITE_GUARDS
+    head = POSTGRES_HEAD_GUARDS if dialect == "postgresql" else SQLITE_HEAD_GUARDS
+    return _append_only("audit_event", dialect) + head
 
 
 def audit_unguard_statements(dialect: str) -> list[str]:
-    return POSTGRES_UNGUARDS if dialect == "postgresql" else SQLITE_UNGUARDS
+    head = POSTGRES_HEAD_UNGUARDS if dialect == "postgresql" else SQLITE_HEAD_UNGUARDS
+    return _append_only_removed("audit_event", dialect) + head
 
 
 # GMP records that are never overwritten: what was entered stays; review fields are set once.
