@@ -65,3 +65,14 @@ def log_in(page: object, live: str, username: str) -> None:
 def log_out(page: object, live: str) -> None:
     """Clear the browser's cookies: the next user starts a fresh session."""
     page.context.clear_cookies()
+
+
+def check_at_bedside(page: object, patient: str, scan: str) -> set[str]:
+    """On the bedside page: the wristband and the label's text typed in, the check asked; the
+    classes of the verdict shown ("go" or "no-go" among them)."""
+    page.fill("[name=patient]", patient)
+    page.fill("[name=scan]", scan)
+    page.click("form[data-bedside-form] button[type=submit]")
+    verdict = page.locator(".bedside-verdict")
+    verdict.wait_for()
+    return set(verdict.get_attribute("class").split())

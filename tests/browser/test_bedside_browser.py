@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from tests import clinical_setup as cs
-from tests.browser.conftest import log_in
+from tests.browser.conftest import check_at_bedside, log_in
 
 PHONE_390 = {"width": 390, "height": 844}
 
@@ -32,21 +32,12 @@ def test_a_nurse_scans_go_and_after_a_recall_no_go(demo_app: Flask, live: str, p
     log_in(page, live, "nurse")
     page.goto(f"{live}/bedside")
     # A keyboard-wedge scanner types the code and presses Enter.
-    page.fill("[name=patient]", cs.READY)
-    page.fill("[name=scan]", cs.label(demo_app, din))
-    page.click("form[data-bedside-form] button[type=submit]")
-    verdict = page.locator(".bedside-verdict")
-    verdict.wait_for()
-    assert "go" in verdict.get_attribute("class").split()
+    assert "go" in check_at_bedside(page, cs.READY, cs.label(demo_app, din))
     assert page.inner_text(".bedside-banner").strip().endswith("GO")
 
     cs.recall(demo_app)
     page.goto(f"{live}/bedside")
-    page.fill("[name=patient]", cs.READY)
-    page.fill("[name=scan]", cs.label(demo_app, din))
-    page.click("form[data-bedside-form] button[type=submit]")
-    page.locator(".bedside-verdict").wait_for()
-    assert "no-go" in page.locator(".bedside-verdict").get_attribute("class").split()
+    assert "no-go" in check_at_bedside(page, cs.READY, cs.label(demo_app, din))
     assert "RECALLED" in page.inner_text(".bedside-reasons")
 
     assert errors == []
@@ -76,10 +67,7 @@ def test_on_a_phone_a_recall_no_go_keeps_its_banner_and_reason_in_view(
     try:
         log_in(page, live, "nurse")
         page.goto(f"{live}/bedside")
-        page.fill("[name=patient]", wristband)
-        page.fill("[name=scan]", cs.label(demo_app, din))
-        page.click("form[data-bedside-form] button[type=submit]")
-        page.locator(".bedside-verdict").wait_for()
+        check_at_bedside(page, wristband, cs.label(demo_app, din))
         page.wait_for_load_state("load")
         page.wait_for_timeout(300)  # let any focus or scrolling settle
         assert "no-go" in page.locator(".bedside-verdict").get_attribute("class").split()

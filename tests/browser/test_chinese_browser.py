@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from tests import clinical_setup as cs
-from tests.browser.conftest import PHONE, TABLET, log_in
+from tests.browser.conftest import PHONE, TABLET, check_at_bedside, log_in
 from tests.conftest import PASSWORDS
 from tests.i18n_check import english_left
 from tests.release_setup import make_lot
@@ -92,11 +92,7 @@ def test_a_nurse_is_stopped_by_a_recall_in_chinese(
         if not asks_chinese:
             _chooses_chinese(page)
         _speaks_chinese(page)
-        page.fill("[name=patient]", cs.READY)
-        page.fill("[name=scan]", cs.label(demo_app, din))
-        page.click("form[data-bedside-form] button[type=submit]")
-        page.locator(".bedside-verdict").wait_for()
-        assert "no-go" in page.locator(".bedside-verdict").get_attribute("class").split()
+        assert "no-go" in check_at_bedside(page, cs.READY, cs.label(demo_app, din))
         assert "禁止输注" in page.inner_text(".bedside-banner")
         assert "召回" in page.locator(".bedside-reasons li").first.inner_text()
         _speaks_chinese(page)
