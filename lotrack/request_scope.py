@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lotrack.documents.bilingual import parse_languages
 from lotrack.domain.errors import Forbidden
+from lotrack.domain.text import N_
 from lotrack.models import User
 from lotrack.services.audit_anchor import Anchor, Schedule, checkpoint_if_moved, file_checkpoint
 from lotrack.services.documents import Printing
@@ -130,7 +131,7 @@ def actor() -> User:
     """The authenticated user of this request (browser session or API token)."""
     user: User | None = g.get("actor")
     if user is None:
-        raise Forbidden("Log in first.")
+        raise Forbidden(N_("Log in first."))
     return user
 
 

@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
 from lotrack.domain.errors import Forbidden, NotFound, ValidationFailed
-from lotrack.domain.text import Said, said
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import User
 from lotrack.request_scope import db_session, setting
 from lotrack.services import accounts
@@ -194,12 +194,14 @@ def require_signing_scope() -> None:
 def _refuse_nul() -> None:
     """NUL is never meaningful input, and PostgreSQL refuses it in text: a 4xx, not a 500."""
     if "\x00" in request.path:
-        raise NotFound("No such page or resource.", {"path": "contains a NUL character"})
+        raise NotFound(N_("No such page or resource."), {"path": N_("contains a NUL character")})
     bad = {
-        k: "contains a NUL character" for k, v in request.args.items(multi=True) if "\x00" in k + v
+        k: N_("contains a NUL character")
+        for k, v in request.args.items(multi=True)
+        if "\x00" in k + v
     }
     if bad:
-        raise ValidationFailed("Query parameters may not contain NUL characters.", bad)
+        raise ValidationFailed(N_("Query parameters may not contain NUL characters."), bad)
 
 
 def init_app(app: Flask) -> None:
