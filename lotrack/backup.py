@@ -386,6 +386,9 @@ def _restore_postgres(url: str, backup_file: Path) -> None:
                 "--clean",
                 "--if-exists",
                 "--no-owner",
+                # The source's grants name its runtime role; this host's are set by `restore`
+                # afterwards (db_roles.py), so none is copied.
+                "--no-acl",
                 "--exit-on-error",
                 "--single-transaction",
                 "--no-password",

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from lotrack import backup as backups
+from lotrack import db_roles
 from lotrack.domain.errors import DomainError
-from lotrack.migrate import upgrade
 from lotrack.request_scope import audit_anchor, database
 from lotrack.services import accounts, audit, seed, specs
 from lotrack.services import audit_anchor as audit_anchors
@@ -43,9 +43,19 @@ def _fail(err: DomainError) -> None:
 
 @lotrack_cli.command("init")
 def init_command() -> None:
-    """Create or migrate the database to the current schema, then load the specifications."""
-    upgrade(database().engine)
-    click.echo("database is at the current schema")
+    """Create or migrate the database to the current schema (as the owner), set the runtime
+    role's grants on PostgreSQL, then load the specifications."""
+    try:
+        said = db_roles.init_schema(
+            database().engine,
+            current_app.config["LOTRACK_OWNER_DATABASE_URL"],
+            current_app.config["LOTRACK_DATABASE_URL"],
+        )
+    except db_roles.RoleError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    for line in said:
+        click.echo(line, err=line.startswith("warning:"))
     _load_specs()
 
 
@@ -254,10 +264,15 @@ def backup_command(path: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a database that holds data already.")
 def restore_command(path: Path, force: bool) -> None:
-    """Restore the backup at PATH into this app's database, then count and verify it."""
+    """Restore the backup at PATH into this app's database (as its owner, when one is set),
+    then count and verify it, and give the runtime role its grants again."""
+    runtime_url = current_app.config["LOTRACK_DATABASE_URL"]
+    owner_url = current_app.config["LOTRACK_OWNER_DATABASE_URL"]
     try:
-        report = backups.restore(current_app.config["LOTRACK_DATABASE_URL"], path, force=force)
-    except backups.BackupError as err:
+        report = backups.restore(owner_url or runtime_url, path, force=force)
+        if owner_url:
+            click.echo(db_roles.grant_runtime_role(owner_url, runtime_url))
+    except (backups.BackupError, db_roles.RoleError) as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(2)
     m = report.manifest

@@ -9,6 +9,10 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
+    # PostgreSQL: the tables' owner, for `lotrack init` (migrations, grants) and `restore`; the
+    # app itself serves as DATABASE_URL's role, which owns nothing (db_roles.py). Empty: the
+    # DATABASE_URL role does both (SQLite, where one file has no roles).
+    "OWNER_DATABASE_URL": "",
     "FACILITY_ID": "A9999",  # ISBT 128 validation facility id (A9990-A9999 reserved for validation)
     "MAX_FAILED_LOGINS": 5,  # per username, then locked for LOCKOUT_MINUTES
     "LOCKOUT_MINUTES": 15,

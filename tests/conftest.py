@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session
 
 from lotrack import create_app
 from lotrack.db import make_engine, make_sessionmaker
+from lotrack.db_roles import ensure_runtime_role
 from lotrack.migrate import upgrade
 from lotrack.models import User
 from lotrack.services import seed
@@ -38,24 +39,37 @@ def _worker() -> str:
 
 
 class Backend:
-    """Makes template databases once, and a fresh copy of one for each test."""
+    """Makes template databases once, and a fresh copy of one for each test.
+
+    On PostgreSQL the application connects as a runtime role of this run, as in production
+    (db_roles.py): LOTRACK_TEST_DATABASE_URL's role owns and migrates the databases, and tests
+    that play the insider or restore a backup reach for the owner explicitly (owner_engine)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.pg = bool(PG_URL)
         self.prefix = f"lotrack_t_{_worker()}_{os.getpid()}"
+        self.runtime_role = f"lotrack_rt_{_worker()}_{os.getpid()}"
         self.made: list[str] = []
 
     @property
     def name(self) -> str:
         return "postgresql" if self.pg else "sqlite"
 
-    def url_for(self, name: str) -> str:
+    def url_for(self, name: str, *, owner: bool = False) -> str:
+        """The application's URL of database `name` (the runtime role's), or the owner's."""
         if self.pg:
+            url = make_url(PG_URL).set(database=name)
+            if not owner:
+                url = url.set(username=self.runtime_role, password=None)
             # A test database outlives no test: commits need not wait for the disk (PostgreSQL
             # itself is never killed here, so no acknowledged write is lost; about a fifth faster).
-            return re.sub(r"/[^/]*$", f"/{name}", PG_URL) + NO_WAIT_FOR_DISK
+            return url.render_as_string(hide_password=False) + NO_WAIT_FOR_DISK
         return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
+
+    def owner_url(self, url: str) -> str:
+        """The owner's URL of the database at `url`; empty on SQLite (one file, no roles)."""
+        return self.url_for(self.database_of(url), owner=True) if self.pg else ""
 
     def database_of(self, url: str) -> str:
         """The database's name in a URL from url_for (a SQLite file's stem)."""
@@ -76,8 +90,13 @@ class Backend:
                 c.execute(text(f'CREATE DATABASE "{full}"'))
             eng.dispose()
             self.made.append(full)
+            owner = make_engine(self.url_for(full, owner=True))
+            upgrade(owner)
+            ensure_runtime_role(owner, self.url_for(full))
+            owner.dispose()
         engine = make_engine(self.url_for(full))
-        upgrade(engine)
+        if not self.pg:
+            upgrade(engine)
         if demo:
             with make_sessionmaker(engine)() as session:
                 seed.seed_demo(session, facility_id=FACILITY)
@@ -111,11 +130,12 @@ class Backend:
             self.made.remove(name)
 
     def close(self) -> None:
-        if self.pg and self.made:
+        if self.pg:
             eng = self._admin()
             with eng.connect() as c:
                 for name in self.made:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                c.execute(text(f'DROP ROLE IF EXISTS "{self.runtime_role}"'))
             eng.dispose()
 
 
@@ -143,6 +163,7 @@ def _app(backend: Backend, template: str, tmp_path: Path) -> Iterator[Flask]:
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_OWNER_DATABASE_URL": backend.owner_url(url),
             "LOTRACK_FACILITY_ID": FACILITY,
         }
     )
@@ -206,6 +227,21 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
     assert token, f"{path} carries a CSRF token"
     return token.group(1).decode()
+
+
+@contextmanager
+def owner_engine(app: Flask) -> Iterator[Engine]:
+    """An engine connected as the tables' owner: what a test playing the insider, migrating or
+    restoring needs, and the application never holds (the app's own engine on SQLite)."""
+    owner_url = app.config["LOTRACK_OWNER_DATABASE_URL"]
+    if not owner_url:
+        yield app.extensions["lotrack_db"].engine
+        return
+    engine = make_engine(owner_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

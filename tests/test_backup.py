@@ -69,6 +69,7 @@ def target(backend, tmp_path, demo_app) -> Iterator[Flask]:
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "target"),
             "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_OWNER_DATABASE_URL": backend.owner_url(url),
             "LOTRACK_FACILITY_ID": FACILITY,
             "LOTRACK_AUDIT_KEY_FILE": str(demo_app.extensions["lotrack_audit_anchor"].key_file),
         }
@@ -215,6 +216,7 @@ def test_restoring_over_data_needs_force(demo_app, tmp_path, backend, demo_templ
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "o"),
             "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_OWNER_DATABASE_URL": backend.owner_url(url),
             "LOTRACK_AUDIT_KEY_FILE": str(key),
         }
     )

@@ -17,7 +17,7 @@ from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
 from lotrack.services import accounts, seed, specs
-from tests.conftest import api_get_route
+from tests.conftest import api_get_route, owner_engine
 from tests.test_migrations import make_blank
 
 
@@ -40,6 +40,8 @@ def _flask(app, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "LOTRACK_DATABASE_URL": app.config["LOTRACK_DATABASE_URL"],
+        # The owner too (PostgreSQL), as the operator sets it for init and restore.
+        "LOTRACK_OWNER_DATABASE_URL": app.config["LOTRACK_OWNER_DATABASE_URL"],
         "LOTRACK_INSTANCE_PATH": app.instance_path,
     }
     return subprocess.run(
@@ -140,8 +142,7 @@ def test_audit_verify_exits_zero_on_the_demo(demo_app):
 
 
 def test_audit_verify_exits_non_zero_naming_the_tampered_event(demo_app):
-    engine = demo_app.extensions["lotrack_db"].engine
-    with engine.begin() as conn:
+    with owner_engine(demo_app) as engine, engine.begin() as conn:
         for statement in audit_unguard_statements(engine.dialect.name):
             conn.execute(text(statement))
         conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 12"))
@@ -157,7 +158,12 @@ def test_audit_verify_exits_non_zero_naming_the_tampered_event(demo_app):
 def blank_app(backend, tmp_path) -> Iterator:
     url = make_blank(backend)
     app = create_app(
-        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "LOTRACK_DATABASE_URL": url}
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "i"),
+            "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_OWNER_DATABASE_URL": backend.owner_url(url),
+        }
     )
     yield app
     app.extensions["lotrack_db"].engine.dispose()

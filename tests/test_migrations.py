@@ -16,6 +16,7 @@ import lotrack.models  # noqa: F401  (registers every table)
 from lotrack.db import Base, make_engine
 from lotrack.migrate import downgrade, upgrade
 from lotrack.migrations.guards import MESSAGE
+from tests.conftest import owner_engine
 
 
 def make_blank(backend) -> str:
@@ -33,10 +34,17 @@ def make_blank(backend) -> str:
 @pytest.fixture
 def blank_engine(backend) -> Iterator:
     url = make_blank(backend)
-    engine = make_engine(url)
+    engine = make_engine(backend.owner_url(url) or url)  # migrations run as the owner
     yield engine
     engine.dispose()
     backend.drop(url)
+
+
+@pytest.fixture
+def demo_owner(demo_app) -> Iterator:
+    """The demo database as its owner, who migrates it."""
+    with owner_engine(demo_app) as engine:
+        yield engine
 
 
 def _diff(engine) -> list:
@@ -100,7 +108,7 @@ def test_upgrading_twice_changes_nothing(blank_engine):
         assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
 
 
-def test_revision_0009_gives_existing_units_the_state_their_records_say(demo_app):
+def test_revision_0009_gives_existing_units_the_state_their_records_say(demo_app, demo_owner):
     """On a database with history, revision 0009 reads each unit's state from its shipment,
     receipt, thaw and infusion records; taken down it gives them back their old state."""
     from tests import clinical_setup as cs
@@ -115,7 +123,7 @@ def test_revision_0009_gives_existing_units_the_state_their_records_say(demo_app
     lost, _ = cs.free_din(demo_app, index=2)
     cs.ship(demo_app, lost, received=False)
     ready, _ = cs.ready_din(demo_app)
-    engine = demo_app.extensions["lotrack_db"].engine
+    engine = demo_owner
 
     def states() -> dict[str, str]:
         with engine.connect() as conn:
@@ -158,7 +166,7 @@ def _counts(engine) -> dict[str, int]:
         }
 
 
-def test_revision_0010_keeps_every_row_and_every_trigger(demo_app):
+def test_revision_0010_keeps_every_row_and_every_trigger(demo_app, demo_owner):
     """Typed states on a database with history: the CHECK constraints are added (on SQLite by
     copying tables), every row stays, every append-only trigger is still there and still works,
     and taken down and up again nothing changes."""
@@ -170,7 +178,7 @@ def test_revision_0010_keeps_every_row_and_every_trigger(demo_app):
     cs.ship(demo_app, given)
     cs.infuse(demo_app, wristband, given)
     cs.recall(demo_app)
-    engine = demo_app.extensions["lotrack_db"].engine
+    engine = demo_owner
     downgrade(engine, "0009")
     before, triggers = _counts(engine), _triggers(engine)
     assert {"audit_event", "signature", "containment_lot", "infusion", "result"} <= {
@@ -194,9 +202,9 @@ def test_revision_0010_keeps_every_row_and_every_trigger(demo_app):
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
 
 
-def test_revision_0010_stops_at_a_value_outside_its_enum(demo_app):
+def test_revision_0010_stops_at_a_value_outside_its_enum(demo_app, demo_owner):
     """An existing row that no enum names stops the upgrade, which then changes nothing."""
-    engine = demo_app.extensions["lotrack_db"].engine
+    engine = demo_owner
     downgrade(engine, "0009")
     with engine.begin() as conn:
         conn.execute(text("UPDATE lot SET state = 'Released' WHERE id = (SELECT min(id) FROM lot)"))

@@ -11,6 +11,8 @@ def _append_only_message(table: str) -> str:
     return f"{table} is append-only: rows can be neither changed nor deleted"
 
 
+# Rows are only ever added: no UPDATE, DELETE or TRUNCATE (db_roles.py grants these no more).
+APPEND_ONLY_TABLES = ("audit_event", "audit_checkpoint")
 MESSAGE = _append_only_message("audit_event")
 CHECKPOINT_MESSAGE = _append_only_message("audit_checkpoint")
 

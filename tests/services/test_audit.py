@@ -19,7 +19,7 @@ from lotrack.domain.errors import ValidationFailed
 from lotrack.migrations.guards import MESSAGE, audit_unguard_statements
 from lotrack.models import AuditEvent, AuditHead, Site
 from lotrack.services import accounts, audit, audit_verify
-from tests.conftest import user
+from tests.conftest import owner_engine, user
 
 
 def _engine(app):
@@ -27,7 +27,8 @@ def _engine(app):
 
 
 def _sql(app, *statements: str) -> None:
-    with _engine(app).begin() as conn:
+    """As the tables' owner: what the application itself can never do (db_roles.py)."""
+    with owner_engine(app) as engine, engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
 

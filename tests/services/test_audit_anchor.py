@@ -26,10 +26,12 @@ from lotrack.models import AuditCheckpoint, AuditEvent
 from lotrack.services import audit, audit_verify
 from lotrack.services.audit import GENESIS
 from lotrack.services.audit_anchor import Anchor
+from tests.conftest import owner_engine
 
 
 def _sql(app: Flask, *statements: str, **params: object) -> None:
-    with app.extensions["lotrack_db"].engine.begin() as conn:
+    """As the tables' owner, the insider of issue 16 (the application's role cannot)."""
+    with owner_engine(app) as engine, engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement), params)
 
@@ -80,7 +82,7 @@ def _rewrite_and_rechain(app: Flask, seq: int) -> None:
         new = hashlib.sha256((prev + digest).encode()).hexdigest()
         rechained.append((row[0], prev, new))
         prev = new
-    with app.extensions["lotrack_db"].engine.begin() as conn:
+    with owner_engine(app) as engine, engine.begin() as conn:
         for number, before, after in rechained:
             conn.execute(
                 text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditEvent, AuditHead, User
 from lotrack.services import accounts
-from tests.conftest import login
+from tests.conftest import login, owner_engine
 
 ROW = re.compile(rb"<tr>\s*<td>(\d+)</td>")
 
@@ -171,8 +171,7 @@ def test_verify_shows_an_intact_chain(client, demo_app):
 
 
 def test_verify_names_the_event_changed_behind_the_applications_back(client, demo_app):
-    engine = demo_app.extensions["lotrack_db"].engine
-    with engine.begin() as conn:
+    with owner_engine(demo_app) as engine, engine.begin() as conn:
         for statement in audit_unguard_statements(engine.dialect.name):
             conn.execute(text(statement))
         conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 17"))
