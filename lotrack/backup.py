@@ -10,13 +10,12 @@ restore and no `--disable-triggers` (superuser) is needed.
 
 A manifest beside the backup (`<file>.manifest.json`) records the schema revision, every table's
 row count, the audit chain's head and the SHA-256 of the file; restore refuses a file that does
-not match it. No Flask here: callers pass the database URL.
+not match it (backup_manifest.py). No Flask here: callers pass the database URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sqlite3
@@ -26,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -35,40 +33,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lotrack import pg_tools
+from lotrack.backup_manifest import (
+    FORMAT,
+    BackupError,
+    Manifest,
+    manifest_path,
+    read_manifest,
+    sha256_of,
+)
 from lotrack.db import make_engine
 from lotrack.migrate import MIGRATIONS
 from lotrack.services import audit
 
-MANIFEST_SUFFIX = ".manifest.json"
-FORMAT = "lotrack-backup/1"
 # Present in every migrated database, even one holding no records yet.
 _BOOKKEEPING = {"alembic_version", "audit_head"}
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot proceed; the message says why, in plain words."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Manifest:
-    format: str
-    dialect: str
-    schema_revision: str | None
-    tables: dict[str, int]
-    audit_seq: int
-    audit_hash: str
-    sha256: str
-    size: int
-    created_at: str
-    file: str
-
-    @property
-    def rows(self) -> int:
-        return sum(self.tables.values())
 
 
 @dataclass(frozen=True)
@@ -83,18 +61,6 @@ class RestoreReport:
     @property
     def ok(self) -> bool:
         return self.audit_ok and self.tables == self.manifest.tables
-
-
-def manifest_path(path: Path) -> Path:
-    return path.with_name(path.name + MANIFEST_SUFFIX)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- facts about a database -------------------------------------------------------------------
@@ -264,35 +230,6 @@ def _tool_errors() -> Iterator[None]:
 
 
 # --- restore ----------------------------------------------------------------------------------
-
-
-def read_manifest(path: Path) -> Manifest:
-    """The manifest beside `path`, checked against the file: a changed or cut file is refused."""
-    path = Path(path)
-    mpath = manifest_path(path)
-    if not path.is_file():
-        raise BackupError(f"No backup file at {path}.")
-    if not mpath.is_file():
-        raise BackupError(f"No manifest at {mpath}: the backup is incomplete or not lotrack's.")
-    try:
-        data: dict[str, Any] = json.loads(mpath.read_text())
-        manifest = Manifest(**data)
-    except (ValueError, TypeError) as err:
-        raise BackupError(f"The manifest {mpath} cannot be read: {err}") from err
-    if manifest.format != FORMAT:
-        raise BackupError(f"The manifest's format is {manifest.format!r}, not {FORMAT!r}.")
-    size = path.stat().st_size
-    if size != manifest.size:
-        raise BackupError(
-            f"Refused: {path} is {size} bytes but its manifest records {manifest.size}; "
-            "the backup file is truncated or was altered."
-        )
-    if sha256_of(path) != manifest.sha256:
-        raise BackupError(
-            f"Refused: the SHA-256 of {path} does not match its manifest; "
-            "the backup file was altered or damaged."
-        )
-    return manifest
 
 
 def _check_revision(manifest: Manifest) -> list[str]:
