@@ -9,8 +9,10 @@ triggers (which fire on UPDATE/DELETE/TRUNCATE only, never on DROP or COPY) do n
 restore and no `--disable-triggers` (superuser) is needed.
 
 A manifest beside the backup (`<file>.manifest.json`) records the schema revision, every table's
-row count, the audit chain's head and the SHA-256 of the file; restore refuses a file that does
-not match it (backup_manifest.py). No Flask here: callers pass the database URL.
+row count, the audit chain's head and the SHA-256 of the file, and is signed with the audit key;
+restore refuses a manifest that key did not sign and a file that does not match it
+(backup_manifest.py), before it touches the target. No Flask here: callers pass the database URL
+and the key.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -40,10 +43,13 @@ from lotrack.backup_manifest import (
     manifest_path,
     read_manifest,
     sha256_of,
+    sign,
 )
 from lotrack.db import make_engine
 from lotrack.migrate import MIGRATIONS
 from lotrack.services import audit
+from lotrack.services.audit_anchor import stored_heads
+from lotrack.services.audit_verify import verify_chain
 
 # Present in every migrated database, even one holding no records yet.
 _BOOKKEEPING = {"alembic_version", "audit_head"}
@@ -57,10 +63,11 @@ class RestoreReport:
     audit_message: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    head_ok: bool = True  # the restored audit head is the one the signed manifest records
 
     @property
     def ok(self) -> bool:
-        return self.audit_ok and self.tables == self.manifest.tables
+        return self.audit_ok and self.head_ok and self.tables == self.manifest.tables
 
 
 # --- facts about a database -------------------------------------------------------------------
@@ -90,10 +97,14 @@ def holds_data(counts: dict[str, int], audit_seq: int) -> bool:
     return audit_seq > 0 or any(n for t, n in counts.items() if t not in _BOOKKEEPING)
 
 
-def _verify_chain(engine: Engine) -> audit.VerifyReport:
+def _verify_chain(engine: Engine, trusted: Ed25519PublicKey) -> audit.VerifyReport:
+    """The restored chain checked against its own checkpoints, which `trusted` must have signed."""
+    # A trail rewritten and re-chained before the backup departs from a signed head. The
+    # checkpoint file is left to `audit verify`: it also holds checkpoints signed after the backup.
     try:
         with Session(engine) as session:
-            return audit.verify(session)
+            refused, signed = stored_heads(session, trusted)
+            return refused or verify_chain(session, signed)
     except SQLAlchemyError as err:  # e.g. a schema this code does not know
         return audit.VerifyReport(False, 0, None, f"the audit chain could not be read: {err}")
 
@@ -101,8 +112,8 @@ def _verify_chain(engine: Engine) -> audit.VerifyReport:
 # --- backup -----------------------------------------------------------------------------------
 
 
-def backup(url: str, path: Path) -> Manifest:
-    """Write a consistent copy of the database at `url` to `path`, and its manifest beside it."""
+def backup(url: str, path: Path, key: Ed25519PrivateKey) -> Manifest:
+    """Copy the database at `url` to `path`, with a manifest beside it signed with `key`."""
     path = Path(path)
     if path.is_dir():
         raise BackupError(f"{path} is a directory; give the backup file's name.")
@@ -116,17 +127,20 @@ def backup(url: str, path: Path) -> Manifest:
         else:
             raise BackupError(f"Backups of {dialect} databases are not supported.")
         counts, revision, seq, head = facts
-        manifest = Manifest(
-            format=FORMAT,
-            dialect=dialect,
-            schema_revision=revision,
-            tables=counts,
-            audit_seq=seq,
-            audit_hash=head,
-            sha256=sha256_of(tmp),
-            size=tmp.stat().st_size,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            file=path.name,
+        manifest = sign(
+            Manifest(
+                format=FORMAT,
+                dialect=dialect,
+                schema_revision=revision,
+                tables=counts,
+                audit_seq=seq,
+                audit_hash=head,
+                sha256=sha256_of(tmp),
+                size=tmp.stat().st_size,
+                created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                file=path.name,
+            ),
+            key,
         )
         os.replace(tmp, path)
     # The manifest is written last: a backup without one is visibly unfinished.
@@ -252,12 +266,15 @@ def _check_revision(manifest: Manifest) -> list[str]:
     ]
 
 
-def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
-    """Replace the database at `url` with the backup at `path`; refuses a non-empty target
-    unless `force`. Counts every table and verifies the audit chain afterwards."""
+def restore(
+    url: str, path: Path, trusted: Ed25519PublicKey, *, force: bool = False
+) -> RestoreReport:
+    """Replace the database at `url` with the backup at `path` whose manifest `trusted` signed."""
+    # Refused: an unsigned or altered backup, and a target holding data unless `force`. Checked
+    # afterwards: every table's count, the audit chain, its signed checkpoints and its head.
     started = time.monotonic()
     path = Path(path)
-    manifest = read_manifest(path)
+    manifest = read_manifest(path, trusted)  # every refusal of the backup precedes the target
     dialect = make_url(url).get_backend_name()
     if manifest.dialect != dialect:
         raise BackupError(
@@ -281,8 +298,8 @@ def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
             _restore_postgres(url, path)
         engine.dispose()
         with engine.connect() as conn:
-            after = table_counts(conn)
-        verified = _verify_chain(engine)
+            after, _rev, seq, head = _facts(conn)
+        verified = _verify_chain(engine, trusted)
     finally:
         engine.dispose()
     if after != manifest.tables:
@@ -290,8 +307,15 @@ def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
             t for t in set(after) | set(manifest.tables) if after.get(t) != manifest.tables.get(t)
         )
         notes.append(f"row counts differ from the manifest in: {', '.join(differ)}")
+    # The manifest's head is signed: a restored chain that ends elsewhere is not the backup's.
+    head_ok = (seq, head) == (manifest.audit_seq, manifest.audit_hash)
+    if not head_ok:
+        notes.append(
+            f"the restored audit head (event {seq}, hash {head[:16]}...) is not the signed "
+            f"manifest's (event {manifest.audit_seq}, hash {manifest.audit_hash[:16]}...)"
+        )
     return RestoreReport(
-        manifest, after, verified.ok, verified.message, time.monotonic() - started, notes
+        manifest, after, verified.ok, verified.message, time.monotonic() - started, notes, head_ok
     )
 
 

@@ -1,17 +1,28 @@
 """A backup's manifest (`<file>.manifest.json`): what the backup holds (schema revision, every
 table's row count, the audit chain's head) and the file's size and SHA-256, read back and checked
-against the file before anything is restored."""
+against the file before anything is restored.
+
+The manifest is signed with the audit checkpoint key (keys.py), the one key the operator keeps off
+the host: whoever can write the backup can recompute its SHA-256, but cannot sign the changed
+manifest. The signature sits inside the manifest, beside the fingerprint (`key_id`) of the key that
+made it, so the two cannot be parted and a manifest without one is plainly unsigned. What is signed
+is every other field, the fingerprint and the SHA-256 included, as canonical JSON (`payload`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from lotrack.keys import key_id, sign_hex, verifies
+
 MANIFEST_SUFFIX = ".manifest.json"
-FORMAT = "lotrack-backup/1"
+FORMAT = "lotrack-backup/2"  # /1 manifests were not signed, and are refused as unsigned
 
 
 class BackupError(Exception):
@@ -34,10 +45,47 @@ class Manifest:
     size: int
     created_at: str
     file: str
+    key_id: str = ""  # the fingerprint of the public key that verifies `signature`
+    signature: str = ""  # Ed25519, hex, over `payload` of every other field
 
     @property
     def rows(self) -> int:
         return sum(self.tables.values())
+
+
+def payload(fields: dict[str, Any]) -> bytes:
+    """What a manifest's signature signs: every field but the signature, as canonical JSON."""
+    # Sorted keys, no spaces, ASCII: the file itself may be re-indented without breaking it.
+    signed = {name: value for name, value in fields.items() if name != "signature"}
+    return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sign(manifest: Manifest, key: Ed25519PrivateKey) -> Manifest:
+    """The manifest with `key`'s fingerprint and its signature over all of it."""
+    unsigned = replace(manifest, key_id=key_id(key.public_key()), signature="")
+    return replace(unsigned, signature=sign_hex(key, payload(asdict(unsigned))))
+
+
+def _refuse_unless_signed(fields: dict[str, Any], trusted: Ed25519PublicKey, mpath: Path) -> None:
+    """Refuse a manifest that is unsigned, signed by another key, or changed since it was signed."""
+    signature, signer, ours = fields.get("signature"), fields.get("key_id"), key_id(trusted)
+    if not signature or not isinstance(signature, str):
+        raise BackupError(
+            f"Refused: the manifest {mpath} is not signed. Restore accepts only a manifest signed "
+            f"with this facility's audit key ({ours}); a backup made before backups were signed "
+            "must be restored with the lotrack version that made it."
+        )
+    if signer != ours:
+        raise BackupError(
+            f"Refused: the manifest {mpath} was signed by key {signer}, not by this facility's "
+            f"audit key {ours} (LOTRACK_AUDIT_KEY_FILE); it is not this facility's backup, or "
+            "it was re-signed."
+        )
+    if not verifies(trusted, signature, payload(fields)):
+        raise BackupError(
+            f"Refused: the signature of the manifest {mpath} does not verify with this "
+            f"facility's audit key {ours}: the manifest was changed after it was signed."
+        )
 
 
 def manifest_path(path: Path) -> Path:
@@ -52,8 +100,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(path: Path) -> Manifest:
-    """The manifest beside `path`, checked against the file: a changed or cut file is refused."""
+def read_manifest(path: Path, trusted: Ed25519PublicKey) -> Manifest:
+    """The manifest beside `path`, signed by `trusted`, checked against the file it describes."""
     path = Path(path)
     mpath = manifest_path(path)
     if not path.is_file():
@@ -61,9 +109,16 @@ def read_manifest(path: Path) -> Manifest:
     if not mpath.is_file():
         raise BackupError(f"No manifest at {mpath}: the backup is incomplete or not lotrack's.")
     try:
-        data: dict[str, Any] = json.loads(mpath.read_text())
+        data = json.loads(mpath.read_text())
+    except ValueError as err:
+        raise BackupError(f"The manifest {mpath} cannot be read: {err}") from err
+    if not isinstance(data, dict):
+        raise BackupError(f"The manifest {mpath} cannot be read: it is not a JSON object.")
+    # The signature first: nothing an unsigned or altered manifest says is believed.
+    _refuse_unless_signed(data, trusted, mpath)
+    try:
         manifest = Manifest(**data)
-    except (ValueError, TypeError) as err:
+    except TypeError as err:
         raise BackupError(f"The manifest {mpath} cannot be read: {err}") from err
     if manifest.format != FORMAT:
         raise BackupError(f"The manifest's format is {manifest.format!r}, not {FORMAT!r}.")

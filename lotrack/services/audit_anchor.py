@@ -193,9 +193,9 @@ def signed_heads(
 def stored_heads(
     session: Session, public: Ed25519PublicKey
 ) -> tuple[VerifyReport | None, dict[int, list[Checkpoint]]]:
-    """The database's own checkpoints by sequence, or the refusal of one `public` did not sign.
-    The checkpoint file is not read: a restored database rightly lacks the checkpoints signed
-    after its backup was taken, which the file holds."""
+    """The database's own checkpoints by sequence, or the refusal of one `public` did not sign."""
+    # The checkpoint file is not read: a restored database rightly lacks the checkpoints signed
+    # after its backup was taken, which the file holds.
     stored = stored_checkpoints(session)
     refused = _first_unsigned(stored, public)
     return (refused, {}) if refused is not None else (None, _by_seq(stored))
