@@ -18,18 +18,15 @@ and the key.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,13 +37,14 @@ from lotrack.backup_manifest import (
     FORMAT,
     BackupError,
     Manifest,
-    manifest_path,
+    check_revision,
     read_manifest,
     sha256_of,
     sign,
+    write_manifest,
 )
+from lotrack.backup_manifest import manifest_path as manifest_path  # the callers' name for it
 from lotrack.db import make_engine
-from lotrack.migrate import MIGRATIONS
 from lotrack.services import audit
 from lotrack.services.audit_anchor import stored_heads
 from lotrack.services.audit_verify import verify_chain
@@ -144,7 +142,7 @@ def backup(url: str, path: Path, key: Ed25519PrivateKey) -> Manifest:
         )
         os.replace(tmp, path)
     # The manifest is written last: a backup without one is visibly unfinished.
-    _write_private(manifest_path(path), json.dumps(asdict(manifest), indent=2) + "\n")
+    write_manifest(path, manifest)
     return manifest
 
 
@@ -158,14 +156,6 @@ def _staging(path: Path) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _write_private(path: Path, content: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(content)
-    os.replace(tmp, path)
 
 
 def _sqlite_file(url: str) -> Path:
@@ -246,26 +236,6 @@ def _tool_errors() -> Iterator[None]:
 # --- restore ----------------------------------------------------------------------------------
 
 
-def _check_revision(manifest: Manifest) -> list[str]:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    script = ScriptDirectory.from_config(cfg)
-    head = script.get_current_head()
-    if manifest.schema_revision == head:
-        return []
-    try:
-        script.get_revision(manifest.schema_revision)
-    except Exception as err:  # alembic raises several kinds for an unknown id
-        raise BackupError(
-            f"The backup's schema revision {manifest.schema_revision} is unknown to this "
-            f"version of lotrack (head {head}); restore it with the version that made it."
-        ) from err
-    return [
-        f"the backup is at schema revision {manifest.schema_revision}, this code at {head}: "
-        "run `flask --app wsgi lotrack init` to migrate it"
-    ]
-
-
 def restore(
     url: str, path: Path, trusted: Ed25519PublicKey, *, force: bool = False
 ) -> RestoreReport:
@@ -280,7 +250,7 @@ def restore(
         raise BackupError(
             f"The backup is of a {manifest.dialect} database; the target is {dialect}."
         )
-    notes = _check_revision(manifest)
+    notes = check_revision(manifest)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from lotrack.keys import key_id, sign_hex, verifies
+from lotrack.migrate import MIGRATIONS
 
 MANIFEST_SUFFIX = ".manifest.json"
 FORMAT = "lotrack-backup/2"  # /1 manifests were not signed, and are refused as unsigned
@@ -92,6 +96,19 @@ def manifest_path(path: Path) -> Path:
     return path.with_name(path.name + MANIFEST_SUFFIX)
 
 
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Write the manifest of the backup at `path` beside it, readable by its owner only."""
+    _write_private(manifest_path(path), json.dumps(asdict(manifest), indent=2) + "\n")
+
+
+def _write_private(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    os.replace(tmp, path)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -134,3 +151,24 @@ def read_manifest(path: Path, trusted: Ed25519PublicKey) -> Manifest:
             "the backup file was altered or damaged."
         )
     return manifest
+
+
+def check_revision(manifest: Manifest) -> list[str]:
+    """Refuse a schema revision this code does not know; note one it can migrate forward."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
+    if manifest.schema_revision == head:
+        return []
+    try:
+        script.get_revision(manifest.schema_revision)
+    except Exception as err:  # alembic raises several kinds for an unknown id
+        raise BackupError(
+            f"The backup's schema revision {manifest.schema_revision} is unknown to this "
+            f"version of lotrack (head {head}); restore it with the version that made it."
+        ) from err
+    return [
+        f"the backup is at schema revision {manifest.schema_revision}, this code at {head}: "
+        "run `flask --app wsgi lotrack init` to migrate it"
+    ]
