@@ -81,9 +81,9 @@ def _refuse_unless_signed(fields: dict[str, Any], trusted: Ed25519PublicKey, mpa
         )
     if signer != ours:
         raise BackupError(
-            f"Refused: the manifest {mpath} was signed by key {signer}, not by this facility's "
-            f"audit key {ours} (LOTRACK_AUDIT_KEY_FILE); it is not this facility's backup, or "
-            "it was re-signed."
+            f"Refused: the manifest {mpath} was signed by key {signer or '(not named)'}, not by "
+            f"this facility's audit key {ours} (LOTRACK_AUDIT_KEY_FILE); it is not this "
+            "facility's backup, or it was re-signed."
         )
     if not verifies(trusted, signature, payload(fields)):
         raise BackupError(

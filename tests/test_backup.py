@@ -272,6 +272,26 @@ def test_a_manifest_our_key_did_not_sign_is_refused_and_nothing_is_restored(
     assert inspect(target.extensions["lotrack_db"].engine).get_table_names() == []
 
 
+def test_another_facilitys_genuine_backup_is_refused(demo_app, backend, tmp_path):
+    """A backup signed with another audit key than this app's (say, restored on a host whose
+    key was generated afresh instead of mounted) is refused, the target left alone."""
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    url = make_blank(backend)
+    elsewhere = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "elsewhere"), "LOTRACK_DATABASE_URL": url}
+    )
+    try:
+        refused = _cli(elsewhere, "restore", str(path))
+        assert refused.exit_code == 2, refused.output
+        assert "not by this facility's audit key" in refused.output
+        assert elsewhere.extensions["lotrack_audit_anchor"].key_id in refused.output
+        assert inspect(elsewhere.extensions["lotrack_db"].engine).get_table_names() == []
+    finally:
+        elsewhere.extensions["lotrack_db"].engine.dispose()
+        backend.drop(url)
+
+
 def test_a_manifest_written_again_in_another_layout_still_verifies(demo_app, tmp_path):
     """The signature covers the fields, not the file's spacing or key order."""
     path = tmp_path / "lotrack.bak"
