@@ -9,66 +9,48 @@ triggers (which fire on UPDATE/DELETE/TRUNCATE only, never on DROP or COPY) do n
 restore and no `--disable-triggers` (superuser) is needed.
 
 A manifest beside the backup (`<file>.manifest.json`) records the schema revision, every table's
-row count, the audit chain's head and the SHA-256 of the file; restore refuses a file that does
-not match it. No Flask here: callers pass the database URL.
+row count, the audit chain's head and the SHA-256 of the file, and is signed with the audit key;
+restore refuses a manifest that key did not sign and a file that does not match it
+(backup_manifest.py), before it touches the target. No Flask here: callers pass the database URL
+and the key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lotrack import pg_tools
+from lotrack.backup_manifest import (
+    FORMAT,
+    BackupError,
+    Manifest,
+    check_revision,
+    read_manifest,
+    sha256_of,
+    sign,
+    write_manifest,
+)
+from lotrack.backup_manifest import manifest_path as manifest_path  # the callers' name for it
 from lotrack.db import make_engine
-from lotrack.migrate import MIGRATIONS
 from lotrack.services import audit
+from lotrack.services.audit_anchor import stored_heads
+from lotrack.services.audit_verify import verify_chain
 
-MANIFEST_SUFFIX = ".manifest.json"
-FORMAT = "lotrack-backup/1"
 # Present in every migrated database, even one holding no records yet.
 _BOOKKEEPING = {"alembic_version", "audit_head"}
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot proceed; the message says why, in plain words."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Manifest:
-    format: str
-    dialect: str
-    schema_revision: str | None
-    tables: dict[str, int]
-    audit_seq: int
-    audit_hash: str
-    sha256: str
-    size: int
-    created_at: str
-    file: str
-
-    @property
-    def rows(self) -> int:
-        return sum(self.tables.values())
 
 
 @dataclass(frozen=True)
@@ -79,22 +61,11 @@ class RestoreReport:
     audit_message: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    head_ok: bool = True  # the restored audit head is the one the signed manifest records
 
     @property
     def ok(self) -> bool:
-        return self.audit_ok and self.tables == self.manifest.tables
-
-
-def manifest_path(path: Path) -> Path:
-    return path.with_name(path.name + MANIFEST_SUFFIX)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return self.audit_ok and self.head_ok and self.tables == self.manifest.tables
 
 
 # --- facts about a database -------------------------------------------------------------------
@@ -124,10 +95,14 @@ def holds_data(counts: dict[str, int], audit_seq: int) -> bool:
     return audit_seq > 0 or any(n for t, n in counts.items() if t not in _BOOKKEEPING)
 
 
-def _verify_chain(engine: Engine) -> audit.VerifyReport:
+def _verify_chain(engine: Engine, trusted: Ed25519PublicKey) -> audit.VerifyReport:
+    """The restored chain checked against its own checkpoints, which `trusted` must have signed."""
+    # A trail rewritten and re-chained before the backup departs from a signed head. The
+    # checkpoint file is left to `audit verify`: it also holds checkpoints signed after the backup.
     try:
         with Session(engine) as session:
-            return audit.verify(session)
+            refused, signed = stored_heads(session, trusted)
+            return refused or verify_chain(session, signed)
     except SQLAlchemyError as err:  # e.g. a schema this code does not know
         return audit.VerifyReport(False, 0, None, f"the audit chain could not be read: {err}")
 
@@ -135,8 +110,8 @@ def _verify_chain(engine: Engine) -> audit.VerifyReport:
 # --- backup -----------------------------------------------------------------------------------
 
 
-def backup(url: str, path: Path) -> Manifest:
-    """Write a consistent copy of the database at `url` to `path`, and its manifest beside it."""
+def backup(url: str, path: Path, key: Ed25519PrivateKey) -> Manifest:
+    """Copy the database at `url` to `path`, with a manifest beside it signed with `key`."""
     path = Path(path)
     if path.is_dir():
         raise BackupError(f"{path} is a directory; give the backup file's name.")
@@ -150,21 +125,24 @@ def backup(url: str, path: Path) -> Manifest:
         else:
             raise BackupError(f"Backups of {dialect} databases are not supported.")
         counts, revision, seq, head = facts
-        manifest = Manifest(
-            format=FORMAT,
-            dialect=dialect,
-            schema_revision=revision,
-            tables=counts,
-            audit_seq=seq,
-            audit_hash=head,
-            sha256=sha256_of(tmp),
-            size=tmp.stat().st_size,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            file=path.name,
+        manifest = sign(
+            Manifest(
+                format=FORMAT,
+                dialect=dialect,
+                schema_revision=revision,
+                tables=counts,
+                audit_seq=seq,
+                audit_hash=head,
+                sha256=sha256_of(tmp),
+                size=tmp.stat().st_size,
+                created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                file=path.name,
+            ),
+            key,
         )
         os.replace(tmp, path)
     # The manifest is written last: a backup without one is visibly unfinished.
-    _write_private(manifest_path(path), json.dumps(asdict(manifest), indent=2) + "\n")
+    write_manifest(path, manifest)
     return manifest
 
 
@@ -178,14 +156,6 @@ def _staging(path: Path) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _write_private(path: Path, content: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(content)
-    os.replace(tmp, path)
 
 
 def _sqlite_file(url: str) -> Path:
@@ -266,67 +236,21 @@ def _tool_errors() -> Iterator[None]:
 # --- restore ----------------------------------------------------------------------------------
 
 
-def read_manifest(path: Path) -> Manifest:
-    """The manifest beside `path`, checked against the file: a changed or cut file is refused."""
-    path = Path(path)
-    mpath = manifest_path(path)
-    if not path.is_file():
-        raise BackupError(f"No backup file at {path}.")
-    if not mpath.is_file():
-        raise BackupError(f"No manifest at {mpath}: the backup is incomplete or not lotrack's.")
-    try:
-        data: dict[str, Any] = json.loads(mpath.read_text())
-        manifest = Manifest(**data)
-    except (ValueError, TypeError) as err:
-        raise BackupError(f"The manifest {mpath} cannot be read: {err}") from err
-    if manifest.format != FORMAT:
-        raise BackupError(f"The manifest's format is {manifest.format!r}, not {FORMAT!r}.")
-    size = path.stat().st_size
-    if size != manifest.size:
-        raise BackupError(
-            f"Refused: {path} is {size} bytes but its manifest records {manifest.size}; "
-            "the backup file is truncated or was altered."
-        )
-    if sha256_of(path) != manifest.sha256:
-        raise BackupError(
-            f"Refused: the SHA-256 of {path} does not match its manifest; "
-            "the backup file was altered or damaged."
-        )
-    return manifest
-
-
-def _check_revision(manifest: Manifest) -> list[str]:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    script = ScriptDirectory.from_config(cfg)
-    head = script.get_current_head()
-    if manifest.schema_revision == head:
-        return []
-    try:
-        script.get_revision(manifest.schema_revision)
-    except Exception as err:  # alembic raises several kinds for an unknown id
-        raise BackupError(
-            f"The backup's schema revision {manifest.schema_revision} is unknown to this "
-            f"version of lotrack (head {head}); restore it with the version that made it."
-        ) from err
-    return [
-        f"the backup is at schema revision {manifest.schema_revision}, this code at {head}: "
-        "run `flask --app wsgi lotrack init` to migrate it"
-    ]
-
-
-def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
-    """Replace the database at `url` with the backup at `path`; refuses a non-empty target
-    unless `force`. Counts every table and verifies the audit chain afterwards."""
+def restore(
+    url: str, path: Path, trusted: Ed25519PublicKey, *, force: bool = False
+) -> RestoreReport:
+    """Replace the database at `url` with the backup at `path` whose manifest `trusted` signed."""
+    # Refused: an unsigned or altered backup, and a target holding data unless `force`. Checked
+    # afterwards: every table's count, the audit chain, its signed checkpoints and its head.
     started = time.monotonic()
     path = Path(path)
-    manifest = read_manifest(path)
+    manifest = read_manifest(path, trusted)  # every refusal of the backup precedes the target
     dialect = make_url(url).get_backend_name()
     if manifest.dialect != dialect:
         raise BackupError(
             f"The backup is of a {manifest.dialect} database; the target is {dialect}."
         )
-    notes = _check_revision(manifest)
+    notes = check_revision(manifest)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -344,8 +268,8 @@ def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
             _restore_postgres(url, path)
         engine.dispose()
         with engine.connect() as conn:
-            after = table_counts(conn)
-        verified = _verify_chain(engine)
+            after, _rev, seq, head = _facts(conn)
+        verified = _verify_chain(engine, trusted)
     finally:
         engine.dispose()
     if after != manifest.tables:
@@ -353,8 +277,15 @@ def restore(url: str, path: Path, *, force: bool = False) -> RestoreReport:
             t for t in set(after) | set(manifest.tables) if after.get(t) != manifest.tables.get(t)
         )
         notes.append(f"row counts differ from the manifest in: {', '.join(differ)}")
+    # The manifest's head is signed: a restored chain that ends elsewhere is not the backup's.
+    head_ok = (seq, head) == (manifest.audit_seq, manifest.audit_hash)
+    if not head_ok:
+        notes.append(
+            f"the restored audit head (event {seq}, hash {head[:16]}...) is not the signed "
+            f"manifest's (event {manifest.audit_seq}, hash {manifest.audit_hash[:16]}...)"
+        )
     return RestoreReport(
-        manifest, after, verified.ok, verified.message, time.monotonic() - started, notes
+        manifest, after, verified.ok, verified.message, time.monotonic() - started, notes, head_ok
     )
 
 

@@ -244,7 +244,9 @@ def backup_command(path: Path) -> None:
     else:
         click.echo(f"checkpoint of event {made.seq} signed")
     try:
-        manifest = backups.backup(current_app.config["LOTRACK_DATABASE_URL"], path)
+        manifest = backups.backup(
+            current_app.config["LOTRACK_DATABASE_URL"], path, audit_anchor().key
+        )
     except backups.BackupError as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(2)
@@ -252,7 +254,9 @@ def backup_command(path: Path) -> None:
         f"backup of the {manifest.dialect} database written to {path} "
         f"({manifest.size} bytes, sha256 {manifest.sha256[:16]}...)"
     )
-    click.echo(f"manifest: {backups.manifest_path(path)}")
+    click.echo(
+        f"manifest: {backups.manifest_path(path)}, signed with the audit key {manifest.key_id}"
+    )
     click.echo(
         f"{len(manifest.tables)} tables, {manifest.rows} rows; audit head at event "
         f"{manifest.audit_seq}; schema {manifest.schema_revision}; "
@@ -265,18 +269,24 @@ def backup_command(path: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace a database that holds data already.")
 def restore_command(path: Path, force: bool) -> None:
     """Restore the backup at PATH into this app's database (as its owner, when one is set),
-    then count and verify it, and give the runtime role its grants again."""
+    then count and verify it, and give the runtime role its grants again; refuses a manifest the
+    audit key did not sign."""
     runtime_url = current_app.config["LOTRACK_DATABASE_URL"]
     owner_url = current_app.config["LOTRACK_OWNER_DATABASE_URL"]
     try:
-        report = backups.restore(owner_url or runtime_url, path, force=force)
+        report = backups.restore(
+            owner_url or runtime_url, path, audit_anchor().public_key, force=force
+        )
         if owner_url:
             click.echo(db_roles.grant_runtime_role(owner_url, runtime_url))
     except (backups.BackupError, db_roles.RoleError) as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(2)
     m = report.manifest
-    click.echo(f"restored {path} (made {m.created_at}, schema {m.schema_revision})")
+    click.echo(
+        f"restored {path} (made {m.created_at}, schema {m.schema_revision}; "
+        f"manifest signed with the audit key {m.key_id}, verified)"
+    )
     for table, rows in report.tables.items():
         expected = m.tables.get(table)
         flag = "" if expected == rows else f"   manifest says {expected}"

@@ -1,16 +1,20 @@
 """Backup and restore drill: a backup taken while the application writes restores into a fresh
-database with every table's rows and an intact audit chain; a damaged backup, or a restore over
-data without --force, is refused."""
+database with every table's rows and an intact audit chain; a damaged backup, a manifest the
+facility's audit key did not sign (or that changed after it was signed), or a restore over data
+without --force, is refused before the target is touched."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.exc import DBAPIError
@@ -18,10 +22,12 @@ from sqlalchemy.exc import DBAPIError
 import lotrack.models  # noqa: F401  (registers every table)
 from lotrack import create_app, pg_tools
 from lotrack.backup import manifest_path
+from lotrack.backup_manifest import Manifest, payload, read_manifest, sha256_of, sign
 from lotrack.db import Base
 from lotrack.models import Lot
 from lotrack.services import lot as lots
 from tests.conftest import FACILITY, user
+from tests.services.test_audit_anchor import _rewrite_and_rechain
 from tests.test_cli import _flask
 from tests.test_migrations import make_blank
 
@@ -122,7 +128,7 @@ class Writer(threading.Thread):
 
 
 def test_a_backup_taken_while_writing_restores_every_table_and_the_chain(
-    demo_app, target, tmp_path
+    demo_app, target, tmp_path, monkeypatch
 ):
     for _ in range(3):
         _register(demo_app)  # some writes beyond the demo
@@ -148,11 +154,16 @@ def test_a_backup_taken_while_writing_restores_every_table_and_the_chain(
     declared = {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"}
     assert set(manifest["tables"]) == declared
     assert manifest["sha256"] and manifest["schema_revision"] and manifest["created_at"]
+    assert manifest["key_id"] == demo_app.extensions["lotrack_audit_anchor"].key_id
+    assert manifest["signature"]
 
-    # The operator's own command line, in another process, on the fresh database.
+    # The operator's own command line, in another process, on the fresh database, with the
+    # facility's audit key (which signed the manifest) set as the operator sets it.
+    monkeypatch.setenv("LOTRACK_AUDIT_KEY_FILE", target.config["LOTRACK_AUDIT_KEY_FILE"])
     done = _flask(target, "restore", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "audit chain intact" in done.stdout
+    assert f"signed with the audit key {manifest['key_id']}, verified" in done.stdout
 
     restored = _counts(target)
     assert restored == manifest["tables"]
@@ -201,6 +212,108 @@ def test_a_backup_without_its_manifest_is_refused(demo_app, target, tmp_path):
     manifest_path(path).unlink()
     refused = _cli(target, "restore", str(path))
     assert refused.exit_code != 0 and "No manifest" in refused.output
+
+
+# --- the signed manifest ----------------------------------------------------------------------
+
+
+def _our_key(app: Flask) -> Ed25519PrivateKey:
+    key: Ed25519PrivateKey = app.extensions["lotrack_audit_anchor"].key
+    return key
+
+
+def _tampered(path: Path) -> dict[str, Any]:
+    """What someone who can write the backup does: alter the file, then record its new SHA-256
+    in the manifest (the signature still the old one)."""
+    _damage(path, "altered")
+    fields: dict[str, Any] = json.loads(manifest_path(path).read_text())
+    fields["sha256"] = sha256_of(path)
+    return fields
+
+
+def _unsigned(path: Path) -> dict[str, Any]:
+    fields: dict[str, Any] = json.loads(manifest_path(path).read_text())
+    del fields["signature"], fields["key_id"]
+    return fields
+
+
+def _resigned_by_another_key(path: Path) -> dict[str, Any]:
+    fields = _tampered(path)
+    other = Ed25519PrivateKey.generate()
+    return asdict(sign(Manifest(**{**fields, "signature": ""}), other))
+
+
+def _resigned_claiming_our_key(path: Path) -> dict[str, Any]:
+    """Another key's signature under our key's fingerprint: the fingerprint alone proves nothing."""
+    fields = _tampered(path)
+    fields["signature"] = Ed25519PrivateKey.generate().sign(payload(fields)).hex()
+    return fields
+
+
+@pytest.mark.parametrize(
+    "forge, says",
+    [
+        (_unsigned, "is not signed"),
+        (_tampered, "changed after it was signed"),
+        (_resigned_by_another_key, "not by this facility's audit key"),
+        (_resigned_claiming_our_key, "changed after it was signed"),
+    ],
+    ids=["unsigned", "edited-after-signing", "re-signed-by-another-key", "forged-fingerprint"],
+)
+def test_a_manifest_our_key_did_not_sign_is_refused_and_nothing_is_restored(
+    demo_app, target, tmp_path, forge: Callable[[Path], dict[str, Any]], says: str
+):
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    manifest_path(path).write_text(json.dumps(forge(path), indent=2) + "\n")
+    refused = _cli(target, "restore", str(path))
+    assert refused.exit_code == 2, refused.output
+    assert "Refused" in refused.output and says in refused.output, refused.output
+    assert "Traceback" not in refused.output
+    assert inspect(target.extensions["lotrack_db"].engine).get_table_names() == []
+
+
+def test_another_facilitys_genuine_backup_is_refused(demo_app, backend, tmp_path):
+    """A backup signed with another audit key than this app's (say, restored on a host whose
+    key was generated afresh instead of mounted) is refused, the target left alone."""
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    url = make_blank(backend)
+    elsewhere = create_app(
+        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "elsewhere"), "LOTRACK_DATABASE_URL": url}
+    )
+    try:
+        refused = _cli(elsewhere, "restore", str(path))
+        assert refused.exit_code == 2, refused.output
+        assert "not by this facility's audit key" in refused.output
+        assert elsewhere.extensions["lotrack_audit_anchor"].key_id in refused.output
+        assert inspect(elsewhere.extensions["lotrack_db"].engine).get_table_names() == []
+    finally:
+        elsewhere.extensions["lotrack_db"].engine.dispose()
+        backend.drop(url)
+
+
+def test_a_manifest_written_again_in_another_layout_still_verifies(demo_app, tmp_path):
+    """The signature covers the fields, not the file's spacing or key order."""
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    fields = json.loads(manifest_path(path).read_text())
+    manifest_path(path).write_text(json.dumps(dict(reversed(fields.items()))))
+    public = _our_key(demo_app).public_key()
+    assert read_manifest(path, public).signature == fields["signature"]
+
+
+def test_a_restored_chain_that_departs_from_its_signed_head_is_reported(demo_app, target, tmp_path):
+    """The backup is genuine and signed, but the trail in it was rewritten and re-chained after
+    a checkpoint: the restore is done, and said not to be trusted (exit 1)."""
+    assert _cli(demo_app, "audit", "checkpoint").exit_code == 0
+    _rewrite_and_rechain(demo_app, 3)
+    path = tmp_path / "lotrack.bak"
+    assert _cli(demo_app, "backup", str(path)).exit_code == 0
+    restored = _cli(target, "restore", str(path))
+    assert restored.exit_code == 1, restored.output
+    assert "the chain departs from its head signed at event" in restored.output
+    assert "does not match its backup" in restored.output
 
 
 def test_restoring_over_data_needs_force(demo_app, tmp_path, backend, demo_template):

@@ -15,7 +15,6 @@ Written by `flask --app wsgi lotrack audit checkpoint`, before every backup, and
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import threading
@@ -23,14 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.domain.text import N_, Said, said
+from lotrack.keys import key_id, sign_hex, verifies
 from lotrack.models import AuditCheckpoint, AuditHead
 from lotrack.services.audit import GENESIS
 from lotrack.services.audit_verify import VerifyReport
@@ -69,22 +67,15 @@ class Checkpoint:
         return payload(self.seq, self.head_hash, self.made_at)
 
 
-def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
 def payload(seq: int, head_hash: str, made_at: str) -> bytes:
     """What a checkpoint signs: plain text anyone can read and check with the public key."""
     return f"{FORMAT}|seq={seq}|hash={head_hash}|at={made_at}".encode()
 
 
 def signed_by(checkpoint: Checkpoint, public: Ed25519PublicKey) -> bool:
-    try:
-        public.verify(bytes.fromhex(checkpoint.signature), checkpoint.payload())
-    except (InvalidSignature, ValueError):
-        return False
-    return checkpoint.key_id == key_id(public)
+    return verifies(public, checkpoint.signature, checkpoint.payload()) and (
+        checkpoint.key_id == key_id(public)
+    )
 
 
 def make_checkpoint(session: Session, anchor: Anchor) -> Checkpoint:
@@ -95,7 +86,7 @@ def make_checkpoint(session: Session, anchor: Anchor) -> Checkpoint:
     seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
     made_at = utcnow().replace(microsecond=0)
     stamp = made_at.isoformat()
-    signature = anchor.key.sign(payload(seq, head_hash, stamp)).hex()
+    signature = sign_hex(anchor.key, payload(seq, head_hash, stamp))
     session.add(
         AuditCheckpoint(
             seq=seq, head_hash=head_hash, made_at=made_at, key_id=anchor.key_id, signature=signature
@@ -181,17 +172,9 @@ def signed_heads(
     filed, unreadable = filed_checkpoints(anchor.file)
     if unreadable:
         return _broken(said("%(where)s is not a checkpoint", where=unreadable[0])), {}
-    for point in (*stored, *filed):
-        if not signed_by(point, anchor.public_key):
-            return _broken(
-                said(
-                    "the checkpoint of event %(seq)s (%(source)s) is not signed by this"
-                    " facility's checkpoint key",
-                    seq=point.seq,
-                    source=Said(point.source),
-                ),
-                point.seq,
-            ), {}
+    refused = _first_unsigned([*stored, *filed], anchor.public_key)
+    if refused is not None:
+        return refused, {}
     in_database = {point.signature for point in stored}
     for point in filed:
         if point.signature not in in_database:
@@ -204,10 +187,40 @@ def signed_heads(
                 ),
                 point.seq,
             ), {}
+    return None, _by_seq(stored)
+
+
+def stored_heads(
+    session: Session, public: Ed25519PublicKey
+) -> tuple[VerifyReport | None, dict[int, list[Checkpoint]]]:
+    """The database's own checkpoints by sequence, or the refusal of one `public` did not sign."""
+    # The checkpoint file is not read: a restored database rightly lacks the checkpoints signed
+    # after its backup was taken, which the file holds.
+    stored = stored_checkpoints(session)
+    refused = _first_unsigned(stored, public)
+    return (refused, {}) if refused is not None else (None, _by_seq(stored))
+
+
+def _first_unsigned(points: list[Checkpoint], public: Ed25519PublicKey) -> VerifyReport | None:
+    for point in points:
+        if not signed_by(point, public):
+            return _broken(
+                said(
+                    "the checkpoint of event %(seq)s (%(source)s) is not signed by this"
+                    " facility's checkpoint key",
+                    seq=point.seq,
+                    source=Said(point.source),
+                ),
+                point.seq,
+            )
+    return None
+
+
+def _by_seq(points: list[Checkpoint]) -> dict[int, list[Checkpoint]]:
     signed: dict[int, list[Checkpoint]] = {}
-    for point in stored:
+    for point in points:
         signed.setdefault(point.seq, []).append(point)
-    return None, signed
+    return signed
 
 
 def _broken(message: str, seq: int | None = None) -> VerifyReport:
