@@ -26,7 +26,7 @@ from lotrack.backup_manifest import Manifest, payload, read_manifest, sha256_of,
 from lotrack.db import Base
 from lotrack.models import Lot
 from lotrack.services import lot as lots
-from tests.conftest import FACILITY, user
+from tests.conftest import FACILITY, owner_engine, user
 from tests.services.test_audit_anchor import _rewrite_and_rechain
 from tests.test_cli import _flask
 from tests.test_migrations import make_blank
@@ -180,10 +180,18 @@ def test_a_backup_taken_while_writing_restores_every_table_and_the_chain(
     assert writer.open_lot not in in_backup
     assert writer.open_lot in _lot_numbers(demo_app)
 
-    # The restored audit trail is still append-only.
-    engine = target.extensions["lotrack_db"].engine
-    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+    # The restored audit trail is still append-only, to its owner's role too (the triggers came
+    # back); the application's role has no UPDATE on it at all (PostgreSQL, db_roles.py).
+    with (
+        owner_engine(target) as engine,
+        pytest.raises(DBAPIError, match="append-only"),
+        engine.begin() as conn,
+    ):
         conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 1"))
+    if target.config["LOTRACK_OWNER_DATABASE_URL"]:
+        engine = target.extensions["lotrack_db"].engine
+        with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as conn:
+            conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 1"))
 
 
 def _damage(path: Path, how: str) -> None:
