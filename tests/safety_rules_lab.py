@@ -23,8 +23,8 @@ from lotrack.services import (
     containment,
     deviation,
     donor,
-    evaluation,
     investigation,
+    qualification,
     release,
     result,
 )
@@ -32,6 +32,7 @@ from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
 from tests import safety_model as m
 from tests.conftest import PASSWORDS, user
+from tests.record_signing import signs
 from tests.safety_harness import BANKS, L1, L2, L3, LOCKOUT, LOTS, MEANING, RUNS
 
 
@@ -178,7 +179,7 @@ class LabRules:
         def close(s):
             dev = deviation.get_deviation(s, number)
             deviation.assess(s, user(s, "tech"), dev, "no impact on the product")
-            deviation.close(s, user(s, "qa"), dev, "root cause corrected")
+            deviation.close(s, user(s, "qa"), dev, "root cause corrected", **signs("qa", "closed"))
 
         ok, got = self.run("close deviation", close)
         self.expect(f"closing {number}", ok, got, self.oracle.devs[number].open)
@@ -220,6 +221,7 @@ class LabRules:
                 s, user(s, "qa"), investigation.get_investigation(s, number),
                 conclusion=conclusion, findings="reviewed",
                 assignable_cause="pipetting error" if conclusion == "invalidated" else "",
+                **signs("qa", "concluded"),
             ),
         )  # fmt: skip
         inv = self.oracle.invs[number]
@@ -253,9 +255,10 @@ class LabRules:
     def qualify(self, code: str, decision: str) -> None:
         ok, _ = self.run(
             f"bank {decision}",
-            lambda s: evaluation.qualify_bank(
+            lambda s: qualification.qualify_bank(
                 s, user(s, "qa"), s.scalar(select(CellBank).where(CellBank.code == code)),
                 decision=decision, reason="bank review",
+                **signs("qa", decision.replace("_", " ")),
             ),
         )  # fmt: skip
         if ok:

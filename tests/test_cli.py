@@ -18,6 +18,7 @@ from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
 from lotrack.services import accounts, seed, specs
 from tests.conftest import api_get_route, owner_engine
+from tests.record_signing import signs
 from tests.test_migrations import make_blank
 
 
@@ -253,7 +254,7 @@ def test_specs_list_shows_each_version_and_whether_it_is_in_effect(app):
             s, None, username="qa1", full_name="QA", role="qa", password="a long passphrase"
         )
         release = next(v for v in specs.list_versions(s) if v.stage == "release")
-        specs.approve(s, qa, release)
+        specs.approve(s, qa, release, **signs("qa1", "approved", password="a long passphrase"))
         digest = release.content_hash
         s.commit()
     listed = _run(app, "specs", "list")

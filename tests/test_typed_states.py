@@ -114,6 +114,7 @@ def test_every_state_and_kind_column_is_typed():
         "user_account.language",
         "label_print.lot_state", "bedside_scan.method", "adverse_event.attribution",
         "adverse_event.outcome", "follow_up.response", "spec_version.stage",
+        "record_signature.subject_kind", "record_signature.meaning",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

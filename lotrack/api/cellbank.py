@@ -8,6 +8,8 @@ from flask.views import MethodView
 
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, WRITE, Blueprint, permission
+from lotrack.api.quality_schemas import Row
+from lotrack.api.record_signing import SignedBankDetail, signed_row
 from lotrack.models import CellBank, Vial
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas.manufacturing import BankIn, VialsIn, WithdrawIn
@@ -44,10 +46,12 @@ class Banks(MethodView):
 
 @bp.route(f"/banks/{CODE}")
 @permission(READ)
-@bp.response(200, out.BankDetail)
-def get_bank(code: str) -> CellBank:
-    """A cell bank with its vials, their storage positions and state"""
-    return service.get_bank(db_session(), code)
+@bp.response(200, SignedBankDetail)
+def get_bank(code: str) -> Row:
+    """A cell bank with its vials, their storage positions and state, and the signatures of QA's
+    qualification decisions"""
+    session = db_session()
+    return signed_row(session, service.get_bank(session, code))
 
 
 @bp.route(f"/banks/{CODE}/vials", methods=["POST"])

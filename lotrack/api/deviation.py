@@ -11,12 +11,15 @@ from flask.views import MethodView
 from lotrack.api import release_schemas as io
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
+from lotrack.api.quality_schemas import Row
+from lotrack.api.record_signing import SignedDeviationOut, record_signed_in, signed_row
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.text import N_
 from lotrack.models import Deviation
-from lotrack.request_scope import actor, db_session
+from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas.paging import DeviationArgs
-from lotrack.schemas.release import AssessIn, CloseIn, DeviationIn
+from lotrack.schemas.record_signing import CloseSignedIn
+from lotrack.schemas.release import AssessIn, DeviationIn
 from lotrack.services import deviation as service
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
@@ -78,10 +81,11 @@ class Deviations(MethodView):
 
 @bp.route(f"/deviations/{NUMBER}")
 @permission(READ)
-@bp.response(200, io.DeviationOut)
-def get_deviation(number: str) -> Deviation:
-    """A deviation with its impact assessment and closure"""
-    return service.get_deviation(db_session(), number)
+@bp.response(200, SignedDeviationOut)
+def get_deviation(number: str) -> Row:
+    """A deviation with its impact assessment, closure and the closure's signature"""
+    session = db_session()
+    return signed_row(session, service.get_deviation(session, number))
 
 
 @bp.route(f"/deviations/{NUMBER}/assess", methods=["POST"])
@@ -99,10 +103,13 @@ def assess(data: dict[str, Any], number: str) -> Deviation:
 
 @bp.route(f"/deviations/{NUMBER}/close", methods=["POST"])
 @permission("deviation.close")
-@bp.arguments(CloseIn)
-@bp.response(200, io.DeviationOut)
-def close(data: dict[str, Any], number: str) -> Deviation:
-    """Close an assessed deviation (QA); it no longer blocks release"""
+@bp.arguments(CloseSignedIn)
+@bp.response(200, SignedDeviationOut)
+def close(data: dict[str, Any], number: str) -> Row:
+    """Close an assessed deviation under QA's e-signature (username, password, meaning 'closed',
+    an optional comment as `reason`); it no longer blocks release"""
+    sign, rest = record_signed_in(data)
     session = db_session()
-    dev = service.close(session, actor(), service.get_deviation(session, number), data["closure"])
-    return dev
+    dev = service.get_deviation(session, number)
+    given = service.close(session, actor(), dev, rest["closure"], sign_in=sign, lockout=lockout())
+    return signed_row(session, dev, given)

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from lotrack.api import quality_schemas as qout
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.models import Investigation
-from lotrack.request_scope import actor, db_session
+from lotrack.api.record_signing import SignedInvestigationOut, record_signed_in, signed_row
+from lotrack.models import Investigation, RecordSignature
+from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas.paging import InvestigationPageArgs
-from lotrack.schemas.quality import ConclusionIn, FindingsIn
+from lotrack.schemas.quality import FindingsIn
+from lotrack.schemas.record_signing import ConclusionSignedIn
 from lotrack.services import investigation as service
 from lotrack.services.common import Page
 
@@ -28,9 +30,11 @@ MANAGE = "investigation.manage"
 NUMBER = "<string(maxlength=32):number>"
 
 
-def _detail(session: Session, inv: Investigation) -> qout.Row:
-    return qout.Row(
+def _detail(session: Session, inv: Investigation, given: RecordSignature | None = None) -> qout.Row:
+    return signed_row(
+        session,
         inv,
+        given,
         failing_result=qout.result_rows(session, [inv.result])[0],
         siblings=service.sibling_lots(session, inv.lot),
         siblings_reviewed=json.loads(inv.siblings_reviewed) if inv.siblings_reviewed else [],
@@ -50,7 +54,7 @@ def list_investigations(args: dict[str, Any]) -> Page[Investigation]:
 
 @bp.route(f"/investigations/{NUMBER}")
 @permission(READ)
-@bp.response(200, qout.InvestigationDetail)
+@bp.response(200, SignedInvestigationOut)
 def get_investigation(number: str) -> qout.Row:
     """An investigation with its failing result, findings and the sibling lots to review"""
     session = db_session()
@@ -60,7 +64,7 @@ def get_investigation(number: str) -> qout.Row:
 @bp.route(f"/investigations/{NUMBER}/escalate", methods=["POST"])
 @permission(MANAGE)
 @bp.arguments(FindingsIn)
-@bp.response(200, qout.InvestigationDetail)
+@bp.response(200, SignedInvestigationOut)
 def escalate(data: dict[str, Any], number: str) -> qout.Row:
     """Phase I found no laboratory error: escalate to a full (phase II) investigation"""
     session = db_session()
@@ -73,11 +77,14 @@ def escalate(data: dict[str, Any], number: str) -> qout.Row:
 
 @bp.route(f"/investigations/{NUMBER}/conclude", methods=["POST"])
 @permission(MANAGE)
-@bp.arguments(ConclusionIn)
-@bp.response(200, qout.InvestigationDetail)
+@bp.arguments(ConclusionSignedIn)
+@bp.response(200, SignedInvestigationOut)
 def conclude(data: dict[str, Any], number: str) -> qout.Row:
-    """Close as confirmed OOS, or invalidated with an assignable cause (which permits a retest)"""
+    """Close as confirmed OOS, or invalidated with an assignable cause (which permits a retest),
+    under QA's e-signature (username, password, meaning 'concluded', an optional comment as
+    `reason`)"""
+    sign, rest = record_signed_in(data)
     session = db_session()
-    inv = service.conclude(session, actor(), service.get_investigation(session, number), **data)
-    row = _detail(session, inv)
-    return row
+    inv = service.get_investigation(session, number)
+    given = service.conclude(session, actor(), inv, **rest, sign_in=sign, lockout=lockout())
+    return _detail(session, inv, given)

@@ -8,13 +8,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lotrack.api import quality_schemas as qout
-from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.models import CellBank, SpecVersion
-from lotrack.request_scope import actor, db_session
-from lotrack.schemas.quality import QualifyIn
+from lotrack.api.record_signing import (
+    SignedBankOut,
+    SignedSpecVersionOut,
+    record_signed_in,
+    signed_row,
+)
+from lotrack.models import RecordSignature, SpecVersion
+from lotrack.request_scope import actor, db_session, lockout
+from lotrack.schemas.record_signing import QualifySignedIn, RecordSignIn
 from lotrack.services import cellbank as banks
-from lotrack.services import evaluation
+from lotrack.services import qualification
 from lotrack.services import specs as service
 
 bp = Blueprint(
@@ -34,10 +39,14 @@ def _row(session: Session, version: SpecVersion) -> qout.Row:
     return qout.Row(version, status=service.status(session, version))
 
 
-def _detail(session: Session, version: SpecVersion) -> qout.Row:
+def _detail(
+    session: Session, version: SpecVersion, given: RecordSignature | None = None
+) -> qout.Row:
     content = service.content_of(version)
-    return qout.Row(
+    return signed_row(
+        session,
         version,
+        given,
         status=service.status(session, version),
         limits=content.limits,
         tests=content.tests,
@@ -55,7 +64,7 @@ def list_versions() -> list[qout.Row]:
 
 @bp.route(f"/specs/{ID}")
 @permission(READ)
-@bp.response(200, qout.SpecVersionDetail)
+@bp.response(200, SignedSpecVersionOut)
 def get_version(version_id: int) -> qout.Row:
     """A specification version with each test: criterion, limits, decimals and source"""
     session = db_session()
@@ -64,21 +73,35 @@ def get_version(version_id: int) -> qout.Row:
 
 @bp.route(f"/specs/{ID}/approve", methods=["POST"])
 @permission("specs.approve")
-@bp.response(200, qout.SpecVersionDetail)
-def approve(version_id: int) -> qout.Row:
-    """QA approval: the version takes effect for records created from now on, and never changes"""
+@bp.arguments(RecordSignIn)
+@bp.response(200, SignedSpecVersionOut)
+def approve(data: dict[str, Any], version_id: int) -> qout.Row:
+    """QA approval under the approver's e-signature (username, password, meaning 'approved'): the
+    version takes effect for records created from now on, and never changes"""
+    sign, _rest = record_signed_in(data)
     session = db_session()
-    version = service.approve(session, actor(), service.get_version(session, version_id))
-    row = _detail(session, version)
-    return row
+    version = service.get_version(session, version_id)
+    given = service.approve(session, actor(), version, sign_in=sign, lockout=lockout())
+    return _detail(session, version, given)
 
 
 @bp.route(f"/banks/{CODE}/qualify", methods=["POST"])
 @permission("bank.qualify")
-@bp.arguments(QualifyIn)
-@bp.response(200, out.BankOut)
-def qualify(data: dict[str, Any], code: str) -> CellBank:
-    """QA's decision on a bank: qualified only when its evaluation has no blocker"""
+@bp.arguments(QualifySignedIn)
+@bp.response(200, SignedBankOut)
+def qualify(data: dict[str, Any], code: str) -> qout.Row:
+    """QA's decision on a bank under their e-signature (username, password, meaning 'qualified'
+    or 'not qualified', the reason): qualified only when its evaluation has no blocker"""
+    sign, rest = record_signed_in(data)
     session = db_session()
-    bank = evaluation.qualify_bank(session, actor(), banks.get_bank(session, code), **data)
-    return bank
+    bank = banks.get_bank(session, code)
+    given = qualification.qualify_bank(
+        session,
+        actor(),
+        bank,
+        decision=rest["decision"],
+        reason=data["reason"],
+        sign_in=sign,
+        lockout=lockout(),
+    )
+    return signed_row(session, bank, given)

@@ -85,6 +85,8 @@ WORDS = frozenset(
         N_("exceptional release approved (QA)"),
         N_("exceptional release approved (medical director)"),
         N_("exceptional release accepted (treating physician)"),
+        N_("not qualified"),
+        N_("concluded"),
         N_("reject"),
         N_("unhold"),
         N_("exceptional_release"),

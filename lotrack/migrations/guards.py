@@ -212,6 +212,20 @@ RECORD_GUARDS["infusion"] = (
     ("stopped_at", "volume_ml"),
 )
 RECORD_GUARDS["thaw"] = (("unit_id", "thawed_at", "recorded_by_id", "recorded_at"), ())
+RECORD_GUARDS["record_signature"] = (
+    (
+        "subject_kind",
+        "subject_id",
+        "meaning",
+        "signer_id",
+        "signer_name",
+        "signer_username",
+        "signed_at",
+        "content_sha256",
+        "reason",
+    ),
+    (),
+)
 SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 
 

@@ -20,6 +20,7 @@ from lotrack.models.numbering import NumberSequence
 from lotrack.models.patient import Patient
 from lotrack.models.prescription import Allocation, Prescription
 from lotrack.models.production import Passage, ProductionRun
+from lotrack.models.record_signature import RecordSignature
 from lotrack.models.result import Result
 from lotrack.models.shipment import Shipment, ShipmentUnit
 from lotrack.models.signature import Signature
@@ -57,6 +58,7 @@ __all__ = [
     "Patient",
     "Prescription",
     "ProductionRun",
+    "RecordSignature",
     "Result",
     "Shipment",
     "ShipmentUnit",

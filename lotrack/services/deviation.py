@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session, joinedload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.record_signatures import SubjectKind
 from lotrack.domain.states import DeviationStatus
 from lotrack.domain.text import N_, said
-from lotrack.models import Deviation, Lot, ProductionRun, User
-from lotrack.services import audit, lookback
+from lotrack.models import Deviation, Lot, ProductionRun, RecordSignature, User
+from lotrack.services import audit, lookback, record_signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
+from lotrack.services.signature import Lockout, SignIn
 
 
 def open_deviation(
@@ -105,7 +107,16 @@ def assess(session: Session, actor: User, deviation: Deviation, impact: str) -> 
     return deviation
 
 
-def close(session: Session, actor: User, deviation: Deviation, closure: str) -> Deviation:
+def close(
+    session: Session,
+    actor: User,
+    deviation: Deviation,
+    closure: str,
+    *,
+    sign_in: SignIn,
+    lockout: Lockout,
+) -> RecordSignature:
+    """QA closes an assessed deviation under their signature (meaning 'closed')."""
     require(actor.role, "deviation.close")
     _require_open(deviation)
     fields = {}
@@ -117,19 +128,20 @@ def close(session: Session, actor: User, deviation: Deviation, closure: str) -> 
         raise ValidationFailed(
             said("%(number)s cannot be closed yet.", number=deviation.number), fields
         )
+    proven = record_signature.prove(session, actor, SubjectKind.DEVIATION, sign_in, lockout)
     audit.changed(
         session,
-        actor,
+        proven.signer,
         deviation,
         {
             "status": DeviationStatus.CLOSED,
             "closure": closure.strip(),
-            "closed_by_id": actor.id,
+            "closed_by_id": proven.signer.id,
             "closed_at": utcnow(),
         },
         reason="closed",
     )
-    return deviation
+    return record_signature.sign(session, proven, deviation)
 
 
 def _require_open(deviation: Deviation) -> None:

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.domain.evaluation import Blocker, Evaluation, ResultFact, evaluate
-from lotrack.domain.permissions import require
 from lotrack.domain.release import (
     BankFact,
     LotFacts,
@@ -28,7 +26,7 @@ from lotrack.domain.release import (
 )
 from lotrack.domain.specs import Stage, Verdict
 from lotrack.domain.states import Determination, InvestigationStatus, Qualification
-from lotrack.domain.text import N_, Said, said
+from lotrack.domain.text import said
 from lotrack.models import (
     CellBank,
     Clone,
@@ -39,11 +37,9 @@ from lotrack.models import (
     ProductionRun,
     Result,
     SpecVersion,
-    User,
 )
-from lotrack.services import audit, deviation, lookback, specs
+from lotrack.services import deviation, specs
 from lotrack.services.clock import today as site_today
-from lotrack.services.common import in_turn
 from lotrack.services.dossier import lot_passages
 from lotrack.services.production import passage_figures
 from lotrack.services.result import results_of
@@ -268,43 +264,6 @@ def evaluate_bank(session: Session, bank: CellBank) -> SubjectEvaluation:
         others,
         f"{bank.tier} {bank.code}",
     )
-
-
-def qualify_bank(
-    session: Session, actor: User, bank: CellBank, *, decision: str, reason: str
-) -> CellBank:
-    """QA's decision on a bank: qualified only when its evaluation has no blocker."""
-    require(actor.role, "bank.qualify")
-    if decision not in (Qualification.QUALIFIED, Qualification.NOT_QUALIFIED):
-        raise ValidationFailed(
-            N_("The decision is qualified or not_qualified."),
-            {"decision": N_("qualified or not_qualified")},
-        )
-    if bank.qualification == decision:
-        raise Conflict(
-            said("%(bank)s is %(state)s already.", bank=bank.code, state=Said(str(decision))),
-            {"decision": said("%(state)s already", state=Said(str(decision)))},
-        )
-    if decision == Qualification.QUALIFIED:
-        ev = evaluate_bank(session, bank)
-        if not ev.releasable:
-            raise Conflict(
-                said(
-                    "%(bank)s cannot be qualified: %(blockers)s",
-                    bank=bank.code,
-                    blockers=in_turn(b.message for b in ev.evaluation.blockers),
-                ),
-                {f"blocker {i + 1}": b.message for i, b in enumerate(ev.evaluation.blockers)},
-            )
-    audit.changed(session, actor, bank, {"qualification": decision}, reason=reason)
-    lookback.reassess(
-        session,
-        actor,
-        lookback.lots_of_bank(session, bank),
-        cause=f"{bank.tier} {bank.code} {decision.replace('_', ' ')}: {reason.strip()}",
-        trigger=bank,
-    )
-    return bank
 
 
 def passage_results(session: Session, run: ProductionRun) -> dict[int, list[Result]]:

@@ -10,14 +10,24 @@ from sqlalchemy.orm import Session, joinedload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
+from lotrack.domain.record_signatures import SubjectKind
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Conclusion, InvestigationStatus
 from lotrack.domain.text import N_, said
-from lotrack.models import CellBank, Investigation, Lot, ProductionRun, Result, User
-from lotrack.services import audit, lookback
+from lotrack.models import (
+    CellBank,
+    Investigation,
+    Lot,
+    ProductionRun,
+    RecordSignature,
+    Result,
+    User,
+)
+from lotrack.services import audit, lookback, record_signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.result import invalidate_result
+from lotrack.services.signature import Lockout, SignIn
 
 
 def open_investigation(session: Session, actor: User, result: Result) -> Investigation:
@@ -134,8 +144,11 @@ def conclude(
     conclusion: str,
     findings: str,
     assignable_cause: str = "",
-) -> Investigation:
-    """Close: confirmed OOS (the failure stands) or invalidated with an assignable cause."""
+    sign_in: SignIn,
+    lockout: Lockout,
+) -> RecordSignature:
+    """Close, under QA's signature (meaning 'concluded'): confirmed OOS (the failure stands) or
+    invalidated with an assignable cause."""
     require(actor.role, "investigation.manage")
     _require_open(inv)
     fields: dict[str, str] = {}
@@ -155,6 +168,8 @@ def conclude(
         fields["assignable_cause"] = N_("a confirmed OOS has no assignable laboratory cause")
     if fields:
         raise ValidationFailed(N_("The investigation cannot be concluded."), fields)
+    # The signer is the actor, proved again now: before anything below is written.
+    proven = record_signature.prove(session, actor, SubjectKind.INVESTIGATION, sign_in, lockout)
     siblings = [s.lot_number for s in sibling_lots(session, inv.lot)]
     audit.changed(
         session,
@@ -171,6 +186,7 @@ def conclude(
         },
         reason=f"concluded: {decided.value}",
     )
+    signed = record_signature.sign(session, proven, inv)
     if decided == Conclusion.INVALIDATED:
         invalidate_result(
             session,
@@ -179,7 +195,7 @@ def conclude(
             f"{inv.number}: assignable cause: {cause}",
             by_investigation=True,
         )
-    return inv
+    return signed
 
 
 def _require_open(inv: Investigation) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.donor import MARKERS
 from lotrack.domain.permissions import Role
+from lotrack.domain.record_signatures import RecordMeaning
 from lotrack.domain.states import BankTier, Container, Determination
 from lotrack.models import Site, User
 from lotrack.services import (
@@ -24,6 +25,7 @@ from lotrack.services import (
     seed_quality,
     specs,
 )
+from lotrack.services.signature import Lockout, SignIn
 
 # shared/reference/trial.md: the three sites of NCT03123458.
 TRIAL_SITES = (
@@ -81,9 +83,16 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         )
     session.flush()
     tech, qa = users["tech"], users["qa"]
+    qa_password = next(p for u, *_r, p in DEMO_USERS if u == "qa")
     specs.load_specs(session, None)
     for version in specs.list_versions(session):
-        specs.approve(session, qa, version)
+        specs.approve(
+            session,
+            qa,
+            version,
+            sign_in=SignIn("qa", qa_password, RecordMeaning.APPROVED, "demo specifications"),
+            lockout=Lockout(max_failures=5, lockout_minutes=15),
+        )
     session.flush()
     d = dt.date
     fd = donor.register_donor(session, tech, code="FD-0001", consent_date=d(2025, 3, 10))
@@ -227,7 +236,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         tech=tech,
         verifier=users["tech2"],
         qa=qa,
-        qa_password=next(p for u, *_r, p in DEMO_USERS if u == "qa"),
+        qa_password=qa_password,
     )
     seed_clinical.seed_clinical(session)
     return demo_logins()

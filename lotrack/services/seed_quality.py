@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.domain.decisions import Action
+from lotrack.domain.record_signatures import RecordMeaning
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Qualification
 from lotrack.models import CellBank, Lot, ProductionRun, User
-from lotrack.services import evaluation, release, result, specs
+from lotrack.services import qualification, release, result, specs
 
 # Typical passing values (analyte, value, unit); limits and sources are in specs/*.toml.
 RELEASE_VALUES = (
@@ -83,12 +84,14 @@ def seed_results(
         bank_values = values | {k: v[bank.tier] for k, v in BANK_ONLY.items()}
         codes = [t.code for t in tests]
         _record_all(session, tech, verifier, bank, bank.banked_on, bank_values, codes)
-        evaluation.qualify_bank(
+        qualification.qualify_bank(
             session,
             qa,
             bank,
             decision=Qualification.QUALIFIED,
             reason="all qualification tests met",
+            sign_in=release.SignIn("qa", qa_password, RecordMeaning.QUALIFIED),
+            lockout=release.Lockout(max_failures=5, lockout_minutes=15),
         )
         session.flush()
     lots = {lot.lot_number: lot for lot in session.scalars(select(Lot).join(ProductionRun))}

@@ -15,11 +15,13 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.passage import PassageLimits
 from lotrack.domain.permissions import require
+from lotrack.domain.record_signatures import SubjectKind
 from lotrack.domain.spec_file import content_hash, from_plain, parse_spec, to_plain
 from lotrack.domain.specs import SpecContent, Stage
 from lotrack.domain.text import N_, Said, said
-from lotrack.models import SpecVersion, User
-from lotrack.services import audit
+from lotrack.models import RecordSignature, SpecVersion, User
+from lotrack.services import audit, record_signature
+from lotrack.services.signature import Lockout, SignIn
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
 
@@ -173,8 +175,11 @@ def status(session: Session, version: SpecVersion) -> str:
     return "in effect" if current is not None and current.id == version.id else "superseded"
 
 
-def approve(session: Session, actor: User, version: SpecVersion) -> SpecVersion:
-    """QA approval: the version takes effect for records created from now on."""
+def approve(
+    session: Session, actor: User, version: SpecVersion, *, sign_in: SignIn, lockout: Lockout
+) -> RecordSignature:
+    """QA approval under the approver's signature (meaning 'approved'): the version takes effect
+    for records created from now on."""
     require(actor.role, "specs.approve")
     if version.approved_at is not None:
         raise Conflict(
@@ -194,14 +199,15 @@ def approve(session: Session, actor: User, version: SpecVersion) -> SpecVersion:
             ),
             {"spec": said("version %(version)s is newer", version=latest.version)},
         )
+    proven = record_signature.prove(session, actor, SubjectKind.SPEC_VERSION, sign_in, lockout)
     audit.changed(
         session,
-        actor,
+        proven.signer,
         version,
-        {"approved_by_id": actor.id, "approved_at": utcnow()},
+        {"approved_by_id": proven.signer.id, "approved_at": utcnow()},
         reason=f"approved {version.label} ({version.content_hash[:12]})",
     )
-    return version
+    return record_signature.sign(session, proven, version)
 
 
 @lru_cache(maxsize=64)

@@ -10,13 +10,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lotrack.domain.permissions import may
+from lotrack.domain.record_signatures import SubjectKind, meanings_of
 from lotrack.domain.states import BankTier, Qualification
 from lotrack.i18n import word
 from lotrack.models import AuditEvent, CellBank, Vial
-from lotrack.request_scope import actor, db_session, setting
+from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas.manufacturing import BankIn, VialsIn, WithdrawIn
-from lotrack.schemas.quality import QualifyIn, ResultIn
-from lotrack.services import audit, evaluation
+from lotrack.schemas.quality import ResultIn
+from lotrack.schemas.record_signing import QualifySignedIn, split_sign_in
+from lotrack.services import audit, evaluation, qualification, record_signature
 from lotrack.services import cellbank as banks
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
@@ -53,6 +55,8 @@ def _page(bank: CellBank, form: FormState = NO_FORM) -> str:
         later=replaced_by(ev.results),
         options=spec_options(bank.spec_version),
         decisions=[Qualification.QUALIFIED.value, Qualification.NOT_QUALIFIED.value],
+        meanings=meanings_of(SubjectKind.CELL_BANK),
+        signatures=record_signature.signatures_of(session, bank),
         form=form,
         history=audit.history(session, "cell_bank", str(bank.id)),
     )
@@ -83,7 +87,16 @@ def qualify(code: str) -> ResponseReturnValue:
     bank = banks.get_bank(db_session(), code)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        evaluation.qualify_bank(db_session(), actor(), bank, **data)
+        sign, rest = split_sign_in(data)
+        qualification.qualify_bank(
+            db_session(),
+            actor(),
+            bank,
+            decision=rest["decision"],
+            reason=data["reason"],
+            sign_in=sign,
+            lockout=lockout(),
+        )
         decision = word(data["decision"]).replace("_", " ")
         flash(
             _(
@@ -95,7 +108,7 @@ def qualify(code: str) -> ResponseReturnValue:
         )
         return redirect(url_for(".show_bank", code=bank.code))
 
-    return submit("qualify", QualifyIn(), act, lambda form: _page(bank, form))
+    return submit("qualify", QualifySignedIn(), act, lambda form: _page(bank, form))
 
 
 @bp.route("/banks/new", methods=["GET", "POST"])

@@ -11,12 +11,14 @@ from flask_babel import gettext as _
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
+from lotrack.domain.record_signatures import SubjectKind, meanings_of
 from lotrack.domain.states import DeviationStatus
 from lotrack.domain.text import N_, said
 from lotrack.models import Deviation
-from lotrack.request_scope import actor, db_session, setting
-from lotrack.schemas.release import AssessIn, CloseIn, DeviationIn
-from lotrack.services import audit
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas.record_signing import CloseSignedIn, split_sign_in
+from lotrack.schemas.release import AssessIn, DeviationIn
+from lotrack.services import audit, record_signature
 from lotrack.services import deviation as deviations
 from lotrack.services import lot as lots
 from lotrack.services import production as runs
@@ -77,6 +79,8 @@ def _page(dev: Deviation, form: FormState = NO_FORM) -> str:
         dev=dev,
         form=form,
         history=audit.history(db_session(), "deviation", str(dev.id)),
+        meanings=meanings_of(SubjectKind.DEVIATION),
+        signatures=record_signature.signatures_of(db_session(), dev),
     )
 
 
@@ -107,8 +111,9 @@ def close(number: str) -> ResponseReturnValue:
     dev = deviations.get_deviation(session, number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        deviations.close(session, actor(), dev, data["closure"])
+        sign, rest = split_sign_in(data)
+        deviations.close(session, actor(), dev, rest["closure"], sign_in=sign, lockout=lockout())
         flash(_("%(number)s closed.", number=dev.number))
         return redirect(url_for(".show_deviation", number=dev.number))
 
-    return submit("close", CloseIn(), act, lambda form: _page(dev, form))
+    return submit("close", CloseSignedIn(), act, lambda form: _page(dev, form))

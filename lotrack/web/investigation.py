@@ -12,13 +12,15 @@ from flask_babel import gettext as _
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import may
+from lotrack.domain.record_signatures import SubjectKind, meanings_of
 from lotrack.domain.states import InvestigationStatus
 from lotrack.domain.text import N_, said
 from lotrack.i18n import word
 from lotrack.models import Investigation
-from lotrack.request_scope import actor, db_session, setting
-from lotrack.schemas.quality import ConclusionIn, FindingsIn
-from lotrack.services import audit
+from lotrack.request_scope import actor, db_session, lockout, setting
+from lotrack.schemas.quality import FindingsIn
+from lotrack.schemas.record_signing import ConclusionSignedIn, split_sign_in
+from lotrack.services import audit, record_signature
 from lotrack.services import investigation as investigations
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
@@ -55,6 +57,8 @@ def _page(inv: Investigation, form: FormState = NO_FORM) -> str:
         reviewed=reviewed,
         history=audit.history(session, "investigation", str(inv.id)),
         form=form,
+        meanings=meanings_of(SubjectKind.INVESTIGATION),
+        signatures=record_signature.signatures_of(session, inv),
     )
 
 
@@ -83,9 +87,10 @@ def conclude(number: str) -> ResponseReturnValue:
     inv = investigations.get_investigation(db_session(), number)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        investigations.conclude(db_session(), actor(), inv, **data)
+        sign, rest = split_sign_in(data)
+        investigations.conclude(db_session(), actor(), inv, **rest, sign_in=sign, lockout=lockout())
         conclusion = word(data["conclusion"]).replace("_", " ")
         flash(_("%(number)s concluded: %(conclusion)s.", number=inv.number, conclusion=conclusion))
         return redirect(url_for(".show_investigation", number=inv.number))
 
-    return submit("conclude", ConclusionIn(), act, lambda form: _page(inv, form))
+    return submit("conclude", ConclusionSignedIn(), act, lambda form: _page(inv, form))

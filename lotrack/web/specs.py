@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import may
+from lotrack.domain.record_signatures import SubjectKind, meanings_of
 from lotrack.domain.specs import Kind
 from lotrack.domain.text import N_, said
 from lotrack.models import SpecVersion
-from lotrack.request_scope import actor, db_session
-from lotrack.services import audit, specs
+from lotrack.request_scope import actor, db_session, lockout
+from lotrack.schemas.record_signing import RecordSignIn, split_sign_in
+from lotrack.services import audit, record_signature, specs
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import permission
 from lotrack.web.result import MAX_ID
@@ -57,6 +59,8 @@ def _page(version: SpecVersion, form: FormState = NO_FORM) -> str:
         content=specs.content_of(version),
         history=audit.history(session, "spec_version", str(version.id)),
         form=form,
+        meanings=meanings_of(SubjectKind.SPEC_VERSION),
+        signatures=record_signature.signatures_of(session, version),
     )
 
 
@@ -80,9 +84,10 @@ def show_spec(version_id: int) -> ResponseReturnValue:
 def approve_spec(version_id: int) -> ResponseReturnValue:
     version = _version(version_id)
 
-    def act(_data: dict[str, Any]) -> ResponseReturnValue:
-        specs.approve(db_session(), actor(), version)
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        sign, _rest = split_sign_in(data)
+        specs.approve(db_session(), actor(), version, sign_in=sign, lockout=lockout())
         flash(_("%(label)s approved: records created from now on pin it.", label=version.label))
         return redirect(url_for(".show_spec", version_id=version.id))
 
-    return submit("approve", None, act, lambda form: _page(version, form))
+    return submit("approve", RecordSignIn(), act, lambda form: _page(version, form))

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from tests.api.conftest import assert_problem, row_counts
+from tests.record_signing import sign_form
 
 RUN = "RUN-2025-01"
 DAY = "2025-12-02"
@@ -276,11 +277,16 @@ def test_banks_show_their_results_and_evaluation_and_qa_decides(tech, qa) -> Non
     viab = {"test": "VIAB", "value": "90.0", "unit": "%", "performed_on": DAY}
     assert_problem(tech.post("/banks/MCB-001/results", viab), 409, "test")
 
-    decision = {"decision": "not_qualified", "reason": "mycoplasma found in a retained vial"}
+    decision = {
+        "decision": "not_qualified",
+        "reason": "mycoplasma found in a retained vial",
+        **sign_form("qa", "not qualified"),
+    }
     assert_problem(tech.post("/banks/MCB-001/qualify", decision), 403)
     assert_problem(qa.post("/banks/MCB-001/qualify", {"decision": "maybe", "reason": "x"}), 422)
     done = qa.post("/banks/MCB-001/qualify", decision)
     assert done.status_code == 200 and done.get_json()["qualification"] == "not_qualified"
+    assert done.get_json()["signature"]["meaning"] == "not qualified"
     assert_problem(qa.post("/banks/MCB-001/qualify", decision), 409, "decision")
     # Every lot downstream is blocked by the bank now, the released one included.
     kinds = tech.get("/lots/CFM-2025-0001/evaluation").get_json()["blockers"]

@@ -8,6 +8,7 @@ import json
 
 from lotrack.services import specs
 from tests.api.conftest import assert_problem, row_counts
+from tests.record_signing import sign_form
 from tests.services.test_spec_versions import STRICTER, spec_copy
 
 LOT = "CFM-2025-0004"  # most results still missing
@@ -135,12 +136,14 @@ def test_qa_approves_a_new_draft_once_and_lots_keep_their_version(
     assert (draft["stage"], draft["version"]) == ("release", 2)
     path = f"/specs/{draft['id']}/approve"
     before = row_counts(demo_app)
-    assert_problem(tech.post(path), 403)
+    approving = sign_form("qa", "approved")
+    assert_problem(tech.post(path, approving), 403)
     assert row_counts(demo_app) == before
-    done = qa.post(path)
+    done = qa.post(path, approving)
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["status"] == "in effect" and done.get_json()["approved_by"] == "qa"
-    assert_problem(qa.post(path), 409, "spec")
+    assert done.get_json()["signatures"][0]["meaning"] == "approved"
+    assert_problem(qa.post(path, approving), 409, "spec")
     statuses = {(v["stage"], v["version"]): v["status"] for v in tech.get("/specs").get_json()}
     assert statuses[("release", 1)] == "superseded"
     # A lot created before stays judged by v1; its evaluation points at v2.
@@ -182,8 +185,9 @@ def test_escalation_and_conclusion_are_qa_decisions_with_reasons(demo_app, tech,
     assert_problem(tech.post(f"{base}/escalate", {"findings": "no lab error"}), 403)
     assert_problem(qa.post(f"{base}/escalate", {}), 422, "findings")
     assert_problem(qa.post(f"{base}/conclude", {"conclusion": "maybe", "findings": "x"}), 422)
+    signer = sign_form("qa", "concluded")
     assert_problem(
-        qa.post(f"{base}/conclude", {"conclusion": "invalidated", "findings": "pipette"}),
+        qa.post(f"{base}/conclude", {"conclusion": "invalidated", "findings": "pipette", **signer}),
         422,
         "assignable_cause",
     )
@@ -196,7 +200,12 @@ def test_escalation_and_conclusion_are_qa_decisions_with_reasons(demo_app, tech,
     cause = "haemocytometer chamber cracked"
     done = qa.post(
         f"{base}/conclude",
-        {"conclusion": "invalidated", "findings": "chamber replaced", "assignable_cause": cause},
+        {
+            "conclusion": "invalidated",
+            "findings": "chamber replaced",
+            "assignable_cause": cause,
+            **signer,
+        },
     )
     assert done.status_code == 200, done.get_json()
     body = done.get_json()

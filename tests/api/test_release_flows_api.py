@@ -10,6 +10,7 @@ from lotrack.services import audit
 from tests.api.conftest import assert_problem, row_counts
 from tests.api.test_release_api import signing
 from tests.conftest import PASSWORDS
+from tests.record_signing import sign_form
 from tests.release_setup import make_lot
 
 REQUEST = {
@@ -188,15 +189,19 @@ def test_a_deviation_blocks_release_until_qa_closes_it(demo_app, as_user) -> Non
     assert dev["number"] in refused["fields"]["blocker 1"]
 
     path = f"/deviations/{dev['number']}"
-    assert_problem(tech.post(f"{path}/close", {"closure": "fine"}), 403)
-    assert_problem(qa.post(f"{path}/close", {"closure": "fine"}), 422, "impact_assessment")
+    closing = sign_form("qa", "closed")
+    assert_problem(tech.post(f"{path}/close", {"closure": "fine", **closing}), 403)
+    assert_problem(
+        qa.post(f"{path}/close", {"closure": "fine", **closing}), 422, "impact_assessment"
+    )
     resp = tech.post(f"{path}/assess", {"impact_assessment": "temperature stayed in range"})
     assert resp.status_code == 200, resp.get_json()
-    resp = qa.post(f"{path}/close", {"closure": "door alarm serviced"})
+    resp = qa.post(f"{path}/close", {"closure": "door alarm serviced", **closing})
     assert resp.status_code == 200, resp.get_json()
     closed = resp.get_json()
     assert closed["status"] == "closed" and closed["closed_by"] == "qa" and closed["closed_at"]
-    assert_problem(qa.post(f"{path}/close", {"closure": "again"}), 409, "deviation")
+    assert closed["signature"]["meaning"] == "closed" and closed["signature"]["signer"] == "qa"
+    assert_problem(qa.post(f"{path}/close", {"closure": "again", **closing}), 409, "deviation")
     assert [d["number"] for d in tech.get("/deviations?status=closed").get_json()["items"]] == [
         dev["number"]
     ]

@@ -18,6 +18,7 @@ from lotrack.services import audit, deviation, result, timeline
 from lotrack.services import lot as lots
 from lotrack.services.release import review
 from tests.conftest import user
+from tests.record_signing import signs
 from tests.services.test_release import new_lot, qa_contains, qa_decides
 
 YEAR = utcnow().year
@@ -62,7 +63,7 @@ def test_closing_needs_an_assessment_a_closure_and_qa(session):
     dev = opened(s, lot=lots.get_lot(s, "CFM-2025-0002"))
     qa, tech = user(s, "qa"), user(s, "tech")
     with pytest.raises(ValidationFailed) as err:
-        deviation.close(s, qa, dev, "")
+        deviation.close(s, qa, dev, "", **signs("qa", "closed"))
     assert err.value.fields == {
         "impact_assessment": "assess the impact before closing",
         "closure": "required",
@@ -72,11 +73,11 @@ def test_closing_needs_an_assessment_a_closure_and_qa(session):
     assert err.value.fields == {"impact_assessment": "required"}
     deviation.assess(s, tech, dev, "no impact: culture back in range within the hour")
     with pytest.raises(Forbidden):
-        deviation.close(s, tech, dev, "closed by the technician")
+        deviation.close(s, tech, dev, "closed by the technician", **signs("tech", "closed"))
     with pytest.raises(ValidationFailed) as err:
-        deviation.close(s, qa, dev, "  ")
+        deviation.close(s, qa, dev, "  ", **signs("qa", "closed"))
     assert err.value.fields == {"closure": "required"}
-    deviation.close(s, qa, dev, "CAPA-12 raised for the alarm relay")
+    deviation.close(s, qa, dev, "CAPA-12 raised for the alarm relay", **signs("qa", "closed"))
     assert (dev.status, dev.closed_by, dev.closure) == (
         "closed",
         qa,
@@ -84,7 +85,7 @@ def test_closing_needs_an_assessment_a_closure_and_qa(session):
     )
     assert dev.closed_at is not None
     with pytest.raises(Conflict) as err:
-        deviation.close(s, qa, dev, "again")
+        deviation.close(s, qa, dev, "again", **signs("qa", "closed"))
     assert err.value.fields == {"deviation": "closed"}
     with pytest.raises(Conflict):
         deviation.assess(s, tech, dev, "rewritten after closure")
@@ -106,7 +107,7 @@ def test_an_open_deviation_blocks_release_until_it_is_closed(session):
     assert dev in deviation.open_for_lot(s, lot)
     assert [b.subject for b in review(s, lot).blockers] == [dev.number]
     deviation.assess(s, user(s, "qa"), dev, "no impact on the product")
-    deviation.close(s, user(s, "qa"), dev, "reviewed")
+    deviation.close(s, user(s, "qa"), dev, "reviewed", **signs("qa", "closed"))
     s.flush()
     assert deviation.open_for_lot(s, lot) == [] and review(s, lot).releasable
     assert qa_decides(s, lot, Action.RELEASE).meaning == "approved for release"
@@ -124,7 +125,7 @@ def test_the_timeline_holds_every_event_of_the_lots_dossier_in_order(session):
     result.verify_result(s, user(s, "tech2"), potency)
     dev = opened(s, run=lot.run)
     deviation.assess(s, user(s, "qa"), dev, "no impact")
-    deviation.close(s, user(s, "qa"), dev, "reviewed")
+    deviation.close(s, user(s, "qa"), dev, "reviewed", **signs("qa", "closed"))
     sig = qa_decides(s, lot, Action.RELEASE)
     record = qa_contains(s, "hold", reason='=HYPERLINK("http://x")', lot=lot)
     s.commit()

@@ -13,10 +13,20 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict
 from lotrack.domain.specs import Verdict
 from lotrack.models import Lot
-from lotrack.services import audit, cellbank, donor, evaluation, investigation, lot, production
+from lotrack.services import (
+    audit,
+    cellbank,
+    donor,
+    evaluation,
+    investigation,
+    lot,
+    production,
+    qualification,
+)
 from lotrack.services import result as results
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.conftest import user
+from tests.record_signing import signs
 from tests.services.test_results import fresh_lot, rec
 
 
@@ -104,6 +114,7 @@ def test_failing_and_investigation_go_when_the_oos_is_invalidated_and_the_retest
     investigation.conclude(
         s, user(s, "qa"), inv, conclusion="invalidated", findings="gel clot read early",
         assignable_cause="tubes read before 60 minutes' incubation",
+        **signs("qa", "concluded"),
     )  # fmt: skip
     assert blockers(s, new) == {("missing", "ENDOTOXIN")}
     verify(s, rec(s, new, "ENDOTOXIN", "<0.25"))
@@ -130,9 +141,15 @@ def test_an_unqualified_bank_blocks_until_qualified_again(session, bank):
     s = session
     new = complete_lot(s)
     target = cellbank.get_bank(s, bank)
-    evaluation.qualify_bank(s, user(s, "qa"), target, decision="not_qualified", reason="review")
+    qualification.qualify_bank(
+        s, user(s, "qa"), target, decision="not_qualified", reason="review",
+        **signs("qa", "not qualified"),
+    )  # fmt: skip
     assert blockers(s, new) == {("bank", bank)}
-    evaluation.qualify_bank(s, user(s, "qa"), target, decision="qualified", reason="reviewed")
+    qualification.qualify_bank(
+        s, user(s, "qa"), target, decision="qualified", reason="reviewed",
+        **signs("qa", "qualified"),
+    )  # fmt: skip
     assert blockers(s, new) == set()
 
 
@@ -188,9 +205,18 @@ def test_a_bank_is_qualified_only_without_blockers(session):
     wcb = cellbank.get_bank(s, "WCB-001-B")
     assert evaluation.evaluate_bank(s, wcb).releasable
     mcb = cellbank.get_bank(s, "MCB-001")
-    evaluation.qualify_bank(s, user(s, "qa"), mcb, decision="not_qualified", reason="review")
-    evaluation.qualify_bank(s, user(s, "qa"), wcb, decision="not_qualified", reason="review")
+    qualification.qualify_bank(
+        s, user(s, "qa"), mcb, decision="not_qualified", reason="review",
+        **signs("qa", "not qualified"),
+    )  # fmt: skip
+    qualification.qualify_bank(
+        s, user(s, "qa"), wcb, decision="not_qualified", reason="review",
+        **signs("qa", "not qualified"),
+    )  # fmt: skip
     assert {b.kind for b in evaluation.evaluate_bank(s, wcb).evaluation.blockers} == {"bank"}
     with pytest.raises(Conflict) as err:
-        evaluation.qualify_bank(s, user(s, "qa"), wcb, decision="qualified", reason="again")
+        qualification.qualify_bank(
+            s, user(s, "qa"), wcb, decision="qualified", reason="again",
+            **signs("qa", "qualified"),
+        )  # fmt: skip
     assert "MCB-001" in err.value.message and wcb.qualification == "not_qualified"

@@ -20,6 +20,7 @@ from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
 from lotrack.services.signature import SignatureRefused, signatures_of
 from tests.conftest import PASSWORDS, user
+from tests.record_signing import signs
 from tests.services.test_release import LOCKOUT, add_user, new_lot, qa_contains, qa_decides
 
 QA_MEANING = "exceptional release approved (QA)"
@@ -187,7 +188,13 @@ def test_a_signature_given_before_the_dossier_changed_no_longer_counts(session):
     assert (lot.state, er.status, len(signatures_of(s, lot))) == ("QUARANTINE", "pending", 2)
     dev = deviation.open_for_lot(s, lot)[0]
     deviation.assess(s, user(s, "qa"), dev, "no impact on the product")
-    deviation.close(s, user(s, "qa"), dev, "thaw log completed from the device's memory")
+    deviation.close(
+        s,
+        user(s, "qa"),
+        dev,
+        "thaw log completed from the device's memory",
+        **signs("qa", "closed"),
+    )
     s.flush()
     sign(s, er, user(s, "md"))  # the dossier changed again: both sign it as it now stands
     sign(s, er, user(s, "qa"))

@@ -13,6 +13,7 @@ from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import Investigation, Lot
 from lotrack.services import audit, evaluation, investigation, lot
 from tests.conftest import user
+from tests.record_signing import signs
 from tests.services.test_results import fresh_lot, rec
 
 
@@ -38,6 +39,7 @@ def conclude(s: Session, inv: Investigation, conclusion: str, cause: str = "", *
         conclusion=conclusion,
         findings=kw.pop("findings", "reviewed the raw data and the bench record"),
         assignable_cause=cause,
+        **signs(kw.pop("signer", "qa"), "concluded"),
     )
 
 

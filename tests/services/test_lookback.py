@@ -28,6 +28,7 @@ from lotrack.services import (
     exceptional,
     lookback,
     production,
+    qualification,
     result,
     token_verification,
 )
@@ -35,6 +36,7 @@ from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
 from lotrack.services.signature import signatures_of
 from tests.conftest import PASSWORDS, user
+from tests.record_signing import signs
 from tests.services.test_release import LOCKOUT, new_lot, qa_decides
 
 DEMO = "CFM-2025-0001"
@@ -94,9 +96,10 @@ def _unqualified(code: str) -> Callable[[Session], None]:
     def act(s: Session) -> None:
         bank = s.scalar(select(Lot).where(Lot.lot_number == DEMO)).run.bank
         bank = bank if code == "WCB" else bank.parent
-        evaluation.qualify_bank(
-            s, user(s, "qa"), bank, decision="not_qualified", reason="mycoplasma found"
-        )
+        qualification.qualify_bank(
+            s, user(s, "qa"), bank, decision="not_qualified", reason="mycoplasma found",
+            **signs("qa", "not qualified"),
+        )  # fmt: skip
 
     return act
 
@@ -211,7 +214,7 @@ def test_qa_lifts_a_lookback_hold_only_on_a_releasable_dossier(session):
     assert "Deviation DEV-" in err.value.message and lot.state == "ON_HOLD"
     dev = deviation.open_for_lot(s, lot)[0]
     deviation.assess(s, user(s, "qa"), dev, "label reprinted; no product impact")
-    deviation.close(s, user(s, "qa"), dev, "labels reprinted and checked")
+    deviation.close(s, user(s, "qa"), dev, "labels reprinted and checked", **signs("qa", "closed"))
     s.flush()
     assert lot.state == "ON_HOLD"  # closing the deviation decides nothing by itself
     unhold(s, lot)

@@ -16,13 +16,22 @@ from lotrack.db import utcnow
 from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import Lot, Signature, User
-from lotrack.services import accounts, audit, containment, deviation, donor, evaluation, result
+from lotrack.services import (
+    accounts,
+    audit,
+    containment,
+    deviation,
+    donor,
+    qualification,
+    result,
+)
 from lotrack.services import lot as lots
 from lotrack.services.dossier import dossier_hash
 from lotrack.services.release import Lockout, SignIn, decide, review, sign_review
 from lotrack.services.seed_quality import RELEASE_VALUES
 from lotrack.services.signature import SignatureRefused, signatures_of
 from tests.conftest import FACILITY, PASSWORDS, user
+from tests.record_signing import signs
 
 LOCKOUT = Lockout(max_failures=5, lockout_minutes=15)
 MEANING = {
@@ -182,8 +191,9 @@ BLOCKED = {
         {("donor", "FD-0001")},
     ),
     "bank": (
-        dict(after=lambda s, lot: evaluation.qualify_bank(
-            s, user(s, "qa"), lot.run.bank, decision="not_qualified", reason="mycoplasma found")),
+        dict(after=lambda s, lot: qualification.qualify_bank(
+            s, user(s, "qa"), lot.run.bank, decision="not_qualified", reason="mycoplasma found",
+            **signs("qa", "not qualified"))),
         {("bank", "WCB-001-A")},
     ),
 }  # fmt: skip

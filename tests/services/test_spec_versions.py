@@ -18,6 +18,7 @@ from lotrack.domain.specs import Verdict
 from lotrack.models import AuditEvent, Result, SpecVersion, User
 from lotrack.services import accounts, audit, evaluation, lot, result, specs
 from tests.conftest import user
+from tests.record_signing import signs
 
 
 def spec_copy(tmp_path: Path, edits: dict[str, list[tuple[str, str]]] | None = None) -> Path:
@@ -53,11 +54,14 @@ def count(session: Session, model) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
+PW = "x" * 12
+
+
 @pytest.fixture
 def people(empty_session: Session) -> dict[str, User]:
     return {
         name: accounts.create_user(
-            empty_session, None, username=name, full_name=name, role=role, password="x" * 12
+            empty_session, None, username=name, full_name=name, role=role, password=PW
         )
         for name, role in (("tech", "technician"), ("qa", "qa"), ("qa2", "qa"))
     }
@@ -127,9 +131,9 @@ def test_only_qa_approves_and_then_the_version_is_in_effect(empty_session, peopl
     specs.load_specs(s, None)
     v1 = release(s, 1)
     with pytest.raises(Forbidden):
-        specs.approve(s, people["tech"], v1)
+        specs.approve(s, people["tech"], v1, **signs("tech", "approved", password=PW))
     assert v1.approved_at is None and specs.effective(s, "cfMSC", "release") is None
-    specs.approve(s, people["qa"], v1)
+    specs.approve(s, people["qa"], v1, **signs("qa", "approved", password=PW))
     assert v1.approved_by_id == people["qa"].id and v1.approved_at is not None
     assert specs.effective(s, "cfMSC", "release") is v1
     assert specs.status(s, v1) == "in effect"
@@ -144,9 +148,9 @@ def test_an_approved_version_is_not_approved_again(empty_session, people):
     s = empty_session
     specs.load_specs(s, None)
     v1 = release(s, 1)
-    specs.approve(s, people["qa"], v1)
+    specs.approve(s, people["qa"], v1, **signs("qa", "approved", password=PW))
     with pytest.raises(Conflict) as err:
-        specs.approve(s, people["qa2"], v1)
+        specs.approve(s, people["qa2"], v1, **signs("qa2", "approved", password=PW))
     assert err.value.fields == {"spec": "approved already"}
     assert v1.approved_by_id == people["qa"].id
 
@@ -156,7 +160,7 @@ def test_a_version_older_than_the_newest_is_not_approved(empty_session, people, 
     specs.load_specs(s, None)
     specs.load_specs(s, None, spec_copy(tmp_path, STRICTER))
     with pytest.raises(Conflict) as err:
-        specs.approve(s, people["qa"], release(s, 1))
+        specs.approve(s, people["qa"], release(s, 1), **signs("qa", "approved", password=PW))
     assert err.value.fields == {"spec": "version 2 is newer"}
     assert specs.effective(s, "cfMSC", "release") is None
 
@@ -165,12 +169,12 @@ def test_effective_is_the_newest_approved_version(empty_session, people, tmp_pat
     s = empty_session
     specs.load_specs(s, None)
     v1 = release(s, 1)
-    specs.approve(s, people["qa"], v1)
+    specs.approve(s, people["qa"], v1, **signs("qa", "approved", password=PW))
     specs.load_specs(s, None, spec_copy(tmp_path, STRICTER))
     v2 = release(s, 2)
     assert specs.effective(s, "cfMSC", "release") is v1  # a draft does not take effect
     assert specs.newer_approved(s, v1) is None
-    specs.approve(s, people["qa"], v2)
+    specs.approve(s, people["qa"], v2, **signs("qa", "approved", password=PW))
     assert specs.effective(s, "cfMSC", "release") is v2
     assert specs.newer_approved(s, v1) is v2 and specs.newer_approved(s, v2) is None
     assert (specs.status(s, v1), specs.status(s, v2)) == ("superseded", "in effect")
@@ -195,7 +199,7 @@ def test_a_spec_edit_after_a_lot_was_created_does_not_change_its_verdicts(sessio
     before = evaluation.evaluate_lot(s, old)
     specs.load_specs(s, None, spec_copy(tmp_path, STRICTER))
     v1, v2 = release(s, 1), release(s, 2)
-    specs.approve(s, qa, v2)
+    specs.approve(s, qa, v2, **signs("qa", "approved"))
     s.commit()
     # A result recorded after the edit is still judged by the version the lot pinned.
     potency = _record(s, old, "POTENCY", "46.0")

@@ -19,10 +19,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lotrack.models import Investigation, Lot, Passage, ProductionRun
-from lotrack.services import deviation, donor, evaluation, investigation, result, seed_quality
+from lotrack.services import (
+    deviation,
+    donor,
+    investigation,
+    qualification,
+    result,
+    seed_quality,
+)
 from lotrack.services import lot as lots
 from lotrack.services.accounts import create_token
 from tests.conftest import FACILITY, login, user
+from tests.record_signing import signs
 from tests.web.test_quality_pages import db
 
 HARVEST = dt.date(2025, 8, 18)
@@ -77,8 +85,9 @@ def failing_viability(s: Session, lot: Lot) -> Investigation:
 
 def confirm(s: Session, inv: Investigation) -> None:
     investigation.conclude(
-        s, user(s, "qa"), inv, conclusion="confirmed_oos", findings="no laboratory error"
-    )
+        s, user(s, "qa"), inv, conclusion="confirmed_oos", findings="no laboratory error",
+        **signs("qa", "concluded"),
+    )  # fmt: skip
 
 
 def _missing(s: Session) -> Lot:
@@ -142,9 +151,10 @@ def _in_process(s: Session) -> Lot:
 
 def _bank(s: Session) -> Lot:
     lot = build(s)
-    evaluation.qualify_bank(
-        s, user(s, "qa"), lot.run.bank, decision="not_qualified", reason="mycoplasma found"
-    )
+    qualification.qualify_bank(
+        s, user(s, "qa"), lot.run.bank, decision="not_qualified", reason="mycoplasma found",
+        **signs("qa", "not qualified"),
+    )  # fmt: skip
     return lot
 
 

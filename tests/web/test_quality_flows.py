@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from lotrack.models import AuditEvent, Investigation, Lot, Result
 from tests.conftest import login
+from tests.record_signing import sign_form
 from tests.web.test_quality_pages import db, post, text
 
 LOT = "CFM-2025-0004"  # in quarantine, most release results still missing
@@ -170,11 +171,15 @@ def test_an_oos_invalidated_with_an_assignable_cause_allows_a_retest(client, dem
     path = f"/investigations/{number}"
     assert post(client, f"{path}/escalate", {"findings": "no pipetting error"}).status_code == 302
     assert "II (full, process)" in text(client.get(path))
-    no_cause = post(client, f"{path}/conclude", {"conclusion": "invalidated", "findings": "x"})
+    signer = sign_form("qa", "concluded")
+    no_cause = post(
+        client, f"{path}/conclude", {"conclusion": "invalidated", "findings": "x", **signer}
+    )
     assert no_cause.status_code == 422 and "required to invalidate the result" in text(no_cause)
     assert "open, phase II" in text(client.get(path))
     done = post(client, f"{path}/conclude", {"conclusion": "invalidated", "findings":
-                "trypan blue lot expired", "assignable_cause": "expired stain"})  # fmt: skip
+                "trypan blue lot expired", "assignable_cause": "expired stain",
+                **signer})  # fmt: skip
     assert done.status_code == 302
     page = text(client.get(path))
     assert "Invalidated with an assignable cause" in page and "expired stain" in page

@@ -18,6 +18,7 @@ from lotrack.models import CellBank, Investigation, ProductionRun, Result, SpecV
 from lotrack.services import evaluation, specs
 from lotrack.services import lot as lots
 from tests.conftest import csrf_token, login
+from tests.record_signing import sign_form
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -124,10 +125,10 @@ def test_qa_approves_a_new_version_and_an_old_lot_keeps_its_verdicts(client, dem
     before = text(client.get("/lots/CFM-2025-0001"))
     assert "draft" in text(client.get(f"/specs/{v2}"))
 
-    resp = post(client, f"/specs/{v2}/approve")
+    resp = post(client, f"/specs/{v2}/approve", sign_form("qa", "approved"))
     assert resp.status_code == 302
     assert "in effect" in text(client.get(f"/specs/{v2}"))
-    again = post(client, f"/specs/{v2}/approve")
+    again = post(client, f"/specs/{v2}/approve", sign_form("qa", "approved"))
     assert again.status_code == 409 and "approved already" in text(again)
     assert "superseded" in text(client.get(f"/specs/{v1}"))
 
@@ -156,9 +157,14 @@ def test_qa_qualification_is_refused_with_each_blocker_while_a_result_is_missing
     resp = post(client, f"/results/{myco}/invalidate", {"reason": "sample mix-up"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/banks/WCB-001-B")
     assert post(client, "/banks/WCB-001-B/qualify", {"decision": "not_qualified",
-                "reason": "mycoplasma result invalid"}).status_code == 302  # fmt: skip
+                "reason": "mycoplasma result invalid",
+                **sign_form("qa", "not qualified")}).status_code == 302  # fmt: skip
 
-    refused = post(client, "/banks/WCB-001-B/qualify", {"decision": "qualified", "reason": "ok"})
+    refused = post(
+        client,
+        "/banks/WCB-001-B/qualify",
+        {"decision": "qualified", "reason": "ok", **sign_form("qa", "qualified")},
+    )
     page = text(refused)
     assert refused.status_code == 409 and "Nothing was saved." in page
     assert "Mycoplasma: no valid result recorded." in page

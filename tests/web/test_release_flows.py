@@ -15,6 +15,7 @@ from lotrack.models import ExceptionalRelease, Lot, Notification, ShipmentUnit, 
 from lotrack.services import lookback, release
 from lotrack.services import lot as lots
 from tests.conftest import PASSWORDS, csrf_token, login
+from tests.record_signing import sign_form
 from tests.release_setup import make_lot
 from tests.web.test_quality_pages import db, text
 from tests.web.test_release_pages import sign
@@ -211,17 +212,20 @@ def test_a_deviation_blocks_release_until_assessed_and_closed(client, demo_app):
     assert f"Deviation {dev} is open" in review and "Not releasable: 1 blocker" in review
     resp = sign(qa, number, "release", "qa")
     assert resp.status_code == 409 and f"Deviation {dev} is open" in text(resp)
-    resp = form_post(qa, f"{dev_url}/close", dev_url, closure="no impact")
+    closing = sign_form("qa", "closed")
+    resp = form_post(qa, f"{dev_url}/close", dev_url, closure="no impact", **closing)
     assert resp.status_code == 422 and "assess the impact before closing" in text(resp)
     assert client.post(f"{dev_url}/close", data={"closure": "x"}).status_code == 400  # no CSRF
-    resp = form_post(client, f"{dev_url}/close", dev_url, closure="no impact")
+    resp = form_post(client, f"{dev_url}/close", dev_url, closure="no impact", **closing)
     assert resp.status_code == 403  # a technician does not close
 
     resp = form_post(
         client, f"{dev_url}/assess", dev_url, impact_assessment="Temperature stayed in range."
     )
     assert resp.status_code == 302
-    resp = form_post(qa, f"{dev_url}/close", dev_url, closure="No impact; door alarm added.")
+    resp = form_post(
+        qa, f"{dev_url}/close", dev_url, closure="No impact; door alarm added.", **closing
+    )
     assert resp.status_code == 302
     assert "closed" in text(qa.get("/deviations?status=closed"))
     assert dev not in text(qa.get("/deviations?status=open"))

@@ -19,6 +19,7 @@ from lotrack.models import Lot, Result, SpecVersion
 from lotrack.services import lot as lots
 from lotrack.services import production, result, specs
 from tests.conftest import counting, login, user
+from tests.record_signing import signs
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 
@@ -79,7 +80,7 @@ def new_release_version(app: Flask, tmp_path: Path, edit: Callable[[str], str]) 
                 SpecVersion.stage == "release", SpecVersion.version == outcome.version
             )
         ).one()
-        specs.approve(s, qa, version)
+        specs.approve(s, qa, version, **signs("qa", "approved"))
         s.commit()
 
 
