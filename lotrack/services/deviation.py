@@ -118,6 +118,7 @@ def close(
 ) -> RecordSignature:
     """QA closes an assessed deviation under their signature (meaning 'closed')."""
     require(actor.role, "deviation.close")
+    record_signature.hold(session, deviation)
     _require_open(deviation)
     fields = {}
     if not deviation.impact_assessment:

@@ -150,6 +150,7 @@ def conclude(
     """Close, under QA's signature (meaning 'concluded'): confirmed OOS (the failure stands) or
     invalidated with an assignable cause."""
     require(actor.role, "investigation.manage")
+    record_signature.hold(session, inv)
     _require_open(inv)
     fields: dict[str, str] = {}
     try:

@@ -30,6 +30,7 @@ def qualify_bank(
     (meaning 'qualified' or 'not qualified') by the QA reviewer who takes it, its reason the
     signature's."""
     require(actor.role, "bank.qualify")
+    record_signature.hold(session, bank)
     if decision not in (Qualification.QUALIFIED, Qualification.NOT_QUALIFIED):
         raise ValidationFailed(
             N_("The decision is qualified or not_qualified."),

@@ -44,6 +44,16 @@ class Proven:
     reason: str
 
 
+def hold(session: Session, record: Record) -> None:
+    """Lock the record's row until commit and read it afresh: of two people deciding at once, the
+    second waits, then sees the first's decision (409) instead of signing a second one. (SQLite
+    writers take the database's lock at BEGIN, so there the wait is already the transaction's.)"""
+    kind = type(record)
+    # The row alone: a refresh's eager joins cannot be locked (FOR UPDATE on an outer join).
+    session.execute(select(kind.id).where(kind.id == record.id).with_for_update())
+    session.refresh(record)
+
+
 def prove(
     session: Session,
     actor: User,

@@ -181,6 +181,7 @@ def approve(
     """QA approval under the approver's signature (meaning 'approved'): the version takes effect
     for records created from now on."""
     require(actor.role, "specs.approve")
+    record_signature.hold(session, version)
     if version.approved_at is not None:
         raise Conflict(
             said(

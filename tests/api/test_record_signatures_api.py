@@ -13,9 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from lotrack.models import AuditEvent, Investigation, RecordSignature, SpecVersion, User
-from lotrack.services import deviation, lot, specs
+from lotrack.services import audit, deviation, lot, specs
 from lotrack.services.accounts import create_token
-from tests.api.conftest import Api, assert_problem, row_counts
+from tests.api.conftest import Api, assert_problem, at_once, row_counts
+from tests.api.test_release_concurrency import WARM_UP, one_winner, reviewers
 from tests.conftest import user
 from tests.record_signing import sign_form
 from tests.services.test_spec_versions import STRICTER, spec_copy
@@ -202,3 +203,25 @@ def test_a_token_without_the_sign_scope_cannot_sign(decision: Decision, demo_app
     body = {**decision.body, **sign_form("qa", decision.meaning)}
     assert_problem(Api(client, token).post(decision.path, body), 403)
     assert row_counts(demo_app) == before
+
+
+def test_reviewers_deciding_at_once_leave_one_signed_decision(
+    decision: Decision, demo_app: Flask
+) -> None:
+    """Six QA reviewers take the same decision at the same moment: one decision and one
+    signature are recorded; every other reviewer is told (409) that it was taken."""
+    before = len(_signatures(demo_app))
+    calls = []
+    for name, password, token in reviewers(demo_app, 6):
+        body = {**decision.body, **sign_form("qa", decision.meaning)}
+        calls.append((token, decision.path, {**body, "username": name, "password": password}))
+    responses = at_once(demo_app, calls, WARM_UP)
+
+    def told_it_was_taken(problem: dict[str, Any]) -> None:
+        assert problem["error"] == "conflict", problem
+
+    won = one_winner(responses, told_it_was_taken)
+    assert decision.done(won)
+    assert len(_signatures(demo_app)) == before + 1
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        assert audit.verify(s).ok
