@@ -65,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     # Minutes between checkpoints the app signs itself (after a request, when the head moved;
     # 0: only `lotrack audit checkpoint` and backups make them).
     "AUDIT_CHECKPOINT_MINUTES": 60,
+    # Bounded work per request (a PDF renders at ~15 labels a second on one core): a longer
+    # document is asked for in parts (?part=), and the page walks the audit chain in steps; the
+    # CLI `lotrack audit verify` still walks it whole.
+    "MAX_LABELS_PER_PDF": 100,
+    "MAX_TIMELINE_PDF_EVENTS": 1000,
+    "AUDIT_VERIFY_EVENTS_PER_REQUEST": 100000,
 }
 
 INT_KEYS = {
@@ -77,6 +83,9 @@ INT_KEYS = {
     "PAGE_SIZE",
     "MAX_IMPORT_ROWS",
     "AUDIT_CHECKPOINT_MINUTES",
+    "MAX_LABELS_PER_PDF",
+    "MAX_TIMELINE_PDF_EVENTS",
+    "AUDIT_VERIFY_EVENTS_PER_REQUEST",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 

@@ -168,4 +168,5 @@ def printing() -> Printing:
         languages=parse_languages(setting("DOCUMENT_LANGUAGES")),
         statements_zh=statements("LABEL_STATEMENTS_ZH"),
         storage_zh=setting("STORAGE_STATEMENT_ZH"),
+        max_labels=setting("MAX_LABELS_PER_PDF"),
     )

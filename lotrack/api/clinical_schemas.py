@@ -16,9 +16,10 @@ from lotrack.services.clinical import problems_of
 __all__ = ["page_of"]
 
 
-def _dec(description: str = 'exact, e.g. "70.00"') -> fields.Decimal:
+def _dec(description: str = 'exact, e.g. "70.00"', allow_none: bool = False) -> fields.Decimal:
     return fields.Decimal(
         as_string=True,
+        allow_none=allow_none,
         metadata={"type": "string", "format": "decimal", "description": description},
     )
 
@@ -91,7 +92,7 @@ class InfusionOut(Schema):
     thawed_at = fields.DateTime()
     started_at = fields.DateTime()
     stopped_at = fields.DateTime(allow_none=True)
-    volume_ml = _dec('exact, e.g. "18.00"')
+    volume_ml = _dec('exact, e.g. "18.00"; null when not recorded', allow_none=True)
     operator = _username("operator")
     witness = _username("witness")
     witness_meaning = fields.String(

@@ -9,9 +9,10 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from lotrack.api.common import READ, Blueprint, permission
-from lotrack.models import Certificate
+from lotrack.domain.parts import choose_part
+from lotrack.models import Certificate, Lot, Unit
 from lotrack.request_scope import actor, db_session, printing
-from lotrack.schemas.documents import ReasonOptional
+from lotrack.schemas.documents import PartArgs, ReasonOptional
 from lotrack.services import coa, unit_labels
 from lotrack.services import lot as lots
 
@@ -86,38 +87,50 @@ PRINTED_PDF = {
 }
 
 
+def _part(lot: Lot, number: int | None) -> tuple[list[Unit], str]:
+    """The units of the part asked for (all, when they fit in one PDF) and the file name's tail;
+    422 naming `part` and the limit before anything renders."""
+    units = list(lot.units)
+    part = choose_part(len(units), printing().max_labels, number)
+    return part.of(units), f"-part{part.number}of{part.count}" if part.count > 1 else ""
+
+
 @bp.route(f"/lots/{LOT}/labels.pdf", endpoint="lot_labels")
 class LotLabels(MethodView):
     @permission("labels.print")
+    @bp.arguments(PartArgs, location="query")
     @bp.doc(responses=PREVIEW_PDF)
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")  # a lot with no unit
-    def get(self, lot_number: str) -> Response:
+    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")  # no unit, or a part to name
+    def get(self, args: dict[str, Any], lot_number: str) -> Response:
         """Preview a lot's labels; nothing is logged
 
         Every unit label as it would print, each stamped "PREVIEW – NOT FOR LABELLING", its QR
         code without a signed token (/v/ answers that it is a label preview) and its bar code
         without the DIN. A read: no print, audit event or number is recorded. Print with POST.
+        A lot with more units than one PDF holds (MAX_LABELS_PER_PDF) is previewed in parts.
         """
         session = db_session()
         lot = lots.get_lot(session, lot_number)
-        sheet = unit_labels.preview_labels(session, actor(), list(lot.units), printing())
-        return _pdf(sheet.pdf, f"labels-{lot.lot_number}-PREVIEW.pdf")
+        units, tail = _part(lot, args["part"])
+        sheet = unit_labels.preview_labels(session, actor(), units, printing())
+        return _pdf(sheet.pdf, f"labels-{lot.lot_number}{tail}-PREVIEW.pdf")
 
     @permission("labels.print")
     @bp.arguments(ReasonOptional)
+    @bp.arguments(PartArgs, location="query")
     @bp.doc(responses=PRINTED_PDF)
-    def post(self, data: dict[str, Any], lot_number: str) -> Response:
+    def post(self, data: dict[str, Any], args: dict[str, Any], lot_number: str) -> Response:
         """Print a lot's labels, each print logged
 
         Every unit label with its signed QR code; each print is recorded in the lot's print log
         and the audit trail. A reprint needs a `reason` (422 naming it otherwise; nothing logged).
+        A lot with more units than one PDF holds (MAX_LABELS_PER_PDF) prints in parts: `?part=1`.
         """
         session = db_session()
         lot = lots.get_lot(session, lot_number)
-        sheet = unit_labels.print_labels(
-            session, actor(), list(lot.units), printing(), data["reason"]
-        )
-        return _pdf(sheet.pdf, f"labels-{lot.lot_number}.pdf")
+        units, tail = _part(lot, args["part"])
+        sheet = unit_labels.print_labels(session, actor(), units, printing(), data["reason"])
+        return _pdf(sheet.pdf, f"labels-{lot.lot_number}{tail}.pdf")
 
 
 @bp.route("/units/<string(maxlength=64):din>/label.pdf", endpoint="unit_label")

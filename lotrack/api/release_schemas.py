@@ -256,8 +256,16 @@ class ContainmentOut(Schema):
     kind = fields.String(
         metadata={"description": "hold, recall, or lookback (a fact that arose after release)"}
     )
-    lot = fields.Function(lambda c: c.lot.lot_number if c.lot else None)
-    bank = fields.Function(lambda c: c.bank.code if c.bank else None)
+    lot = fields.Function(
+        lambda c: c.lot.lot_number if c.lot else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "the lot held or recalled, or null"},
+    )
+    bank = fields.Function(
+        lambda c: c.bank.code if c.bank else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "the cell bank held or recalled, or null"},
+    )
     reason = fields.String()
     trigger_entity = fields.String(
         allow_none=True, metadata={"description": "a lookback's triggering record type, or null"}

@@ -112,7 +112,8 @@ class BankOut(Schema):
     tier = fields.String(metadata={"description": "MCB or WCB"})
     parent = fields.Function(
         _parent_code,
-        metadata={"type": "string", "description": "an MCB's clone, or a WCB's MCB"},
+        allow_none=True,
+        metadata={"type": "string", "description": "an MCB's clone, or a WCB's MCB; or null"},
     )
     passage_at_banking = fields.Integer()
     pdl_at_banking = _decimal()

@@ -282,12 +282,19 @@ def read_photo(stream: IO[bytes]) -> str:
                     )
                 image.draft("L", (READ_SIDE, READ_SIDE))  # a JPEG is decoded at a smaller scale
                 gray = image.convert("L")
-                gray.thumbnail((READ_SIDE, READ_SIDE))
+                # A box reduction by a whole factor to READ_SIDE or less: a tenth of the time of
+                # a Lanczos pass over 50 million pixels (which took 2 s), and as readable.
+                factor = -(-max(gray.size) // READ_SIDE)
+                if factor > 1:
+                    gray = gray.reduce(factor)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ValidationFailed(N_("The upload is not a photo lotrack can read."), NO_IMAGE) from err
     except Image.DecompressionBombWarning as err:
         raise ValidationFailed(N_("The photo is too large to read."), NO_IMAGE) from err
-    codes = zxingcpp.read_barcodes(gray)
+    # Only the symbologies a label carries (its QR code and its Code 128 DIN): looking for every
+    # other kind took four times as long on a busy 50-million-pixel photo.
+    label_formats = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128)
+    codes = zxingcpp.read_barcodes(gray, formats=label_formats)
     qr = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
     ordered = sorted(qr, key=lambda t: "/v/" not in t) + [c.text for c in codes if c.text]
     return ordered[0] if ordered else ""

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from lotrack.schemas.base import InputSchema, text_field
+from lotrack.schemas.base import InputSchema, int_field, text_field
 
 
 class ReasonOptional(InputSchema):
     """Why, when it must be said (a re-issue or a reprint); empty the first time."""
 
     reason = text_field(max=2000, required=False, load_default="")
+
+
+class PartArgs(InputSchema):
+    """Which part of a long document to render; none: the whole, when it fits in one."""
+
+    part = int_field(
+        required=False,
+        load_default=None,
+        metadata={"description": "1, 2, ...: needed when the document is longer than one part"},
+    )

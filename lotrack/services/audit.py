@@ -26,7 +26,7 @@ from lotrack.services.common import in_turn
 
 if TYPE_CHECKING:
     from lotrack.services.audit_anchor import Anchor
-    from lotrack.services.audit_verify import VerifyReport
+    from lotrack.services.audit_verify import Resume, VerifyReport
 
 GENESIS = "0" * 64
 PENDING_KEY = "lotrack_audit_pending"
@@ -195,18 +195,25 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def verify(session: Session, anchor: Anchor | None = None) -> VerifyReport:
+def verify(
+    session: Session,
+    anchor: Anchor | None = None,
+    start: Resume | None = None,
+    limit: int | None = None,
+) -> VerifyReport:
     """Walk the chain in sequence order; name the first event whose link or content is broken
     (services/audit_verify.py rebuilds exactly the bytes this module's writer hashed) and, with
-    the checkpoint `anchor`, the first signed head the recomputed chain departs from."""
+    the checkpoint `anchor`, the first signed head the recomputed chain departs from. With
+    `limit`, one bounded step of the walk from `start` (the report says where to resume)."""
     # Both read what this module writes; imported here, as they import this module.
     from lotrack.services.audit_anchor import signed_heads
-    from lotrack.services.audit_verify import verify_chain
+    from lotrack.services.audit_verify import START, verify_chain
 
+    start = start or START
     if anchor is None:
-        return verify_chain(session)
+        return verify_chain(session, None, start, limit)
     refused, signed = signed_heads(session, anchor)
-    return refused or verify_chain(session, signed)
+    return refused or verify_chain(session, signed, start, limit)
 
 
 def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:

@@ -19,11 +19,25 @@ from lotrack.services.audit import GENESIS, canonical, plain
 
 
 @dataclass(frozen=True)
+class Resume:
+    """Where a bounded walk stopped: the next event to check, the hash that event must link to
+    (recomputed, not read), and the last event at which the signed checkpoints agreed."""
+
+    next_seq: int
+    prev_hash: str
+    agreed: int
+
+
+@dataclass(frozen=True)
 class VerifyReport:
-    ok: bool
-    checked: int
+    ok: bool  # no break found among the events checked
+    checked: int  # events 1 to `checked` verified
     broken_seq: int | None
     message: str
+    resume: Resume | None = None  # set when the walk stopped at its bound: not finished
+
+
+START = Resume(1, GENESIS, 0)
 
 
 _ROW_COLUMNS = (
@@ -109,35 +123,50 @@ def canonical_stored(row: tuple[Any, ...]) -> str:
     return canonical(plain_row)
 
 
-def _stored_rows(session: Session, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-    """(canonical row fields..., hash) in sequence order, in keyset batches of plain tuples."""
+def _stored_rows(
+    session: Session, after: int = 0, limit: int | None = None, batch: int = 5000
+) -> Iterator[tuple[Any, ...]]:
+    """(canonical row fields..., hash) in sequence order after `after`, at most `limit` of them,
+    in keyset batches of plain tuples."""
     connection = session.connection()
     columns = (AuditEvent.seq, _stored_at(connection.dialect.name), *_ROW_COLUMNS[2:])
-    last = 0
-    while True:
+    last, left = after, limit
+    while left is None or left > 0:
+        size = batch if left is None else min(batch, left)
         rows = connection.execute(
-            select(*columns).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+            select(*columns).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(size)
         ).all()
         if not rows:
             return
         yield from rows
         last = rows[-1][0]
+        left = None if left is None else left - len(rows)
 
 
-def verify_chain(session: Session, signed: dict[int, list[Any]] | None = None) -> VerifyReport:
+def verify_chain(
+    session: Session,
+    signed: dict[int, list[Any]] | None = None,
+    start: Resume = START,
+    limit: int | None = None,
+) -> VerifyReport:
     """Walk the chain in sequence order; name the first event whose link or content is broken,
     or where the recomputed chain departs from a signed checkpoint of its head (`signed`: the
     checkpoints, services/audit_anchor.py, by the sequence they signed, signatures checked).
+    With `limit`, check at most that many events from `start` and say where to resume.
 
     Each event's hash is recomputed over exactly the bytes the writer hashed (row_hash of
     _row), rebuilt from plain rows (canonical_stored) rather than through objects."""
     signed = signed or {}
-    prev, expected, checked, agreed = GENESIS, 1, 0, 0
+    prev, expected, agreed = start.prev_hash, start.next_seq, start.agreed
+    checked = expected - 1
     sha256 = hashlib.sha256
-    for point in signed.get(0, ()):
-        if point.head_hash != GENESIS:
-            return _departs(point, 0, 0)
-    for row in _stored_rows(session):
+    if expected == 1:
+        for point in signed.get(0, ()):
+            if point.head_hash != GENESIS:
+                return _departs(point, 0, 0)
+    walked = 0
+    for row in _stored_rows(session, checked, limit):
+        walked += 1
         seq, stored_hash, prev_hash = row[0], row[10], row[9]
         if seq != expected:
             return VerifyReport(
@@ -163,6 +192,14 @@ def verify_chain(session: Session, signed: dict[int, list[Any]] | None = None) -
                 if point.head_hash != stored_hash:
                     return _departs(point, agreed, checked - 1)
             agreed = seq
+    if limit is not None and walked == limit:
+        return VerifyReport(
+            True,
+            checked,
+            None,
+            said("%(num)s events verified so far, no break found", num=checked),
+            Resume(expected, prev, agreed),
+        )
     head = session.get(AuditHead, 1)
     if head is None or head.seq != checked or head.hash != prev:
         return VerifyReport(
@@ -222,3 +259,9 @@ def _departs(point: Any, agreed: int, checked: int) -> VerifyReport:
             first=agreed + 1,
         ),
     )
+
+
+def chain_length(session: Session) -> int:
+    """How many events the chain head records now (what a walk in steps reports progress of)."""
+    head = session.get(AuditHead, 1)
+    return head.seq if head is not None else 0

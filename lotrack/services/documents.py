@@ -27,6 +27,7 @@ class Printing:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     statements_zh: tuple[str, ...] = ()
     storage_zh: str = ""
+    max_labels: int = 100  # labels one PDF may hold (MAX_LABELS_PER_PDF); more come in parts
 
     def verify_url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/v/{token}"

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from lotrack.domain.parts import Part
 from lotrack.models import (
     AuditEvent,
     ContainmentLot,
@@ -49,8 +50,9 @@ def _ids(session: Session, column: Any, where: Any) -> list[str]:
     return [str(i) for i in session.scalars(select(column).where(where))]
 
 
-def lot_timeline(session: Session, lot: Lot) -> list[Entry]:
-    """Every audit event of the lot's dossier, oldest first (a fixed number of queries)."""
+def _dossier(session: Session, lot: Lot) -> Any:
+    """Which audit events belong to the lot's dossier: a WHERE clause (a fixed number of
+    queries finds the records' ids)."""
     keys: dict[str, list[str]] = {
         "lot": [str(lot.id)],
         "unit": _ids(session, Unit.id, Unit.lot_id == lot.id),
@@ -79,14 +81,26 @@ def lot_timeline(session: Session, lot: Lot) -> list[Entry]:
             Notification.containment_id.in_([int(i) for i in keys["containment"]]),
         ),
     )
-    where = or_(
+    return or_(
         *(
             and_(AuditEvent.entity_type == kind, AuditEvent.entity_id.in_(ids))
             for kind, ids in keys.items()
             if ids
         )
     )
-    events = session.scalars(select(AuditEvent).where(where).order_by(AuditEvent.seq))
+
+
+def timeline_size(session: Session, lot: Lot) -> int:
+    """How many events the lot's timeline holds (counted, not loaded)."""
+    return session.scalar(select(func.count(AuditEvent.seq)).where(_dossier(session, lot))) or 0
+
+
+def lot_timeline(session: Session, lot: Lot, part: Part | None = None) -> list[Entry]:
+    """Every audit event of the lot's dossier, oldest first; with `part`, only that slice."""
+    query = select(AuditEvent).where(_dossier(session, lot)).order_by(AuditEvent.seq)
+    if part is not None:
+        query = query.offset(part.start).limit(part.stop - part.start)
+    events = session.scalars(query)
     return [
         Entry(
             seq=e.seq,

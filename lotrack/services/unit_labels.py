@@ -83,6 +83,16 @@ def _check_sheet(actor: User, units: list[Unit], printing: Printing) -> None:
         )
     if not units:
         raise ValidationFailed(N_("No unit to label."), {"units": N_("none")})
+    if len(units) > printing.max_labels:
+        # Refused before any rendering: one request's PDF stays bounded (the edges ask in parts).
+        raise ValidationFailed(
+            said(
+                "%(num)s labels are more than one PDF holds (at most %(max)s): print them in parts",
+                num=len(units),
+                max=printing.max_labels,
+            ),
+            {"units": said("at most %(max)s", max=printing.max_labels)},
+        )
 
 
 def _render_sheet(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from lotrack.db import Base
 from lotrack.domain.errors import ValidationFailed
@@ -18,7 +19,7 @@ from lotrack.request_scope import audit_anchor, db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.admin import AuditFilterIn
 from lotrack.services import audit
-from lotrack.services.audit_verify import VerifyReport
+from lotrack.services.audit_verify import Resume, VerifyReport, chain_length
 from lotrack.web.guard import permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -75,11 +76,45 @@ def audit_log() -> ResponseReturnValue:
     ), (422 if errors else 200)
 
 
+def _walks() -> URLSafeTimedSerializer:
+    """Signs where a walk in steps stopped, so that a step resumes only where a step of ours
+    left off (an edited URL cannot skip events and still be told "intact")."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lotrack-audit-verify")
+
+
+def _resume(token: str) -> Resume | None:
+    """The walk's place from the URL; none (start again from event 1) if absent, altered or
+    older than a day."""
+    if not token:
+        return None
+    try:
+        next_seq, prev_hash, agreed = _walks().loads(token, max_age=86400)
+        return Resume(int(next_seq), str(prev_hash), int(agreed))
+    except (BadSignature, TypeError, ValueError):
+        return None
+
+
 @bp.get("/verify")
 @permission("audit.read")
 def verify_chain() -> ResponseReturnValue:
-    report = audit.verify(db_session(), audit_anchor())
-    return render_template("audit/verify.html", report=report, verdict=verdict(report))
+    """One bounded step of the walk (AUDIT_VERIFY_EVENTS_PER_REQUEST events): the page reports
+    how far it got and reloads itself to go on; the CLI walks the whole chain in one go."""
+    session = db_session()
+    start = _resume(request.args.get("walk", ""))
+    report = audit.verify(
+        session, audit_anchor(), start, setting("AUDIT_VERIFY_EVENTS_PER_REQUEST")
+    )
+    walk = None
+    if report.resume is not None:
+        at = report.resume
+        walk = url_for(".verify_chain", walk=_walks().dumps([at.next_seq, at.prev_hash, at.agreed]))
+    return render_template(
+        "audit/verify.html",
+        report=report,
+        verdict=verdict(report),
+        walk=walk,
+        total=max(chain_length(session), report.checked),
+    )
 
 
 def verdict(report: VerifyReport) -> str:

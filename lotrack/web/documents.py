@@ -10,12 +10,15 @@ from flask_babel import gettext as _
 
 from lotrack.documents.tokens import public_key_pem
 from lotrack.domain.errors import DomainError
+from lotrack.domain.parts import choose_part, part_count
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_
 from lotrack.errors import status_of, wants_json
 from lotrack.i18n import spoken
 from lotrack.models import Lot, Unit
 from lotrack.request_scope import actor, db_session, printing, refused
+from lotrack.schemas import parse
+from lotrack.schemas.documents import PartArgs
 from lotrack.services import coa, token_verification, unit_labels
 from lotrack.services import lot as lots
 from lotrack.web.guard import permission
@@ -86,6 +89,7 @@ def lot_documents(lot_number: str) -> ResponseReturnValue:
         certificates=coa.certificates_of(session, lot),
         prints=unit_labels.prints_of(session, lot),
         message=request.args.get("message", ""),
+        label_parts=label_parts(lot),
     )
 
 
@@ -113,6 +117,16 @@ def issue_coa(lot_number: str) -> ResponseReturnValue:
     )
 
 
+def label_parts(lot: Lot) -> list[tuple[int, str, str]]:
+    """(part, first DIN, last DIN) of each PDF the lot's labels print in; empty: one PDF."""
+    units = list(lot.units)
+    size = printing().max_labels
+    if len(units) <= size:
+        return []
+    parts = (choose_part(len(units), size, n) for n in range(1, part_count(len(units), size) + 1))
+    return [(p.number, units[p.start].din, units[p.stop - 1].din) for p in parts]
+
+
 def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
     refused(err)
     session = db_session()
@@ -126,6 +140,7 @@ def _refused(lot: object, err: DomainError) -> ResponseReturnValue:
             error=message,
             errors=fields,
             message="",
+            label_parts=label_parts(lot),  # type: ignore[arg-type]
         ),
         status_of(err),
     )
@@ -156,13 +171,28 @@ def _label_sheet(
     return _pdf(sheet.pdf, filename)
 
 
+def _lot_sheet(lot_number: str, *, preview: bool) -> ResponseReturnValue:
+    """One part of the lot's labels (?part=; the whole when it fits in one PDF), refused before
+    rendering when the lot has more units than one PDF holds and no part is named."""
+    lot = lots.get_lot(db_session(), lot_number)
+    units = list(lot.units)
+    try:
+        number = parse(PartArgs(), {"part": request.args.get("part", "")})["part"]
+        part = choose_part(len(units), printing().max_labels, number)
+    except DomainError as err:
+        return _refused(lot, err)
+    name = f"labels-{lot.lot_number}"
+    name += f"-part{part.number}of{part.count}" if part.count > 1 else ""
+    name += "-PREVIEW.pdf" if preview else ".pdf"
+    return _label_sheet(lot, part.of(units), name, preview=preview)
+
+
 @bp.get("/lots/<lot_number>/labels.pdf")
 @permission("labels.print")
 def preview_lot_labels(lot_number: str) -> ResponseReturnValue:
-    """Every label of the lot as it would print, stamped PREVIEW – NOT FOR LABELLING (a read:
-    nothing is logged; the QR codes carry no signed token). Printing is the POST below."""
-    lot = lots.get_lot(db_session(), lot_number)
-    return _label_sheet(lot, list(lot.units), f"labels-{lot.lot_number}-PREVIEW.pdf", preview=True)
+    """Every label of the lot (or of one part) as it would print, stamped PREVIEW – NOT FOR
+    LABELLING (a read: nothing is logged; the QR codes carry no signed token)."""
+    return _lot_sheet(lot_number, preview=True)
 
 
 @bp.get("/units/<string(maxlength=64):din>/label.pdf")
@@ -176,8 +206,7 @@ def preview_unit_label(din: str) -> ResponseReturnValue:
 @bp.post("/lots/<lot_number>/labels.pdf")
 @permission("labels.print")
 def lot_labels(lot_number: str) -> ResponseReturnValue:
-    lot = lots.get_lot(db_session(), lot_number)
-    return _label_sheet(lot, list(lot.units), f"labels-{lot.lot_number}.pdf", preview=False)
+    return _lot_sheet(lot_number, preview=False)
 
 
 @bp.post("/units/<string(maxlength=64):din>/label.pdf")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import gettext as _
@@ -18,13 +18,15 @@ from lotrack.documents.render import pdf_from_html
 from lotrack.domain.decisions import MEANING_OF_ROLE, RULES, Action, Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.parts import choose_part, part_count
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ContainmentKind, ExceptionalStatus, LotState
 from lotrack.domain.text import said
 from lotrack.i18n import local_time, word
 from lotrack.models import ExceptionalRelease, Lot
 from lotrack.request_scope import actor, db_session, lockout, setting
-from lotrack.schemas import ReasonIn
+from lotrack.schemas import ReasonIn, parse
+from lotrack.schemas.documents import PartArgs
 from lotrack.schemas.release import ExceptionalIn, NotifyIn, SignIn, sign_in
 from lotrack.services import (
     containment,
@@ -273,26 +275,41 @@ def withdraw_exceptional(number: str) -> ResponseReturnValue:
 # ---- audit timeline -------------------------------------------------------------------------
 
 
-def _timeline(lot_number: str) -> tuple[Lot, list[timelines.Entry], list[dict[str, Any]]]:
-    session = db_session()
-    lot = lots.get_lot(session, lot_number)
-    signed = [
+def _signatures(lot: Lot) -> list[dict[str, Any]]:
+    return [
         {
             "name": s.signature.signer_name,
             "meaning": s.signature.meaning,
             "at": local_time(s.signature.signed_at),  # the viewer's zone, named
             "void": s.void,
         }
-        for s in signature.signatures_of(session, lot)
+        for s in signature.signatures_of(db_session(), lot)
     ]
-    return lot, timelines.lot_timeline(session, lot), signed
+
+
+def _timeline(lot_number: str) -> tuple[Lot, list[timelines.Entry], list[dict[str, Any]]]:
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    return lot, timelines.lot_timeline(session, lot), _signatures(lot)
+
+
+def pdf_parts(total: int) -> list[int]:
+    """The parts the timeline's PDF comes in; empty when it fits in one."""
+    count = part_count(total, setting("MAX_TIMELINE_PDF_EVENTS"))
+    return list(range(1, count + 1)) if count > 1 else []
 
 
 @bp.get("/lots/<lot_number>/timeline")
 @permission("manufacturing.read")
 def timeline(lot_number: str) -> ResponseReturnValue:
     lot, entries, signed = _timeline(lot_number)
-    return render_template("release/timeline.html", lot=lot, entries=entries, signatures=signed)
+    return render_template(
+        "release/timeline.html",
+        lot=lot,
+        entries=entries,
+        signatures=signed,
+        pdf_parts=pdf_parts(len(entries)),
+    )
 
 
 @bp.get("/lots/<lot_number>/timeline.csv")
@@ -309,19 +326,28 @@ def timeline_csv(lot_number: str) -> ResponseReturnValue:
 @bp.get("/lots/<lot_number>/timeline.pdf")
 @permission("manufacturing.read")
 def timeline_pdf(lot_number: str) -> ResponseReturnValue:
-    lot, entries, signed = _timeline(lot_number)
+    """The timeline as PDF: the whole when it fits in one (MAX_TIMELINE_PDF_EVENTS), else one
+    part of it (?part=), refused before rendering when no part is named."""
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    number = parse(PartArgs(), {"part": request.args.get("part", "")})["part"]
+    part = choose_part(
+        timelines.timeline_size(session, lot), setting("MAX_TIMELINE_PDF_EVENTS"), number
+    )
     # Rendered by the pages' Jinja: the PDF speaks the reader's language and zone, as the page.
     html = render_template(
         "documents/timeline.html",
         lot_number=lot.lot_number,
         state=lot.state,
         printed_at=local_time(utcnow()),
-        entries=entries,
-        signatures=signed,
+        entries=timelines.lot_timeline(session, lot, part),
+        signatures=_signatures(lot),
+        part=part,
     )
-    pdf = pdf_from_html(html)
+    name = f"{lot.lot_number}-timeline"
+    name += f"-part{part.number}of{part.count}" if part.count > 1 else ""
     return Response(
-        pdf,
+        pdf_from_html(html),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{lot.lot_number}-timeline.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )
