@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.services import audit
-from tests.conftest import login
+from tests.conftest import login, owner_engine
 from tests.web.test_audit_pages import _head
 
 NEXT = re.compile(r'href="([^"]+)" data-walk="next"')
@@ -52,8 +52,7 @@ def test_an_altered_place_starts_the_walk_again(client, demo_app: Flask) -> None
 
 
 def test_a_later_step_names_the_event_changed(client, demo_app: Flask) -> None:
-    engine = demo_app.extensions["lotrack_db"].engine
-    with engine.begin() as conn:
+    with owner_engine(demo_app) as engine, engine.begin() as conn:  # the insider, as the owner
         for statement in audit_unguard_statements(engine.dialect.name):
             conn.execute(text(statement))
         conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 17"))
