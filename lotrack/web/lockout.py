@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from lotrack.domain.errors import NotFound
-from lotrack.domain.text import said
+from lotrack.domain.lockout import KINDS
+from lotrack.domain.text import N_, said
 from lotrack.models import User
 from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas import ReasonIn
@@ -32,13 +33,15 @@ def list_lockouts() -> ResponseReturnValue:
     return _page(), 200
 
 
-@bp.post("/users/<int:user_id>/<any(login, signing):kind>/lift")
+@bp.post("/users/<int:user_id>/<kind>/lift")
 @permission("users.manage")
 def lift_account(user_id: int, kind: str) -> ResponseReturnValue:
     """Lift an account's login lock or its signing lock, with a reason."""
+    if kind not in KINDS:
+        raise NotFound(said("No %(kind)s lock.", kind=kind), {"kind": N_("login or signing")})
     user = db_session().get(User, user_id)
     if user is None:
-        raise NotFound(said("No user with id %(id)s.", id=user_id))
+        raise NotFound(said("No user with id %(id)s.", id=user_id), {"user_id": N_("not found")})
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         locks.lift_account(db_session(), actor(), user, kind, data["reason"])
