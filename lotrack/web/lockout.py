@@ -38,14 +38,14 @@ def list_lockouts() -> ResponseReturnValue:
 def lift_account(user_id: int, kind: str) -> ResponseReturnValue:
     """Lift an account's login lock or its signing lock, with a reason."""
     if kind not in KINDS:
-        raise NotFound(said("No %(kind)s lock.", kind=kind), {"kind": N_("login or signing")})
+        raise NotFound(N_("No such kind of lock."), {"kind": N_("login or signing")})
     user = db_session().get(User, user_id)
     if user is None:
         raise NotFound(said("No user with id %(id)s.", id=user_id), {"user_id": N_("not found")})
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         locks.lift_account(db_session(), actor(), user, kind, data["reason"])
-        flash(_("Lifted for %(username)s.", username=user.username))
+        flash(_("Lock lifted for %(username)s.", username=user.username))
         return redirect(url_for("lockout.list_lockouts"))
 
     return submit(f"{kind}-{user_id}", ReasonIn(), act, _page)
@@ -60,7 +60,7 @@ def lift_address(throttle_id: int) -> ResponseReturnValue:
         row = locks.lift_address(db_session(), actor(), throttle_id, data["reason"])
         flash(
             _(
-                "Lifted for %(username)s from %(address)s.",
+                "Wait lifted for %(username)s from %(address)s.",
                 username=row.username,
                 address=row.address,
             )
