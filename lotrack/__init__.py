@@ -33,6 +33,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(build_config(instance, config))
+    if app.config["LOTRACK_TRUSTED_PROXIES"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["LOTRACK_TRUSTED_PROXIES"]
+        # Failures are counted per client address (domain/lockout.py): it must be the client's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["lotrack_signing_key"] = load_or_create_signing_key(instance)
     audit_key = Path(app.config["LOTRACK_AUDIT_KEY_FILE"] or instance / "audit_checkpoint_key.pem")
     app.extensions["lotrack_audit_anchor"] = Anchor(

@@ -14,8 +14,16 @@ DEFAULTS: dict[str, Any] = {
     # DATABASE_URL role does both (SQLite, where one file has no roles).
     "OWNER_DATABASE_URL": "",
     "FACILITY_ID": "A9999",  # ISBT 128 validation facility id (A9990-A9999 reserved for validation)
-    "MAX_FAILED_LOGINS": 5,  # per username, then locked for LOCKOUT_MINUTES
+    # Wrong passwords from an address the account has logged in from before, then the account
+    # is locked for LOCKOUT_MINUTES; wrong passwords at signing lock signing alike.
+    "MAX_FAILED_LOGINS": 5,
     "LOCKOUT_MINUTES": 15,
+    # Wrong passwords for one username from an address it has never logged in from before that
+    # address waits 1, 2, 4 ... minutes (at most LOCKOUT_MINUTES); they never lock the account.
+    "NEW_ADDRESS_FREE_FAILURES": 3,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (ProxyFix);
+    # 0: the app is reached directly. Set it behind a proxy, or every login shares its address.
+    "TRUSTED_PROXIES": 0,
     # Failed logins from one client address within LOCKOUT_MINUTES before it must wait (password
     # spraying: one guess against many usernames); 0 turns it off. Behind a reverse proxy the app
     # must see the client's address (ProxyFix), or every user shares the proxy's.
@@ -76,6 +84,8 @@ DEFAULTS: dict[str, Any] = {
 INT_KEYS = {
     "MAX_FAILED_LOGINS",
     "LOGIN_FAILURES_PER_ADDRESS",
+    "NEW_ADDRESS_FREE_FAILURES",
+    "TRUSTED_PROXIES",
     "LOCKOUT_MINUTES",
     "IDLE_TIMEOUT_MINUTES",
     "ABSOLUTE_TIMEOUT_HOURS",

@@ -22,6 +22,10 @@ from lotrack.migrations.guards import APPEND_ONLY_TABLES, RECORD_GUARDS
 
 # Written by migrations only; the application and backups read them.
 READ_ONLY_TABLES = ("alembic_version",)
+# Working state of the login throttle, not records: the application deletes rows quiet for a day
+# and an account's oldest known addresses (services/lockout.py); every failure and lift is in the
+# audit trail. No other table is ever deleted from.
+DELETED_BY_THE_APP = ("login_throttle", "login_address")
 
 
 class RoleError(Exception):
@@ -49,7 +53,9 @@ def runtime_grants() -> list[TableGrant]:
     """The runtime role's privileges on every table of the schema, derived from the guards."""
     grants = [TableGrant(t, ("SELECT",)) for t in READ_ONLY_TABLES]
     for name, table in sorted(Base.metadata.tables.items()):
-        if name in APPEND_ONLY_TABLES:
+        if name in DELETED_BY_THE_APP:
+            grants.append(TableGrant(name, ("SELECT", "INSERT", "UPDATE", "DELETE")))
+        elif name in APPEND_ONLY_TABLES:
             grants.append(TableGrant(name, ("SELECT", "INSERT")))
         elif name in RECORD_GUARDS:
             fixed, _once = RECORD_GUARDS[name]
@@ -72,11 +78,12 @@ class RoleReport:
         update = sum(1 for g in self.grants if "UPDATE" in g.privileges)
         columns = sum(1 for g in self.grants if g.update_columns)
         kept = len(self.grants) - update - columns
+        deleted = [g.table for g in self.grants if "DELETE" in g.privileges]
         made = "created" if self.created else "checked"
         return (
             f"runtime role {self.role} {made}: owns nothing; UPDATE on {update} tables, on "
             f"chosen columns of {columns} GMP records, none on {kept} append-only or read-only "
-            "tables; DELETE and TRUNCATE on none"
+            f"tables; DELETE only on {', '.join(deleted) or 'none'}; TRUNCATE on none"
         )
 
 

@@ -222,6 +222,14 @@ def login(client: FlaskClient, username: str, password: str | None = None):
     )
 
 
+def lock_out(app: Flask, username: str, failures: int = 5) -> None:
+    """Lock an account as its own person would: wrong passwords from an address it has logged
+    in from (the test client's 127.0.0.1, made known by one good login first)."""
+    assert login(app.test_client(), username).status_code == 302
+    for attempt in range(failures):
+        login(app.test_client(), username, f"wrong password {attempt}")
+
+
 def csrf_token(client: FlaskClient, path: str = "/") -> str:
     page = client.get(path)
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)

@@ -53,6 +53,8 @@ PARAMS: dict[tuple[str, str], str] = {
     ("*", "result_id"): "{result}",
     ("*", "version_id"): "{spec}",
     ("*", "user_id"): "{user}",
+    ("*", "kind"): "login",  # a lockout's kind (the containment's is named below)
+    ("addresses", "throttle_id"): "1",  # none in force: refused as not found (admin) or denied
     ("contain", "kind"): "hold",
     ("sign", "name"): "review",
     ("record", "entity_type"): "lot",
@@ -118,6 +120,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("admin.new_user", "POST"): ADMIN,
     ("admin.unlock", "GET"): ADMIN,
     ("admin.unlock", "POST"): ADMIN,
+    ("lockout.list_lockouts", "GET"): ADMIN,
+    ("lockout.lift_account", "POST"): ADMIN,
+    ("lockout.lift_address", "POST"): ADMIN,
     ("audit.audit_log", "GET"): AUDITORS,
     ("audit.record", "GET"): AUDITORS,
     ("audit.verify_chain", "GET"): AUDITORS,

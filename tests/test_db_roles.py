@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 import lotrack.models  # noqa: F401  (registers every table)
 from lotrack.db import Base, make_engine
-from lotrack.db_roles import RoleError, ensure_runtime_role, runtime_grants
+from lotrack.db_roles import DELETED_BY_THE_APP, RoleError, ensure_runtime_role, runtime_grants
 from lotrack.migrations.guards import APPEND_ONLY_TABLES, RECORD_GUARDS
 from tests.conftest import owner_engine
 
@@ -27,11 +27,14 @@ def _grants() -> dict:
     return {g.table: g for g in runtime_grants()}
 
 
-def test_every_table_has_a_decided_grant_and_none_deletes():
+def test_every_table_has_a_decided_grant_and_only_login_throttle_state_is_deleted():
     grants = _grants()
     assert set(grants) == set(TABLES) | {"alembic_version"}
+    assert set(DELETED_BY_THE_APP) <= set(TABLES)
     for grant in grants.values():
-        assert not {"DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"} & set(grant.privileges)
+        assert not {"TRUNCATE", "REFERENCES", "TRIGGER"} & set(grant.privileges)
+        assert ("DELETE" in grant.privileges) == (grant.table in DELETED_BY_THE_APP)
+    assert not set(DELETED_BY_THE_APP) & (set(APPEND_ONLY_TABLES) | set(RECORD_GUARDS))
     assert grants["alembic_version"].privileges == ("SELECT",)
 
 
@@ -77,9 +80,10 @@ def test_the_runtime_role_cannot_rewrite_a_record(runtime, statement):
     _refused(runtime, statement, "permission denied")
 
 
-def test_the_runtime_role_can_delete_or_truncate_no_table(runtime):
+def test_the_runtime_role_can_delete_from_no_record_and_truncate_nothing(runtime):
     for table in TABLES:
-        _refused(runtime, f'DELETE FROM "{table}" WHERE false', "permission denied")
+        if table not in DELETED_BY_THE_APP:
+            _refused(runtime, f'DELETE FROM "{table}" WHERE false', "permission denied")
         _refused(runtime, f'TRUNCATE "{table}"', "permission denied")
 
 
@@ -133,7 +137,7 @@ def test_init_refuses_to_serve_as_the_owner(owner):
 
 def test_init_creates_a_missing_role_then_only_checks_it(owner, stranger):
     first = ensure_runtime_role(owner, _url_as(owner, stranger))
-    assert first.created and "DELETE and TRUNCATE on none" in first.summary()
+    assert first.created and "TRUNCATE on none" in first.summary()
     again = ensure_runtime_role(owner, _url_as(owner, stranger))
     assert not again.created
     engine = make_engine(_url_as(owner, stranger))

@@ -14,6 +14,7 @@ from lotrack.models.exceptional import ExceptionalRelease
 from lotrack.models.follow_up import FollowUp
 from lotrack.models.infusion import Infusion, Thaw
 from lotrack.models.investigation import Investigation
+from lotrack.models.lockout import KnownAddress, LoginThrottle
 from lotrack.models.lot import Lot
 from lotrack.models.notification import Notification
 from lotrack.models.numbering import NumberSequence
@@ -50,7 +51,9 @@ __all__ = [
     "FollowUp",
     "Infusion",
     "Investigation",
+    "KnownAddress",
     "LabelPrint",
+    "LoginThrottle",
     "Lot",
     "Notification",
     "NumberSequence",

@@ -36,6 +36,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Wrong passwords at signing lock signing only: the session goes on, for reading and work.
+    failed_signings: Mapped[int] = mapped_column(Integer, default=0)
+    signing_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Bumped on logout and password change: every session issued before is revoked.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, joinedload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.language import Language
+from lotrack.domain.lockout import Rules
 from lotrack.domain.permissions import Role
 from lotrack.domain.text import N_, Moment, said
 from lotrack.models import ApiToken, Site, User
 from lotrack.models.user import ROLES
-from lotrack.services import audit
+from lotrack.services import audit, lockout
 from lotrack.services.common import in_turn
 from lotrack.services.passwords import check_password_rules, normalise_password
 
@@ -29,6 +30,8 @@ _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash("lotrack-dummy-password")
 WRONG = N_("Wrong username or password.")
+WRONG_WAIT = N_("Wrong username or password. Try again after %(time)s.")
+WAIT = N_("Too many failed logins for this username from this address. Try again after %(time)s.")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class LoginOutcome:
 
     user: User | None
     message: str = ""
+    # Set when the attempt was refused unheard because its address must wait (HTTP 429).
+    retry_at: dt.datetime | None = None
 
 
 SCOPES = (N_("read"), N_("write"), N_("sign"))  # GET and HEAD; other methods; an e-signature
@@ -108,12 +113,21 @@ def create_user(
 
 
 def authenticate(
-    session: Session, username: str, password: str, *, max_failures: int, lockout_minutes: int
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout_minutes: int,
+    address: str | None = None,
+    free_failures: int = 3,
 ) -> LoginOutcome:
     """Let the user in if the password is right; count failures and lock after `max_failures`.
 
     Every refusal says the same thing whether or not the username exists, except a lockout, which
-    the user needs to know about to call for help.
+    the user needs to know about to call for help. `address` (domain/lockout.address_key) is the
+    client's: failures from an address the account has not logged in from only make that address
+    wait (domain/lockout.py); None (the CLI, no network) counts toward the lockout.
     """
     now = utcnow()
     name = (username or "").strip().lower()
@@ -123,11 +137,18 @@ def authenticate(
         tried = {"username": name[:USERNAME_MAX] + "…", "length": len(name)}
         audit.event(session, None, "login_failed", ("user_account", "?"), tried)
         return LoginOutcome(None, WRONG)
+    rules = Rules(max_failures, lockout_minutes, free_failures)
+    if address is not None:
+        until = lockout.address_wait(session, name, address)
+        if until is not None:
+            # Refused before any password is checked: nothing learnt, no hash computed, no write.
+            return LoginOutcome(None, said(WAIT, time=Moment(until)), retry_at=until)
     user = session.scalar(select(User).where(User.username == name))
     if user is None:
         _verify(_DUMMY_HASH, password)
-        audit.event(session, None, "login_failed", ("user_account", "?"), {"username": name})
-        return LoginOutcome(None, WRONG)
+        tried = {"username": name, "address": address}
+        audit.event(session, None, "login_failed", ("user_account", "?"), tried)
+        return _slowed(session, name, address, rules)
     if user.locked_until is not None and user.locked_until > now:
         audit.event(session, user, "login_refused_locked", user)
         return LoginOutcome(
@@ -142,6 +163,9 @@ def authenticate(
         audit.event(session, user, "login_refused_inactive", user)
         return LoginOutcome(None, N_("This account is disabled."))
     if not _verify(user.password_hash, password):
+        if address is not None and not lockout.is_known(session, user, address):
+            audit.event(session, user, "login_failed", user, {"address": address})
+            return _slowed(session, name, address, rules)
         register_failure(session, user, max_failures=max_failures, lockout_minutes=lockout_minutes)
         if user.locked_until is not None:
             return LoginOutcome(
@@ -156,8 +180,21 @@ def authenticate(
         user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.event(session, user, "login", user)
+    if address is not None:
+        lockout.logged_in_from(session, user, name, address)
+    audit.event(session, user, "login", user, {"address": address} if address else None)
     return LoginOutcome(user)
+
+
+def _slowed(session: Session, name: str, address: str | None, rules: Rules) -> LoginOutcome:
+    """A wrong login from an address the account does not know: that address waits, the account
+    is never locked by it (an unknown username is slowed alike, so the answer tells nothing)."""
+    if address is None:
+        return LoginOutcome(None, WRONG)
+    until = lockout.address_failed_login(session, name, address, rules)
+    if until is None:
+        return LoginOutcome(None, WRONG)
+    return LoginOutcome(None, said(WRONG_WAIT, time=Moment(until)))
 
 
 def register_failure(
@@ -291,14 +328,14 @@ _TOKEN_WITH_USER = (
 
 def live_token(session: Session, token: str) -> ApiToken | None:
     """The token, with its user, if it may be used now: not revoked, not expired, its account
-    active and not locked (a locked account acts through no door, its tokens included)."""
+    active. A login lockout does not stop it: the lockout guards the password against guessing
+    and stops new logins, it takes away no credential already proven (sessions go on too); a
+    lost token is revoked, a leaver disabled. Signing with it still needs the password."""
     row = session.scalar(_TOKEN_WITH_USER, {"digest": _token_digest(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
     if row.expires_at is not None and row.expires_at <= now:
-        return None
-    if row.user.locked_until is not None and row.user.locked_until > now:
         return None
     # Write last-use at most once a minute: a token in a busy integration must not write per call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):

@@ -1,5 +1,6 @@
 """Electronic signatures: the signer proves identity again at each signing (username and password,
-21 CFR 11.200(a)); a wrong password counts toward lockout even though the signing is refused."""
+21 CFR 11.200(a)); a wrong password counts toward the signing lock even though the signing is
+refused. The signing lock stops signing only: the signer's session goes on, and so do logins."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain.decisions import Action, Meaning
 from lotrack.domain.errors import Forbidden
+from lotrack.domain.lockout import Rules
 from lotrack.domain.text import N_, Moment, said
 from lotrack.models import Lot, Signature, User
 from lotrack.services import accounts, audit
+from lotrack.services import lockout as locks
 from lotrack.services.dossier import dossier_hash
 
 
@@ -36,8 +39,14 @@ class SignIn:
 
 @dataclass(frozen=True)
 class Lockout:
+    """How many wrong passwords at signing lock signing, and for how many minutes."""
+
     max_failures: int
     lockout_minutes: int
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(self.max_failures, self.lockout_minutes)
 
 
 def authenticate(
@@ -49,49 +58,44 @@ def authenticate(
     field: str = "password",
     refusal: type[SignatureRefused] = SignatureRefused,
 ) -> User:
-    """The one signer check of every signing path: the signer's account is not locked and the
-    password typed now is theirs. A wrong one counts toward lockout, with its audit event (kept
-    although the signing is refused), so callers authenticate before they write anything.
-    `field` names the form field of the password (a witness has their own)."""
+    """The one signer check of every signing path: the signer's signing is not locked and the
+    password typed now is theirs. A wrong one counts toward the signing lock (not the login
+    lock), with its audit event (kept although the signing is refused), so callers authenticate
+    before they write anything. `field` names the form field of the password (a witness has
+    their own)."""
     mine = field == "password"
-    if signer.locked_until is not None and signer.locked_until > utcnow():
-        until = Moment(signer.locked_until)
+    if locks.signing_locked(signer):
+        until = Moment(signer.signing_locked_until or utcnow())
         raise Forbidden(
             said(
-                "Your account is locked until %(until)s after repeated failed attempts; ask an"
-                " administrator to unlock it.",
+                "Your signing is locked until %(until)s after repeated wrong passwords; you can"
+                " go on working, and an administrator can lift it.",
                 until=until,
             )
             if mine
             else said(
-                "%(username)s's account is locked until %(until)s after repeated failed"
-                " attempts; ask an administrator to unlock it.",
+                "%(username)s's signing is locked until %(until)s after repeated wrong"
+                " passwords; an administrator can lift it.",
                 username=signer.username,
                 until=until,
             ),
-            {field: N_("account locked")},
+            {field: N_("signing locked")},
         )
     if not accounts.check_password(signer, password):
-        accounts.register_failure(
-            session,
-            signer,
-            max_failures=lockout.max_failures,
-            lockout_minutes=lockout.lockout_minutes,
-        )
+        locks.signing_failed(session, signer, lockout.rules)
         audit.event(session, signer, "signature_refused", signer, {"reason": "wrong password"})
         # A witness's signature belongs to a record (the infusion), which is not recorded either.
         raise refusal(
-            N_("The password is wrong; nothing was signed. Repeated failures lock the account.")
+            N_("The password is wrong; nothing was signed. Repeated failures lock signing.")
             if mine
             else said(
                 "%(username)s's password is wrong; nothing was recorded. Repeated failures lock"
-                " the account.",
+                " their signing.",
                 username=signer.username,
             ),
             {field: N_("wrong password")},
         )
-    if signer.failed_logins:
-        signer.failed_logins = 0
+    locks.signed(signer)
     return signer
 
 

@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         home,
         investigation,
         lineage,
+        lockout,
         lot,
         production,
         release,
@@ -74,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(lockout.bp)
     for bp in (
         donor.bp,
         cellbank.bp,

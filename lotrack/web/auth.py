@@ -15,6 +15,7 @@ from flask_login import login_user, logout_user
 from lotrack.db import utcnow
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.language import Language
+from lotrack.domain.lockout import address_key
 from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.schemas import ReasonIn
@@ -41,14 +42,18 @@ def login() -> ResponseReturnValue:
     expired = consume_expired_flag()
     message = _("Your session ended after a period of inactivity.") if expired else ""
     if request.method == "POST":
-        address = request.remote_addr or "unknown"
+        # The client's address (behind a proxy, as LOTRACK_TRUSTED_PROXIES lets ProxyFix see it).
+        address = address_key(request.remote_addr)
         limit, window = setting("LOGIN_FAILURES_PER_ADDRESS"), setting("LOCKOUT_MINUTES") * 60
         wait = login_throttle().wait(address, limit, window)
         if wait:
             # Refused before any password is checked: nothing learnt, no hash computed, no write.
             log.warning("login throttled for address %s (%.0f s left)", address, wait)
             minutes = math.ceil(wait / 60)
-            error = f"Too many failed logins from this address. Try again in {minutes} minutes."
+            error = _(
+                "Too many failed logins from this address. Try again in %(num)s minutes.",
+                num=minutes,
+            )
             page = render_template("auth/login.html", error=error, username="")
             return page, 429, {"Retry-After": str(math.ceil(wait))}
         outcome = accounts.authenticate(
@@ -57,15 +62,22 @@ def login() -> ResponseReturnValue:
             request.form.get("password", ""),
             max_failures=setting("MAX_FAILED_LOGINS"),
             lockout_minutes=setting("LOCKOUT_MINUTES"),
+            address=address,
+            free_failures=setting("NEW_ADDRESS_FREE_FAILURES"),
         )
         if outcome.user is None:
-            keep_writes()  # the failure count and the audit event are kept although refused
-            login_throttle().failed(address, limit, window)
-            return render_template(
+            page = render_template(
                 "auth/login.html",
                 error=translate(outcome.message),
                 username=request.form.get("username", ""),
-            ), 401
+            )
+            if outcome.retry_at is not None:
+                # Refused unheard while this address waits: nothing was written, nothing counted.
+                seconds = max(1, math.ceil((outcome.retry_at - utcnow()).total_seconds()))
+                return page, 429, {"Retry-After": str(seconds)}
+            keep_writes()  # the failure count and the audit event are kept although refused
+            login_throttle().failed(address, limit, window)
+            return page, 401
         chosen = session.get("language")
         session.clear()  # a fresh session: no fixation
         _keep_language(chosen)

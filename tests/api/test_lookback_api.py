@@ -208,7 +208,7 @@ def test_each_way_around_the_acceptance_is_refused_naming_the_field(
     refused = assert_problem(nurse.post(path, accept("nurse", password="wrong-pass")), 403)
     assert refused["fields"] == {"password": "wrong password"}
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        assert user(s, "nurse").failed_logins == 1  # kept: it counts toward lockout
+        assert user(s, "nurse").failed_signings == 1  # kept: it counts toward the signing lock
     assert qa.get(f"/exceptional-releases/{number}").get_json()["acceptance"] is None
 
 

@@ -68,7 +68,7 @@ def lot_state(app: Flask, number: str) -> tuple[str, int]:
 def account(app: Flask, username: str) -> tuple[int, bool]:
     with app.extensions["lotrack_db"].sessionmaker() as s:
         u = s.scalars(select(User).where(User.username == username)).one()
-        return u.failed_logins, u.locked_until is not None
+        return u.failed_signings, u.signing_locked_until is not None
 
 
 def test_qa_releases_a_releasable_lot_and_reads_back_the_signature(demo_app, qa, tech) -> None:
@@ -186,7 +186,7 @@ def test_whoever_verified_a_result_cannot_release_the_lot(demo_app, qa) -> None:
     assert lot_state(demo_app, number) == ("QUARANTINE", 0)
 
 
-def test_wrong_passwords_count_and_lock_the_account_then_even_the_right_one_fails(
+def test_wrong_passwords_lock_signing_then_even_the_right_one_fails_but_the_token_reads(
     demo_app, qa
 ) -> None:
     number = make_lot(demo_app)
@@ -199,16 +199,17 @@ def test_wrong_passwords_count_and_lock_the_account_then_even_the_right_one_fail
         assert account(demo_app, "qa") == (attempt, False)  # committed although refused
         after = row_counts(demo_app)
         assert after["signature"] == before["signature"]
-        assert after["audit_event"] == before["audit_event"] + 2  # login_failed, refused
+        assert after["audit_event"] == before["audit_event"] + 2  # signing_failed, refused
     assert_problem(
         qa.post(f"/lots/{number}/release", signing("qa", "release", password="guess")), 403
     )
     assert account(demo_app, "qa")[1]
-    # Right, too late: a locked account acts through no door, its own token included (issue 16).
+    # Right, too late: signing is locked (issue 16); the token still reads, it proves no password.
     resp = qa.post(f"/lots/{number}/release", signing("qa", "release"))
-    problem = assert_problem(resp, 401)
-    assert "locked" in problem["message"]
+    problem = assert_problem(resp, 403, "password")
+    assert "signing is locked" in problem["message"]
     assert lot_state(demo_app, number) == ("QUARANTINE", 0)
+    assert qa.get(f"/lots/{number}").status_code == 200
 
 
 def test_hold_and_unhold_return_the_lot_to_where_it_was(demo_app, qa, tech) -> None:

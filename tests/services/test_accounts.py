@@ -218,11 +218,13 @@ def test_a_username_longer_than_any_account_is_refused_and_logged_bounded(sessio
     assert '"length"' in failed.changes and "1500000" in failed.changes
 
 
-def test_a_locked_accounts_tokens_are_refused_until_it_is_unlocked(session):
+def test_a_login_lockout_takes_no_token_away_but_disabling_does(session):
+    """The lockout guards the password and stops new logins; a token already issued goes on,
+    as a session does (revoking or disabling is what stops it)."""
     tech = user(session, "tech")
     token = accounts.create_token(session, None, tech)
-    assert accounts.user_for_token(session, token) is tech
     tech.locked_until = utcnow() + dt.timedelta(minutes=15)
-    assert accounts.user_for_token(session, token) is None
-    tech.locked_until = utcnow() - dt.timedelta(seconds=1)  # the lock has run out
+    tech.signing_locked_until = utcnow() + dt.timedelta(minutes=15)
     assert accounts.user_for_token(session, token) is tech
+    tech.active = False
+    assert accounts.user_for_token(session, token) is None

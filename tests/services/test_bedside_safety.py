@@ -186,7 +186,7 @@ def test_a_witness_with_a_wrong_password_is_refused_counted_and_nothing_is_writt
         assert getattr(refused.value, "keep_writes", False)  # the edge commits the count only
         s.commit()
     with cs.db(demo_app) as s:
-        assert user(s, "nurse2").failed_logins == 1
+        assert user(s, "nurse2").failed_signings == 1
     assert (infusions_recorded(demo_app), state_of(demo_app, din)) == (0, "thawed")
     with pytest.raises(ValidationFailed) as refused:  # the meaning is part of the signature
         infuse(demo_app, scan_id, utcnow(), witness_meaning="approved for release")
@@ -196,7 +196,7 @@ def test_a_witness_with_a_wrong_password_is_refused_counted_and_nothing_is_writt
         infusion = s.scalars(select(Infusion)).one()
         assert (infusion.witness.username, infusion.witness_meaning) == ("nurse2", "witnessed")
         assert infusion.witness_signed_at is not None
-        assert user(s, "nurse2").failed_logins == 0  # a good signature clears the count
+        assert user(s, "nurse2").failed_signings == 0  # a good signature clears the count
 
 
 def test_a_locked_witness_cannot_sign(demo_app):
@@ -208,7 +208,7 @@ def test_a_locked_witness_cannot_sign(demo_app):
             infuse(demo_app, scan_id, utcnow(), witness_password="wrong")
     with pytest.raises(Forbidden) as refused:
         infuse(demo_app, scan_id, utcnow(), witness_password=PASSWORDS["nurse2"])
-    assert refused.value.fields == {"witness_password": "account locked"}
+    assert refused.value.fields == {"witness_password": "signing locked"}
     assert infusions_recorded(demo_app) == 0
 
 

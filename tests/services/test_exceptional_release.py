@@ -168,7 +168,7 @@ def test_a_wrong_password_signs_nothing(session):
     _lot, er = failing(s)
     with pytest.raises(SignatureRefused):
         sign(s, er, user(s, "md"), "not-the-md-password")
-    assert exceptional.signatures_for(s, er) == [] and user(s, "md").failed_logins == 1
+    assert exceptional.signatures_for(s, er) == [] and user(s, "md").failed_signings == 1
 
 
 def test_a_signature_given_before_the_dossier_changed_no_longer_counts(session):

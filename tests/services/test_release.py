@@ -221,7 +221,7 @@ def test_release_with_each_blocker_is_refused_naming_it(session, case):
     assert (lot.state, signature_count(s, lot)) == ("QUARANTINE", 0)
 
 
-def test_a_wrong_password_signs_nothing_and_counts_toward_lockout(demo_app, session):
+def test_a_wrong_password_signs_nothing_and_counts_toward_the_signing_lock(demo_app, session):
     s = session
     lot = new_lot(s)
     s.commit()
@@ -230,17 +230,17 @@ def test_a_wrong_password_signs_nothing_and_counts_toward_lockout(demo_app, sess
     assert err.value.fields == {"password": "wrong password"} and err.value.keep_writes
     s.commit()  # what lotrack/errors.py and web/forms.py do for keep_writes
     with demo_app.extensions["lotrack_db"].sessionmaker() as fresh:
-        assert user(fresh, "qa").failed_logins == 1
+        assert (user(fresh, "qa").failed_signings, user(fresh, "qa").failed_logins) == (1, 0)
         assert fresh.get(Lot, lot.id).state == "QUARANTINE"
         assert signature_count(fresh, lot) == 0
         actions = [
             e.action for e in audit.history(fresh, "user_account", str(user(fresh, "qa").id))
         ]
-        assert actions[-2:] == ["login_failed", "signature_refused"]
+        assert actions[-2:] == ["signing_failed", "signature_refused"]
         assert audit.verify(fresh).ok
 
 
-def test_a_locked_account_cannot_sign_even_with_the_right_password(demo_app, session):
+def test_locked_signing_refuses_even_the_right_password_and_leaves_login_alone(demo_app, session):
     s = session
     lot = new_lot(s)
     lockout = Lockout(max_failures=3, lockout_minutes=15)
@@ -249,11 +249,12 @@ def test_a_locked_account_cannot_sign_even_with_the_right_password(demo_app, ses
             attempt(s, lot, signing("qa", Action.RELEASE, "nope-nope"), lockout=lockout)
         s.commit()
     qa = user(s, "qa")
-    assert qa.locked_until is not None and qa.locked_until > utcnow()
+    assert qa.signing_locked_until is not None and qa.signing_locked_until > utcnow()
+    assert qa.locked_until is None and qa.failed_logins == 0  # logging in is not locked
     with pytest.raises(Forbidden) as err:
         attempt(s, lot, signing("qa", Action.RELEASE), qa, lockout=lockout)
-    assert err.value.fields == {"password": "account locked"}
-    assert "locked" in err.value.message
+    assert err.value.fields == {"password": "signing locked"}
+    assert "signing is locked" in err.value.message
     assert (lot.state, signature_count(s, lot)) == ("QUARANTINE", 0)
 
 
@@ -265,7 +266,7 @@ def test_signing_under_someone_elses_name_is_refused(session):
         attempt(s, lot, signing("qa2", Action.RELEASE, password))
     assert err.value.fields == {"username": "you are logged in as qa"}
     assert (lot.state, signature_count(s, lot)) == ("QUARANTINE", 0)
-    assert (user(s, "qa").failed_logins, user(s, "qa2").failed_logins) == (0, 0)
+    assert (user(s, "qa").failed_signings, user(s, "qa2").failed_signings) == (0, 0)
 
 
 @pytest.mark.parametrize("meaning", ["rejected", "reviewed", "recalled", "", "approved"])

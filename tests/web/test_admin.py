@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from lotrack.models import AuditEvent, AuditHead, User
 from lotrack.services import seed
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, lock_out, login
 
 NEW = "/admin/users/new"
 
@@ -33,8 +33,7 @@ def _create(client, **form):
 
 
 def _lock(app, username: str) -> None:
-    for attempt in range(5):
-        login(app.test_client(), username, f"wrong password {attempt}")
+    lock_out(app, username)
 
 
 @pytest.mark.parametrize("username", ["tech", "qa", "nurse"])

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditEvent, AuditHead, User
 from lotrack.services import accounts
-from tests.conftest import login, owner_engine
+from tests.conftest import lock_out, login, owner_engine
 
 ROW = re.compile(rb"<tr>\s*<td>(\d+)</td>")
 
@@ -113,8 +113,7 @@ def test_rows_show_changes_old_to_new_and_the_reason(client, demo_app):
     login(client, "admin")
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         nurse = s.scalar(select(User).where(User.username == "nurse"))
-    for attempt in range(5):  # lock the nurse: an admin then unlocks with a reason
-        login(demo_app.test_client(), "nurse", f"wrong {attempt}")
+    lock_out(demo_app, "nurse")  # an admin then unlocks with a reason
     page = client.get(f"/admin/users/{nurse.id}/unlock")
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
     client.post(

@@ -174,7 +174,7 @@ def test_the_physician_accepts_on_the_patients_page_and_the_request_shows_it(
     resp = accept(client, number, meaning="reviewed")
     assert resp.status_code == 409 and "<b>meaning</b>" in text(resp)
     with db(demo_app) as s:
-        assert user(s, "nurse").failed_logins == 1  # the wrong password counts
+        assert user(s, "nurse").failed_signings == 1  # the wrong password counts
         assert exceptional.acceptance_of(s, exceptional.get_request(s, number)) is None
 
     resp = accept(client, number)

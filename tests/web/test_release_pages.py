@@ -144,10 +144,10 @@ def test_release_with_blockers_is_refused_naming_each_one(client, demo_app):
 def failed_and_locked(app: Flask, username: str) -> tuple[int, bool]:
     with db(app) as s:
         u = s.scalars(select(User).where(User.username == username)).one()
-        return u.failed_logins, u.locked_until is not None
+        return u.failed_signings, u.signing_locked_until is not None
 
 
-def test_wrong_passwords_count_toward_lockout_and_a_locked_account_cannot_sign(client, demo_app):
+def test_wrong_passwords_lock_signing_while_the_session_works_on(client, demo_app):
     number = make_lot(demo_app)
     login(client, "qa")
     for attempt in range(1, 5):
@@ -162,8 +162,11 @@ def test_wrong_passwords_count_toward_lockout_and_a_locked_account_cannot_sign(c
     assert failed_and_locked(demo_app, "qa")[1]
     resp = sign(client, number, "release", "qa")  # the right password, too late
     assert resp.status_code == 403
-    assert "Your account is locked until" in text(resp)
+    assert "Your signing is locked until" in text(resp)
     assert state_and_signatures(demo_app, number) == ("QUARANTINE", 0)
+    # Signing is locked, not the person: the session reads on, and logging in still works.
+    assert client.get(f"/lots/{number}").status_code == 200
+    assert login(demo_app.test_client(), "qa").status_code == 302
 
 
 def test_signing_for_someone_else_is_refused(client, demo_app):

@@ -17,7 +17,7 @@ from alembic import op
 from lotrack.migrations.guards import record_guard_statements, record_unguard_statements
 
 revision = '0016'
-down_revision = '0013'
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
