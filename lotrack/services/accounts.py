@@ -328,14 +328,17 @@ _TOKEN_WITH_USER = (
 
 def live_token(session: Session, token: str) -> ApiToken | None:
     """The token, with its user, if it may be used now: not revoked, not expired, its account
-    active. A login lockout does not stop it: the lockout guards the password against guessing
-    and stops new logins, it takes away no credential already proven (sessions go on too); a
-    lost token is revoked, a leaver disabled. Signing with it still needs the password."""
+    active and not locked out of logging in (a locked account acts through no door, its tokens
+    included; issue 16). Only wrong passwords from an address the account knows lock it
+    (services/lockout.py), so nobody elsewhere on the network can cut its tokens off; a signing
+    lock leaves them working, as it leaves the session."""
     row = session.scalar(_TOKEN_WITH_USER, {"digest": _token_digest(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
     if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.user.locked_until is not None and row.user.locked_until > now:
         return None
     # Write last-use at most once a minute: a token in a busy integration must not write per call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):

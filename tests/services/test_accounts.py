@@ -218,13 +218,16 @@ def test_a_username_longer_than_any_account_is_refused_and_logged_bounded(sessio
     assert '"length"' in failed.changes and "1500000" in failed.changes
 
 
-def test_a_login_lockout_takes_no_token_away_but_disabling_does(session):
-    """The lockout guards the password and stops new logins; a token already issued goes on,
-    as a session does (revoking or disabling is what stops it)."""
+def test_a_locked_accounts_tokens_are_refused_a_signing_lock_leaves_them(session):
+    """A login lockout stops every door, tokens included (issue 16); a signing lock only stops
+    signing; disabling stops the token too."""
     tech = user(session, "tech")
     token = accounts.create_token(session, None, tech)
-    tech.locked_until = utcnow() + dt.timedelta(minutes=15)
     tech.signing_locked_until = utcnow() + dt.timedelta(minutes=15)
+    assert accounts.user_for_token(session, token) is tech
+    tech.locked_until = utcnow() + dt.timedelta(minutes=15)
+    assert accounts.user_for_token(session, token) is None
+    tech.locked_until = utcnow() - dt.timedelta(seconds=1)
     assert accounts.user_for_token(session, token) is tech
     tech.active = False
     assert accounts.user_for_token(session, token) is None

@@ -2,7 +2,7 @@
 investigation, append-only
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-04 10:00:00
 
 A new table, its CHECK constraints and its guards; no other table changes. The values and the
