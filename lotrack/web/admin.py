@@ -62,7 +62,7 @@ def _enrolment_page(user: User, code: str, expires_at: Any, grant: Any = None) -
         "admin/enrolment.html",
         user=user,
         code=code,
-        link=url_for("auth.enrol", code=code, _external=True),
+        link=url_for("auth.enrol_link", code=code, _external=True),
         expires_at=expires_at,
         grant=grant,
     )

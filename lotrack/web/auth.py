@@ -77,10 +77,19 @@ def login() -> ResponseReturnValue:
     return render_template("auth/login.html", error=message, username="")
 
 
-@bp.route("/enrol", methods=["GET", "POST"], defaults={"code": ""})
-@bp.route("/enrol/<code>", methods=["GET", "POST"])
-def enrol(code: str) -> ResponseReturnValue:
+@bp.get("/enrol/<code>")
+def enrol_link(code: str) -> ResponseReturnValue:
+    """The link an administrator passed on: the enrolment form with its code filled in."""
+    return _enrol(code)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol() -> ResponseReturnValue:
     """The new (or reset) user sets their own password with the code an administrator gave."""
+    return _enrol("")
+
+
+def _enrol(code: str) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     message, username, status = "", "", 200
     try:
