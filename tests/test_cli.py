@@ -275,7 +275,13 @@ def test_specs_list_shows_each_version_and_whether_it_is_in_effect(app):
     _run(app, "specs", "load")
     with app.extensions["lotrack_db"].sessionmaker() as s:
         qa = accounts.create_user(
-            s, None, username="qa1", full_name="QA", role="qa", password="a long passphrase"
+            s,
+            None,
+            username="qa1",
+            full_name="QA",
+            role="qa",
+            password="a long passphrase",
+            must_change_password=False,
         )
         release = next(v for v in specs.list_versions(s) if v.stage == "release")
         specs.approve(s, qa, release)

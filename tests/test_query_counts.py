@@ -292,6 +292,7 @@ def grow(app: Flask, i: int) -> None:
             full_name=f"Grown User {i}",
             role="technician",
             password=f"grown-user-{i}-password",
+            must_change_password=False,
         )
         dins = [u.din for u in fresh.units]
         s.commit()
@@ -457,6 +458,7 @@ def _ship_by_new_technicians(app: Flask, first: int, count: int) -> None:
                 full_name=f"Shipper {n}",
                 role="technician",
                 password=f"shipper-{n}-password",
+                must_change_password=False,
             )
             s.flush()
             shipment.ship(s, shipper, site_code="SZ-GIMI", dins=[unit.din])

@@ -57,7 +57,13 @@ def count(session: Session, model) -> int:
 def people(empty_session: Session) -> dict[str, User]:
     return {
         name: accounts.create_user(
-            empty_session, None, username=name, full_name=name, role=role, password="x" * 12
+            empty_session,
+            None,
+            username=name,
+            full_name=name,
+            role=role,
+            password="x" * 12,
+            must_change_password=False,
         )
         for name, role in (("tech", "technician"), ("qa", "qa"), ("qa2", "qa"))
     }
