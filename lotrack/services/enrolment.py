@@ -58,7 +58,7 @@ def invite(
     if role_grants.needs_second_person(user.role):
         user.active = False  # recorded as created inactive: the grant's approval activates it
         session.flush()
-        grant = role_grants.request_first_role(session, actor, user, reason)
+        grant = role_grants.hold(session, actor, user, reason, new=True)
     code, expires_at = issue(session, actor, user)
     return Issued(user, code, expires_at, grant)
 
@@ -109,6 +109,8 @@ def reset(session: Session, actor: User, user: User, reason: str) -> tuple[str, 
     audit.changed(
         session, actor, user, {"enrolled_at": None, "must_change_password": False}, reason.strip()
     )
+    if role_grants.needs_second_person(user.role) and user.active:
+        role_grants.hold(session, actor, user, reason.strip(), new=False)
     return issue(session, actor, user, reason.strip())
 
 

@@ -18,27 +18,32 @@ def needs_second_person(role: str) -> bool:
     return role in NEEDS_SECOND_PERSON
 
 
-def _pending_of(session: Session, user: User) -> RoleGrant | None:
+def pending_of(session: Session, user: User) -> RoleGrant | None:
     return session.scalar(
         select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.state == GrantState.PENDING)
     )
 
 
 def _refuse_if_pending(session: Session, user: User) -> None:
-    if _pending_of(session, user) is not None:
+    if pending_of(session, user) is not None:
         raise Conflict(
             said("A role grant for %(name)s awaits a decision already.", name=user.username),
             {"role": N_("a grant awaits approval")},
         )
 
 
-def request_first_role(session: Session, actor: User, user: User, reason: str) -> RoleGrant:
-    """The role a new account was created with, held until approved (the account is inactive)."""
+def hold(session: Session, actor: User, user: User, reason: str, *, new: bool) -> RoleGrant:
+    """Hold an account with a role in NEEDS_SECOND_PERSON (inactive) until a second
+    administrator approves its role again: a new account (`new`), or one whose password an
+    administrator reset (whoever holds the new code could otherwise enrol in its owner's place)."""
+    _refuse_if_pending(session, user)
+    if user.active:
+        audit.changed(session, actor, user, {"active": False}, reason)
     grant = RoleGrant(
-        user_id=user.id, role=user.role, previous_role=None, requested_by_id=actor.id,
-        reason=(reason or "").strip(),
+        user_id=user.id, role=user.role, previous_role=None if new else user.role,
+        requested_by_id=actor.id, reason=(reason or "").strip(),
     )  # fmt: skip
-    audit.created(session, actor, grant)
+    audit.created(session, actor, grant, reason)
     return grant
 
 
@@ -114,6 +119,16 @@ def decide(session: Session, actor: User, grant_id: int, approve: bool, reason: 
             ),
             {"grant": N_("enrolled by the requester")},
         )
+    if approve and grant.user.enrolled_at is None:
+        # The approver confirms with the person that they enrolled themselves, then approves.
+        raise Conflict(
+            said(
+                "%(name)s has not enrolled yet: approve once they have, after confirming with"
+                " them that they did.",
+                name=grant.user.username,
+            ),
+            {"grant": N_("not enrolled yet")},
+        )
     if not approve and not (reason or "").strip():
         raise ValidationFailed(N_("Say why the grant is refused."), {"reason": N_("required")})
     state, now = (GrantState.APPROVED if approve else GrantState.REFUSED), utcnow()
@@ -135,8 +150,8 @@ def decide(session: Session, actor: User, grant_id: int, approve: bool, reason: 
     )  # fmt: skip
     if approve:
         changes: dict[str, object] = {"role": grant.role}
-        if grant.previous_role is None:
-            changes["active"] = True  # a new account, held until its role was approved
+        if grant.previous_role in (None, grant.role):
+            changes["active"] = True  # a new or reset account, held until approved (hold)
         audit.changed(
             session, actor, grant.user, changes, said("role grant %(id)s approved", id=grant.id)
         )

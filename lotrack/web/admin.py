@@ -104,7 +104,8 @@ def reset(user_id: int) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         code, expires_at = enrolment.reset(db_session(), actor(), user, data["reason"])
-        return _enrolment_page(user, code, expires_at)
+        held = role_grants.pending_of(db_session(), user)
+        return _enrolment_page(user, code, expires_at, held)
 
     return handle_form(ReasonIn(), act, "admin/reset.html", user=user)
 

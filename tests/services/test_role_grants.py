@@ -60,6 +60,9 @@ def test_invite_holds_a_signing_role_until_a_second_admin_approves(session):
     second = _second_admin(session)
     with pytest.raises(ValidationFailed):
         role_grants.decide(session, second, issued.grant.id, False, " ")
+    with pytest.raises(Conflict):  # not before the person has enrolled
+        role_grants.decide(session, second, issued.grant.id, True, "")
+    enrolment.enrol(session, issued.code, PASSPHRASE, PASSPHRASE, min_length=12)
     role_grants.decide(session, second, issued.grant.id, True, "")
     assert issued.user.active and issued.user.role == "qa"
     with pytest.raises(Conflict):

@@ -339,12 +339,42 @@ def test_an_admin_the_requester_enrolled_is_not_a_second_person(demo_app):
     code = _code(_create(admin, username="admin3", role="admin"))
     second = demo_app.test_client()
     login(second, "admin2", PASSPHRASE)
+    assert _enrol(demo_app, code).status_code == 302
     assert _decide(second, _grant(demo_app, "admin3").id, "approve").status_code == 302
     # admin enrolled admin3 with a code only admin saw: admin3 may not approve admin's requests.
-    assert _enrol(demo_app, code).status_code == 302
     _create(admin, username="qa9", role="qa")
     third = demo_app.test_client()
     login(third, "admin3", PASSPHRASE)
     resp = _decide(third, _grant(demo_app, "qa9").id, "approve")
     assert resp.status_code == 403 and b"requester issued" in resp.data
     assert not _user(demo_app, "qa9").active
+
+
+def test_a_grant_is_approved_only_once_the_person_has_enrolled(demo_app):
+    code = _code(_create(_admin(demo_app), username="qa2", role="qa"))
+    _make(demo_app, "admin2", "admin")
+    second = demo_app.test_client()
+    login(second, "admin2", PASSPHRASE)
+    grant = _grant(demo_app, "qa2")
+    resp = _decide(second, grant.id, "approve")
+    assert resp.status_code == 409 and b"not enrolled yet" in resp.data
+    assert _grant(demo_app, "qa2").state == "pending"
+    assert _enrol(demo_app, code).status_code == 302
+    assert _decide(second, grant.id, "approve").status_code == 302
+
+
+def test_a_reset_of_a_qa_account_holds_it_until_a_second_admin_reinstates_it(demo_app):
+    admin = _admin(demo_app)
+    qa = _user(demo_app, "qa")
+    resp = _post(admin, f"/admin/users/{qa.id}/enrolment", reason="lost phone")
+    assert b'data-state="awaiting-approval"' in resp.data
+    assert _enrol(demo_app, _code(resp)).status_code == 302
+    # Whoever held the code (the administrator too) cannot sign as QA yet.
+    assert login(demo_app.test_client(), "qa", PASSPHRASE).status_code == 401
+    grant = _grant(demo_app, "qa")
+    assert (grant.role, grant.previous_role) == ("qa", "qa")
+    _make(demo_app, "admin2", "admin")
+    second = demo_app.test_client()
+    login(second, "admin2", PASSPHRASE)
+    assert _decide(second, grant.id, "approve").status_code == 302
+    assert login(demo_app.test_client(), "qa", PASSPHRASE).status_code == 302
