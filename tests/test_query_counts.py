@@ -50,6 +50,7 @@ NOT_LISTS = {
     "/favicon.ico": "an empty 204 answer, no database",
     "/login": "form",
     "/account/password": "form",
+    "/enrol": "form",
     "/v/public-key.pem": "static key",
     "/api/v1/openapi.json": "static document",
     "/audit/verify": "walks the whole chain in batches by design (measured by make bench)",
@@ -103,7 +104,10 @@ QUERIES = {
 }
 # Pages with arguments that are not lists: one record of fixed size (by its argument), a form or a
 # file (by the end of the rule).
-ONE_RECORD = {"result_id", "number", "version_id", "din", "token", "filename", "user_id"}
+ONE_RECORD = {
+    *("result_id", "number", "version_id", "din", "token", "filename", "user_id"),
+    *("grant_id", "code"),  # a role grant; an enrolment code
+}
 FORMS_AND_FILES = (
     "/new",
     "/screening",
