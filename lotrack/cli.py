@@ -16,7 +16,7 @@ from lotrack import backup as backups
 from lotrack import db_roles
 from lotrack.domain.errors import DomainError
 from lotrack.request_scope import audit_anchor, database
-from lotrack.services import accounts, audit, seed, specs
+from lotrack.services import accounts, audit, enrolment, role_grants, seed, specs
 from lotrack.services import audit_anchor as audit_anchors
 
 lotrack_cli = AppGroup("lotrack", help="lotrack operations.")
@@ -119,14 +119,29 @@ def _read_password() -> str:
 
 @user_cli.command("create")
 @click.argument("username")
-@click.option("--role", required=True, help="technician, qa, clinical or admin")
+@click.option(
+    "--role",
+    required=True,
+    help="technician, clinical, or admin (the first two); others in the app",
+)
 @click.option("--site", "site_code", default=None, help="Site code (clinical users only).")
 @click.option("--full-name", default="", help="The person's name as shown on signatures.")
-def user_create_command(username: str, role: str, site_code: str | None, full_name: str) -> None:
-    """Create a user; the password is read from standard input when it is not a terminal."""
-    password = _read_password()
+@click.option(
+    "--enrol",
+    is_flag=True,
+    help="Print a one-time enrolment code instead of reading a password: the person chooses it.",
+)
+def user_create_command(
+    username: str, role: str, site_code: str | None, full_name: str, enrol: bool
+) -> None:
+    """Create a user; the password is read from standard input when it is not a terminal, and
+    must be changed at first login (whoever ran this chose it). With --enrol, the enrolment code
+    is printed as the last line instead."""
+    password = None if enrol else _read_password()
     with _session() as session:
         try:
+            # No second person at the console: signing roles are granted in the application.
+            role_grants.check_console_role(session, role)
             user = accounts.create_user(
                 session,
                 None,
@@ -136,11 +151,19 @@ def user_create_command(username: str, role: str, site_code: str | None, full_na
                 password=password,
                 site_code=site_code,
                 min_password_length=current_app.config["LOTRACK_MIN_PASSWORD_LENGTH"],
+                must_change_password=True,
             )
+            code = enrolment.issue(session, None, user)[0] if enrol else None
             session.commit()
         except DomainError as err:
             _fail(err)
         click.echo(f"user {user.username} created with role {user.role}")
+        if code is not None:
+            hours = enrolment.ENROLMENT_HOURS
+            click.echo(f"enrolment code, single use, valid {hours} hours (open /enrol):")
+            click.echo(code)
+        else:
+            click.echo("the password must be changed at first login")
 
 
 @token_cli.command("create")

@@ -9,7 +9,17 @@ import threading
 import time
 from collections import deque
 
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -148,7 +158,17 @@ def _session_expired() -> bool:
     return now - last > idle or now - started > absolute
 
 
-def _identify() -> None:
+# All an account whose password someone else chose may reach before changing it.
+WHILE_MUST_CHANGE = frozenset(
+    {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+)
+MUST_CHANGE_API = N_(
+    "This account must change the password it was given before it uses the API: log in to"
+    " lotrack in a browser and choose your own password."
+)
+
+
+def _identify() -> Response | None:
     g.actor = None
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
@@ -156,6 +176,8 @@ def _identify() -> None:
             # The token's last-use stamp joins the request's unit of work (request_scope.settle).
             token = accounts.live_token(db_session(), header[7:].strip())
             if token is not None:
+                if token.user.must_change_password:
+                    raise Forbidden(MUST_CHANGE_API, {"token": N_("password change pending")})
                 g.actor, g.token_scopes = token.user, token.scope_set
                 _require_scope("read" if request.method in SAFE_METHODS else "write")
         return
@@ -167,6 +189,8 @@ def _identify() -> None:
             return
         session["last_seen"] = time.time()
         g.actor = current_user._get_current_object()
+        if g.actor.must_change_password and request.endpoint not in WHILE_MUST_CHANGE:
+            return redirect(url_for("auth.change_password"))  # type: ignore[return-value]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -159,6 +159,7 @@ def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> s
             role="clinical",
             password=f"demo-{username}-password",
             site_code=site,
+            must_change_password=False,
         )
         s.flush()
         token = accounts.create_token(s, None, made)

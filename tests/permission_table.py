@@ -62,6 +62,8 @@ PARAMS: dict[tuple[str, str], str] = {
     ("v", "token"): "{label_token}",
     ("tokens", "token_id"): "1",  # a token of someone else, or none: refused as not one's own
     ("static", "filename"): "css/lotrack.css",
+    ("grants", "grant_id"): "{grant}",
+    ("enrol", "code"): "{enrol_code}",
 }
 
 # Query strings of GETs (a trace needs a starting point).
@@ -90,6 +92,8 @@ BODIES: dict[str, dict[str, object]] = {
     # clinical user of another site is refused by the patient's site, not by the signature.
     "clinical.accept_exceptional": ACCEPT,
     "auth.set_language": {"language": "en"},
+    # A real code with passwords that differ: refused (422) for anyone, the code left unused.
+    "auth.enrol": {"code": "{enrol_code}", "new": "first passphrase", "confirm": "second one"},
     "api_release.accept_exceptional": ACCEPT,
     "api_clinical.receive": {
         "received": ["{din}"],
@@ -123,6 +127,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("lockout.list_lockouts", "GET"): ADMIN,
     ("lockout.lift_account", "POST"): ADMIN,
     ("lockout.lift_address", "POST"): ADMIN,
+    ("admin.reset", "GET"): ADMIN,
+    ("admin.reset", "POST"): ADMIN,
+    ("admin.change_role", "GET"): ADMIN,
+    ("admin.change_role", "POST"): ADMIN,
+    ("admin.grant", "GET"): ADMIN,
+    ("admin.grant", "POST"): ADMIN,
+    # Enrolment is before any login: the code is the credential.
+    ("auth.enrol", "GET"): EVERYONE,
+    ("auth.enrol", "POST"): EVERYONE,
+    ("auth.enrol_link", "GET"): EVERYONE,
     ("audit.audit_log", "GET"): AUDITORS,
     ("audit.record", "GET"): AUDITORS,
     ("audit.verify_chain", "GET"): AUDITORS,

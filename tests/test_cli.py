@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, text
 from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
-from lotrack.services import accounts, seed, specs
+from lotrack.services import accounts, enrolment, seed, specs
 from tests.conftest import api_get_route, owner_engine
 from tests.record_signing import signs
 from tests.test_migrations import make_blank
@@ -62,15 +62,46 @@ def _flask(app, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
 
 def test_user_create_reads_the_password_from_standard_input(demo_app):
     done = _flask(
-        demo_app, "user", "create", "operator1", "--role", "qa", stdin="an operator passphrase\n"
+        demo_app,
+        *("user", "create", "operator1", "--role", "technician"),
+        stdin="an operator passphrase\n",
     )
     assert done.returncode == 0, done.stderr
-    assert "operator1" in done.stdout
+    assert "operator1" in done.stdout and "changed at first login" in done.stdout
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         outcome = accounts.authenticate(
             s, "operator1", "an operator passphrase", max_failures=5, lockout_minutes=15
         )
-        assert outcome.user is not None and outcome.user.role == "qa"
+        # The operator chose it: the account must change it before it does anything else.
+        assert outcome.user is not None and outcome.user.role == "technician"
+        assert outcome.user.must_change_password
+
+
+def test_user_create_with_enrol_prints_a_code_and_asks_no_password(demo_app):
+    result = _run(demo_app, "user", "create", "newbie", "--role", "technician", "--enrol")
+    assert result.exit_code == 0, result.output
+    code = result.output.strip().splitlines()[-1]
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        assert s.scalar(select(User).where(User.username == "newbie")).enrolled_at is None
+        user = enrolment.enrol(s, code, "my own passphrase", "my own passphrase", min_length=12)
+        assert user.username == "newbie" and not user.must_change_password
+
+
+@pytest.mark.parametrize("role", ["qa", "medical_director"])
+def test_user_create_gives_no_signing_role(demo_app, role):
+    before = _state(demo_app)
+    result = _run(demo_app, "user", "create", "newbie", "--role", role, stdin="a passphrase x\n")
+    assert result.exit_code != 0 and "second administrator" in result.output
+    assert _state(demo_app) == before
+
+
+def test_user_create_gives_admin_only_to_the_first_two(demo_app):
+    args = ("--role", "admin", "--enrol")
+    assert _run(demo_app, "user", "create", "admin2", *args).exit_code == 0  # the demo has one
+    before = _state(demo_app)
+    result = _run(demo_app, "user", "create", "admin3", *args)
+    assert result.exit_code != 0 and "2 administrators already" in result.output
+    assert _state(demo_app) == before
 
 
 def test_user_create_binds_a_clinical_user_to_a_site(demo_app):
@@ -251,7 +282,13 @@ def test_specs_list_shows_each_version_and_whether_it_is_in_effect(app):
     _run(app, "specs", "load")
     with app.extensions["lotrack_db"].sessionmaker() as s:
         qa = accounts.create_user(
-            s, None, username="qa1", full_name="QA", role="qa", password="a long passphrase"
+            s,
+            None,
+            username="qa1",
+            full_name="QA",
+            role="qa",
+            password="a long passphrase",
+            must_change_password=False,
         )
         release = next(v for v in specs.list_versions(s) if v.stage == "release")
         specs.approve(s, qa, release, **signs("qa1", "approved", password="a long passphrase"))

@@ -33,6 +33,7 @@ from lotrack.services import (
     coa,
     containment,
     deviation,
+    enrolment,
     exceptional,
     raw_data,
     result,
@@ -132,6 +133,10 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
         released = lots.get_lot(s, cs.DEMO_LOT)
         # Issued and printed once here, so that a call without a reason is refused quickly
         # (a re-issue and a reprint need one) instead of rendering a PDF per identity.
+        # A QA account awaiting a second administrator, and its enrolment code (unused).
+        invited = enrolment.invite(
+            s, user(s, "admin"), username="qa-invited", full_name="", role="qa", site_code=None
+        )
         coa.issue_certificate(s, qa, released, printing())
         unit_labels.print_labels(s, tech, list(released.units), printing())
         s.flush()
@@ -156,6 +161,8 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             "deviation": dev.number,
             "containment": held.number,
             "exceptional": er.number,
+            "grant": str(invited.grant.id if invited.grant else ""),
+            "enrol_code": invited.code,
         }
         s.commit()
     with cs.db(app) as s:

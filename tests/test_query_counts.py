@@ -50,6 +50,7 @@ NOT_LISTS = {
     "/favicon.ico": "an empty 204 answer, no database",
     "/login": "form",
     "/account/password": "form",
+    "/enrol": "form",
     "/v/public-key.pem": "static key",
     "/api/v1/openapi.json": "static document",
     "/audit/verify": "walks AUDIT_VERIFY_EVENTS_PER_REQUEST events a step, in batches (make bench)",
@@ -103,7 +104,10 @@ QUERIES = {
 }
 # Pages with arguments that are not lists: one record of fixed size (by its argument), a form or a
 # file (by the end of the rule).
-ONE_RECORD = {"result_id", "number", "version_id", "din", "token", "filename", "user_id"}
+ONE_RECORD = {
+    *("result_id", "number", "version_id", "din", "token", "filename", "user_id"),
+    *("grant_id", "code"),  # a role grant; an enrolment code
+}
 FORMS_AND_FILES = (
     "/new",
     "/screening",
@@ -292,6 +296,7 @@ def grow(app: Flask, i: int) -> None:
             full_name=f"Grown User {i}",
             role="technician",
             password=f"grown-user-{i}-password",
+            must_change_password=False,
         )
         dins = [u.din for u in fresh.units]
         s.commit()
@@ -457,6 +462,7 @@ def _ship_by_new_technicians(app: Flask, first: int, count: int) -> None:
                 full_name=f"Shipper {n}",
                 role="technician",
                 password=f"shipper-{n}-password",
+                must_change_password=False,
             )
             s.flush()
             shipment.ship(s, shipper, site_code="SZ-GIMI", dins=[unit.din])

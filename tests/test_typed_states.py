@@ -76,6 +76,11 @@ ROWS = {
         f" ({PATIENT}, 'Fever', '10016558', 1, CURRENT_DATE, 'unrelated', FALSE, '[]',"
         f" 'recovered', '', {USER}, CURRENT_TIMESTAMP)"
     ),
+    "role_grant": (
+        "INSERT INTO role_grant (user_id, role, previous_role, state, requested_by_id,"
+        f" requested_at, reason, decision_reason) VALUES ({USER}, 'qa', 'technician', 'pending',"
+        f" {USER}, CURRENT_TIMESTAMP, '', '')"
+    ),
     "follow_up": (
         "INSERT INTO follow_up (patient_id, visit_on, response, notes, recorded_by_id,"
         f" recorded_at) VALUES ({PATIENT}, CURRENT_DATE, 'stable', '', {USER}, CURRENT_TIMESTAMP)"
@@ -115,6 +120,7 @@ def test_every_state_and_kind_column_is_typed():
         "label_print.lot_state", "bedside_scan.method", "adverse_event.attribution",
         "adverse_event.outcome", "follow_up.response", "spec_version.stage",
         "record_signature.subject_kind", "record_signature.meaning",
+        "role_grant.role", "role_grant.previous_role", "role_grant.state",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

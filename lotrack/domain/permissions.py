@@ -18,6 +18,16 @@ class Role(StrEnum):
 
 ROLES = tuple(Role)
 
+# Granting these takes a second administrator's approval (DESIGN.md, Security): the two signing
+# roles, and admin itself, since an admin could otherwise make a second admin to approve with.
+NEEDS_SECOND_PERSON = frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN})
+
+
+class GrantState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
 
 # action -> roles allowed. Admins manage accounts and read the record; they do not enter GMP data.
 ALLOWED: dict[str, frozenset[Role]] = {

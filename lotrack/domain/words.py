@@ -24,6 +24,7 @@ WORDS = frozenset(
         N_("closed"),
         N_("pending"),
         N_("approved"),
+        N_("refused"),  # a role grant (domain/permissions.GrantState)
         N_("withdrawn"),
         N_("QUARANTINE"),
         N_("RELEASED"),

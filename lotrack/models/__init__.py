@@ -10,6 +10,7 @@ from lotrack.models.containment import Containment, ContainmentLot
 from lotrack.models.deviation import Deviation
 from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
+from lotrack.models.enrolment import Enrolment, RoleGrant
 from lotrack.models.exceptional import ExceptionalRelease
 from lotrack.models.follow_up import FollowUp
 from lotrack.models.infusion import Infusion, Thaw
@@ -47,6 +48,7 @@ __all__ = [
     "DinSequence",
     "Donor",
     "DonorScreening",
+    "Enrolment",
     "ExceptionalRelease",
     "FollowUp",
     "Infusion",
@@ -63,6 +65,7 @@ __all__ = [
     "ProductionRun",
     "RecordSignature",
     "Result",
+    "RoleGrant",
     "Shipment",
     "ShipmentUnit",
     "Signature",

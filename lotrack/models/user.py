@@ -43,6 +43,10 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # None until the person sets their own password with an enrolment (services/enrolment.py).
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The password was chosen by someone else (the command line): changed before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # The language pages speak to this person (None: their browser's, then the site's default).
     language: Mapped[Language | None] = mapped_column(
         state_column_type(Language, name="language", length=8)

@@ -6,7 +6,7 @@ from marshmallow import EXCLUDE, fields
 
 from lotrack.domain.text import N_, said
 from lotrack.models.user import ROLES
-from lotrack.schemas.base import REQUIRED, InputSchema, Length, OneOf, Range
+from lotrack.schemas.base import REQUIRED, InputSchema, Length, OneOf, Range, text_field
 
 _DATE = {"invalid": N_("a date: YYYY-MM-DD")}
 
@@ -20,8 +20,30 @@ class UserIn(InputSchema):
         validate=OneOf(ROLES, error=said("one of %(choices)s", choices=", ".join(ROLES))),
     )
     site = fields.String(load_default=None, validate=Length(max=20))
-    # Declared so the form is accepted; the value used is the one typed, spaces and all.
-    password = fields.String(required=True, error_messages=REQUIRED)
+    # No password: the person sets their own with the enrolment code (services/enrolment.py).
+    # Why the role is needed: a role that takes a second person is asked for with it.
+    reason = text_field(max=2000, required=False, load_default="")
+
+
+class RoleIn(InputSchema):
+    role = fields.String(
+        required=True,
+        error_messages=REQUIRED,
+        validate=OneOf(ROLES, error=said("one of %(choices)s", choices=", ".join(ROLES))),
+    )
+    reason = text_field(max=2000)
+
+
+DECISIONS = ("approve", "refuse")
+
+
+class GrantDecisionIn(InputSchema):
+    decision = fields.String(
+        required=True,
+        error_messages=REQUIRED,
+        validate=OneOf(DECISIONS, error=said("one of %(choices)s", choices=", ".join(DECISIONS))),
+    )
+    reason = text_field(max=2000, required=False, load_default="")
 
 
 class AuditFilterIn(InputSchema):

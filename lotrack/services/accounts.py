@@ -32,6 +32,10 @@ _DUMMY_HASH = _hasher.hash("lotrack-dummy-password")
 WRONG = N_("Wrong username or password.")
 WRONG_WAIT = N_("Wrong username or password. Try again after %(time)s.")
 WAIT = N_("Too many failed logins for this username from this address. Try again after %(time)s.")
+NOT_ENROLLED = N_(
+    "This account is not enrolled yet: open the enrolment link or code an administrator gave"
+    " you and choose your password there first."
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,14 @@ def create_user(
     username: str,
     full_name: str,
     role: str,
-    password: str,
+    password: str | None,
     site_code: str | None = None,
     min_password_length: int = 12,
+    must_change_password: bool = True,
 ) -> User:
+    """A new account. Without a password it awaits enrolment (services/enrolment.py); with one,
+    someone other than its owner chose it, so it must be changed at first login unless the
+    caller says otherwise (the demo seed, whose logins are printed as they are)."""
     username = (username or "").strip().lower()
     fields: dict[str, str] = {}
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
@@ -95,7 +103,8 @@ def create_user(
             ),
             fields,
         )
-    check_password_rules(password, min_password_length, username=username)
+    if password is not None:
+        check_password_rules(password, min_password_length, username=username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(
             said("A user named %(name)s exists already.", name=username),
@@ -106,7 +115,10 @@ def create_user(
         full_name=full_name.strip() or username,
         role=role,
         site=site,
-        password_hash=hash_password(password),
+        # An empty hash matches no password: the account is unusable until enrolled.
+        password_hash=hash_password(password) if password is not None else "",
+        enrolled_at=utcnow() if password is not None else None,
+        must_change_password=password is not None and must_change_password,
     )
     audit.created(session, actor, user)
     return user
@@ -162,6 +174,10 @@ def authenticate(
     if not user.active:
         audit.event(session, user, "login_refused_inactive", user)
         return LoginOutcome(None, N_("This account is disabled."))
+    if user.enrolled_at is None:
+        _verify(_DUMMY_HASH, password)
+        audit.event(session, user, "login_refused_not_enrolled", user)
+        return LoginOutcome(None, NOT_ENROLLED)
     if not _verify(user.password_hash, password):
         if address is not None and not lockout.is_known(session, user, address):
             audit.event(session, user, "login_failed", user, {"address": address})
@@ -211,8 +227,10 @@ def register_failure(
 
 
 def check_password(user: User, password: str) -> bool:
-    """Whether `password` is the user's (for re-authentication at signing)."""
-    return user.active and _verify(user.password_hash, password)
+    """Whether `password` is the user's own (for re-authentication at signing): a password
+    someone else chose, not yet changed, signs nothing."""
+    usable = user.active and user.enrolled_at is not None and not user.must_change_password
+    return usable and _verify(user.password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -227,10 +245,12 @@ def _verify(password_hash: str, password: str) -> bool:
     return False
 
 
-def revoke_sessions(session: Session, user: User, why: str) -> None:
+def revoke_sessions(
+    session: Session, user: User, why: str, details: dict[str, object] | None = None
+) -> None:
     """Invalidate every browser session the user holds (logout, password change)."""
     user.session_version += 1
-    audit.event(session, user, why, user)
+    audit.event(session, user, why, user, details)
 
 
 def set_language(session: Session, user: User, language: str) -> None:
@@ -257,7 +277,10 @@ def change_password(
     check_password_rules(new, min_length, username=user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
-    revoke_sessions(session, user, "password_changed")
+    # The forced change is done: the password is now one only its owner knows.
+    details = {"must_change_password": False} if user.must_change_password else None
+    user.must_change_password = False
+    revoke_sessions(session, user, "password_changed", details)
 
 
 def unlock(session: Session, actor: User, user: User, reason: str) -> None:
@@ -334,6 +357,8 @@ def live_token(session: Session, token: str) -> ApiToken | None:
     lock leaves them working, as it leaves the session."""
     row = session.scalar(_TOKEN_WITH_USER, {"digest": _token_digest(token)})
     if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    if row.user.enrolled_at is None:  # reset by an administrator: no door until re-enrolled
         return None
     now = utcnow()
     if row.expires_at is not None and row.expires_at <= now:

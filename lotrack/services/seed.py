@@ -80,6 +80,8 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             role=role,
             password=password,
             site_code=site,
+            # Demo logins, printed by seed-demo and the README; no administrator chose them.
+            must_change_password=False,
         )
     session.flush()
     tech, qa = users["tech"], users["qa"]

@@ -1,10 +1,12 @@
-"""User administration: the list of accounts, creating a user, unlocking a locked one."""
+"""User administration: the list of accounts, creating a user (an enrolment: the administrator
+never sets a password), a new enrolment code, role changes and their second-person approval,
+unlocking a locked account."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,14 +14,15 @@ from sqlalchemy.orm import selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound
+from lotrack.domain.permissions import NEEDS_SECOND_PERSON
 from lotrack.domain.text import N_, said
 from lotrack.i18n import word
-from lotrack.models import Site, User
+from lotrack.models import RoleGrant, Site, User
 from lotrack.models.user import ROLES
-from lotrack.request_scope import actor, db_session, setting
+from lotrack.request_scope import actor, db_session
 from lotrack.schemas import ReasonIn
-from lotrack.schemas.admin import UserIn
-from lotrack.services import accounts
+from lotrack.schemas.admin import GrantDecisionIn, RoleIn, UserIn
+from lotrack.services import accounts, enrolment, role_grants
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
 
@@ -43,31 +46,43 @@ def users() -> ResponseReturnValue:
     rows = db_session().scalars(
         select(User).options(selectinload(User.site)).order_by(User.username)
     )
-    return render_template("admin/users.html", users=list(rows), is_locked=is_locked)
+    pending = role_grants.pending(db_session())
+    return render_template(
+        "admin/users.html",
+        users=list(rows),
+        is_locked=is_locked,
+        grants=pending,
+        awaiting={g.user_id for g in pending},
+    )
+
+
+def _enrolment_page(user: User, code: str, expires_at: Any, grant: Any = None) -> Response:
+    """The code, shown this once: only its hash is kept, so nobody can show it again."""
+    page = render_template(
+        "admin/enrolment.html",
+        user=user,
+        code=code,
+        link=url_for("auth.enrol_link", code=code, _external=True),
+        expires_at=expires_at,
+        grant=grant,
+    )
+    return Response(page, headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @permission("users.manage")
 def new_user() -> ResponseReturnValue:
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        user = accounts.create_user(
+        made = enrolment.invite(
             db_session(),
             actor(),
             username=data["username"],
             full_name=data["full_name"],
             role=data["role"],
-            password=request.form.get("password", ""),
             site_code=data["site"],
-            min_password_length=setting("MIN_PASSWORD_LENGTH"),
+            reason=data["reason"],
         )
-        flash(
-            _(
-                "User %(username)s created with role %(role)s.",
-                username=user.username,
-                role=word(user.role),
-            )
-        )
-        return redirect(url_for("admin.users"))
+        return _enrolment_page(made.user, made.code, made.expires_at, made.grant)
 
     sites = db_session().scalars(select(Site).order_by(Site.code)).all()
     return handle_form(
@@ -76,8 +91,85 @@ def new_user() -> ResponseReturnValue:
         "admin/new_user.html",
         roles=ROLES,
         sites=sites,
-        min_length=setting("MIN_PASSWORD_LENGTH"),
+        second_person=sorted(NEEDS_SECOND_PERSON),
+        hours=enrolment.ENROLMENT_HOURS,
     )
+
+
+@bp.route("/users/<int:user_id>/enrolment", methods=["GET", "POST"])
+@permission("users.manage")
+def reset(user_id: int) -> ResponseReturnValue:
+    """A new enrolment code: the password (if any) stops working; the person chooses anew."""
+    user = _user(user_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        code, expires_at = enrolment.reset(db_session(), actor(), user, data["reason"])
+        held = role_grants.pending_of(db_session(), user)
+        return _enrolment_page(user, code, expires_at, held)
+
+    return handle_form(ReasonIn(), act, "admin/reset.html", user=user)
+
+
+@bp.route("/users/<int:user_id>/role", methods=["GET", "POST"])
+@permission("users.manage")
+def change_role(user_id: int) -> ResponseReturnValue:
+    user = _user(user_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        grant = role_grants.change_role(db_session(), actor(), user, data["role"], data["reason"])
+        if grant is None:
+            flash(
+                _(
+                    "%(username)s now has the role %(role)s.",
+                    username=user.username,
+                    role=word(user.role),
+                )
+            )
+        else:
+            flash(
+                _(
+                    "The role %(role)s for %(username)s awaits a second administrator's approval;"
+                    " until then the role is unchanged.",
+                    role=word(grant.role),
+                    username=user.username,
+                )
+            )
+        return redirect(url_for("admin.users"))
+
+    return handle_form(
+        RoleIn(), act, "admin/role.html", user=user, roles=ROLES,
+        second_person=sorted(NEEDS_SECOND_PERSON),
+    )  # fmt: skip
+
+
+@bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
+@permission("users.manage")
+def grant(grant_id: int) -> ResponseReturnValue:
+    """A pending role grant, approved or refused by an administrator other than its requester."""
+    row = db_session().get(RoleGrant, grant_id)
+    if row is None:
+        raise NotFound(said("No role grant %(id)s.", id=grant_id))
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        approve = data["decision"] == "approve"
+        role_grants.decide(db_session(), actor(), grant_id, approve, data["reason"])
+        message = (
+            _(
+                "Role %(role)s granted to %(username)s.",
+                role=word(row.role),
+                username=row.user.username,
+            )
+            if approve
+            else _(
+                "Role %(role)s refused to %(username)s.",
+                role=word(row.role),
+                username=row.user.username,
+            )
+        )
+        flash(message)
+        return redirect(url_for("admin.users"))
+
+    return handle_form(GrantDecisionIn(), act, "admin/grant.html", grant=row)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
-"""Login, logout and password change."""
+"""Login, logout, enrolment (choosing one's own password with a one-time code) and password
+change."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from lotrack.db import utcnow
-from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.errors import DomainError, ValidationFailed
 from lotrack.domain.language import Language
 from lotrack.domain.lockout import address_key
+from lotrack.errors import status_of
 from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.schemas import ReasonIn
 from lotrack.security import login_throttle
-from lotrack.services import accounts, passwords
+from lotrack.services import accounts, enrolment, passwords
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import consume_expired_flag, login_required
 
@@ -85,6 +87,61 @@ def login() -> ResponseReturnValue:
         session["started"] = session["last_seen"] = time.time()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=message, username="")
+
+
+@bp.get("/enrol/<code>")
+def enrol_link(code: str) -> ResponseReturnValue:
+    """The link an administrator passed on: the enrolment form with its code filled in."""
+    return _enrol(code)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol() -> ResponseReturnValue:
+    """The new (or reset) user sets their own password with the code an administrator gave."""
+    return _enrol("")
+
+
+def _enrol(code: str) -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    message, username, status = "", "", 200
+    try:
+        if request.method == "POST":
+            code = request.form.get("code", code)
+            user = enrolment.enrol(
+                db_session(),
+                code,
+                request.form.get("new", ""),
+                request.form.get("confirm", ""),
+                min_length=setting("MIN_PASSWORD_LENGTH"),
+            )
+            flash(
+                _("Your password is set. Log in with it.")
+                if user.active
+                else _(
+                    "Your password is set. Your role awaits a second administrator's approval;"
+                    " you can log in once it is approved."
+                )
+            )
+            return redirect(url_for("auth.login"))
+        if code:
+            username = enrolment.find(db_session(), code).user.username
+    except DomainError as err:
+        refused(err)
+        message, reasons = spoken(err.message, err.fields)
+        # The service names the password it judged; the form calls that field "new".
+        errors = {("new" if k == "password" else k): v for k, v in reasons.items()}
+        status = status_of(err)
+    page = render_template(
+        "auth/enrol.html",
+        code=code,
+        username=username,
+        errors=errors,
+        message=message,
+        min_length=setting("MIN_PASSWORD_LENGTH"),
+        max_length=passwords.MAX_PASSWORD_LENGTH,
+    )
+    # The code is in the address: no cache keeps the page, no link sends it on.
+    return page, status, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _keep_language(chosen: str | None) -> None:

@@ -38,7 +38,13 @@ def add_user(app: Flask, username: str, role: str = "qa") -> tuple[str, str]:
     password = f"{username}-long-password"
     with app.extensions["lotrack_db"].sessionmaker() as s:
         made = accounts.create_user(
-            s, None, username=username, full_name=f"User {username}", role=role, password=password
+            s,
+            None,
+            username=username,
+            full_name=f"User {username}",
+            role=role,
+            password=password,
+            must_change_password=False,
         )
         s.flush()
         token = accounts.create_token(s, None, made)

@@ -37,6 +37,7 @@ def tokens(
                     role=role,
                     password=f"demo-{name}-long-password",
                     site_code=site,
+                    must_change_password=False,
                 )
                 s.flush()
             made.append(accounts.create_token(s, None, found))

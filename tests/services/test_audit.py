@@ -148,6 +148,7 @@ def test_a_created_record_is_audited_with_actor_utc_time_and_every_value(session
         full_name="New Technician",
         role="technician",
         password="a long enough passphrase",
+        must_change_password=False,
     )
     session.commit()
     [ev] = audit.history(session, "user_account", str(new.id))

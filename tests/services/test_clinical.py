@@ -50,6 +50,7 @@ def clinical_user(s: Session, username: str, site: str = "SZ-GIMI") -> User:
         role="clinical",
         password=f"demo-{username}-password",
         site_code=site,
+        must_change_password=False,
     )
     s.flush()
     return made

@@ -84,7 +84,13 @@ def new_lot(
 def add_user(s: Session, username: str, role: str = "qa") -> tuple[User, str]:
     password = f"{username}-long-password"
     made = accounts.create_user(
-        s, None, username=username, full_name=f"User {username}", role=role, password=password
+        s,
+        None,
+        username=username,
+        full_name=f"User {username}",
+        role=role,
+        password=password,
+        must_change_password=False,
     )
     s.flush()
     return made, password

@@ -34,7 +34,13 @@ def reviewers(app: Flask, n: int) -> list[tuple[str, str]]:
         for i in range(n):
             name, password = f"qa-racer-{i}", f"racer-{i}-long-password"
             accounts.create_user(
-                s, None, username=name, full_name=f"QA racer {i}", role="qa", password=password
+                s,
+                None,
+                username=name,
+                full_name=f"QA racer {i}",
+                role="qa",
+                password=password,
+                must_change_password=False,
             )
             made.append((name, password))
         s.commit()

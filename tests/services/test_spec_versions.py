@@ -61,7 +61,13 @@ PW = "x" * 12
 def people(empty_session: Session) -> dict[str, User]:
     return {
         name: accounts.create_user(
-            empty_session, None, username=name, full_name=name, role=role, password=PW
+            empty_session,
+            None,
+            username=name,
+            full_name=name,
+            role=role,
+            password=PW,
+            must_change_password=False,
         )
         for name, role in (("tech", "technician"), ("qa", "qa"), ("qa2", "qa"))
     }

@@ -106,7 +106,13 @@ def test_a_unicode_passphrase_matches_however_the_keyboard_composes_it(session):
     decomposed = unicodedata.normalize("NFD", composed)
     assert composed != decomposed
     accounts.create_user(
-        session, None, username="chef", full_name="Chef", role="technician", password=decomposed
+        session,
+        None,
+        username="chef",
+        full_name="Chef",
+        role="technician",
+        password=decomposed,
+        must_change_password=False,
     )
     session.commit()
     limits = {"max_failures": 5, "lockout_minutes": 15}

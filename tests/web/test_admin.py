@@ -27,9 +27,22 @@ def _user(app, username: str) -> User | None:
 
 def _create(client, **form):
     data = {"username": "lab.tech2", "full_name": "Second Technician", "role": "technician"}
-    data.update({"password": "a long enough passphrase", **form})
+    data.update(form)
     data = {k: v for k, v in data.items() if v is not None}
     return client.post(NEW, data={"csrf_token": csrf_token(client, NEW), **data})
+
+
+def _code(resp) -> str:
+    found = re.search(rb'<code id="enrolment-code">([^<]+)</code>', resp.data)
+    assert found, "the enrolment code is shown"
+    return found.group(1).decode()
+
+
+def _enrol(app, code: str, password: str):
+    client = app.test_client()
+    token = csrf_token(client, f"/enrol/{code}")
+    data = {"csrf_token": token, "code": code, "new": password, "confirm": password}
+    return client.post("/enrol", data=data)
 
 
 def _lock(app, username: str) -> None:
@@ -64,13 +77,19 @@ def test_the_list_shows_role_site_and_locked_state(client, demo_app):
     assert b"<td>qa</td>" in rows[b"qa"]
 
 
-def test_an_admin_creates_a_user_who_can_then_log_in(client, demo_app):
+def test_an_admin_creates_a_user_who_enrols_then_logs_in(client, demo_app):
     login(client, "admin")
     resp = _create(client)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/admin/users"
-    assert b"lab.tech2" in client.get("/admin/users").data
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    code = _code(resp)
+    assert f"/enrol/{code}".encode() in resp.data
+    assert b'data-state="awaiting-enrolment"' in client.get("/admin/users").data
     created = _user(demo_app, "lab.tech2")
-    assert created.role == "technician" and created.password_hash.startswith("$argon2id$")
+    # No password exists until the person chooses one: nothing an administrator could know.
+    assert created.role == "technician" and created.password_hash == ""
+    assert created.enrolled_at is None and not created.must_change_password
+    assert _enrol(demo_app, code, "a long enough passphrase").status_code == 302
+    assert _user(demo_app, "lab.tech2").password_hash.startswith("$argon2id$")
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         ev = s.scalar(
             select(AuditEvent).where(
@@ -84,7 +103,7 @@ def test_an_admin_creates_a_user_who_can_then_log_in(client, demo_app):
 
 def test_a_clinical_user_is_created_bound_to_a_site(client, demo_app):
     login(client, "admin")
-    assert _create(client, username="nurse9", role="clinical", site="BJ-CIP").status_code == 302
+    assert _create(client, username="nurse9", role="clinical", site="BJ-CIP").status_code == 200
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         nurse9 = s.scalar(select(User).where(User.username == "nurse9"))
         assert nurse9.site.code == "BJ-CIP"
@@ -92,7 +111,7 @@ def test_a_clinical_user_is_created_bound_to_a_site(client, demo_app):
 
 def test_the_password_is_kept_exactly_as_typed(client, demo_app):
     login(client, "admin")
-    assert _create(client, password="  spaces around it  ").status_code == 302
+    assert _enrol(demo_app, _code(_create(client)), "  spaces around it  ").status_code == 302
     assert login(demo_app.test_client(), "lab.tech2", "  spaces around it  ").status_code == 302
 
 
@@ -101,8 +120,8 @@ def test_the_password_is_kept_exactly_as_typed(client, demo_app):
     [
         ({"role": "clinical"}, 422, "site"),
         ({"role": "technician", "site": "SZ-GIMI"}, 422, "site"),
-        ({"password": "elevenchars"}, 422, "password"),
-        ({"password": ""}, 422, "password"),
+        # The administrator cannot choose the password: the form has no such field.
+        ({"password": "a long enough passphrase"}, 422, "password"),
         ({"role": "superuser"}, 422, "role"),
         ({"username": "no spaces allowed"}, 422, "username"),
         ({"username": ""}, 422, "username"),

@@ -27,7 +27,13 @@ QA2_PASSWORD = "second-qa-password"
 def add_qa2(app: Flask) -> None:
     with db(app) as s:
         accounts.create_user(
-            s, None, username="qa2", full_name="Second QA", role="qa", password=QA2_PASSWORD
+            s,
+            None,
+            username="qa2",
+            full_name="Second QA",
+            role="qa",
+            password=QA2_PASSWORD,
+            must_change_password=False,
         )
         s.commit()
 

@@ -2,7 +2,7 @@
 signing lock apart from the login lock
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 10:00:00
 
 Two plain ADD COLUMNs on user_account (no table copy: its triggers stay) and two new tables.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015'
-down_revision = '0013'
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
