@@ -49,6 +49,7 @@ lint: $(STAMP)
 # The catalog after marking new messages: extracted, merged into the zh_CN .po (new entries
 # empty, obsolete ones dropped); then translate the empty entries (make test fails until done).
 messages: $(STAMP)
+	mkdir -p instance
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k said -o instance/messages.pot . >/dev/null
 	$(VENV)/bin/pybabel update -i instance/messages.pot -d lotrack/translations -l zh_CN \
 	  --no-fuzzy-matching --ignore-obsolete -w 100
