@@ -14,14 +14,20 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from lotrack.domain.errors import ValidationFailed
-from lotrack.domain.isbt128 import DIN_RE, check_character, check_value, eye_readable
+from lotrack.domain.isbt128 import (
+    DIN_RE,
+    TYPE3_BASE,
+    check_character,
+    eye_readable,
+    flags_disagree,
+    type3_flags,
+)
 from lotrack.domain.text import N_, said
 
 # Data identifiers (reference: "Bar-coded as `=` ...", "Product code (003): `=<`",
 # "Expiration date and time (005): `&>`").
 DIN_ID, PRODUCT_ID, EXPIRY_ID = "=", "=<", "&>"
 NO_FLAGS = "00"  # reference: "`00` by default"
-TYPE3_BASE = 60  # reference: a type 3 flag pair carries 60 + checksum (checksum 0-36: 60-96)
 DIN_DATA_LENGTH = 15  # reference: "`=` followed by 15 characters `αppppyynnnnnnff`"
 PRODUCT_LENGTH = 8  # reference: "`=<` + 8 characters"
 # Reference: "codes YA000-YZ999 are set aside for clinical-trial products" (the 5-character
@@ -39,12 +45,12 @@ class Din001:
     """A DIN read from data structure 001, with its flag characters."""
 
     din: str  # the 13 characters; the flags are not part of it
-    flags: str  # "00" (no flags) or a type 3 pair that agrees with the DIN
+    flags: str  # "00"-"59": no checksum carried; otherwise the type 3 pair of this DIN
 
     @property
     def checked(self) -> bool:
         """Whether the flags carried the DIN's checksum (and it agreed)."""
-        return self.flags != NO_FLAGS
+        return int(self.flags) >= TYPE3_BASE
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,6 @@ def _scanned(text: str) -> str:
 
 
 # ---- 001: donation identification number with flag characters ---------------------------------
-
-
-def type3_flags(din: str) -> str:
-    """The type 3 flag pair of a DIN: 60 + its MOD 37-2 checksum ('70' for G1234 17 654321)."""
-    return f"{TYPE3_BASE + check_value(din):02d}"
 
 
 def encode_001(din: str, *, checked: bool = True) -> str:
@@ -143,22 +144,13 @@ def parse_001(text: str) -> Din001:
             said("DIN bar code: the flag characters %(flags)s are not two digits.", flags=flags),
             N_("two digits"),
         )
-    if flags == NO_FLAGS:
-        return Din001(din, flags)
-    expected = type3_flags(din)
-    if flags != expected:
-        # A type 3 pair that disagrees means the DIN or the flags were misread or misprinted; any
-        # other pair is one lotrack never prints, so it cannot confirm the DIN either.
+    disagreement = flags_disagree(din, flags)
+    if disagreement is not None:
+        # Type 3 flags that disagree: the DIN or the flags were misread or misprinted.
         raise _refuse(
             "flags",
-            said(
-                "DIN bar code: the flag characters %(flags)s do not agree with DIN %(din)s (its"
-                " type 3 flags are %(expected)s): the DIN or the flags were misread or misprinted.",
-                flags=flags,
-                din=eye_readable(din),
-                expected=expected,
-            ),
-            said("%(expected)s or 00", expected=expected),
+            said("DIN bar code: %(why)s.", why=disagreement),
+            said("type 3 flags %(expected)s", expected=type3_flags(din)),
         )
     return Din001(din, flags)
 

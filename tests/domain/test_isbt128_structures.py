@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lotrack.domain.errors import ValidationFailed
-from lotrack.domain.isbt128 import ALPHABET, FACILITY_RE, MAX_SEQUENCE, make_din
+from lotrack.domain.isbt128 import ALPHABET, FACILITY_RE, MAX_SEQUENCE, make_din, type3_flags
 from lotrack.domain.isbt128_structures import (
     DEFAULT_PRODUCT_PATTERN,
     Din001,
@@ -24,7 +24,6 @@ from lotrack.domain.isbt128_structures import (
     parse_003,
     parse_005,
     product_symbol,
-    type3_flags,
 )
 
 SHANGHAI = "Asia/Shanghai"  # config.py SITE_TIME_ZONE default
@@ -47,6 +46,13 @@ def test_the_published_din_example_as_data_structure_001(din: str, flags: str, d
     # isbt128.md: flags "`00` by default" -- no checksum carried, the DIN read all the same.
     assert encode_001(din, checked=False) == f"={din}00"
     assert parse_001(f"={din}00") == Din001(din, "00") and not parse_001(f"={din}00").checked
+
+
+@pytest.mark.parametrize("flags", ["00", "01", "12", "59"])
+def test_flags_below_60_carry_no_checksum_and_the_din_is_read(flags: str) -> None:
+    # isbt128.md: only a type 3 pair (60 + checksum) says anything about the DIN.
+    assert parse_001(f"=G123417654321{flags}") == Din001("G123417654321", flags)
+    assert not parse_001(f"=G123417654321{flags}").checked
 
 
 def test_the_published_din_is_printed_with_its_eye_readable_text_and_check_character() -> None:
@@ -111,7 +117,7 @@ REFUSED_001 = [
     ("=G12341765432171", "flags", "do not agree"),  # wrong type 3 flag (70 expected)
     ("=G12341765432160", "flags", "do not agree"),
     ("=G12341765432197", "flags", "do not agree"),  # beyond 60 + 36: no checksum gives it
-    ("=G12341765432101", "flags", "do not agree"),  # a pair lotrack never prints
+    ("=G12341765432199", "flags", "do not agree"),
     ("=G1234176543217A", "flags", "two digits"),
     ("=G1234176543217", "din", "14 characters"),  # flag character missing
     ("=G123417654321700", "din", "16 characters"),
