@@ -29,6 +29,7 @@ CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a lit
 QR, BARCODE, TYPED = "qr", "barcode", "typed"
 # Why a label was not accepted.
 NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING = "not_genuine", "check_mismatch", "check_missing"
+FLAG_MISMATCH = "flag_mismatch"  # a bar code's type 3 flags contradict its DIN
 # The reasons after which recording a thaw is the next step (the thaw form may open itself):
 # every other reason makes a thaw wrong or pointless.
 THAW_NEXT = frozenset({"not_thawed", "acknowledge_exceptional"})
@@ -49,7 +50,7 @@ _NOTES = {
 class BedsideFacts:
     label_accepted: bool
     label_reason: str = ""  # why the label was not accepted
-    label_problem: str = NOT_GENUINE  # NOT_GENUINE, CHECK_MISMATCH or CHECK_MISSING
+    label_problem: str = NOT_GENUINE  # NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH
     label_source: str = QR  # QR, BARCODE or TYPED
     din: str = ""
     unit: UnitFacts | None = None  # None: no such unit
@@ -151,6 +152,14 @@ def _label(f: BedsideFacts) -> Reason:
             "The check character does not match — re-scan or re-type the DIN with its boxed"
             " check character."
         )
+    elif f.label_problem == FLAG_MISMATCH:
+        # The bar code contradicts itself: which unit it names cannot be known from it.
+        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        text = N_(
+            "The DIN bar code cannot be used: %(why)s. Scan the label's QR code or re-scan the"
+            " bar code; do not use the unit on this reading."
+        )
+        return said(Severity.NOT_GENUINE, code, text, why=why)
     elif f.label_problem == CHECK_MISSING:
         text = N_(
             "A typed DIN needs its check character: type the boxed character printed beside"

@@ -56,7 +56,8 @@ NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 @dataclass(frozen=True)
 class LabelRead:
     """What the label text gave: a DIN `accepted` for the check, or the `problem` why not
-    (domain/bedside.py: NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING), and how it was read."""
+    (domain/bedside.py: NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH), and how it
+    was read."""
 
     accepted: bool
     din: str = ""
@@ -68,8 +69,8 @@ class LabelRead:
 def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED) -> LabelRead:
     """A QR code (URL or bare token) proves the label. A DIN read by a scanner, a camera or from a
     photo (Code 128 carries the DIN alone, with or without ISBT 128's "=" and its two flag
-    characters) identifies the unit without that proof; a DIN typed by hand needs its check
-    character, which catches any one character mistyped."""
+    characters, refused when type 3 flags contradict the DIN) identifies the unit without that
+    proof; a DIN typed by hand needs its check character, which catches any one mistyped."""
     raw = (text or "").strip()
     if not raw or len(raw) > 400:
         return LabelRead(
@@ -90,6 +91,8 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
     if not parsed.valid:
         mistyped = parsed.check is not None and isbt128.DIN_RE.match(parsed.din) is not None
         problem = bedside.CHECK_MISMATCH if mistyped else bedside.NOT_GENUINE
+        if parsed.flag_mismatch:
+            problem = bedside.FLAG_MISMATCH
         return LabelRead(False, reason=parsed.reason or N_("not a DIN"), problem=problem)
     if parsed.check is not None:
         return LabelRead(True, parsed.din, source=bedside.TYPED)
