@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
+from lotrack.domain.isbt128_structures import expiry_disagrees
 from lotrack.domain.states import LotState
 from lotrack.domain.text import N_, Said
 
@@ -55,6 +56,7 @@ class BedsideFacts:
     din: str = ""
     unit: UnitFacts | None = None  # None: no such unit
     zone: str = "UTC"  # the facility's zone, in which the label's expiry date is printed
+    label_expiry: dt.datetime | None = None  # read from the label's 005 bar code, if scanned
     exceptional_acknowledged: bool = False
     received_at_site: bool = False  # received at the scanning user's site
     received_elsewhere: bool = False  # received at another site
@@ -109,7 +111,7 @@ def check(f: BedsideFacts) -> BedsideVerdict:
         )
         return _verdict([unknown], notes)
     reasons = unit_reasons(f.unit, now=f.now, zone=f.zone, patient_id=f.patient_id)
-    reasons += _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
+    reasons += _label_expiry(f) + _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
     acknowledging = named_patient(f) and not f.exceptional_acknowledged
     if acknowledging:
         reasons.append(
@@ -170,6 +172,17 @@ def _label(f: BedsideFacts) -> Reason:
         text = N_("The label is not genuine: %(why)s. Do not use it.")
         return said(Severity.NOT_GENUINE, code, text, why=why)
     return said(Severity.NOT_GENUINE, code, text)
+
+
+def _label_expiry(f: BedsideFacts) -> list[Reason]:
+    """A scanned 005 must say the unit's recorded expiry: otherwise the label is not this unit's."""
+    if f.label_expiry is None or f.unit is None:
+        return []
+    why = expiry_disagrees(f.label_expiry, f.unit.expires_on, f.zone)
+    if why is None:
+        return []
+    text = N_("The label's bar-coded expiry does not match the record: %(why)s. Do not use it.")
+    return [said(Severity.NOT_GENUINE, "expiry_mismatch", text, why=why)]
 
 
 def _patient(f: BedsideFacts) -> list[Reason]:

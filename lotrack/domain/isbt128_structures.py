@@ -22,7 +22,7 @@ from lotrack.domain.isbt128 import (
     flags_disagree,
     type3_flags,
 )
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_, Said, said
 
 # Data identifiers (reference: "Bar-coded as `=` ...", "Product code (003): `=<`",
 # "Expiration date and time (005): `&>`").
@@ -303,3 +303,20 @@ def expiry_symbol(expires: dt.datetime | dt.date, zone: str) -> Symbol:
     """The 005 symbol, eye-readable as '2028-08-17 23:59 (Asia/Shanghai)' like clock.py's."""
     local = expiry_local(expires, zone)
     return Symbol(encode_005(expires, zone), f"{local:%Y-%m-%d %H:%M} ({zone})")
+
+
+def expiry_disagrees(label: dt.datetime, expires_on: dt.date | None, zone: str) -> Said | None:
+    """Why a label's scanned 005 expiry contradicts the unit's record; None when it agrees."""
+    if expires_on is None:  # nothing to compare: the unit rule refuses an unknown expiry
+        return None
+    # The record keeps a date (used until it ends in `zone`), printed as 23:59 of it: any other
+    # time, later or earlier, means a label not printed from this record.
+    record = expiry_local(expires_on, zone)
+    if label == record:
+        return None
+    return said(
+        "the label's expiry %(label)s is not the unit's recorded expiry %(record)s (%(zone)s)",
+        label=label.astimezone(record.tzinfo).strftime("%Y-%m-%d %H:%M"),
+        record=record.strftime("%Y-%m-%d %H:%M"),
+        zone=zone,
+    )

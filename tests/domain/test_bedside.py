@@ -27,6 +27,7 @@ from lotrack.domain.bedside import (
 )
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.isbt128 import parse_din
+from lotrack.domain.isbt128_structures import encode_005, parse_005
 from lotrack.domain.states import LotState, UnitState
 
 NOW = dt.datetime(2026, 3, 14, 2, 0, tzinfo=dt.UTC)  # 10 a.m. at the site, 2 a.m. UTC
@@ -287,6 +288,21 @@ def test_a_bar_code_whose_flags_contradict_its_din_says_why_and_what_to_do():
     assert dict(verdict.said[0][1])["why"].template == why.template  # said again, translated
 
 
+def test_a_scanned_005_must_say_the_units_recorded_expiry():
+    # isbt128.md 005: "&>cyyjjjhhmm" in the site's zone, 2359 when no time is given.
+    assert SAFE.unit is not None and SAFE.unit.expires_on is not None
+    day = SAFE.unit.expires_on
+    same = parse_005(encode_005(day, ZONE), ZONE).local
+    assert check(made(label_expiry=same)).go
+    for label in (day + dt.timedelta(days=1), day - dt.timedelta(days=1)):  # later or earlier
+        verdict = check(made(label_expiry=parse_005(encode_005(label, ZONE), ZONE).local))
+        assert (verdict.go, verdict.codes) == (False, ("expiry_mismatch",))
+        assert f"{label:%Y-%m-%d} 23:59" in verdict.reasons[0]
+        assert f"recorded expiry {day:%Y-%m-%d} 23:59 (Asia/Shanghai)" in verdict.reasons[0]
+    noon = dt.datetime.combine(day, dt.time(12), ZoneInfo(ZONE))  # a time the record never has
+    assert check(made(label_expiry=noon)).codes == ("expiry_mismatch",)
+
+
 def test_every_reason_is_given_at_once_the_most_serious_first():
     facts = made(
         unit_lot_state="RECALLED",
@@ -312,6 +328,7 @@ RANK = {
     "check_mismatch": 1,
     "check_missing": 1,
     "flag_mismatch": 1,
+    "expiry_mismatch": 1,
     "unknown_unit": 1,
     "on_hold": 2,
     "not_released": 2,

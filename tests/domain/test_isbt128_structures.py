@@ -19,6 +19,7 @@ from lotrack.domain.isbt128_structures import (
     encode_001,
     encode_003,
     encode_005,
+    expiry_disagrees,
     expiry_symbol,
     parse_001,
     parse_003,
@@ -281,3 +282,15 @@ def test_any_text_is_read_or_refused_never_anything_else(text: str) -> None:
             parse(text)
         except ValidationFailed as refused:
             assert refused.message and refused.fields
+
+
+@FAST
+@given(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), ZONES, st.integers(-3, 3))
+def test_a_scanned_005_agrees_with_the_record_it_was_printed_from_only(
+    day: dt.date, zone: str, days_off: int
+) -> None:
+    label = parse_005(encode_005(day, zone), zone).local
+    assert expiry_disagrees(label, day, zone) is None
+    other = day + dt.timedelta(days=days_off)
+    assert (expiry_disagrees(label, other, zone) is None) is (days_off == 0)
+    assert expiry_disagrees(label, None, zone) is None  # unknown: refused by the unit rule
