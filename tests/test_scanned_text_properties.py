@@ -180,6 +180,17 @@ def test_a_din_misread_under_its_type_3_flags_is_refused_with_the_reason(din, da
         assert read.problem == "flag_mismatch" and "do not agree" in read.reason
 
 
+@pytest.mark.parametrize(
+    "text,named",
+    [("=<YA000000", "product code bar code (003)"), ("&>0263652359", "expiry bar code (005)")],
+)
+def test_the_labels_other_bar_codes_are_named_not_called_forgeries(text, named) -> None:
+    # isbt128.md: 003 is "=<" + 8 characters, 005 "&>cyyjjjhhmm"; neither names a unit.
+    for method in ("wedge", "camera", "typed"):
+        read = bedside.read_label(KEY, f" {text}\r\n", method)
+        assert (read.accepted, read.problem) == (False, "other_code") and named in read.reason
+
+
 @FAST
 @given(DIN, st.sampled_from(isbt128.ALPHABET), METHODS)
 def test_a_wrong_check_character_is_a_mistyping_not_a_forgery(din, given_check, method) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
-from lotrack.domain.isbt128_structures import expiry_disagrees
+from lotrack.domain.isbt128_expiry import expiry_disagrees
 from lotrack.domain.states import LotState
 from lotrack.domain.text import N_, Said
 
@@ -31,6 +31,7 @@ QR, BARCODE, TYPED = "qr", "barcode", "typed"
 # Why a label was not accepted.
 NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING = "not_genuine", "check_mismatch", "check_missing"
 FLAG_MISMATCH = "flag_mismatch"  # a bar code's type 3 flags contradict its DIN
+OTHER_CODE = "other_code"  # the label's product code or expiry bar code, not its DIN
 # The reasons after which recording a thaw is the next step (the thaw form may open itself):
 # every other reason makes a thaw wrong or pointless.
 THAW_NEXT = frozenset({"not_thawed", "acknowledge_exceptional"})
@@ -161,6 +162,10 @@ def _label(f: BedsideFacts) -> Reason:
             "The DIN bar code cannot be used: %(why)s. Scan the label's QR code or re-scan the"
             " bar code; do not use the unit on this reading."
         )
+        return said(Severity.NOT_GENUINE, code, text, why=why)
+    elif f.label_problem == OTHER_CODE:
+        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        text = N_("%(why)s: scan the DIN bar code or the label's QR code.")
         return said(Severity.NOT_GENUINE, code, text, why=why)
     elif f.label_problem == CHECK_MISSING:
         text = N_(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token, is_preview
-from lotrack.domain import bedside, isbt128
+from lotrack.domain import bedside, isbt128, isbt128_structures
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
@@ -66,6 +66,12 @@ class LabelRead:
     source: str = bedside.QR
 
 
+_OTHER_CODES = {
+    "003": N_("That is the label's product code bar code (003), not its DIN"),
+    "005": N_("That is the label's expiry bar code (005), not its DIN"),
+}
+
+
 def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED) -> LabelRead:
     """A QR code (URL or bare token) proves the label. A DIN read by a scanner, a camera or from a
     photo (Code 128 carries the DIN alone, with or without ISBT 128's "=" and its two flag
@@ -87,6 +93,9 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
                 False, reason=N_("this code is not a unit label"), problem=bedside.NOT_GENUINE
             )
         return LabelRead(True, result.subject)
+    other = _OTHER_CODES.get(isbt128_structures.structure_of(raw) or "")
+    if other:  # a nurse scanned the label's other bar code: say which, not "not genuine"
+        return LabelRead(False, reason=other, problem=bedside.OTHER_CODE)
     parsed = isbt128.parse_din(raw)
     if not parsed.valid:
         mistyped = parsed.check is not None and isbt128.DIN_RE.match(parsed.din) is not None

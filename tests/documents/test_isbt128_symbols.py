@@ -10,13 +10,12 @@ import zxingcpp
 from barcode import Code128
 from barcode.writer import ImageWriter
 
+from lotrack.domain.isbt128_expiry import expiry_symbol, parse_005
 from lotrack.domain.isbt128_structures import (
     Symbol,
     din_symbol,
-    expiry_symbol,
     parse_001,
     parse_003,
-    parse_005,
     product_symbol,
 )
 

@@ -20,6 +20,7 @@ from lotrack.domain.bedside import (
     CHECK_MISMATCH,
     CHECK_MISSING,
     FLAG_MISMATCH,
+    OTHER_CODE,
     TYPED,
     BedsideFacts,
     check,
@@ -27,7 +28,7 @@ from lotrack.domain.bedside import (
 )
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.isbt128 import parse_din
-from lotrack.domain.isbt128_structures import encode_005, parse_005
+from lotrack.domain.isbt128_expiry import encode_005, parse_005
 from lotrack.domain.states import LotState, UnitState
 
 NOW = dt.datetime(2026, 3, 14, 2, 0, tzinfo=dt.UTC)  # 10 a.m. at the site, 2 a.m. UTC
@@ -288,6 +289,13 @@ def test_a_bar_code_whose_flags_contradict_its_din_says_why_and_what_to_do():
     assert dict(verdict.said[0][1])["why"].template == why.template  # said again, translated
 
 
+def test_the_labels_other_bar_code_scanned_for_the_din_says_what_to_scan():
+    why = "That is the label's expiry bar code (005), not its DIN"
+    verdict = check(made(label_accepted=False, label_problem=OTHER_CODE, label_reason=why))
+    assert (verdict.go, verdict.codes) == (False, ("other_code",))
+    assert verdict.reasons[0] == f"{why}: scan the DIN bar code or the label's QR code."
+
+
 def test_a_scanned_005_must_say_the_units_recorded_expiry():
     # isbt128.md 005: "&>cyyjjjhhmm" in the site's zone, 2359 when no time is given.
     assert SAFE.unit is not None and SAFE.unit.expires_on is not None
@@ -329,6 +337,7 @@ RANK = {
     "check_missing": 1,
     "flag_mismatch": 1,
     "expiry_mismatch": 1,
+    "other_code": 1,
     "unknown_unit": 1,
     "on_hold": 2,
     "not_released": 2,
@@ -567,7 +576,7 @@ RANDOM: dict[str, st.SearchStrategy[Any]] = {
     "label_accepted": st.booleans(),
     "label_reason": text,
     "label_problem": st.sampled_from(
-        ["not_genuine", CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH, ""]
+        ["not_genuine", CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH, OTHER_CODE, ""]
     ),
     "label_source": st.sampled_from(["qr", BARCODE, TYPED, ""]),
     "unit_lot_state": st.sampled_from(list(LotState)) | text,

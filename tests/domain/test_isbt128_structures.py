@@ -12,18 +12,15 @@ from hypothesis import strategies as st
 
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128 import ALPHABET, FACILITY_RE, MAX_SEQUENCE, make_din, type3_flags
+from lotrack.domain.isbt128_expiry import encode_005, expiry_disagrees, expiry_symbol, parse_005
 from lotrack.domain.isbt128_structures import (
     DEFAULT_PRODUCT_PATTERN,
     Din001,
     din_symbol,
     encode_001,
     encode_003,
-    encode_005,
-    expiry_disagrees,
-    expiry_symbol,
     parse_001,
     parse_003,
-    parse_005,
     product_symbol,
 )
 
