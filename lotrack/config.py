@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
+
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
     # PostgreSQL: the tables' owner, for `lotrack init` (migrations, grants) and `restore`; the
@@ -62,6 +64,12 @@ DEFAULTS: dict[str, Any] = {
     "LABEL_STATEMENTS_ZH": "仅用于临床试验|同种异体第三方供者细胞|禁止辐照|静脉输注用",
     "STORAGE_STATEMENT_ZH": "于 -135 °C 或以下保存（液氮气相）",
     "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
+    # The ISBT 128 product code (data structure 003, shared/reference/isbt128.md): 8 characters,
+    # the first 5 (the description code) matching PRODUCT_CODE_PATTERN. YA000-YZ999 are set aside
+    # for clinical-trial products; a site with ICCBBA-registered codes sets its own pattern. Empty:
+    # none assigned yet, so nothing prints a 003.
+    "PRODUCT_CODE": "",
+    "PRODUCT_CODE_PATTERN": DEFAULT_PRODUCT_PATTERN,
     # A JSON file of CTCAE display names in another language that names its source
     # (lotrack/domain/ctcae_names.py); none by default: CTCAE terms show in official English.
     "CTCAE_NAMES_FILE": "",
@@ -128,6 +136,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             cfg["LOTRACK_" + key] = _parse(key, env)
     if overrides:
         cfg.update(overrides)
+    if cfg.get("LOTRACK_PRODUCT_CODE"):  # refused at start, not on the first label printed
+        encode_003(cfg["LOTRACK_PRODUCT_CODE"], cfg["LOTRACK_PRODUCT_CODE_PATTERN"])
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
     if "SECRET_KEY" not in cfg:

@@ -159,6 +159,39 @@ def test_a_code_128_din_is_read_from_a_scanner_and_never_from_typing(din, prefix
 
 
 @FAST
+@given(DIN, st.sampled_from(["", "="]), METHODS.filter(lambda m: m != "typed"))
+def test_a_code_128_din_with_its_type_3_flags_is_read(din, prefix, method) -> None:
+    read = bedside.read_label(KEY, f"{prefix}{din}{isbt128.type3_flags(din)}", method)
+    assert (read.accepted, read.din, read.source) == (True, din, "barcode")
+
+
+@FAST
+@given(DIN, st.data(), METHODS)
+def test_a_din_misread_under_its_type_3_flags_is_refused_with_the_reason(din, data, method):
+    """isbt128.md: type 3 flags carry 60 + the MOD 37-2 checksum, so any one DIN character
+    misread or misprinted contradicts them: never read as another unit."""
+    i = data.draw(st.integers(0, 12))
+    typo = data.draw(st.sampled_from(isbt128.ALPHABET[:36]).filter(lambda c: c != din[i]))
+    wrong = din[:i] + typo + din[i + 1 :]
+    read = bedside.read_label(KEY, f"={wrong}{isbt128.type3_flags(din)}", method)
+    assert not read.accepted and read.din == ""
+    assert read.problem in ("flag_mismatch", "not_genuine")  # not_genuine: not a DIN at all
+    if isbt128.DIN_RE.fullmatch(wrong):
+        assert read.problem == "flag_mismatch" and "do not agree" in read.reason
+
+
+@pytest.mark.parametrize(
+    "text,named",
+    [("=<YA000000", "product code bar code (003)"), ("&>0263652359", "expiry bar code (005)")],
+)
+def test_the_labels_other_bar_codes_are_named_not_called_forgeries(text, named) -> None:
+    # isbt128.md: 003 is "=<" + 8 characters, 005 "&>cyyjjjhhmm"; neither names a unit.
+    for method in ("wedge", "camera", "typed"):
+        read = bedside.read_label(KEY, f" {text}\r\n", method)
+        assert (read.accepted, read.problem) == (False, "other_code") and named in read.reason
+
+
+@FAST
 @given(DIN, st.sampled_from(isbt128.ALPHABET), METHODS)
 def test_a_wrong_check_character_is_a_mistyping_not_a_forgery(din, given_check, method) -> None:
     assume(given_check != isbt128.check_character(din))

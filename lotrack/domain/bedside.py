@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
+from lotrack.domain.isbt128_expiry import expiry_disagrees
 from lotrack.domain.states import LotState
 from lotrack.domain.text import N_, Said
 
@@ -29,6 +30,8 @@ CLOCK_SLACK = dt.timedelta(minutes=5)  # times typed to the minute, clocks a lit
 QR, BARCODE, TYPED = "qr", "barcode", "typed"
 # Why a label was not accepted.
 NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING = "not_genuine", "check_mismatch", "check_missing"
+FLAG_MISMATCH = "flag_mismatch"  # a bar code's type 3 flags contradict its DIN
+OTHER_CODE = "other_code"  # the label's product code or expiry bar code, not its DIN
 # The reasons after which recording a thaw is the next step (the thaw form may open itself):
 # every other reason makes a thaw wrong or pointless.
 THAW_NEXT = frozenset({"not_thawed", "acknowledge_exceptional"})
@@ -49,11 +52,12 @@ _NOTES = {
 class BedsideFacts:
     label_accepted: bool
     label_reason: str = ""  # why the label was not accepted
-    label_problem: str = NOT_GENUINE  # NOT_GENUINE, CHECK_MISMATCH or CHECK_MISSING
+    label_problem: str = NOT_GENUINE  # NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH
     label_source: str = QR  # QR, BARCODE or TYPED
     din: str = ""
     unit: UnitFacts | None = None  # None: no such unit
     zone: str = "UTC"  # the facility's zone, in which the label's expiry date is printed
+    label_expiry: dt.datetime | None = None  # read from the label's 005 bar code, if scanned
     exceptional_acknowledged: bool = False
     received_at_site: bool = False  # received at the scanning user's site
     received_elsewhere: bool = False  # received at another site
@@ -108,7 +112,7 @@ def check(f: BedsideFacts) -> BedsideVerdict:
         )
         return _verdict([unknown], notes)
     reasons = unit_reasons(f.unit, now=f.now, zone=f.zone, patient_id=f.patient_id)
-    reasons += _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
+    reasons += _label_expiry(f) + _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
     acknowledging = named_patient(f) and not f.exceptional_acknowledged
     if acknowledging:
         reasons.append(
@@ -151,6 +155,18 @@ def _label(f: BedsideFacts) -> Reason:
             "The check character does not match — re-scan or re-type the DIN with its boxed"
             " check character."
         )
+    elif f.label_problem == FLAG_MISMATCH:
+        # The bar code contradicts itself: which unit it names cannot be known from it.
+        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        text = N_(
+            "The DIN bar code cannot be used: %(why)s. Scan the label's QR code or re-scan the"
+            " bar code; do not use the unit on this reading."
+        )
+        return said(Severity.NOT_GENUINE, code, text, why=why)
+    elif f.label_problem == OTHER_CODE:
+        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        text = N_("%(why)s: scan the DIN bar code or the label's QR code.")
+        return said(Severity.NOT_GENUINE, code, text, why=why)
     elif f.label_problem == CHECK_MISSING:
         text = N_(
             "A typed DIN needs its check character: type the boxed character printed beside"
@@ -161,6 +177,17 @@ def _label(f: BedsideFacts) -> Reason:
         text = N_("The label is not genuine: %(why)s. Do not use it.")
         return said(Severity.NOT_GENUINE, code, text, why=why)
     return said(Severity.NOT_GENUINE, code, text)
+
+
+def _label_expiry(f: BedsideFacts) -> list[Reason]:
+    """A scanned 005 must say the unit's recorded expiry: otherwise the label is not this unit's."""
+    if f.label_expiry is None or f.unit is None:
+        return []
+    why = expiry_disagrees(f.label_expiry, f.unit.expires_on, f.zone)
+    if why is None:
+        return []
+    text = N_("The label's bar-coded expiry does not match the record: %(why)s. Do not use it.")
+    return [said(Severity.NOT_GENUINE, "expiry_mismatch", text, why=why)]
 
 
 def _patient(f: BedsideFacts) -> list[Reason]:

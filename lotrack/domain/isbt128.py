@@ -8,10 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lotrack.domain.text import Said, said
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 FACILITY_RE = re.compile(r"^[A-NP-Z1-9][0-9A-Z]{4}$")
 DIN_RE = re.compile(r"^[A-NP-Z1-9][0-9A-Z]{4}[0-9]{2}[0-9]{6}$")
 MAX_SEQUENCE = 999_999
+# Reference: "A 'type 3' flag pair carries 60 + checksum" (checksum 0-36: 60-96). Lower pairs
+# ("00" by default) carry no checksum; 97-99 could only be a type 3 pair that cannot agree.
+TYPE3_BASE = 60
 
 
 def check_value(din: str) -> int:
@@ -27,6 +32,25 @@ def check_character(din: str) -> str:
     if not DIN_RE.match(din):
         raise ValueError(f"not a 13-character DIN: {din!r}")
     return ALPHABET[check_value(din)]
+
+
+def type3_flags(din: str) -> str:
+    """The type 3 flag pair of a DIN: 60 + its checksum ('70' for G1234 17 654321)."""
+    return f"{TYPE3_BASE + check_value(din):02d}"
+
+
+def flags_disagree(din: str, flags: str) -> Said | None:
+    """Why two flag digits read with a DIN contradict it; None when they carry no checksum or
+    carry this DIN's."""
+    if int(flags) < TYPE3_BASE or flags == type3_flags(din):
+        return None
+    return said(
+        "the flag characters %(flags)s do not agree with DIN %(din)s (its type 3 flags are"
+        " %(expected)s): the DIN or the flags were misread or misprinted",
+        flags=flags,
+        din=eye_readable(din),
+        expected=type3_flags(din),
+    )
 
 
 def is_valid_facility_id(facility_id: str) -> bool:
@@ -53,6 +77,8 @@ class ParsedDin:
     check: str | None  # the check character given with it, if any
     valid: bool
     reason: str
+    flags: str | None = None  # the two flag digits of a bar-coded DIN, if any
+    flag_mismatch: bool = False  # type 3 flags that contradict the DIN: misread or misprinted
 
 
 def parse_din(text: str) -> ParsedDin:
@@ -60,8 +86,9 @@ def parse_din(text: str) -> ParsedDin:
     raw = re.sub(r"\s+", "", text or "").upper()
     if raw.startswith("="):
         raw = raw[1:]
-    if len(raw) == 15 and raw[13:].isdigit():  # bar-coded form carries two flag digits
-        raw = raw[:13]
+    flags = None
+    if len(raw) == 15 and re.fullmatch(r"[0-9]{2}", raw[13:]):  # bar-coded: two flag digits
+        raw, flags = raw[:13], raw[13:]
     body, given = (raw[:13], raw[13:]) if len(raw) == 14 else (raw, None)
     if not DIN_RE.match(body):
         return ParsedDin(
@@ -69,4 +96,7 @@ def parse_din(text: str) -> ParsedDin:
         )
     if given is not None and given != check_character(body):
         return ParsedDin(body, given, False, f"check character {given} does not match this DIN")
-    return ParsedDin(body, given, True, "")
+    disagreement = flags_disagree(body, flags) if flags is not None else None
+    if disagreement is not None:
+        return ParsedDin(body, None, False, disagreement, flags, flag_mismatch=True)
+    return ParsedDin(body, given, True, "", flags)

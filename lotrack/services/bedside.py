@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token, is_preview
-from lotrack.domain import bedside, isbt128
+from lotrack.domain import bedside, isbt128, isbt128_structures
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
@@ -56,7 +56,8 @@ NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 @dataclass(frozen=True)
 class LabelRead:
     """What the label text gave: a DIN `accepted` for the check, or the `problem` why not
-    (domain/bedside.py: NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING), and how it was read."""
+    (domain/bedside.py: NOT_GENUINE, CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH), and how it
+    was read."""
 
     accepted: bool
     din: str = ""
@@ -65,11 +66,17 @@ class LabelRead:
     source: str = bedside.QR
 
 
+_OTHER_CODES = {
+    "003": N_("That is the label's product code bar code (003), not its DIN"),
+    "005": N_("That is the label's expiry bar code (005), not its DIN"),
+}
+
+
 def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED) -> LabelRead:
     """A QR code (URL or bare token) proves the label. A DIN read by a scanner, a camera or from a
     photo (Code 128 carries the DIN alone, with or without ISBT 128's "=" and its two flag
-    characters) identifies the unit without that proof; a DIN typed by hand needs its check
-    character, which catches any one character mistyped."""
+    characters, refused when type 3 flags contradict the DIN) identifies the unit without that
+    proof; a DIN typed by hand needs its check character, which catches any one mistyped."""
     raw = (text or "").strip()
     if not raw or len(raw) > 400:
         return LabelRead(
@@ -86,10 +93,15 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
                 False, reason=N_("this code is not a unit label"), problem=bedside.NOT_GENUINE
             )
         return LabelRead(True, result.subject)
+    other = _OTHER_CODES.get(isbt128_structures.structure_of(raw) or "")
+    if other:  # a nurse scanned the label's other bar code: say which, not "not genuine"
+        return LabelRead(False, reason=other, problem=bedside.OTHER_CODE)
     parsed = isbt128.parse_din(raw)
     if not parsed.valid:
         mistyped = parsed.check is not None and isbt128.DIN_RE.match(parsed.din) is not None
         problem = bedside.CHECK_MISMATCH if mistyped else bedside.NOT_GENUINE
+        if parsed.flag_mismatch:
+            problem = bedside.FLAG_MISMATCH
         return LabelRead(False, reason=parsed.reason or N_("not a DIN"), problem=problem)
     if parsed.check is not None:
         return LabelRead(True, parsed.din, source=bedside.TYPED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 
+from lotrack.domain.isbt128 import type3_flags
 from tests import clinical_setup as cs
 from tests.api.conftest import assert_problem, row_counts
 from tests.api.test_clinical_api import altered, check
@@ -58,6 +59,22 @@ def test_a_mistyped_check_character_says_re_scan_or_re_type(demo_app, as_user) -
         assert body["din"] is None
     body = check(nurse, cs.READY, altered(demo_app, din))
     assert body["go"] is False and body["reasons"][0].startswith("The label is not genuine")
+
+
+def test_a_bar_code_whose_type_3_flags_contradict_its_din_is_no_go_with_the_reason(
+    demo_app, as_user
+) -> None:
+    nurse = as_user("nurse")
+    din, _check = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    flags = type3_flags(din)  # isbt128.md: 60 + the MOD 37-2 checksum
+    body = check(nurse, cs.READY, f"={din}{flags}", method="wedge")
+    assert (body["go"], body["din"]) == (True, din) and NOTE in body["notes"][0]
+    wrong = f"{int(flags) + 1:02d}" if flags != "96" else "60"
+    body = check(nurse, cs.READY, f"={din}{wrong}", method="wedge")
+    assert (body["go"], body["codes"], body["din"]) == (False, ["flag_mismatch"], None)
+    assert f"flag characters {wrong} do not agree" in body["reasons"][0]
+    assert "QR code" in body["reasons"][0]
 
 
 def text_of(resp) -> str:

@@ -19,12 +19,16 @@ from lotrack.domain.bedside import (
     BARCODE,
     CHECK_MISMATCH,
     CHECK_MISSING,
+    FLAG_MISMATCH,
+    OTHER_CODE,
     TYPED,
     BedsideFacts,
     check,
     start_problem,
 )
 from lotrack.domain.distribution import UnitFacts
+from lotrack.domain.isbt128 import parse_din
+from lotrack.domain.isbt128_expiry import encode_005, parse_005
 from lotrack.domain.states import LotState, UnitState
 
 NOW = dt.datetime(2026, 3, 14, 2, 0, tzinfo=dt.UTC)  # 10 a.m. at the site, 2 a.m. UTC
@@ -273,6 +277,40 @@ def test_a_mistyped_check_character_is_not_called_a_forgery():
     assert forged.reasons[0].startswith("The label is not genuine")
 
 
+def test_a_bar_code_whose_flags_contradict_its_din_says_why_and_what_to_do():
+    why = parse_din("=G12341765432171").reason  # isbt128.md: G1234 17 654321 has flags 70
+    verdict = check(made(label_accepted=False, label_problem=FLAG_MISMATCH, label_reason=why))
+    assert (verdict.go, verdict.codes) == (False, ("flag_mismatch",))
+    assert verdict.reasons[0].startswith(
+        "The DIN bar code cannot be used: the flag characters 71 do not agree with DIN"
+        " G1234 17 654321 (its type 3 flags are 70)"
+    )
+    assert "Scan the label's QR code" in verdict.reasons[0]
+    assert dict(verdict.said[0][1])["why"].template == why.template  # said again, translated
+
+
+def test_the_labels_other_bar_code_scanned_for_the_din_says_what_to_scan():
+    why = "That is the label's expiry bar code (005), not its DIN"
+    verdict = check(made(label_accepted=False, label_problem=OTHER_CODE, label_reason=why))
+    assert (verdict.go, verdict.codes) == (False, ("other_code",))
+    assert verdict.reasons[0] == f"{why}: scan the DIN bar code or the label's QR code."
+
+
+def test_a_scanned_005_must_say_the_units_recorded_expiry():
+    # isbt128.md 005: "&>cyyjjjhhmm" in the site's zone, 2359 when no time is given.
+    assert SAFE.unit is not None and SAFE.unit.expires_on is not None
+    day = SAFE.unit.expires_on
+    same = parse_005(encode_005(day, ZONE), ZONE).local
+    assert check(made(label_expiry=same)).go
+    for label in (day + dt.timedelta(days=1), day - dt.timedelta(days=1)):  # later or earlier
+        verdict = check(made(label_expiry=parse_005(encode_005(label, ZONE), ZONE).local))
+        assert (verdict.go, verdict.codes) == (False, ("expiry_mismatch",))
+        assert f"{label:%Y-%m-%d} 23:59" in verdict.reasons[0]
+        assert f"recorded expiry {day:%Y-%m-%d} 23:59 (Asia/Shanghai)" in verdict.reasons[0]
+    noon = dt.datetime.combine(day, dt.time(12), ZoneInfo(ZONE))  # a time the record never has
+    assert check(made(label_expiry=noon)).codes == ("expiry_mismatch",)
+
+
 def test_every_reason_is_given_at_once_the_most_serious_first():
     facts = made(
         unit_lot_state="RECALLED",
@@ -297,6 +335,9 @@ RANK = {
     "not_genuine": 1,
     "check_mismatch": 1,
     "check_missing": 1,
+    "flag_mismatch": 1,
+    "expiry_mismatch": 1,
+    "other_code": 1,
     "unknown_unit": 1,
     "on_hold": 2,
     "not_released": 2,
@@ -534,7 +575,9 @@ def test_go_iff_nothing_unsafe_every_unsafe_fact_named_and_the_most_serious_firs
 RANDOM: dict[str, st.SearchStrategy[Any]] = {
     "label_accepted": st.booleans(),
     "label_reason": text,
-    "label_problem": st.sampled_from(["not_genuine", CHECK_MISMATCH, CHECK_MISSING, ""]),
+    "label_problem": st.sampled_from(
+        ["not_genuine", CHECK_MISMATCH, CHECK_MISSING, FLAG_MISMATCH, OTHER_CODE, ""]
+    ),
     "label_source": st.sampled_from(["qr", BARCODE, TYPED, ""]),
     "unit_lot_state": st.sampled_from(list(LotState)) | text,
     # Up to 9000: domain/clock.expires_at overflows on date.max (left to its owner).

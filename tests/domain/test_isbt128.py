@@ -11,8 +11,10 @@ from lotrack.domain.isbt128 import (
     check_character,
     check_value,
     eye_readable,
+    flags_disagree,
     make_din,
     parse_din,
+    type3_flags,
 )
 
 
@@ -94,3 +96,43 @@ def test_make_din_refuses_bad_facility_and_sequence() -> None:
         make_din("O9999", 26, 1)
     with pytest.raises(ValueError, match="sequence"):
         make_din("A9999", 26, 1_000_000)
+
+
+# isbt128.md: "A 'type 3' flag pair carries 60 + checksum (`70` for that example)"; flags are
+# "`00` by default". A bar-coded DIN whose type 3 flags disagree is refused, never read.
+@pytest.mark.parametrize(
+    "text,valid,flags",
+    [
+        ("=G12341765432170", True, "70"),  # ST-001's example with its type 3 flags
+        ("=G12341765432100", True, "00"),
+        ("=G12341765432112", True, "12"),  # below 60: no checksum carried
+        ("=G12341765432171", False, "71"),
+        ("=G12341765432160", False, "60"),
+        ("=G12341765432199", False, "99"),  # beyond 60 + 36: no DIN has it
+        ("G12341765432171", False, "71"),  # without the "=" too
+        ("=H12341765432170", False, "70"),  # one DIN character misread: the flags catch it
+    ],
+)
+def test_parse_din_checks_type_3_flags(text: str, valid: bool, flags: str) -> None:
+    parsed = parse_din(text)
+    assert (parsed.valid, parsed.flags, parsed.flag_mismatch) == (valid, flags, not valid)
+    if not valid:
+        assert "do not agree" in parsed.reason and parsed.reason.template  # said(): translatable
+
+
+def test_type3_flags_of_the_published_example() -> None:
+    assert type3_flags("G123417654321") == "70"  # isbt128.md: 60 + checksum 10
+    assert flags_disagree("G123417654321", "70") is None
+    assert flags_disagree("G123417654321", "00") is None
+
+
+@given(facility, st.integers(0, 99), st.integers(1, 999_999), st.integers(0, 12), st.data())
+def test_any_single_din_character_changed_under_type3_flags_is_refused(
+    fac: str, year: int, seq: int, pos: int, data: st.DataObject
+) -> None:
+    din = make_din(fac, year, seq)
+    allowed = "0123456789" if pos >= 5 else "ABCDEFGHIJKLMNPQRSTUVWXYZ123456789"
+    new = data.draw(st.sampled_from([c for c in allowed if c != din[pos]]))
+    changed = din[:pos] + new + din[pos + 1 :]
+    parsed = parse_din(f"={changed}{type3_flags(din)}")
+    assert not parsed.valid and parsed.flag_mismatch
