@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lotrack import create_app
 from lotrack.db import make_sessionmaker
 from lotrack.models import Lot, Result, SpecVersion, User
-from lotrack.services import accounts, audit, result_import, trace
+from lotrack.services import api_tokens, audit, result_import, trace
 from lotrack.services import audit_verify as chain
 
 PASSWORD = "demo-qa-password"  # noqa: S105 (the demo QA login seed_demo creates)
@@ -293,7 +293,7 @@ def _serve_pages(app_url: str, paths: list[str], out: Any) -> None:
         data={"username": "qa", "password": PASSWORD, "csrf_token": token.group(1).decode()},
     )
     with make_sessionmaker(engine)() as s:
-        bearer = accounts.create_token(
+        bearer = api_tokens.create_token(
             s, None, s.scalars(select(User).filter_by(username="qa")).one()
         )
         s.commit()

@@ -46,7 +46,7 @@ from lotrack.models import (
     User,
 )
 from lotrack.models import BedsideScan as Scan
-from lotrack.services import accounts, audit
+from lotrack.services import api_tokens, audit
 from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 
@@ -202,8 +202,8 @@ def prepare(url: str, write_lots: int = 0, bedside_patients: int = 20) -> Fixtur
         nurse = s.scalars(select(User).where(User.username == "nurse")).one()
         tech = s.scalars(select(User).where(User.username == "tech")).one()
         tokens = (
-            accounts.create_token(s, None, nurse, "load"),
-            accounts.create_token(s, None, tech, "load"),
+            api_tokens.create_token(s, None, nurse, "load"),
+            api_tokens.create_token(s, None, tech, "load"),
         )
         waiting = s.execute(
             select(Patient.wristband, Unit.din, Unit.check_character)

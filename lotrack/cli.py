@@ -16,7 +16,7 @@ from lotrack import backup as backups
 from lotrack import db_roles
 from lotrack.domain.errors import DomainError
 from lotrack.request_scope import audit_anchor, database
-from lotrack.services import accounts, audit, enrolment, role_grants, seed, specs
+from lotrack.services import accounts, api_tokens, audit, enrolment, role_grants, seed, specs
 from lotrack.services import audit_anchor as audit_anchors
 
 lotrack_cli = AppGroup("lotrack", help="lotrack operations.")
@@ -173,18 +173,18 @@ def user_create_command(
     "--scope",
     "scopes",
     multiple=True,
-    type=click.Choice(accounts.SCOPES),
+    type=click.Choice(api_tokens.SCOPES),
     default=("read",),
     show_default=True,
     help="What it may do: read (GET), write (other methods), sign (e-signatures); repeat.",
 )
-@click.option("--days", default=accounts.TOKEN_DAYS, show_default=True, help="Valid for.")
+@click.option("--days", default=api_tokens.TOKEN_DAYS, show_default=True, help="Valid for.")
 def token_create_command(username: str, label: str, scopes: tuple[str, ...], days: int) -> None:
     """Issue an API token for USERNAME; it is printed once, as the last line."""
     with _session() as session:
         try:
             user = accounts.find_user(session, username)
-            token = accounts.create_token(session, None, user, label, scopes=scopes, days=days)
+            token = api_tokens.create_token(session, None, user, label, scopes=scopes, days=days)
             session.commit()
         except DomainError as err:
             _fail(err)
@@ -202,7 +202,9 @@ def token_revoke_command(username: str, reason: str) -> None:
     """Revoke every live API token of USERNAME."""
     with _session() as session:
         try:
-            n = accounts.revoke_tokens(session, None, accounts.find_user(session, username), reason)
+            n = api_tokens.revoke_tokens(
+                session, None, accounts.find_user(session, username), reason
+            )
             session.commit()
         except DomainError as err:
             _fail(err)

@@ -29,7 +29,7 @@ from lotrack.domain.errors import Forbidden, NotFound, ValidationFailed
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import User
 from lotrack.request_scope import db_session, setting
-from lotrack.services import accounts
+from lotrack.services import api_tokens
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
@@ -174,7 +174,7 @@ def _identify() -> Response | None:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             # The token's last-use stamp joins the request's unit of work (request_scope.settle).
-            token = accounts.live_token(db_session(), header[7:].strip())
+            token = api_tokens.live_token(db_session(), header[7:].strip())
             if token is not None:
                 if token.user.must_change_password:
                     raise Forbidden(MUST_CHANGE_API, {"token": N_("password change pending")})
@@ -197,7 +197,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _require_scope(scope: str) -> None:
-    """A token does only what it was issued for (services/accounts.SCOPES)."""
+    """A token does only what it was issued for (services/api_tokens.SCOPES)."""
     scopes = g.get("token_scopes")
     if scopes is not None and scope not in scopes:
         raise Forbidden(

@@ -21,6 +21,7 @@ from lotrack.models import Allocation, BedsideScan, Patient, Prescription, Unit
 from lotrack.services import (
     accounts,
     adverse,
+    api_tokens,
     bedside,
     clinical,
     containment,
@@ -162,7 +163,7 @@ def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> s
             must_change_password=False,
         )
         s.flush()
-        token = accounts.create_token(s, None, made)
+        token = api_tokens.create_token(s, None, made)
         s.commit()
         return token
 

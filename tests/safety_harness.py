@@ -34,7 +34,7 @@ from lotrack.models import (
     Prescription,
 )
 from lotrack.services import (
-    accounts,
+    api_tokens,
     donor,
     result,
 )
@@ -147,7 +147,7 @@ class MachineBase(RuleBasedStateMachine):
         self.scans: list[ScanMade] = []
         self.patients = [READY] + [enrol(self.app, code) for code in NEW_PATIENTS]
         with self.session() as s:
-            self.token = accounts.create_token(s, None, user(s, "qa"))
+            self.token = api_tokens.create_token(s, None, user(s, "qa"))
             # The oracle's own reading glass outlives every jump of the clock (years, to the
             # end of a lot's shelf life): its token expires long after, unlike a site's.
             s.scalars(select(ApiToken)).one().expires_at = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)

@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, text
 from lotrack import PROJECT_ROOT, create_app
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditHead, User
-from lotrack.services import accounts, enrolment, seed, specs
+from lotrack.services import accounts, api_tokens, enrolment, seed, specs
 from tests.conftest import api_get_route, owner_engine
 from tests.record_signing import signs
 from tests.test_migrations import make_blank
@@ -148,7 +148,7 @@ def test_token_create_prints_a_token_that_authenticates_the_api(demo_app):
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         rows = s.scalars(select(ApiToken)).all()
         assert [r.token_hash for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
-        found = accounts.user_for_token(s, token)
+        found = api_tokens.user_for_token(s, token)
         assert found is not None and found.username == "tech"
     client = demo_app.test_client()
     assert client.get("/api/v1/openapi.json").status_code == 200

@@ -40,7 +40,7 @@ from lotrack.services import (
     unit_labels,
 )
 from lotrack.services import lot as lots
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from lotrack.services.release import SignIn
 from tests import clinical_setup as cs
 from tests.commit_probe import KEPT_BY_A_REFUSAL, CommitProbe, install

@@ -24,6 +24,7 @@ from lotrack.domain.donor import MARKERS
 from lotrack.models import ApiToken, Lot, Result, Shipment
 from lotrack.services import (
     accounts,
+    api_tokens,
     cellbank,
     containment,
     deviation,
@@ -385,7 +386,7 @@ def test_list_pages_cost_the_same_number_of_statements_at_four_times_the_data(
     for role, client in clients.items():
         assert login(client, role).status_code == 302
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        api_tokens = {r: accounts.create_token(s, None, user(s, r)) for r in API_ROLES}
+        api_tokens = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
         s.commit()
     grow(demo_app, 1)
     small = _measure(demo_app, clients, api_tokens, paths)
@@ -413,7 +414,7 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
     web lists show previous/next buttons (a finger-sized target on a tablet)."""
     demo_app.config["LOTRACK_PAGE_SIZE"] = 1
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        api_tokens = {r: accounts.create_token(s, None, user(s, r)) for r in API_ROLES}
+        api_tokens = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
         s.commit()
     client = demo_app.test_client()
     paths, _uncovered = _paths(demo_app)
@@ -475,7 +476,7 @@ def test_a_list_naming_a_user_per_row_looks_no_user_up_per_row(demo_app: Flask) 
     the page and queries nothing itself)."""
     client = demo_app.test_client()
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        headers = {"Authorization": f"Bearer {accounts.create_token(s, None, user(s, 'qa'))}"}
+        headers = {"Authorization": f"Bearer {api_tokens.create_token(s, None, user(s, 'qa'))}"}
         s.commit()
 
     def statements() -> list[str]:

@@ -18,7 +18,7 @@ from lotrack.documents.tokens import check_token, make_token
 from lotrack.domain import isbt128
 from lotrack.models import BedsideScan
 from lotrack.services import bedside
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.conftest import user
 
 KEY = Ed25519PrivateKey.generate()

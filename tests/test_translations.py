@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from lotrack import create_app
 from lotrack.documents.tokens import make_token
 from lotrack.models import AuditEvent, BedsideScan, Unit, User
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.conftest import PASSWORDS, csrf_token, login
 from tests.crawl import crawl
 from tests.i18n_check import catalog, english_left, untranslated

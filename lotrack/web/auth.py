@@ -22,7 +22,7 @@ from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.schemas import ReasonIn
 from lotrack.security import login_throttle
-from lotrack.services import accounts, enrolment, passwords
+from lotrack.services import accounts, api_tokens, enrolment, passwords
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import consume_expired_flag, login_required
 
@@ -201,7 +201,7 @@ def _account_page(errors: dict[str, str] | None = None, form: FormState = NO_FOR
         "auth/password.html",
         errors=errors or {},
         form=form,
-        tokens=accounts.tokens_of(db_session(), actor()),
+        tokens=api_tokens.tokens_of(db_session(), actor()),
         now=utcnow(),
         min_length=setting("MIN_PASSWORD_LENGTH"),
         max_length=passwords.MAX_PASSWORD_LENGTH,
@@ -214,7 +214,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of one's own API tokens (a lost laptop, an integration retired)."""
 
     def act(data: dict[str, str]) -> ResponseReturnValue:
-        accounts.revoke_token(db_session(), actor(), token_id, data["reason"])
+        api_tokens.revoke_token(db_session(), actor(), token_id, data["reason"])
         flash(_("Token %(id)s revoked: it no longer opens the API.", id=token_id))
         return redirect(url_for("auth.change_password") + "#tokens")
 

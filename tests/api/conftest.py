@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, table
 
 from lotrack.db import Base
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.conftest import user
 
 PREFIX = "/api/v1"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lotrack.models import AuditEvent, Investigation, RecordSignature, SpecVersion, User
 from lotrack.services import audit, deviation, lot, specs
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.api.conftest import Api, assert_problem, at_once, row_counts
 from tests.api.test_release_concurrency import WARM_UP, one_winner, reviewers
 from tests.conftest import user

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lotrack.models import Lot, Signature, User
-from lotrack.services import accounts, result
+from lotrack.services import accounts, api_tokens, result
 from lotrack.services import lot as lots
 from tests.api.conftest import PREFIX, Api, assert_problem, row_counts
 from tests.conftest import PASSWORDS, user
@@ -47,7 +47,7 @@ def add_user(app: Flask, username: str, role: str = "qa") -> tuple[str, str]:
             must_change_password=False,
         )
         s.flush()
-        token = accounts.create_token(s, None, made)
+        token = api_tokens.create_token(s, None, made)
         s.commit()
     return token, password
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lotrack.models import AuditEvent, Containment, Lot, Signature
-from lotrack.services import accounts, audit
+from lotrack.services import api_tokens, audit
 from tests.api.conftest import assert_problem, at_once
 from tests.api.test_release_api import add_user, signing
 from tests.conftest import PASSWORDS, user
@@ -31,7 +31,7 @@ def reviewers(app: Flask, n: int) -> list[tuple[str, str, str]]:
     with app.extensions["lotrack_db"].sessionmaker() as s:
         for i in range(n):
             name = ("qa", "qa2")[i % 2]
-            made.append((name, passwords[name], accounts.create_token(s, None, user(s, name))))
+            made.append((name, passwords[name], api_tokens.create_token(s, None, user(s, name))))
         s.commit()
     return made
 

@@ -13,7 +13,7 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 
 from lotrack import create_app
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.api.test_schemathesis import CHECKS, PREFERENCE, acting_user, schema
 from tests.conftest import FACILITY, Backend, user
 from tests.live_server import gunicorn

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from lotrack.db import utcnow
 from lotrack.models import ApiToken, AuditEvent
-from lotrack.services import accounts
+from lotrack.services import api_tokens
 from tests.api.conftest import PREFIX, assert_problem, row_counts
 from tests.conftest import PASSWORDS, csrf_token, login, user
 from tests.release_setup import make_lot
@@ -20,7 +20,7 @@ from tests.release_setup import make_lot
 
 def _token(app: Flask, username: str, *scopes: str, days: int = 90) -> str:
     with app.extensions["lotrack_db"].sessionmaker() as s:
-        token = accounts.create_token(s, None, user(s, username), scopes=scopes, days=days)
+        token = api_tokens.create_token(s, None, user(s, username), scopes=scopes, days=days)
         s.commit()
     return token
 
@@ -92,7 +92,7 @@ def test_a_token_without_scope_or_beyond_a_year_is_not_issued(
     from lotrack.domain.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as refused:
-        accounts.create_token(session, None, user(session, "tech"), scopes=scopes, days=days)
+        api_tokens.create_token(session, None, user(session, "tech"), scopes=scopes, days=days)
     assert field in refused.value.fields
     assert session.scalars(select(ApiToken)).all() == []
 

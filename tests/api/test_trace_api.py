@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.models import AuditEvent, Notification
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.api.conftest import Api, assert_problem, row_counts
 from tests.conftest import counting, user
 from tests.services.test_trace import recall, s, staff, world

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from lotrack.models import Shipment, ShipmentUnit, Site, Unit, User
-from lotrack.services import accounts
+from lotrack.services import accounts, api_tokens
 from lotrack.services import lot as lots
 from tests.api.conftest import Api, assert_problem, at_once, row_counts
 from tests.clinical_setup import free_din, ready_din
@@ -40,7 +40,7 @@ def tokens(
                     must_change_password=False,
                 )
                 s.flush()
-            made.append(accounts.create_token(s, None, found))
+            made.append(api_tokens.create_token(s, None, found))
         s.commit()
     return made
 

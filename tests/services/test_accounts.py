@@ -12,7 +12,7 @@ from sqlalchemy import select
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.models import ApiToken, AuditEvent, User
-from lotrack.services import accounts
+from lotrack.services import accounts, api_tokens
 from tests.conftest import PASSWORDS, user
 
 LIMITS = {"max_failures": 5, "lockout_minutes": 15}
@@ -168,36 +168,36 @@ def test_a_password_change_checks_the_current_one_and_revokes_sessions(session):
 
 def test_api_tokens_are_stored_only_as_their_sha256(session):
     tech = user(session, "tech")
-    token = accounts.create_token(session, user(session, "admin"), tech, "LIMS export")
+    token = api_tokens.create_token(session, user(session, "admin"), tech, "LIMS export")
     session.commit()
     row = session.scalar(select(ApiToken).where(ApiToken.user_id == tech.id))
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in {row.token_hash, row.label}
     assert not [c for c in session.scalars(select(AuditEvent.changes)) if token in c]
-    found = accounts.user_for_token(session, token)
+    found = api_tokens.user_for_token(session, token)
     assert found is not None and found.username == "tech"
     assert row.last_used_at is not None
 
 
 def test_unknown_revoked_and_disabled_tokens_are_refused(session):
     tech = user(session, "tech")
-    token = accounts.create_token(session, None, tech)
+    token = api_tokens.create_token(session, None, tech)
     session.commit()
-    assert accounts.user_for_token(session, token + "x") is None
-    assert accounts.user_for_token(session, "") is None
-    assert accounts.revoke_tokens(session, None, tech, "laptop lost") == 1
+    assert api_tokens.user_for_token(session, token + "x") is None
+    assert api_tokens.user_for_token(session, "") is None
+    assert api_tokens.revoke_tokens(session, None, tech, "laptop lost") == 1
     session.commit()
-    assert accounts.user_for_token(session, token) is None
+    assert api_tokens.user_for_token(session, token) is None
     revoked = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_type == "api_token", AuditEvent.action == "update"
         )
     ).all()
     assert [e.reason for e in revoked] == ["laptop lost"]
-    second = accounts.create_token(session, None, tech)
+    second = api_tokens.create_token(session, None, tech)
     tech.active = False
     session.commit()
-    assert accounts.user_for_token(session, second) is None
+    assert api_tokens.user_for_token(session, second) is None
 
 
 def test_the_audit_trails_system_actor_name_cannot_be_taken(session):
@@ -222,12 +222,12 @@ def test_a_locked_accounts_tokens_are_refused_a_signing_lock_leaves_them(session
     """A login lockout stops every door, tokens included (issue 16); a signing lock only stops
     signing; disabling stops the token too."""
     tech = user(session, "tech")
-    token = accounts.create_token(session, None, tech)
+    token = api_tokens.create_token(session, None, tech)
     tech.signing_locked_until = utcnow() + dt.timedelta(minutes=15)
-    assert accounts.user_for_token(session, token) is tech
+    assert api_tokens.user_for_token(session, token) is tech
     tech.locked_until = utcnow() + dt.timedelta(minutes=15)
-    assert accounts.user_for_token(session, token) is None
+    assert api_tokens.user_for_token(session, token) is None
     tech.locked_until = utcnow() - dt.timedelta(seconds=1)
-    assert accounts.user_for_token(session, token) is tech
+    assert api_tokens.user_for_token(session, token) is tech
     tech.active = False
-    assert accounts.user_for_token(session, token) is None
+    assert api_tokens.user_for_token(session, token) is None

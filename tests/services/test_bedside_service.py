@@ -21,7 +21,7 @@ from lotrack.domain.bedside import BedsideVerdict
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.isbt128 import check_character
 from lotrack.models import BedsideScan, Infusion, Patient, User
-from lotrack.services import accounts, bedside, clinical, containment, exceptional
+from lotrack.services import api_tokens, bedside, clinical, containment, exceptional
 from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
@@ -400,7 +400,7 @@ def test_a_bedside_check_through_the_api_runs_a_bounded_number_of_statements(dem
     din, _check_character = cs.ready_din(demo_app)
     cs.thaw(demo_app, din)
     with cs.db(demo_app) as s:
-        token = accounts.create_token(s, None, user(s, "nurse"))
+        token = api_tokens.create_token(s, None, user(s, "nurse"))
         s.commit()
     client = demo_app.test_client()
     headers = {"Authorization": f"Bearer {token}"}

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from lotrack.migrations.guards import audit_unguard_statements
 from lotrack.models import ApiToken, AuditEvent, AuditHead, User
-from lotrack.services import accounts
+from lotrack.services import api_tokens
 from tests.conftest import lock_out, login, owner_engine
 
 ROW = re.compile(rb"<tr>\s*<td>(\d+)</td>")
@@ -130,7 +130,7 @@ def test_rows_show_changes_old_to_new_and_the_reason(client, demo_app):
 def test_secrets_are_never_shown(client, demo_app):
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         tech = s.scalar(select(User).where(User.username == "tech"))
-        token = accounts.create_token(s, None, tech)
+        token = api_tokens.create_token(s, None, tech)
         s.commit()
         token_hash = s.scalar(select(ApiToken.token_hash))
     login(client, "admin")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 import lotrack.security
 from lotrack.models import ApiToken, AuditEvent, AuditHead, User
-from lotrack.services import accounts
+from lotrack.services import api_tokens
 from tests.conftest import PASSWORDS, api_get_route, csrf_token, login
 
 PAGE = "/account/password"  # any page that needs a login and renders for every role
@@ -249,7 +249,7 @@ def test_an_api_token_authenticates_and_a_revoked_one_is_refused(demo_app):
     assert route is not None, "the API has an argument-free GET route"
     with db(demo_app) as s:
         tech = s.scalar(select(User).where(User.username == "tech"))
-        token = accounts.create_token(s, None, tech)
+        token = api_tokens.create_token(s, None, tech)
     client = demo_app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get(route, headers=auth).status_code == 200

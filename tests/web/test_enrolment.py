@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from lotrack.models import AuditEvent, AuditHead, Enrolment, RoleGrant, User
-from lotrack.services import accounts
+from lotrack.services import accounts, api_tokens
 from tests.conftest import api_get_route, csrf_token, login
 
 NEW = "/admin/users/new"
@@ -188,7 +188,7 @@ def test_an_admin_cannot_reset_their_own_password(demo_app):
 
 def test_a_reset_account_s_api_token_stops_working(demo_app):
     with _db(demo_app) as s:
-        token = accounts.create_token(
+        token = api_tokens.create_token(
             s, None, s.scalar(select(User).where(User.username == "tech"))
         )
         s.commit()
@@ -229,7 +229,7 @@ def test_a_given_password_opens_no_api_and_signs_nothing(demo_app):
     _make(demo_app, "given", "qa", must_change=True)
     with _db(demo_app) as s:
         user = s.scalar(select(User).where(User.username == "given"))
-        token = accounts.create_token(s, None, user)
+        token = api_tokens.create_token(s, None, user)
         assert not accounts.check_password(user, PASSPHRASE)  # no e-signature with it
         s.commit()
     resp = demo_app.test_client().get(

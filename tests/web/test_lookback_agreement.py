@@ -28,7 +28,7 @@ from lotrack.services import (
     seed_quality,
 )
 from lotrack.services import lot as lots
-from lotrack.services.accounts import create_token
+from lotrack.services.api_tokens import create_token
 from tests.conftest import FACILITY, login, user
 from tests.record_signing import signs
 from tests.web.test_quality_pages import db
