@@ -81,6 +81,19 @@ def authenticate(
             ),
             {field: N_("signing locked")},
         )
+    if not signer.active or signer.enrolled_at is None or signer.must_change_password:
+        who = signer.username
+        # Not a guess at the password: said as it is, and not counted toward the signing lock.
+        raise Forbidden(
+            said("%(username)s's account is disabled; nothing was signed.", username=who)
+            if not signer.active
+            else said(
+                "%(username)s has not chosen their own password yet (enrolment, or the change at"
+                " first login); nothing was signed.",
+                username=who,
+            ),
+            {field: N_("cannot sign yet")},
+        )
     if not accounts.check_password(signer, password):
         locks.signing_failed(session, signer, lockout.rules)
         audit.event(session, signer, "signature_refused", signer, {"reason": "wrong password"})

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import RoleGrant
-from lotrack.services import accounts, enrolment, role_grants
+from lotrack.services import accounts, enrolment, role_grants, signature
+from lotrack.services.signature import Lockout
 from tests.conftest import user
 
 LIMITS = {"max_failures": 5, "lockout_minutes": 15}
@@ -44,6 +45,20 @@ def test_a_password_given_by_someone_else_must_be_changed_by_default(session):
     assert made.must_change_password and not accounts.check_password(made, PASSPHRASE)
     accounts.change_password(session, made, PASSPHRASE, "my own passphrase", min_length=12)
     assert not made.must_change_password and accounts.check_password(made, "my own passphrase")
+
+
+def test_a_password_someone_else_chose_signs_nothing_and_says_so(session):
+    """Signing with it is refused plainly, not as a wrong password, and counts toward no lock:
+    the password may well be right, it is just not its holder's own yet."""
+    made = accounts.create_user(
+        session, None, username="given2", full_name="", role="technician", password=PASSPHRASE
+    )
+    session.flush()
+    with pytest.raises(Forbidden) as refused:
+        signature.authenticate(session, made, PASSPHRASE, Lockout(5, 15))
+    assert "own password" in refused.value.message
+    assert refused.value.fields == {"password": "cannot sign yet"}
+    assert made.failed_signings == 0 and made.signing_locked_until is None
 
 
 def test_invite_holds_a_signing_role_until_a_second_admin_approves(session):
