@@ -240,7 +240,8 @@ def test_the_new_operations_document_their_answers(client) -> None:
             {"200", "401", "403", "404"},
         ),
     ):
-        documented = set(doc["paths"][path][method]["responses"]) - {"default"}
+        # 414 (gunicorn's, before the app) is on every operation (test_schemathesis_live.py)
+        documented = set(doc["paths"][path][method]["responses"]) - {"default", "414"}
         assert documented == statuses, path
     schemas = doc["components"]["schemas"]
     assert set(schemas["HeldLotOut"]["properties"]) == {"lot_number", "state", "held_from", "hold"}

@@ -93,7 +93,7 @@ def decision(request: pytest.FixtureRequest, demo_app: Flask, tmp_path: Any) -> 
 
 def _failures(app: Flask, username: str) -> int:
     with app.extensions["lotrack_db"].sessionmaker() as s:
-        return s.scalar(select(User.failed_logins).where(User.username == username)) or 0
+        return s.scalar(select(User.failed_signings).where(User.username == username)) or 0
 
 
 def _signatures(app: Flask) -> list[RecordSignature]:

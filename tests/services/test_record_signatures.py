@@ -55,7 +55,7 @@ def test_a_wrong_password_refuses_before_anything_changes(session):
         _qualify(s, "not_qualified", password="wrong")
     assert err.value.fields == {"password": "wrong password"}
     assert cellbank.get_bank(s, BANK).qualification == "qualified"
-    assert user(s, "qa").failed_logins == 1
+    assert user(s, "qa").failed_signings == 1  # the signing lock counts it, not the login lock
     assert not [x for x in s.new if isinstance(x, RecordSignature)]
 
 

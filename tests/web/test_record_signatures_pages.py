@@ -64,7 +64,7 @@ def test_a_wrong_password_is_refused_on_the_field_and_counted(client, demo_app):
         assert s.scalar(select(CellBank.qualification).where(CellBank.code == "WCB-001-B")) == (
             "qualified"
         )
-        assert s.scalar(select(User.failed_logins).where(User.username == "qa")) == 1
+        assert s.scalar(select(User.failed_signings).where(User.username == "qa")) == 1
     assert signature_count(demo_app) == before
 
 
