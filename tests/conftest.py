@@ -252,6 +252,13 @@ def owner_engine(app: Flask) -> Iterator[Engine]:
         engine.dispose()
 
 
+def execute_as_owner(app: Flask, statement: str, params: dict | None = None) -> None:
+    """One statement in its own transaction as the tables' owner: what a test of the triggers
+    needs on PostgreSQL, where the application's role may not even try (db_roles.py)."""
+    with owner_engine(app) as engine, engine.begin() as conn:
+        conn.execute(text(statement), params or {})
+
+
 @contextmanager
 def counting(app: Flask) -> Iterator[list[str]]:
     """Every SQL statement the application's engine runs inside the block."""

@@ -352,7 +352,7 @@ def _repeated(statements: list[str]) -> str:
 
 
 def _measure(
-    app: Flask, clients: dict[str, FlaskClient], api_tokens: dict[str, str], paths: list[str]
+    app: Flask, clients: dict[str, FlaskClient], bearers: dict[str, str], paths: list[str]
 ) -> dict[tuple[str, str], list[str]]:
     """Statements per (role, path) of every page the role may see (answered 200)."""
     with app.extensions["lotrack_db"].sessionmaker() as s:
@@ -367,7 +367,7 @@ def _measure(
         path = template.format(**targets)
         api = path.startswith("/api/")
         for role in API_ROLES if api else WEB_ROLES:
-            headers = {"Authorization": f"Bearer {api_tokens[role]}"} if api else {}
+            headers = {"Authorization": f"Bearer {bearers[role]}"} if api else {}
             client = clients[role]
             client.get(path, headers=headers)  # warm-up: caches filled once, not counted
             with counting(app) as seen:
@@ -386,15 +386,15 @@ def test_list_pages_cost_the_same_number_of_statements_at_four_times_the_data(
     for role, client in clients.items():
         assert login(client, role).status_code == 302
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        api_tokens = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
+        bearers = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
         s.commit()
     grow(demo_app, 1)
-    small = _measure(demo_app, clients, api_tokens, paths)
+    small = _measure(demo_app, clients, bearers, paths)
     unseen = sorted(set(paths) - {p for _r, p in small})
     assert not unseen, f"pages no role could open (status other than 200): {unseen}"
     for i in (2, 3, 4):
         grow(demo_app, i)
-    large = _measure(demo_app, clients, api_tokens, paths)
+    large = _measure(demo_app, clients, bearers, paths)
     differ = {
         f"{path} as {role}": (len(seen), len(large.get((role, path), [])), _repeated(large_seen))
         for (role, path), seen in sorted(small.items())
@@ -414,14 +414,14 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
     web lists show previous/next buttons (a finger-sized target on a tablet)."""
     demo_app.config["LOTRACK_PAGE_SIZE"] = 1
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
-        api_tokens = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
+        bearers = {r: api_tokens.create_token(s, None, user(s, r)) for r in API_ROLES}
         s.commit()
     client = demo_app.test_client()
     paths, _uncovered = _paths(demo_app)
     bare, paged = [], {}
     for path in (p for p in paths if p.startswith("/api/") and "{" not in p and "?" not in p):
         for role in API_ROLES:
-            resp = client.get(path, headers={"Authorization": f"Bearer {api_tokens[role]}"})
+            resp = client.get(path, headers={"Authorization": f"Bearer {bearers[role]}"})
             if resp.status_code == 200:
                 body = resp.get_json()
                 if isinstance(body, list) and path not in WHOLE_LISTS:
@@ -436,7 +436,7 @@ def test_every_list_is_paginated_by_the_page_size_setting(demo_app: Flask) -> No
     assert paged["/api/v1/lots"]["total"] == 4 and paged["/api/v1/runs"]["pages"] == 4
     assert (
         client.get(
-            "/api/v1/lots?per_page=3", headers={"Authorization": f"Bearer {api_tokens['qa']}"}
+            "/api/v1/lots?per_page=3", headers={"Authorization": f"Bearer {bearers['qa']}"}
         ).get_json()["per_page"]
         == 3
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from lotrack.services import audit, cellbank, containment, deviation
 from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
 from lotrack.services.signature import SignatureRefused, signatures_of
-from tests.conftest import PASSWORDS, user
+from tests.conftest import PASSWORDS, execute_as_owner, user
 from tests.services.test_release import (
     LOCKOUT,
     new_lot,
@@ -257,7 +257,8 @@ GUARDED = [
 
 
 @pytest.mark.parametrize("statement", GUARDED)
-def test_the_database_keeps_every_signature_and_containment_row(session, statement):
+def test_the_database_keeps_every_signature_and_containment_row(demo_app, session, statement):
+    """The triggers refuse even the owner (the application's role has no such privilege)."""
     s = session
     lot = new_lot(s)
     qa_decides(s, lot, Action.RELEASE)
@@ -265,7 +266,7 @@ def test_the_database_keeps_every_signature_and_containment_row(session, stateme
     s.commit()
     params = {"lot": lot.id, "fake": "0" * 64}
     with pytest.raises(DBAPIError) as err:
-        s.execute(text(statement), params)
+        execute_as_owner(demo_app, statement, params)
     assert "never overwritten or deleted" in str(err.value)
     s.rollback()
     assert [x.void for x in signatures_of(s, lot)] == [False, False]

@@ -4,7 +4,7 @@ same transaction as the decision, void once the record changes, and never change
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import RecordSignature
 from lotrack.services import cellbank, qualification, record_signature, result
 from lotrack.services.signature import SignatureRefused
-from tests.conftest import user
+from tests.conftest import execute_as_owner, user
 from tests.record_signing import signs
 
 BANK = "WCB-001-B"
@@ -103,9 +103,11 @@ def test_a_signature_is_void_once_its_record_changes(session):
         "DELETE FROM record_signature",
     ],
 )
-def test_the_database_keeps_every_signature(session, statement):
+def test_the_database_keeps_every_signature(demo_app, session, statement):
+    """The triggers refuse even the owner (the application's role has no such privilege)."""
     s = session
     assert s.scalar(select(RecordSignature.id).limit(1)) is not None  # the demo's own
+    s.rollback()
     with pytest.raises(DBAPIError, match="record_signature records are never overwritten"):
-        s.execute(text(statement))
+        execute_as_owner(demo_app, statement)
     s.rollback()

@@ -17,7 +17,7 @@ from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.domain.specs import Verdict
 from lotrack.models import AuditEvent, Result, SpecVersion, User
 from lotrack.services import accounts, audit, evaluation, lot, result, specs
-from tests.conftest import user
+from tests.conftest import execute_as_owner, user
 from tests.record_signing import signs
 
 
@@ -252,7 +252,8 @@ def _first_result(s: Session, where: str) -> int:
         "UPDATE result SET invalidation_reason = 'other' WHERE id = {invalidated}",
     ],
 )
-def test_the_database_refuses_to_overwrite_or_delete_records(session, statement):
+def test_the_database_refuses_to_overwrite_or_delete_records(demo_app, session, statement):
+    """The triggers refuse even the owner (the application's role has no such privilege)."""
     s = session
     ids = {
         "spec": release(s, 1).id,
@@ -264,8 +265,9 @@ def test_the_database_refuses_to_overwrite_or_delete_records(session, statement)
     }
     assert all(ids.values())
     before = s.execute(text("SELECT * FROM result ORDER BY id")).all()
+    s.rollback()
     with pytest.raises(DBAPIError) as err:
-        s.execute(text(statement.format(**ids)))
+        execute_as_owner(demo_app, statement.format(**ids))
     assert "never overwritten or deleted" in str(err.value)
     s.rollback()
     assert s.execute(text("SELECT * FROM result ORDER BY id")).all() == before
