@@ -7,7 +7,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
+from lotrack.domain.label_statements import JURISDICTIONS
+from lotrack.domain.text import said
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
@@ -46,29 +49,26 @@ DEFAULTS: dict[str, Any] = {
     # Printed into every QR code: where /v/<token> is reachable from a phone at the bedside.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "LABEL_STOCK": "4x2in",  # or "100x100mm" (bag label)
-    # The jurisdiction's label statements, separated by "|".
-    "LABEL_STATEMENTS": "For investigational use only|Allogeneic third-party donor cells"
-    "|Do not irradiate|For intravenous use",
+    # Which investigational-use statement labels carry ("CN": China's GCP, "US": 21 CFR 312.6),
+    # chosen with the lot's facts by domain/label_statements.py: never typed at a print.
+    "LABEL_JURISDICTION": "CN",
+    # The product's own statements (route, irradiation, donor type), separated by "|".
+    "LABEL_STATEMENTS": "Allogeneic third-party donor cells|Do not irradiate|For intravenous use",
     "STORAGE_STATEMENT": "Store at or below -135 °C (vapour-phase liquid nitrogen)",
     # The languages the certificate of analysis and the unit labels print, side by side, in this
     # order ("zh_CN", "en", or both separated by a comma).
     "DOCUMENT_LANGUAGES": "zh_CN,en",
-    # The label statements and storage statement in Chinese, printed with the English ones when
-    # "zh_CN" is among DOCUMENT_LANGUAGES. "仅用于临床试验" ("for clinical trial use only") is the
-    # wording of China's GCP (药物临床试验质量管理规范, NMPA/NHC announcement 2020 No. 57, art. 44:
-    # the label "应当标明仅用于临床试验"), as recalled from that text, which the reference
-    # search could not retrieve; Brady's NMPA guide (bradyknowsmedical.com/nmpa-challenges-
-    # pitfalls-analysis/2446/) confirms the requirement in English. The other texts are this
-    # project's translations of the English ones, not from a public source: QA confirms them
-    # before first use (README).
-    "LABEL_STATEMENTS_ZH": "仅用于临床试验|同种异体第三方供者细胞|禁止辐照|静脉输注用",
+    # The product's statements and storage statement in Chinese, printed with the English ones
+    # when "zh_CN" is among DOCUMENT_LANGUAGES: this project's translations of the English ones,
+    # not from a public source, which QA confirms before first use (README).
+    "LABEL_STATEMENTS_ZH": "同种异体第三方供者细胞|禁止辐照|静脉输注用",
     "STORAGE_STATEMENT_ZH": "于 -135 °C 或以下保存（液氮气相）",
     "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
     # The ISBT 128 product code (data structure 003, shared/reference/isbt128.md): 8 characters,
     # the first 5 (the description code) matching PRODUCT_CODE_PATTERN. YA000-YZ999 are set aside
-    # for clinical-trial products; a site with ICCBBA-registered codes sets its own pattern. Empty:
-    # none assigned yet, so nothing prints a 003.
-    "PRODUCT_CODE": "",
+    # for clinical-trial products; a site with ICCBBA-registered codes sets its own pattern. The
+    # default is the first clinical-trial description code, YA000, followed by 000.
+    "PRODUCT_CODE": "YA000000",
     "PRODUCT_CODE_PATTERN": DEFAULT_PRODUCT_PATTERN,
     # A JSON file of CTCAE display names in another language that names its source
     # (lotrack/domain/ctcae_names.py); none by default: CTCAE terms show in official English.
@@ -136,8 +136,17 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             cfg["LOTRACK_" + key] = _parse(key, env)
     if overrides:
         cfg.update(overrides)
-    if cfg.get("LOTRACK_PRODUCT_CODE"):  # refused at start, not on the first label printed
-        encode_003(cfg["LOTRACK_PRODUCT_CODE"], cfg["LOTRACK_PRODUCT_CODE_PATTERN"])
+    # Refused at start, not on the first label printed.
+    encode_003(cfg["LOTRACK_PRODUCT_CODE"], cfg["LOTRACK_PRODUCT_CODE_PATTERN"])
+    if cfg["LOTRACK_LABEL_JURISDICTION"] not in JURISDICTIONS:
+        raise ValidationFailed(
+            said(
+                "LOTRACK_LABEL_JURISDICTION %(value)s: one of %(choices)s is expected.",
+                value=cfg["LOTRACK_LABEL_JURISDICTION"],
+                choices=", ".join(JURISDICTIONS),
+            ),
+            {"LOTRACK_LABEL_JURISDICTION": ", ".join(JURISDICTIONS)},
+        )
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
     if "SECRET_KEY" not in cfg:

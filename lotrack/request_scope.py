@@ -169,4 +169,7 @@ def printing() -> Printing:
         statements_zh=statements("LABEL_STATEMENTS_ZH"),
         storage_zh=setting("STORAGE_STATEMENT_ZH"),
         max_labels=setting("MAX_LABELS_PER_PDF"),
+        product_code=setting("PRODUCT_CODE"),
+        product_pattern=setting("PRODUCT_CODE_PATTERN"),
+        jurisdiction=setting("LABEL_JURISDICTION"),
     )

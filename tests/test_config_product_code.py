@@ -13,9 +13,9 @@ from lotrack.domain.errors import ValidationFailed
 SECRET = {"SECRET_KEY": "test"}
 
 
-def test_no_product_code_by_default(tmp_path: Path) -> None:
+def test_the_default_product_code_is_in_the_clinical_trial_range(tmp_path: Path) -> None:
     cfg = build_config(tmp_path, SECRET)
-    assert cfg["LOTRACK_PRODUCT_CODE"] == ""
+    assert cfg["LOTRACK_PRODUCT_CODE"] == "YA000000"
     assert cfg["LOTRACK_PRODUCT_CODE_PATTERN"] == r"Y[A-Z][0-9]{3}"
 
 
@@ -34,3 +34,9 @@ def test_a_site_with_registered_codes_sets_its_own_pattern(tmp_path: Path) -> No
     # isbt128.md: "for cellular therapy the description code starts with `S`".
     own = {"LOTRACK_PRODUCT_CODE": "S1234000", "LOTRACK_PRODUCT_CODE_PATTERN": r"S[0-9A-Z]{4}"}
     assert build_config(tmp_path, {**SECRET, **own})["LOTRACK_PRODUCT_CODE"] == "S1234000"
+
+
+@pytest.mark.parametrize("jurisdiction", ["", "cn", "EU"])
+def test_an_unknown_label_jurisdiction_stops_the_start(tmp_path: Path, jurisdiction: str) -> None:
+    with pytest.raises(ValidationFailed, match="LOTRACK_LABEL_JURISDICTION"):
+        build_config(tmp_path, {**SECRET, "LOTRACK_LABEL_JURISDICTION": jurisdiction})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lotrack.documents.bilingual import DEFAULT_LANGUAGES
+from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN
 
 STOCKS = {"4x2in": ("101.6mm", "50.8mm"), "100x100mm": ("100mm", "100mm")}
 
@@ -28,6 +29,10 @@ class Printing:
     statements_zh: tuple[str, ...] = ()
     storage_zh: str = ""
     max_labels: int = 100  # labels one PDF may hold (MAX_LABELS_PER_PDF); more come in parts
+    # ISBT 128 product code (003) and the pattern its description code matches (config.py).
+    product_code: str = "YA000000"
+    product_pattern: str = DEFAULT_PRODUCT_PATTERN
+    jurisdiction: str = "CN"  # which investigational statement (domain/label_statements.py)
 
     def verify_url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/v/{token}"

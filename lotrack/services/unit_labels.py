@@ -13,15 +13,19 @@ from lotrack.db import utcnow
 from lotrack.documents import codes, tokens
 from lotrack.documents.bilingual import Captions
 from lotrack.documents.render import pdf_from_html, render_html
-from lotrack.domain import isbt128
+from lotrack.domain import isbt128, isbt128_structures
 from lotrack.domain.distribution import lot_status
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.isbt128_expiry import expiry_symbol
+from lotrack.domain.label_statements import LabelFacts, label_statements
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES
 from lotrack.domain.text import N_, said
 from lotrack.models import LabelPrint, Lot, Unit, User
 from lotrack.services import audit, clock
 from lotrack.services.documents import STOCKS, Printing
+
+PREVIEW_DATA = "PREVIEW"  # what every bar code of a preview carries: no unit, no product, no date
 
 
 @dataclass(frozen=True)
@@ -33,44 +37,76 @@ class LabelSheet:
 def _label(
     session: Session, unit: Unit, lot: Lot, printing: Printing, preview: bool = False
 ) -> dict[str, Any]:
-    """A preview carries no signed token and no DIN in its bar code: scanned, it identifies no
-    unit (/v/ and the bedside answer "a label preview"); its layout is the printed label's."""
-    if preview:
-        token = tokens.preview_token(unit.din)
-        barcode = codes.code128_svg("PREVIEW")
-    else:
-        token = tokens.make_token(printing.key, "U", unit.din)
-        barcode = codes.code128_svg(unit.din)
-    url = printing.verify_url(token)
+    """What one label prints, for the PDF and the ZPL alike. A preview carries no signed token and
+    no data in its bar codes: scanned, it identifies no unit (/v/ and the bedside answer "a label
+    preview"); its layout is the printed label's."""
     zone = clock.facility_zone(session)
     now = utcnow()
+    # ISBT 128: the DIN with its type 3 flags (001), the product code (003) and the expiry (005).
+    symbols = [
+        isbt128_structures.din_symbol(unit.din),
+        isbt128_structures.product_symbol(printing.product_code, printing.product_pattern),
+        expiry_symbol(lot.expires_on, zone),
+    ]
+    token = (
+        tokens.preview_token(unit.din)
+        if preview
+        else tokens.make_token(printing.key, "U", unit.din)
+    )
+    url = printing.verify_url(token)
+    facts = LabelFacts(printing.jurisdiction, lot.state, _donor_determination(lot))
+    chosen = label_statements(facts)
+    warnings = [s for s in chosen if s.warning]
+    others = [s for s in chosen if not s.warning]
     return {
         "din": unit.din,
         "din_eye": isbt128.eye_readable(unit.din),
         "check": unit.check_character,
-        "barcode": barcode,
+        "symbols": [
+            {
+                "structure": name,
+                "data": PREVIEW_DATA if preview else symbol.data,
+                "eye": symbol.eye,
+                "check": symbol.check,
+                "drawn": codes.code128_svg(
+                    PREVIEW_DATA if preview else symbol.data, 6.0 if name == "001" else 4.5
+                ),
+            }
+            for name, symbol in zip(("001", "003", "005"), symbols, strict=True)
+        ],
         "qr": codes.qr_svg(url),
         "url": url,
         "product": printing.product_name,
+        "product_code": printing.product_code,
         "lot": lot.lot_number,
         "cells": f"{unit.cells / 1e6:.1f} × 10⁶",  # "… cells in …" in each language
         "volume": f"{unit.volume_ml} mL",
         "container": unit.container,
         # Usable to the end of this date in this zone: what services/clock.expired judges.
-        "expiry": f"{lot.expires_on:%Y-%m-%d} 23:59 ({zone})",
-        "storage": _by_language(printing, printing.storage_zh, printing.storage),
+        "expiry": symbols[2].eye,
+        "warnings": _by_language(printing, [w.zh for w in warnings], [w.en for w in warnings]),
         "statements": _by_language(
-            printing, list(printing.statements_zh), list(printing.statements)
+            printing,
+            [s.zh for s in others] + [*printing.statements_zh, printing.storage_zh],
+            [s.en for s in others] + [*printing.statements, printing.storage],
         ),
+        "statement_codes": [s.code for s in chosen],
         "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
         "usable": lot.state in USABLE_LOT_STATES
         and not clock.expired(session, lot.expires_on, now),
     }
 
 
-def _by_language(printing: Printing, zh: Any, en: Any) -> list[Any]:
-    """The Chinese and the English text, in the configured order; an empty one is left out."""
-    texts = {"zh_CN": zh, "en": en}
+def _donor_determination(lot: Lot) -> str | None:
+    """The determination of the donor whose cells the lot came from (WCB, its MCB, the clone)."""
+    wcb = lot.run.bank
+    mcb = wcb.parent if wcb.parent is not None else wcb
+    return mcb.clone.donor.determination if mcb.clone is not None else None
+
+
+def _by_language(printing: Printing, zh: list[str], en: list[str]) -> list[list[str]]:
+    """The Chinese and the English texts, in the configured order; empty ones are left out."""
+    texts = {"zh_CN": [t for t in zh if t], "en": [t for t in en if t]}
     return [texts[lang] for lang in printing.languages if texts[lang]]
 
 

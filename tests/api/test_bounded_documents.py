@@ -10,7 +10,12 @@ from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.parts import choose_part, part_count
 from tests.api.conftest import Api, assert_problem, row_counts
 from tests.conftest import login
-from tests.documents.pdfs import CODE128, codes_per_page, only, page_texts, reader
+from tests.documents.pdfs import (
+    codes_per_page,
+    din_of,
+    page_texts,
+    reader,
+)
 
 LOT = "CFM-2025-0001"  # RELEASED, 4 units
 
@@ -46,7 +51,7 @@ def test_lot_labels_beyond_the_cap_are_refused_then_printed_in_parts(
     first = tech.post(f"/lots/{LOT}/labels.pdf?part=1", {})
     second = tech.post(f"/lots/{LOT}/labels.pdf?part=2", {})
     assert [len(reader(r.data).pages) for r in (first, second)] == [3, 1]
-    dins = [only(c, CODE128) for r in (first, second) for c in codes_per_page(r.data)]
+    dins = [din_of(c) for r in (first, second) for c in codes_per_page(r.data)]
     assert len(set(dins)) == 4 and dins == sorted(dins)  # every unit once, in DIN order
     assert row_counts(demo_app)["label_print"] == before["label_print"] + 4
 

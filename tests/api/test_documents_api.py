@@ -8,7 +8,16 @@ import pytest
 from flask import Flask
 
 from tests.api.conftest import Api, assert_problem, row_counts
-from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of, reader
+from tests.documents.pdfs import (
+    QR,
+    codes_per_page,
+    din_of,
+    only,
+    page_texts,
+    path_of,
+    previewed,
+    reader,
+)
 
 LOT = "CFM-2025-0001"  # RELEASED, 4 units
 QUARANTINED = "CFM-2025-0002"
@@ -74,7 +83,7 @@ def test_lot_labels_print_once_then_reprint_with_a_reason(demo_app: Flask, tech:
     assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
     pages = reader(sheet.data).pages
     assert len(pages) == 4
-    dins = [only(codes, CODE128) for codes in codes_per_page(sheet.data)]
+    dins = [din_of(codes) for codes in codes_per_page(sheet.data)]
     assert len(set(dins)) == 4
     printed = row_counts(demo_app)
     assert printed["label_print"] == before["label_print"] + 4
@@ -104,13 +113,13 @@ def test_a_get_is_a_stamped_preview_that_writes_nothing(demo_app: Flask, tech: A
         for text in texts:
             assert "PREVIEW – NOT FOR LABELLING" in text
         for codes in codes_per_page(sheet.data):
-            assert only(codes, CODE128) == "PREVIEW"  # no DIN a scanner could take
+            assert previewed(codes)  # no DIN a scanner could take
             url = only(codes, QR)
             verdict = tech.client.get(path_of(url), headers={"Accept": "application/json"})
             assert verdict.get_json()["genuine"] is False
             assert "preview" in verdict.get_json()["reason"]
     assert row_counts(demo_app) == before
-    din = only(codes_per_page(tech.post(f"/lots/{LOT}/labels.pdf", {}).data)[0], CODE128)
+    din = din_of(codes_per_page(tech.post(f"/lots/{LOT}/labels.pdf", {}).data)[0])
     printed = row_counts(demo_app)
     one = tech.get(f"/units/{din}/label.pdf")  # printed before: a preview still needs no reason
     assert one.status_code == 200 and "PREVIEW – NOT FOR LABELLING" in page_texts(one.data)[0]

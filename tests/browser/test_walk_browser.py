@@ -28,7 +28,14 @@ from lotrack.domain.isbt128 import eye_readable
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.browser.conftest import PHONE, TABLET, log_in
 from tests.conftest import PASSWORDS
-from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of
+from tests.documents.pdfs import (
+    QR,
+    codes_per_page,
+    din_of,
+    only,
+    page_texts,
+    path_of,
+)
 from tests.release_setup import make_lot
 
 if TYPE_CHECKING:
@@ -192,7 +199,7 @@ def qa_releases_and_prints(page: Page, live: str, lot: str) -> dict[str, str]:
     assert printed["type"] == "application/pdf"
     pdf = printed["pdf"]
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
-    labels = {only(codes, CODE128): only(codes, QR) for codes in codes_per_page(pdf)}
+    labels = {din_of(codes): only(codes, QR) for codes in codes_per_page(pdf)}
     assert len(labels) == 2
     # The QR code is the verification address: the printed label checks out as genuine.
     qr = next(iter(labels.values()))

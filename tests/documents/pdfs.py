@@ -12,6 +12,8 @@ import pypdf
 import pypdfium2
 import zxingcpp
 
+from lotrack.domain.isbt128_structures import parse_001, structure_of
+
 QR = zxingcpp.BarcodeFormat.QRCode
 CODE128 = zxingcpp.BarcodeFormat.Code128
 
@@ -53,6 +55,32 @@ def only(codes: list[Code], fmt: zxingcpp.BarcodeFormat) -> str:
     texts = [c.text for c in codes if c.format == fmt]
     assert len(texts) == 1, (fmt, codes)
     return texts[0]
+
+
+def code128_texts(codes: list[Code]) -> list[str]:
+    """What every Code 128 symbol on a page carries."""
+    return [c.text for c in codes if c.format == CODE128]
+
+
+def isbt_codes(codes: list[Code]) -> dict[str, str]:
+    """A label's ISBT 128 symbols by data structure ('001', '003', '005'), each exactly once."""
+    texts = code128_texts(codes)
+    found = {structure_of(t): t for t in texts}
+    assert len(found) == len(texts) and None not in found, texts
+    return found  # type: ignore[return-value]
+
+
+def din_of(codes: list[Code]) -> str:
+    """The DIN a label's 001 symbol carries, its type 3 flags checked (parse_001 refuses others)."""
+    read = parse_001(isbt_codes(codes)["001"])
+    assert read.checked, read
+    return read.din
+
+
+def previewed(codes: list[Code]) -> bool:
+    """A preview's page: every Code 128 symbol carries "PREVIEW" and nothing else."""
+    texts = code128_texts(codes)
+    return bool(texts) and set(texts) == {"PREVIEW"}
 
 
 def attachments(pdf: bytes) -> dict[str, bytes]:

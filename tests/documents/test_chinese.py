@@ -18,11 +18,11 @@ from lotrack.services import lot as lots
 from tests.conftest import login, user
 from tests.documents.conftest import LOCKOUT, QUARANTINED_LOT, RELEASED_LOT, Issued, qa_sign_in
 from tests.documents.pdfs import (
-    CODE128,
     QR,
     _cmap_chars,
     cjk_characters,
     codes_per_page,
+    din_of,
     embedded_font_coverage,
     only,
     page_texts,
@@ -105,10 +105,13 @@ def test_the_certificate_is_issued_in_the_facility_zone_named_in_both_languages(
 def test_the_labels_carry_the_chinese_and_english_statements(issued: Issued) -> None:
     with issued.app.app_context():
         settings = printing()
-    assert settings.statements_zh and settings.statements_zh[0] == "仅用于临床试验"
+    assert settings.statements_zh and settings.jurisdiction == "CN"
     assert settings.languages == ("zh_CN", "en")
     texts = page_texts(issued.labels_pdf)
     for text in texts:
+        # China's GCP art. 44 statement, chosen by the jurisdiction (domain/label_statements.py).
+        assert "仅用于临床试验" in text and "For clinical trial use only" in text
+        assert text.index("仅用于临床试验") < text.index("For clinical trial use only")
         for statement in settings.statements_zh + settings.statements:
             assert statement in text, statement
         assert settings.storage_zh in text and settings.storage in text
@@ -184,7 +187,7 @@ def test_the_fullest_label_stays_within_its_stock_and_its_codes_read(
         assert uncovered_cjk(pdf) == set()
     assert "预览 – 不得用作标签" in page_texts(preview.pdf)[0]
     codes = codes_per_page(sheet.pdf)[0]
-    assert only(codes, CODE128) == din
+    assert din_of(codes) == din
     assert "/v/" in only(codes, QR)
 
 

@@ -19,7 +19,16 @@ from lotrack.services import lot as lots
 from tests.api.conftest import row_counts
 from tests.conftest import csrf_token, login, user
 from tests.documents.conftest import QUARANTINED_LOT, RELEASED_LOT
-from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of, reader
+from tests.documents.pdfs import (
+    QR,
+    codes_per_page,
+    din_of,
+    only,
+    page_texts,
+    path_of,
+    previewed,
+    reader,
+)
 
 STAMP = "PREVIEW – NOT FOR LABELLING"
 
@@ -42,7 +51,7 @@ def assert_preview(client: FlaskClient, pdf: bytes, dins: list[str]) -> None:
     for text in texts:
         assert STAMP in text
     for din, codes in zip(dins, codes_per_page(pdf), strict=True):
-        assert only(codes, CODE128) == "PREVIEW"
+        assert previewed(codes)
         url = only(codes, QR)
         assert path_of(url) == f"/v/{tokens.PREVIEW_PREFIX}{din}"
         body = client.get(path_of(url), headers={"Accept": "application/json"}).get_json()
@@ -78,7 +87,7 @@ def test_a_preview_needs_no_reason_after_a_print_and_still_writes_nothing(
     text = page_texts(printed.data)[0]
     assert "PREVIEW" not in text
     codes = codes_per_page(printed.data)[0]
-    assert only(codes, CODE128) == din
+    assert din_of(codes) == din
     verdict = client.get(path_of(only(codes, QR)), headers={"Accept": "application/json"})
     assert verdict.get_json()["genuine"] is True
 
@@ -159,7 +168,7 @@ def test_the_service_preview_on_each_stock_logs_nothing(module_app: Flask, stock
         dins = [u.din for u in lot.units]
     assert sheet.units == dins and len(reader(sheet.pdf).pages) == len(dins)
     for codes in codes_per_page(sheet.pdf):
-        assert only(codes, CODE128) == "PREVIEW"
+        assert previewed(codes)
         assert tokens.PREVIEW_PREFIX in only(codes, QR)
 
 

@@ -10,13 +10,24 @@ from flask import Flask
 
 from lotrack.domain import isbt128
 from lotrack.domain.errors import Forbidden, ValidationFailed
+from lotrack.domain.isbt128_expiry import expiry_disagrees, expiry_local, parse_005
+from lotrack.domain.isbt128_structures import parse_001, parse_003
 from lotrack.request_scope import db_session, printing
 from lotrack.services import lot as lots
 from lotrack.services import unit_labels
 from tests.api.conftest import row_counts
 from tests.conftest import csrf_token, login, user
 from tests.documents.conftest import QUARANTINED_LOT, RELEASED_LOT, Issued
-from tests.documents.pdfs import CODE128, QR, codes_per_page, only, page_texts, path_of, reader
+from tests.documents.pdfs import (
+    QR,
+    codes_per_page,
+    din_of,
+    isbt_codes,
+    only,
+    page_texts,
+    path_of,
+    reader,
+)
 
 MM = 72 / 25.4
 
@@ -49,9 +60,11 @@ def test_each_label_reads_as_its_unit(issued: Issued, texts: list[str]) -> None:
             assert settings.product_name in text
             assert "72.0 × 10⁶ cells in 18.00 mL" in text
             zone = issued.app.config["LOTRACK_SITE_TIME_ZONE"]
-            assert f"Expires {lot.expires_on.isoformat()} 23:59 ({zone})" in text
+            one_line = " ".join(text.split())  # the eye-readable expiry beside its bar code wraps
+            assert f"Expires {lot.expires_on.isoformat()} 23:59 ({zone})" in one_line
             assert settings.storage and settings.storage in text
-            assert len(settings.statements) == 4
+            assert len(settings.statements) == 3
+            assert "For clinical trial use only" in text  # the jurisdiction's (CN)
             for statement in settings.statements:
                 assert statement in text
             assert "NOT FOR USE" not in text
@@ -64,13 +77,35 @@ def test_each_label_carries_a_code_128_of_its_din_and_a_qr_that_verifies_it(
     pages = codes_per_page(issued.labels_pdf)
     assert len(pages) == len(issued.dins)
     for din, codes in zip(issued.dins, pages, strict=True):
-        assert only(codes, CODE128) == din
+        assert din_of(codes) == din
         answer = client.get(path_of(only(codes, QR)), headers={"Accept": "application/json"})
         body = answer.get_json()
         assert body["genuine"] is True, body
         assert (body["status"], body["kind"], body["unit"]) == ("RELEASED", "unit", din)
         assert body["lot"] == RELEASED_LOT
         assert body["coa_sha256"] == issued.coa_sha256
+
+
+def test_the_isbt_128_symbols_decode_to_the_units_din_product_code_and_expiry(
+    issued: Issued,
+) -> None:
+    """isbt128.md: 001 "=" + DIN + flags (type 3: 60 + checksum), 003 "=<" + 8 characters,
+    005 "&>cyyjjjhhmm"; each read back from the printed page by zxing-cpp and parsed."""
+    with issued.app.app_context():
+        session = db_session()
+        lot = lots.get_lot(session, RELEASED_LOT)
+        settings, expires_on = printing(), lot.expires_on
+    zone = issued.app.config["LOTRACK_SITE_TIME_ZONE"]
+    for din, codes in zip(issued.dins, codes_per_page(issued.labels_pdf), strict=True):
+        found = isbt_codes(codes)
+        assert sorted(found) == ["001", "003", "005"]
+        assert found["001"] == f"={din}{isbt128.type3_flags(din)}"
+        read = parse_001(found["001"])
+        assert (read.din, read.checked) == (din, True)
+        assert parse_003(found["003"], settings.product_pattern).code == settings.product_code
+        expiry = parse_005(found["005"], zone).local
+        assert expiry == expiry_local(expires_on, zone)  # 23:59 of the recorded date, there
+        assert expiry_disagrees(expiry, expires_on, zone) is None
 
 
 def test_the_first_print_is_logged_as_such(issued: Issued) -> None:
@@ -97,7 +132,7 @@ def test_the_100mm_bag_label_stock(module_app: Flask) -> None:
     for page in pages:
         assert float(page.mediabox.width) == pytest.approx(100 * MM, abs=0.01)
         assert float(page.mediabox.height) == pytest.approx(100 * MM, abs=0.01)
-    assert [only(codes, CODE128) for codes in codes_per_page(sheet.pdf)] == dins
+    assert [din_of(codes) for codes in codes_per_page(sheet.pdf)] == dins
 
 
 def test_an_unknown_stock_is_refused_by_name(module_app: Flask) -> None:
