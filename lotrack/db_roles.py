@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, make_url, text
 
 from lotrack.db import Base, make_engine
 from lotrack.migrate import upgrade
-from lotrack.migrations.guards import APPEND_ONLY_TABLES, RECORD_GUARDS
+from lotrack.migrations.guards import APPEND_ONLY_TABLES, CURRENT_GUARDS
 
 # Written by migrations only; the application and backups read them.
 READ_ONLY_TABLES = ("alembic_version",)
@@ -57,8 +57,8 @@ def runtime_grants() -> list[TableGrant]:
             grants.append(TableGrant(name, ("SELECT", "INSERT", "UPDATE", "DELETE")))
         elif name in APPEND_ONLY_TABLES:
             grants.append(TableGrant(name, ("SELECT", "INSERT")))
-        elif name in RECORD_GUARDS:
-            fixed, _once = RECORD_GUARDS[name]
+        elif name in CURRENT_GUARDS:
+            fixed, _once = CURRENT_GUARDS[name]
             # Set-once review columns and any column the guard leaves free may be updated; the
             # trigger still refuses a second setting. The key and the fixed columns never.
             free = tuple(c.name for c in table.columns if c.name not in fixed and not c.primary_key)

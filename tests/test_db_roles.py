@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 import lotrack.models  # noqa: F401  (registers every table)
 from lotrack.db import Base, make_engine
 from lotrack.db_roles import DELETED_BY_THE_APP, RoleError, ensure_runtime_role, runtime_grants
-from lotrack.migrations.guards import APPEND_ONLY_TABLES, RECORD_GUARDS
+from lotrack.migrations.guards import APPEND_ONLY_TABLES, CURRENT_GUARDS
 from tests.conftest import owner_engine
 
 TABLES = sorted(Base.metadata.tables)
@@ -34,7 +34,7 @@ def test_every_table_has_a_decided_grant_and_only_login_throttle_state_is_delete
     for grant in grants.values():
         assert not {"TRUNCATE", "REFERENCES", "TRIGGER"} & set(grant.privileges)
         assert ("DELETE" in grant.privileges) == (grant.table in DELETED_BY_THE_APP)
-    assert not set(DELETED_BY_THE_APP) & (set(APPEND_ONLY_TABLES) | set(RECORD_GUARDS))
+    assert not set(DELETED_BY_THE_APP) & (set(APPEND_ONLY_TABLES) | set(CURRENT_GUARDS))
     assert grants["alembic_version"].privileges == ("SELECT",)
 
 
@@ -43,7 +43,7 @@ def test_append_only_tables_and_fixed_record_columns_get_no_update():
     for table in APPEND_ONLY_TABLES:
         assert grants[table].privileges == ("SELECT", "INSERT")
         assert grants[table].update_columns == ()
-    for table, (fixed, once) in RECORD_GUARDS.items():
+    for table, (fixed, once) in CURRENT_GUARDS.items():
         assert "UPDATE" not in grants[table].privileges
         assert not set(fixed) & set(grants[table].update_columns)
         assert set(once) <= set(grants[table].update_columns)

@@ -63,7 +63,9 @@ def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
     }
 
 
-def _check(patient: str, scan: str, method: str | None, acknowledge: bool) -> bedside.Checked:
+def _check(
+    patient: str, scan: str, method: str | None, acknowledge: bool, expiry: str = ""
+) -> bedside.Checked:
     return bedside.run_check(
         db_session(),
         actor(),
@@ -72,6 +74,7 @@ def _check(patient: str, scan: str, method: str | None, acknowledge: bool) -> be
         scan_text=scan,
         method=bedside.entry_method(scan, method),
         acknowledge_exceptional=acknowledge,
+        expiry_text=expiry,
     )
 
 
@@ -84,10 +87,17 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
     first); always recorded. `patient` is the wristband text; `scan` the label's QR text, its
     Code 128 DIN read by a scanner, camera or photo (`method` wedge, camera or photo; `notes` then
     says that a bar code does not prove the label genuine), or a DIN typed with its check
-    character (`method` typed, or no `method` for a DIN without "="). A lot
+    character (`method` typed, or no `method` for a DIN without "="); `expiry` the label's
+    expiry bar code (005), compared with the record when given. A lot
     released by exception for this patient needs `acknowledge_exceptional`, offered
     (`needs_acknowledgement`) only when nothing else blocks"""
-    done = _check(data["patient"], data["scan"], data["method"], data["acknowledge_exceptional"])
+    done = _check(
+        data["patient"],
+        data["scan"],
+        data["method"],
+        data["acknowledge_exceptional"],
+        data["expiry"],
+    )
     body = answer(done)
     return body
 
@@ -115,7 +125,8 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, out.CheckOut)
 def check_photo() -> dict[str, Any]:
     """The same check from a photo of the label (multipart: `image`, `patient`); the code read
-    from the photo is answered as `decoded`; a photo with no readable code is a recorded NO-GO"""
+    from the photo is answered as `decoded` (its expiry bar code, when read, is compared with the
+    record); a photo with no readable code is a recorded NO-GO"""
     data = parse(io.PhotoCheckIn(), request.form.to_dict())
     image = request.files.get("image")
     if image is None or not image.filename:
@@ -124,8 +135,14 @@ def check_photo() -> dict[str, Any]:
         decoded = io.read_photo(image.stream)
     finally:
         image.close()  # a large upload is spooled to a temporary file: closed once read
-    done = _check(data["patient"], decoded, ScanMethod.PHOTO, data["acknowledge_exceptional"])
-    body = answer(done, decoded)
+    done = _check(
+        data["patient"],
+        decoded.scan,
+        ScanMethod.PHOTO,
+        data["acknowledge_exceptional"],
+        decoded.expiry,
+    )
+    body = answer(done, decoded.scan)
     return body
 
 

@@ -187,7 +187,15 @@ class CheckOut(Schema):
     )
     codes = fields.List(
         fields.String(),
-        metadata={"description": "one code per reason, same order (e.g. recalled, expired)"},
+        metadata={
+            "description": "one code per reason, same order (e.g. recalled, expired). The label's"
+            " own: not_genuine (the QR code's signature fails, or nothing readable), check_mismatch"
+            " and check_missing (a typed DIN's check character wrong or absent), flag_mismatch"
+            " (an ISBT 128 001 bar code whose type 3 flags contradict its DIN), other_code (the"
+            " label's product code 003 or expiry 005 scanned as the label), unknown_unit,"
+            " expiry_mismatch (the scanned 005 is not the unit's recorded expiry) and"
+            " expiry_unreadable (what was sent as `expiry` is not a 005)"
+        },
     )
     notes = fields.List(
         fields.String(),

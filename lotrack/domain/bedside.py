@@ -58,6 +58,7 @@ class BedsideFacts:
     unit: UnitFacts | None = None  # None: no such unit
     zone: str = "UTC"  # the facility's zone, in which the label's expiry date is printed
     label_expiry: dt.datetime | None = None  # read from the label's 005 bar code, if scanned
+    label_expiry_problem: str = ""  # why what was scanned as the 005 could not be read
     exceptional_acknowledged: bool = False
     received_at_site: bool = False  # received at the scanning user's site
     received_elsewhere: bool = False  # received at another site
@@ -157,14 +158,14 @@ def _label(f: BedsideFacts) -> Reason:
         )
     elif f.label_problem == FLAG_MISMATCH:
         # The bar code contradicts itself: which unit it names cannot be known from it.
-        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        why = _as_said(f.label_reason)
         text = N_(
             "The DIN bar code cannot be used: %(why)s. Scan the label's QR code or re-scan the"
             " bar code; do not use the unit on this reading."
         )
         return said(Severity.NOT_GENUINE, code, text, why=why)
     elif f.label_problem == OTHER_CODE:
-        why = f.label_reason if isinstance(f.label_reason, Said) else Said(f.label_reason or "")
+        why = _as_said(f.label_reason)
         text = N_("%(why)s: scan the DIN bar code or the label's QR code.")
         return said(Severity.NOT_GENUINE, code, text, why=why)
     elif f.label_problem == CHECK_MISSING:
@@ -179,9 +180,23 @@ def _label(f: BedsideFacts) -> Reason:
     return said(Severity.NOT_GENUINE, code, text)
 
 
+def _as_said(reason: str) -> Said:
+    """A reason given as a sentence, kept translatable when it was said with parameters."""
+    return reason if isinstance(reason, Said) else Said(reason or "")
+
+
 def _label_expiry(f: BedsideFacts) -> list[Reason]:
     """A scanned 005 must say the unit's recorded expiry: otherwise the label is not this unit's."""
-    if f.label_expiry is None or f.unit is None:
+    if f.unit is None:
+        return []
+    if f.label_expiry_problem:  # scanned, but not an expiry: never taken as "nothing scanned"
+        why = f.label_expiry_problem
+        text = N_(
+            "The expiry bar code cannot be used. %(why)s Scan the label's expiry bar code (005)"
+            " again."
+        )
+        return [said(Severity.NOT_GENUINE, "expiry_unreadable", text, why=_as_said(why))]
+    if f.label_expiry is None:
         return []
     why = expiry_disagrees(f.label_expiry, f.unit.expires_on, f.zone)
     if why is None:

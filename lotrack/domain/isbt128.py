@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lotrack.domain.text import Said, said
+from lotrack.domain.text import N_, Said, said
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 FACILITY_RE = re.compile(r"^[A-NP-Z1-9][0-9A-Z]{4}$")
@@ -81,9 +81,18 @@ class ParsedDin:
     flag_mismatch: bool = False  # type 3 flags that contradict the DIN: misread or misprinted
 
 
+# The label's other bar codes (isbt128_structures.py): scanned into a DIN field, say which it is.
+OTHER_STRUCTURES = {
+    "=<": N_("that is the label's product code bar code (003), not its DIN"),
+    "&>": N_("that is the label's expiry bar code (005), not its DIN"),
+}
+
+
 def parse_din(text: str) -> ParsedDin:
     """Read a DIN as typed or scanned: spaces ignored, optional '=' prefix, flags or check char."""
     raw = re.sub(r"\s+", "", text or "").upper()
+    if raw[:2] in OTHER_STRUCTURES:
+        return ParsedDin(raw, None, False, OTHER_STRUCTURES[raw[:2]])
     if raw.startswith("="):
         raw = raw[1:]
     flags = None
@@ -92,10 +101,15 @@ def parse_din(text: str) -> ParsedDin:
     body, given = (raw[:13], raw[13:]) if len(raw) == 14 else (raw, None)
     if not DIN_RE.match(body):
         return ParsedDin(
-            body, given, False, "not a DIN: expected 13 characters like A9999 26 000001"
+            body, given, False, N_("not a DIN: expected 13 characters like A9999 26 000001")
         )
     if given is not None and given != check_character(body):
-        return ParsedDin(body, given, False, f"check character {given} does not match this DIN")
+        return ParsedDin(
+            body,
+            given,
+            False,
+            said("check character %(given)s does not match this DIN", given=given),
+        )
     disagreement = flags_disagree(body, flags) if flags is not None else None
     if disagreement is not None:
         return ParsedDin(body, None, False, disagreement, flags, flag_mismatch=True)

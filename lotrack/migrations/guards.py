@@ -226,6 +226,23 @@ RECORD_GUARDS["record_signature"] = (
     ),
     (),
 )
+# RECORD_GUARDS holds each table's guard as the revision that created the table froze it (the
+# earlier revisions import it); a later revision that changes a guard freezes its own copy, and
+# repeats the change here. CURRENT_GUARDS is the guard of each table after the last revision:
+# the runtime role's grants (db_roles.py) follow it.
+LATER_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # 0009: the witness's signature is written with the infusion and never changes.
+    "infusion": (
+        (*RECORD_GUARDS["infusion"][0], "witness_meaning", "witness_signed_at"),
+        RECORD_GUARDS["infusion"][1],
+    ),
+    # 0017: the scanned expiry, and whether an exceptional release was acknowledged (0007).
+    "bedside_scan": (
+        (*RECORD_GUARDS["bedside_scan"][0], "expiry_text", "exceptional_acknowledged"),
+        RECORD_GUARDS["bedside_scan"][1],
+    ),
+}
+CURRENT_GUARDS = {**RECORD_GUARDS, **LATER_GUARDS}
 SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 
 

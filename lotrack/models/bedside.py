@@ -20,6 +20,8 @@ class BedsideScan(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     patient_text: Mapped[str] = mapped_column(String(200))
     scan_text: Mapped[str] = mapped_column(String(400))
+    # The label's expiry bar code (005) as scanned beside the DIN or QR code ("" when not scanned).
+    expiry_text: Mapped[str] = mapped_column(String(200), default="", server_default="")
     method: Mapped[ScanMethod] = mapped_column(
         state_column_type(ScanMethod, name="method", length=12)
     )

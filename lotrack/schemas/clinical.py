@@ -9,6 +9,7 @@ ISO 8601 with its zone (`ZonedIn` subclasses). The services check values against
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import IO, Any
 
 from marshmallow import Schema, fields
@@ -16,6 +17,7 @@ from marshmallow import Schema, fields
 from lotrack.domain import clinical as rules
 from lotrack.domain.bedside import WITNESSED
 from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.isbt128_structures import structure_of
 from lotrack.domain.states import ScanMethod
 from lotrack.domain.text import N_, said
 from lotrack.schemas.base import (
@@ -155,6 +157,16 @@ class CheckIn(InputSchema):
             ' left out, a DIN without "=" is taken as typed (it needs its check character)'
         },
     )
+    expiry = text_field(
+        required=False,
+        load_default="",
+        max=200,
+        metadata={
+            "description": 'the label\'s expiry bar code (ISBT 128 data structure 005, "&>" then'
+            " 10 digits) as scanned, to be compared with the unit's recorded expiry; a difference"
+            " or an unreadable one is a NO-GO (codes expiry_mismatch, expiry_unreadable)"
+        },
+    )
     acknowledge_exceptional = fields.Boolean(
         load_default=False, error_messages={"invalid": N_("true or false")}
     )
@@ -254,9 +266,17 @@ MAX_PHOTO_PIXELS = 50_000_000
 READ_SIDE = 3000
 
 
-def read_photo(stream: IO[bytes]) -> str:
-    """The text of the label's code in a photo ("" when no code is found: the check then records a
-    NO-GO). A QR code with a verification URL wins over a bar code (which carries no check)."""
+@dataclass(frozen=True)
+class PhotoRead:
+    """What a photo of a label gave: the code that identifies the unit, and its expiry (005)."""
+
+    scan: str  # "" when no code was found: the check then records a NO-GO
+    expiry: str = ""
+
+
+def read_photo(stream: IO[bytes]) -> PhotoRead:
+    """The label's codes in a photo. A QR code with a verification URL wins over the DIN's bar
+    code (001, which carries no signature); the expiry bar code (005), when read, is compared."""
     try:
         import zxingcpp
         from PIL import Image
@@ -296,5 +316,10 @@ def read_photo(stream: IO[bytes]) -> str:
     label_formats = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128)
     codes = zxingcpp.read_barcodes(gray, formats=label_formats)
     qr = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
-    ordered = sorted(qr, key=lambda t: "/v/" not in t) + [c.text for c in codes if c.text]
-    return ordered[0] if ordered else ""
+    bars = [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.Code128 and c.text]
+    kind = {t: structure_of(t) for t in bars}
+    expiry = next((t for t in bars if kind[t] == "005"), "")
+    # The DIN's 001 before anything else bar-coded: the product code names no unit.
+    ordered = sorted(qr, key=lambda t: "/v/" not in t)
+    ordered += sorted((t for t in bars if kind[t] != "005"), key=lambda t: kind[t] != "001")
+    return PhotoRead(ordered[0] if ordered else "", expiry)

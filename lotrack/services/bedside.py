@@ -4,6 +4,7 @@ follow a GO: services/infusion.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token, is_preview
-from lotrack.domain import bedside, isbt128, isbt128_structures
+from lotrack.domain import bedside, isbt128, isbt128_expiry, isbt128_structures
 from lotrack.domain.distribution import UnitFacts
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.permissions import require
@@ -117,6 +118,14 @@ def read_label(key: Ed25519PrivateKey, text: str, method: str = ScanMethod.TYPED
     return LabelRead(True, parsed.din, source=bedside.BARCODE)
 
 
+def read_expiry(text: str, zone: str) -> dict[str, Any]:
+    """The label's scanned expiry (005) as bedside facts: the time it says, or why it says none."""
+    try:
+        return {"label_expiry": isbt128_expiry.parse_005(text, zone).local}
+    except ValidationFailed as refused:
+        return {"label_expiry_problem": refused.message}
+
+
 def entry_method(scan_text: str, method: str | None) -> str:
     """How the label was read, when the client did not say: a DIN is taken as typed, so it needs
     its check character; only ISBT 128's "=" data identifier, which a scanner sends and no label
@@ -160,6 +169,7 @@ def check_scan(
     method: str = ScanMethod.WEDGE,
     acknowledge_exceptional: bool = False,
     now: dt.datetime | None = None,
+    expiry_text: str = "",
 ) -> tuple[BedsideScan, bedside.BedsideVerdict]:
     """GO or NO-GO with every reason; every attempt is recorded."""
     done = run_check(
@@ -171,6 +181,7 @@ def check_scan(
         method=method,
         acknowledge_exceptional=acknowledge_exceptional,
         now=now,
+        expiry_text=expiry_text,
     )
     return done.scan, done.verdict
 
@@ -185,8 +196,10 @@ def run_check(
     method: str = ScanMethod.WEDGE,
     acknowledge_exceptional: bool = False,
     now: dt.datetime | None = None,
+    expiry_text: str = "",
 ) -> Checked:
-    """check_scan, also naming the patient and unit matched (what the API answers)."""
+    """check_scan, also naming the patient and unit matched (what the API answers).
+    `expiry_text`: the label's expiry bar code (005), when it was scanned too."""
     require(actor.role, "bedside.scan")
     if method not in METHODS:
         raise ValidationFailed(
@@ -198,16 +211,20 @@ def run_check(
     # surrogate, and the attempt must be kept.
     patient_text = NOT_STORABLE.sub("\ufffd", patient_text or "")
     scan_text = NOT_STORABLE.sub("\ufffd", scan_text or "")
+    expiry_text = NOT_STORABLE.sub("\ufffd", expiry_text or "")
     label = read_label(key, scan_text, method)
     # Only an accepted label's unit is looked at (or recorded): a forged one proves nothing.
     unit = unit_row(session, label.din) if label.accepted and label.din else None
     patient = _patient(session, actor, patient_text)
     facts = bedside_facts(session, actor, label, unit, patient, acknowledge_exceptional, now)
+    if expiry_text.strip() and facts.unit is not None:
+        facts = dataclasses.replace(facts, **read_expiry(expiry_text, facts.zone))
     verdict = bedside.check(facts)
     scan = BedsideScan(
         site_id=actor.site_id,
         patient_text=patient_text[:200],
         scan_text=scan_text[:400],
+        expiry_text=expiry_text[:200],
         method=method,
         patient_id=patient.id if patient else None,
         unit_id=unit.unit_id if unit else None,

@@ -103,7 +103,7 @@ def _page(
 @permission(SCAN)
 def scan_page() -> ResponseReturnValue:
     # After a thaw is recorded the page comes back with the last check's fields, ready again.
-    keep = {k: request.args.get(k, "")[:400] for k in ("patient", "scan", "method")}
+    keep = {k: request.args.get(k, "")[:400] for k in ("patient", "scan", "method", "expiry")}
     return _page(values={k: v for k, v in keep.items() if v})
 
 
@@ -125,7 +125,8 @@ def check() -> ResponseReturnValue:
                 {k: v for k, v in values.items() if k in ("patient", "acknowledge_exceptional")},
             )
             try:
-                data.update(scan=io.read_photo(image.stream), method=ScanMethod.PHOTO)
+                photo = io.read_photo(image.stream)
+                data.update(scan=photo.scan, expiry=photo.expiry, method=ScanMethod.PHOTO)
             finally:
                 image.close()  # a large upload is spooled to a temporary file: closed once read
         else:
@@ -140,6 +141,7 @@ def check() -> ResponseReturnValue:
             scan_text=data["scan"],
             method=data["method"],
             acknowledge_exceptional=data["acknowledge_exceptional"],
+            expiry_text=data["expiry"],
         )
         shown = _verdict(scan, verdict)
     except DomainError as err:
@@ -160,7 +162,7 @@ def record_thaw() -> ResponseReturnValue:
     flash(
         _("Thaw recorded at %(time)s (%(zone)s). Check again.", time=f"{at:%H:%M}", zone=zone().key)
     )
-    again = {k: values.get(k, "") for k in ("patient", "scan", "method") if values.get(k)}
+    again = {k: values.get(k, "") for k in ("patient", "scan", "method", "expiry") if values.get(k)}
     return redirect(url_for(".scan_page", **again))
 
 

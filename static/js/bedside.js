@@ -6,6 +6,8 @@
      most serious reason.
    - Keyboard-wedge scanners type the wristband and press Enter: move to the label field instead of
      submitting half a check.
+   - The label's expiry bar code (ISBT 128 005, "&>" then 10 digits) scanned into the label field
+     moves to the expiry field, and the label field waits for the DIN or the QR code.
    - A DIN in the label field is sent as scanned ("wedge": a Code 128 read, accepted without its
      check character) only when it arrived in a burst no person types; otherwise as typed, and
      the server asks for the check character.
@@ -22,8 +24,29 @@
     var label = form.querySelector("[data-label]");
     var method = form.querySelector("[data-method]");
     var photo = form.querySelector("[data-photo]");
+    var expiry = form.querySelector("[data-expiry]");
     if (!patient || !label || !method) {
       return;
+    }
+
+    // Whichever of the label's codes the scanner reads first, each lands in its own field.
+    label.addEventListener("keydown", function (event) {
+      var text = label.value.trim();
+      if (event.key === "Enter" && expiry && text.indexOf("&>") === 0) {
+        event.preventDefault();
+        expiry.value = text;
+        label.value = "";
+        typing = { first: 0, last: 0, count: 0, other: false };
+        label.focus();
+      }
+    });
+    if (expiry) {
+      expiry.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !label.value.trim()) {
+          event.preventDefault();
+          label.focus();
+        }
+      });
     }
 
     patient.addEventListener("keydown", function (event) {

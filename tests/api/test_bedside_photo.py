@@ -13,9 +13,11 @@ from barcode import Code128
 from barcode.writer import ImageWriter
 from PIL import Image
 
+from lotrack.domain.isbt128_expiry import encode_005
+from lotrack.models import BedsideScan
 from lotrack.request_scope import db_session, printing
+from lotrack.services import clock, unit_labels
 from lotrack.services import lot as lots
-from lotrack.services import unit_labels
 from tests import clinical_setup as cs
 from tests.api.conftest import assert_problem, row_counts
 from tests.conftest import user
@@ -125,3 +127,37 @@ def test_a_photo_of_more_pixels_than_a_label_needs_is_refused_before_it_is_decod
     assert len(shot.getvalue()) < 500_000
     read = photo_check(nurse, shot.getvalue())
     assert read.status_code == 200 and read.get_json()["decoded"] == qr_text
+
+
+def test_a_photographed_labels_expiry_bar_code_is_read_and_compared(demo_app, as_user) -> None:
+    """The whole label in the photo: its 005 is read with the QR code and kept with the check."""
+    nurse = as_user("nurse")
+    din, _ = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    png, _qr = label_photo(demo_app, din)
+    body = photo_check(nurse, png).get_json()
+    assert body["go"] is True, body
+    with demo_app.app_context():
+        scan = db_session().get_one(BedsideScan, body["scan_id"])
+        unit = lots.get_unit(db_session(), din)
+        zone = clock.facility_zone(db_session())
+        assert scan.expiry_text == encode_005(unit.lot.expires_on, zone)
+
+
+def test_a_photo_with_the_qr_code_covered_reads_the_din_not_the_product_code(
+    demo_app, as_user
+) -> None:
+    nurse = as_user("nurse")
+    din, _ = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    png, _qr = label_photo(demo_app, din)
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    # The QR code sits at the top right (templates/documents/labels.html): paint it over.
+    image.paste(255, (int(width * 0.78), 0, width, int(height * 0.5)))
+    covered = io.BytesIO()
+    image.save(covered, format="PNG")
+    body = photo_check(nurse, covered.getvalue()).get_json()
+    assert body["decoded"].startswith(f"={din}"), body
+    assert (body["go"], body["din"]) == (True, din), body
+    assert "bar code scan does not prove" in body["notes"][0]
