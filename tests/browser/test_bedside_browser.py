@@ -12,6 +12,10 @@ from urllib.parse import urlparse
 import pytest
 from flask import Flask
 
+from lotrack.domain.isbt128_expiry import encode_005
+from lotrack.request_scope import db_session
+from lotrack.services import clock
+from lotrack.services import lot as lots
 from tests import clinical_setup as cs
 from tests.browser.conftest import check_at_bedside, log_in
 
@@ -124,3 +128,34 @@ def test_a_1d_scanner_reading_the_code_128_gets_go_with_a_note(
     page.locator(".bedside-verdict").wait_for()
     assert "no-go" in page.locator(".bedside-verdict").get_attribute("class").split()
     assert "needs its check character" in page.inner_text(".bedside-reasons")
+
+
+def test_a_scanner_reading_the_expiry_bar_code_first_fills_the_expiry_field(
+    demo_app: Flask, live: str, page
+) -> None:
+    """Whichever of the label's codes the scanner reads first, each lands in its own field: the
+    005 read into the label field moves to the expiry field, then the DIN's 001 is checked with
+    it; a 005 that is not the unit's record stops the check."""
+    din, _check = cs.ready_din(demo_app)
+    cs.thaw(demo_app, din)
+    with demo_app.app_context():
+        session = db_session()
+        printed = encode_005(
+            lots.get_unit(session, din).lot.expires_on, clock.facility_zone(session)
+        )
+    log_in(page, live, "nurse")
+    for expiry, go in ((printed, True), (printed[:-4] + "0000", False)):
+        page.goto(f"{live}/bedside")
+        page.locator("[name=patient]").press_sequentially(cs.READY)
+        page.keyboard.press("Enter")  # on to the label field
+        scanner_burst(page, "[name=scan]", expiry)
+        page.keyboard.press("Enter")  # bedside.js: the 005 goes to its own field
+        assert page.input_value("[name=expiry]") == expiry
+        assert page.input_value("[name=scan]") == ""
+        scanner_burst(page, "[name=scan]", f"={din}00")
+        page.keyboard.press("Enter")
+        page.locator(".bedside-verdict").wait_for()
+        verdict = page.locator(".bedside-verdict").get_attribute("class").split()
+        assert ("go" in verdict) is go, page.inner_text(".bedside-verdict")
+        if not go:
+            assert "expiry" in page.inner_text(".bedside-reasons")
