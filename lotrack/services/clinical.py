@@ -194,12 +194,11 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
     domain/distribution.py: lot state, exceptional release for this patient only, expiry in the
     facility's zone, the unit's condition), unallocated, and enough cells."""
     require(actor.role, "allocation.write")
-    units = list(
-        session.scalars(select(Unit).where(Unit.din.in_([d.strip().upper() for d in dins])))
-    )
+    wanted = lots.read_dins(dins)
+    units = list(session.scalars(select(Unit).where(Unit.din.in_(wanted))))
     found = {u.din for u in units}
     fields: dict[str, str] = {}
-    missing = [d for d in dins if d.strip().upper() not in found]
+    missing = [d for d in wanted if d not in found]
     if missing:
         fields["units"] = said("unknown DIN %(dins)s", dins=", ".join(missing))
     for u in units:

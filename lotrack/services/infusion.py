@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.config import DEFAULTS
 from lotrack.db import utcnow
-from lotrack.domain import bedside, isbt128
+from lotrack.domain import bedside
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.states import UnitState
@@ -31,17 +31,8 @@ def record_thaw(session: Session, actor: User, din: str, thawed_at: dt.datetime)
     """When a unit received at the nurse's site came out of the thawing device; the unit moves
     from received to thawed (a guarded update: two thaws of one unit, one succeeds)."""
     require(actor.role, "bedside.scan")
-    parsed = isbt128.parse_din(din)
-    if not parsed.valid:  # a mistyped check character must not find a unit
-        raise ValidationFailed(
-            said(
-                "%(din)s is not a valid DIN: %(reason)s.",
-                din=din,
-                reason=_sentence(parsed.reason),
-            ),
-            {"din": parsed.reason},
-        )
-    unit = session.scalar(select(Unit).where(Unit.din == parsed.din))
+    read = lots.read_din(din)  # a mistyped check character or flags must not find a unit
+    unit = session.scalar(select(Unit).where(Unit.din == read))
     if unit is None:
         raise NotFound(said("No unit %(din)s.", din=din), {"din": N_("no such unit")})
     if location(session, unit).site_id != actor.site_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select, update
@@ -47,6 +48,25 @@ def list_lots(
     if state:
         stmt = stmt.where(Lot.state == state)
     return page_of(session, stmt, page, per_page)
+
+
+def read_din(text: str, field: str = "din") -> str:
+    """One DIN as typed or scanned: 13 characters (spaces allowed), with its check character, or
+    an ISBT 128 001 bar code with its flags; refused, naming `field`, when it is not a DIN, when
+    its check character or type 3 flags contradict it, or when it is the label's other code."""
+    parsed = isbt128.parse_din(text)
+    if not parsed.valid:
+        reason = parsed.reason if isinstance(parsed.reason, Said) else Said(parsed.reason)
+        raise ValidationFailed(
+            said("%(din)s is not a valid DIN: %(reason)s.", din=text.strip(), reason=reason),
+            {field: reason},
+        )
+    return parsed.din
+
+
+def read_dins(texts: Iterable[str], field: str = "units") -> list[str]:
+    """Each non-blank entry of a list of DINs as typed or scanned (read_din), in order."""
+    return [read_din(text, field) for text in texts if text.strip()]
 
 
 def get_unit(session: Session, din: str) -> Unit:

@@ -46,7 +46,7 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
         raise ValidationFailed(
             said("No site %(site)s.", site=site_code), {"site": N_("unknown site")}
         )
-    wanted = [d.strip().upper() for d in dins if d.strip()]
+    wanted = lots.read_dins(dins)
     if not wanted or len(set(wanted)) != len(wanted):
         raise ValidationFailed(
             N_("List each unit once."), {"units": N_("one or more distinct DINs")}
@@ -159,7 +159,7 @@ def receive(
         fields["temperature_record"] = N_("required (e.g. the dry shipper's logger reading)")
     if fields:
         raise ValidationFailed(N_("The receipt is incomplete."), fields)
-    got = {d.strip().upper() for d in received_dins if d.strip()}
+    got = set(lots.read_dins(received_dins, "received"))
     shipped = {item.unit.din: item for item in shipment.items}
     missing = sorted(set(shipped) - got)
     extra = sorted(got - set(shipped))
