@@ -90,7 +90,8 @@ def gunicorn(url: str, workers: int = 3) -> Iterator[int]:
     env = os.environ | {"LOTRACK_DATABASE_URL": url, "LOTRACK_INSTANCE_PATH": instance}
     proc = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            # This interpreter's gunicorn: `make load` works from any virtual environment.
+            *(sys.executable, "-m", "gunicorn"),
             "wsgi:app",
             "-w",
             str(workers),
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("LOAD_SECONDS", 30)))
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args(argv)
+    synth.ensure_shared_keys(args.url or os.environ.get("LOTRACK_DATABASE_URL"))
     if args.seed:
         args.url = synth.fresh_database("load", os.environ.get("LOTRACK_DATABASE_URL"))
         engine = make_engine(args.url)

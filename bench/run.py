@@ -204,6 +204,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    synth.ensure_shared_keys(os.environ.get("LOTRACK_DATABASE_URL"))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="trial,programme")
     parser.add_argument("--load-seconds", type=float, default=10)

@@ -739,6 +739,17 @@ def _result(
     }
 
 
+def ensure_shared_keys(url: str | None) -> None:
+    """With PostgreSQL the app needs its keys and session secret configured (lotrack/keys.py):
+    made once per run in a temporary folder, shared by every app and gunicorn the run starts."""
+    postgres = bool(url) and not str(url).startswith("sqlite")
+    if postgres and not os.environ.get("LOTRACK_LABEL_KEY_FILE"):
+        from lotrack.keys import create_key_files
+
+        folder = Path(tempfile.mkdtemp(prefix="lotrack-bench-keys-")) / "keys"
+        os.environ.update({name: str(path) for name, path in create_key_files(folder).items()})
+
+
 def fresh_database(scale: str, base_url: str | None = None) -> str:
     """An empty database for one scale: a new PostgreSQL database beside `base_url`'s (the given
     one is left alone), or a SQLite file in the temporary directory."""

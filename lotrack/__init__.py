@@ -9,15 +9,15 @@ from typing import Any
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LABEL, AUDIT = "LOTRACK_LABEL_KEY_FILE", "LOTRACK_AUDIT_KEY_FILE"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, database, security, blueprints, errors, CLI."""
     from lotrack import api, cli, errors, i18n, security, web
-    from lotrack.config import build_config
+    from lotrack.config import build_config, embedded
     from lotrack.db import make_engine, make_sessionmaker
-    from lotrack.documents.tokens import load_or_create_signing_key
-    from lotrack.keys import load_or_create_key
+    from lotrack.keys import KEY_FILES, load_key
     from lotrack.request_scope import Database, UnitOfWorkFlask, close_session
     from lotrack.services.audit_anchor import Anchor, Schedule
 
@@ -39,10 +39,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["LOTRACK_TRUSTED_PROXIES"]
         # Failures are counted per client address (domain/lockout.py): it must be the client's.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    app.extensions["lotrack_signing_key"] = load_or_create_signing_key(instance)
-    audit_key = Path(app.config["LOTRACK_AUDIT_KEY_FILE"] or instance / "audit_checkpoint_key.pem")
+    # Made in the instance folder on first run only for the embedded SQLite set-up (keys.py).
+    create = embedded(app.config)
+    label_key = Path(app.config["LOTRACK_LABEL_KEY_FILE"] or instance / KEY_FILES[LABEL])
+    app.extensions["lotrack_signing_key"] = load_key(label_key, LABEL, create=create)
+    audit_key = Path(app.config["LOTRACK_AUDIT_KEY_FILE"] or instance / KEY_FILES[AUDIT])
     app.extensions["lotrack_audit_anchor"] = Anchor(
-        load_or_create_key(audit_key),
+        load_key(audit_key, AUDIT, create=create),
         Path(app.config["LOTRACK_AUDIT_CHECKPOINT_FILE"] or instance / "audit_checkpoints.jsonl"),
         audit_key,
     )

@@ -11,6 +11,7 @@ from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
 from lotrack.domain.label_statements import JURISDICTIONS
 from lotrack.domain.text import said
+from lotrack.keys import KeyFileMissing
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
@@ -77,6 +78,12 @@ DEFAULTS: dict[str, Any] = {
     # of the chain's head, and the file they are appended to. Empty: in the instance folder.
     # Keep the key where the database's owner cannot write it; copy the file off the host.
     "AUDIT_KEY_FILE": "",
+    # The Ed25519 key that signs every label's and certificate's QR token. Empty: in the instance
+    # folder. With PostgreSQL (several hosts may serve one database) the label key, the audit key
+    # and the session secret must be configured files shared by every host (keys.py).
+    "LABEL_KEY_FILE": "",
+    # The session cookies' signing secret as a file (or LOTRACK_SECRET_KEY in the environment).
+    "SECRET_KEY_FILE": "",
     "AUDIT_CHECKPOINT_FILE": "",
     # Minutes between checkpoints the app signs itself (after a request, when the head moved;
     # 0: only `lotrack audit checkpoint` and backups make them).
@@ -127,6 +134,29 @@ def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
+def embedded(cfg: dict[str, Any]) -> bool:
+    """The embedded SQLite set-up: one host, so its keys may be made in its instance folder."""
+    return str(cfg["LOTRACK_DATABASE_URL"]).startswith("sqlite")
+
+
+def _session_secret(cfg: dict[str, Any], instance_path: Path) -> str:
+    """LOTRACK_SECRET_KEY, else LOTRACK_SECRET_KEY_FILE's content; generated only for SQLite."""
+    if os.environ.get("LOTRACK_SECRET_KEY"):
+        return os.environ["LOTRACK_SECRET_KEY"]
+    if cfg["LOTRACK_SECRET_KEY_FILE"]:
+        path = Path(cfg["LOTRACK_SECRET_KEY_FILE"])
+        if not path.is_file() or not path.read_text().strip():
+            raise KeyFileMissing(f"LOTRACK_SECRET_KEY_FILE: no secret in {path}.")
+        return path.read_text().strip()
+    if embedded(cfg):
+        return _instance_secret(instance_path, "secret_key")
+    raise KeyFileMissing(
+        "LOTRACK_SECRET_KEY or LOTRACK_SECRET_KEY_FILE: with PostgreSQL every host must sign"
+        " sessions with the same secret: create it once with `python -m lotrack.keys create DIR`"
+        " (README: Deploying on several hosts)."
+    )
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then LOTRACK_* environment variables, then explicit overrides (tests)."""
     cfg: dict[str, Any] = {"LOTRACK_" + k: v for k, v in DEFAULTS.items()}
@@ -150,9 +180,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
     if "SECRET_KEY" not in cfg:
-        cfg["SECRET_KEY"] = os.environ.get("LOTRACK_SECRET_KEY") or _instance_secret(
-            instance_path, "secret_key"
-        )
+        cfg["SECRET_KEY"] = _session_secret(cfg, instance_path)
     cfg.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)  # 413 beyond; instrument CSVs fit
     # ASVS 3.4: HttpOnly, SameSite; Secure follows the request's scheme (security.py) unless
     # LOTRACK_SECURE_COOKIES makes it unconditional. Lax, not Strict: a link to a lot page in a

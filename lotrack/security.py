@@ -1,13 +1,11 @@
 """Who is asking: browser sessions (Flask-Login, idle and absolute limits, revocation) and bearer
 tokens for the API. Sets g.actor for the edges. Also the browser's side: cookie flags, security
-headers on every response (ASVS 4.0.3 V3.4 and V14.4) and login throttling per client address."""
+headers on every response (ASVS 4.0.3 V3.4 and V14.4)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 
 from flask import (
     Flask,
@@ -91,48 +89,6 @@ def _security_headers(response: Response) -> Response:
     if served_over_tls():
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
-
-
-class LoginThrottle:
-    """Failed logins per client address over a sliding window, in this process's memory.
-
-    Per-username lockout (services/accounts.py) stops guessing one account; this stops one
-    address trying a common password against every username. Kept in memory: a refused attempt
-    costs no hash and no write. With several workers each counts its own share, so the limit is
-    per worker process.
-    """
-
-    MAX_ADDRESSES = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
-
-    def wait(self, address: str, limit: int, window: float) -> float:
-        """Seconds before `address` may try again (0: now)."""
-        if limit <= 0:
-            return 0.0
-        with self._lock:
-            seen = self._failures.get(address)
-            if seen is None or len(seen) < limit:
-                return 0.0
-            return max(0.0, seen[-limit] + window - time.time())
-
-    def failed(self, address: str, limit: int, window: float) -> None:
-        if limit <= 0:
-            return
-        now = time.time()
-        with self._lock:
-            if address not in self._failures and len(self._failures) >= self.MAX_ADDRESSES:
-                stale = [a for a, seen in self._failures.items() if seen[-1] + window < now]
-                for gone in stale or list(self._failures)[: self.MAX_ADDRESSES // 10]:
-                    del self._failures[gone]
-            self._failures.setdefault(address, deque(maxlen=limit)).append(now)
-
-
-def login_throttle() -> LoginThrottle:
-    throttle: LoginThrottle = current_app.extensions["lotrack_login_throttle"]
-    return throttle
 
 
 @login_manager.user_loader
@@ -233,9 +189,12 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
-    login_manager.session_protection = "strong"
+    # Not bound to the client's address or browser fingerprint: a bedside phone roams between
+    # Wi-Fi and mobile data and hosts behind a load balancer see different addresses. A session
+    # is still revoked by logout and password change (its version), and ends after the idle and
+    # absolute limits.
+    login_manager.session_protection = None
     app.session_interface = _SessionInterface()
-    app.extensions["lotrack_login_throttle"] = LoginThrottle()
     csrf.init_app(app)
     app.before_request(_refuse_nul)
     app.before_request(_identify)

@@ -7,6 +7,7 @@ import itertools
 import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from lotrack import create_app
 from lotrack.db import make_engine, make_sessionmaker
 from lotrack.db_roles import ensure_runtime_role
+from lotrack.keys import create_key_files
 from lotrack.migrate import upgrade
 from lotrack.models import User
 from lotrack.services import seed
@@ -29,6 +31,11 @@ PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
 # or an account's language); the shipped default is zh_CN (config.py).
 os.environ.setdefault("LOTRACK_DEFAULT_LANGUAGE", "en")
 FACILITY = "A9999"
+if PG_URL and not os.environ.get("LOTRACK_LABEL_KEY_FILE"):
+    # As on several hosts: PostgreSQL needs the keys and session secret configured, shared by
+    # every app (and gunicorn) this run starts (keys.py); one set per test process.
+    _shared = create_key_files(Path(tempfile.mkdtemp(prefix="lotrack-keys-")) / "keys")
+    os.environ.update({name: str(path) for name, path in _shared.items()})
 NO_WAIT_FOR_DISK = "?options=-c%20synchronous_commit%3Doff"
 PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}
 _counter = itertools.count()

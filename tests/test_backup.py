@@ -24,6 +24,7 @@ from lotrack import create_app, pg_tools
 from lotrack.backup import manifest_path
 from lotrack.backup_manifest import Manifest, payload, read_manifest, sha256_of, sign
 from lotrack.db import Base
+from lotrack.keys import load_or_create_key
 from lotrack.models import Lot
 from lotrack.services import lot as lots
 from tests.conftest import FACILITY, owner_engine, user
@@ -287,8 +288,15 @@ def test_another_facilitys_genuine_backup_is_refused(demo_app, backend, tmp_path
     path = tmp_path / "lotrack.bak"
     assert _cli(demo_app, "backup", str(path)).exit_code == 0
     url = make_blank(backend)
+    their_key = tmp_path / "elsewhere-keys" / "audit_checkpoint_key.pem"
+    load_or_create_key(their_key)  # the other facility's own audit key
     elsewhere = create_app(
-        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "elsewhere"), "LOTRACK_DATABASE_URL": url}
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "elsewhere"),
+            "LOTRACK_DATABASE_URL": url,
+            "LOTRACK_AUDIT_KEY_FILE": str(their_key),
+        }
     )
     try:
         refused = _cli(elsewhere, "restore", str(path))

@@ -11,6 +11,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from lotrack import PROJECT_ROOT, create_app
 from lotrack.models import AuditEvent, Lot
 from tests.conftest import FACILITY
 
-GUNICORN = PROJECT_ROOT / ".venv" / "bin" / "gunicorn"
+GUNICORN = (sys.executable, "-m", "gunicorn")  # this interpreter's, in any environment
 CLIENTS = 4
 KILL_AFTER = 12  # acknowledged writes before the kill; the clients keep sending
 
@@ -57,7 +58,8 @@ def serving(url: str, instance: Path, log: Path) -> Iterator[tuple[int, subproce
     with log.open("a") as out:
         proc = subprocess.Popen(
             [
-                *(str(GUNICORN), "wsgi:app", "--preload", "-w", "2", "--threads", "2"),
+                *GUNICORN,
+                *("wsgi:app", "--preload", "-w", "2", "--threads", "2"),
                 *("-b", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning"),
             ],
             cwd=PROJECT_ROOT,

@@ -6,21 +6,10 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from lotrack.keys import load_or_create_key
-
-KEY_FILE = "label_signing_key.pem"
-
-
-def load_or_create_signing_key(instance_path: Path) -> Ed25519PrivateKey:
-    """The label key in the instance folder, generated on first run."""
-    return load_or_create_key(instance_path / KEY_FILE)
-
 
 # A token is base64url(payload + Ed25519 signature of payload). The payload is short ASCII text that
 # means something offline too: "U:<DIN>" for a unit label, "C:<document number>:<version>" for a

@@ -63,6 +63,17 @@ def address_key(remote: str | None) -> str:
     return str(ip)
 
 
+def spray_failed(count: Count, now: dt.datetime, limit: int, window: dt.timedelta) -> Count:
+    """One address's failed logins under any username, after one more: failures each within
+    `window` of the last add up; the `limit`-th makes the address wait `window`, and the count
+    starts again. Stops one address trying a common password against every username."""
+    stale = count.last is None or now - count.last >= window
+    failures = 1 if stale else count.failures + 1
+    if limit > 0 and failures >= limit:
+        return Count(0, now, now + window)
+    return Count(failures, now, count.until)
+
+
 def address_delay(failures: int, rules: Rules) -> dt.timedelta:
     """The wait after an unknown address's `failures`-th failure: none for the first few, then
     1, 2, 4 ... minutes, never more than the cap."""

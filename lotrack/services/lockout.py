@@ -4,14 +4,26 @@ what an administrator sees and lifts. The rules themselves are in domain/lockout
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
-from lotrack.domain.lockout import LOGIN, SIGNING, Count, Rules, address_failed, lock_failed
+from lotrack.domain.lockout import (
+    LOGIN,
+    SIGNING,
+    Count,
+    Rules,
+    address_failed,
+    lock_failed,
+    spray_failed,
+)
 from lotrack.domain.text import N_, said
 from lotrack.models import KnownAddress, LoginThrottle, User
 from lotrack.services import audit
@@ -51,13 +63,57 @@ def address_failed_login(
     # Rows quiet for a day count nothing any more: purged so that many tried names do not pile up.
     cutoff = now - dt.timedelta(hours=rules.quiet_hours)
     session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < cutoff))
-    row = _throttle(session, username, address)
-    if row is None:
-        row = LoginThrottle(username=username, address=address, failures=0, last_failure_at=now)
-        session.add(row)
-    after = address_failed(Count(row.failures, row.last_failure_at, row.wait_until), now, rules)
+    return _counted(session, username, address, now, lambda c: address_failed(c, now, rules))
+
+
+# The row counting an address's failed logins under any username: no username is empty.
+SPRAY = ""
+
+
+def spray_wait(session: Session, address: str) -> dt.datetime | None:
+    """Until when `address` must wait before any login is heard (None: it may now)."""
+    return address_wait(session, SPRAY, address)
+
+
+def spray_failed_login(
+    session: Session, address: str, limit: int, window: dt.timedelta
+) -> dt.datetime | None:
+    """Count a failed login from `address` whatever the username (domain spray_failed). In the
+    database, not a process's memory: every worker and every host counts the same failures."""
+    now = utcnow()
+    return _counted(session, SPRAY, address, now, lambda c: spray_failed(c, now, limit, window))
+
+
+def _counted(
+    session: Session,
+    username: str,
+    address: str,
+    now: dt.datetime,
+    rule: Callable[[Count], Count],
+) -> dt.datetime | None:
+    """One more failure on the (username, address) row, made if missing, under a row lock: two
+    hosts counting at once neither lose a failure nor collide on the row's unique key."""
+    created = _insert_missing(session).values(
+        username=username, address=address, failures=0, last_failure_at=now
+    )
+    session.execute(created.on_conflict_do_nothing(index_elements=["username", "address"]))
+    row = session.scalar(
+        select(LoginThrottle)
+        .where(LoginThrottle.username == username, LoginThrottle.address == address)
+        .with_for_update()
+    )
+    assert row is not None  # inserted above or by another transaction that committed
+    last = row.last_failure_at if row.failures else None
+    after = rule(Count(row.failures, last, row.wait_until))
     row.failures, row.last_failure_at, row.wait_until = after.failures, now, after.until
     return after.until
+
+
+def _insert_missing(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in this database's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(LoginThrottle)
+    return sqlite_insert(LoginThrottle)
 
 
 def logged_in_from(session: Session, user: User, username: str, address: str) -> None:

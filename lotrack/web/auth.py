@@ -3,6 +3,7 @@ change."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import time
@@ -21,8 +22,7 @@ from lotrack.errors import status_of
 from lotrack.i18n import spoken, translate
 from lotrack.request_scope import actor, db_session, keep_writes, refused, setting
 from lotrack.schemas import ReasonIn
-from lotrack.security import login_throttle
-from lotrack.services import accounts, api_tokens, enrolment, passwords
+from lotrack.services import accounts, api_tokens, enrolment, lockout, passwords
 from lotrack.web.forms import NO_FORM, FormState, submit
 from lotrack.web.guard import consume_expired_flag, login_required
 
@@ -46,10 +46,12 @@ def login() -> ResponseReturnValue:
     if request.method == "POST":
         # The client's address (behind a proxy, as LOTRACK_TRUSTED_PROXIES lets ProxyFix see it).
         address = address_key(request.remote_addr)
-        limit, window = setting("LOGIN_FAILURES_PER_ADDRESS"), setting("LOCKOUT_MINUTES") * 60
-        wait = login_throttle().wait(address, limit, window)
-        if wait:
+        limit = setting("LOGIN_FAILURES_PER_ADDRESS")
+        window = dt.timedelta(minutes=setting("LOCKOUT_MINUTES"))
+        until = lockout.spray_wait(db_session(), address) if limit > 0 else None
+        if until is not None:
             # Refused before any password is checked: nothing learnt, no hash computed, no write.
+            wait = (until - utcnow()).total_seconds()
             log.warning("login throttled for address %s (%.0f s left)", address, wait)
             minutes = math.ceil(wait / 60)
             error = _(
@@ -78,7 +80,8 @@ def login() -> ResponseReturnValue:
                 seconds = max(1, math.ceil((outcome.retry_at - utcnow()).total_seconds()))
                 return page, 429, {"Retry-After": str(seconds)}
             keep_writes()  # the failure count and the audit event are kept although refused
-            login_throttle().failed(address, limit, window)
+            if limit > 0:
+                lockout.spray_failed_login(db_session(), address, limit, window)
             return page, 401
         chosen = session.get("language")
         session.clear()  # a fresh session: no fixation

@@ -19,10 +19,10 @@ from lotrack.documents.tokens import (
     MAX_TOKEN_LENGTH,
     SIGNATURE_BYTES,
     check_token,
-    load_or_create_signing_key,
     make_token,
     public_key_pem,
 )
+from lotrack.keys import load_key
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = KEY.public_key()
@@ -168,11 +168,10 @@ def test_the_published_pem_checks_tokens_offline() -> None:
 
 
 def test_the_signing_key_is_created_once_private_and_kept(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
-    key = load_or_create_signing_key(instance)
-    path = instance / "label_signing_key.pem"
+    path = tmp_path / "instance" / "label_signing_key.pem"
+    key = load_key(path, "LOTRACK_LABEL_KEY_FILE", create=True)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    again = load_or_create_signing_key(instance)
+    again = load_key(path, "LOTRACK_LABEL_KEY_FILE", create=False)
     token = make_token(key, "U", "A999925000001")
     assert check_token(again.public_key(), token).genuine
     assert public_key_pem(again) == public_key_pem(key)

@@ -4,6 +4,7 @@ limits against a fake clock, cookie flags (Secure over TLS) and a fresh session 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -13,9 +14,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import lotrack.security
+from lotrack import create_app
 from lotrack.domain.errors import ValidationFailed
 from lotrack.models import AuditHead
-from lotrack.services import accounts, passwords
+from lotrack.services import accounts, lockout, passwords
+from lotrack.web import auth
 from tests.conftest import PASSWORDS, csrf_token, login
 
 PAGE = "/account/password"
@@ -164,7 +167,21 @@ def _login_from(app, address: str, username: str, password: str):
     return login(client, username, password)
 
 
-def test_one_address_spraying_many_usernames_is_made_to_wait(demo_app, clock):
+@pytest.fixture
+def later(monkeypatch) -> list[dt.timedelta]:
+    """The time the login throttle (kept in the database) reads: now + the list's one entry."""
+    shift = [dt.timedelta(0)]
+    real = lockout.utcnow
+
+    def now() -> dt.datetime:
+        return real() + shift[0]
+
+    for module in (lockout, auth, accounts):
+        monkeypatch.setattr(module, "utcnow", now)
+    return shift
+
+
+def test_one_address_spraying_many_usernames_is_made_to_wait(demo_app, later):
     demo_app.config["LOTRACK_LOGIN_FAILURES_PER_ADDRESS"] = 3
     for name in ("tech", "qa", "md"):  # one guess each: no account reaches its own lockout
         assert _login_from(demo_app, "203.0.113.7", name, "Summer2024 guess").status_code == 401
@@ -174,11 +191,32 @@ def test_one_address_spraying_many_usernames_is_made_to_wait(demo_app, clock):
     assert b"Too many failed logins from this address" in throttled.data
     # Another address is not affected, and the sprayer may try again once the window has passed.
     assert _login_from(demo_app, "198.51.100.2", "nurse", PASSWORDS["nurse"]).status_code == 302
-    clock.offset = 15 * 60 + 1
+    later[0] = dt.timedelta(minutes=15, seconds=1)
     assert _login_from(demo_app, "203.0.113.7", "nurse", PASSWORDS["nurse"]).status_code == 302
 
 
-def test_a_throttled_attempt_checks_no_password_and_writes_nothing(demo_app, clock):
+def test_every_worker_and_host_counts_the_same_failures(demo_app, backend, tmp_path):
+    """The count is in the database: a second app on the same database (another host) sees the
+    failures the first one counted and refuses the address too."""
+    demo_app.config["LOTRACK_LOGIN_FAILURES_PER_ADDRESS"] = 2
+    other = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "other-host"),
+            "LOTRACK_DATABASE_URL": demo_app.config["LOTRACK_DATABASE_URL"],
+            "LOTRACK_LOGIN_FAILURES_PER_ADDRESS": 2,
+        }
+    )
+    try:
+        assert _login_from(demo_app, "203.0.113.8", "tech", "guess one").status_code == 401
+        assert _login_from(other, "203.0.113.8", "qa", "guess two").status_code == 401
+        assert _login_from(demo_app, "203.0.113.8", "md", PASSWORDS["md"]).status_code == 429
+        assert _login_from(other, "203.0.113.8", "md", PASSWORDS["md"]).status_code == 429
+    finally:
+        other.extensions["lotrack_db"].engine.dispose()
+
+
+def test_a_throttled_attempt_checks_no_password_and_writes_nothing(demo_app):
     demo_app.config["LOTRACK_LOGIN_FAILURES_PER_ADDRESS"] = 1
     _login_from(demo_app, "203.0.113.9", "tech", "not the password")
     head = select(AuditHead.seq).where(AuditHead.id == 1)
@@ -317,3 +355,13 @@ def test_login_issues_a_fresh_session(client, demo_app):
     # And the form token of the anonymous session is void in the new one.
     resp = client.post("/logout", data={"csrf_token": old_token})
     assert resp.status_code == 400 and _in(client)
+
+
+def test_a_session_roams_between_networks_and_hosts(demo_app):
+    """Not bound to the address or the browser's fingerprint: a bedside phone moving from Wi-Fi
+    to mobile data, or a load balancer sending it to another host, keeps its session."""
+    client = demo_app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "10.1.2.3", "HTTP_USER_AGENT": "Phone/1"})
+    assert login(client, "nurse").status_code == 302
+    client.environ_base.update({"REMOTE_ADDR": "100.64.7.9", "HTTP_USER_AGENT": "Phone/1 (4G)"})
+    assert client.get(PAGE).status_code == 200
