@@ -179,7 +179,17 @@ RECORD_GUARDS["certificate"] = (
     ("superseded_by_id", "superseded_at"),
 )
 RECORD_GUARDS["label_print"] = (
-    ("unit_id", "printed_by_id", "printed_at", "reprint", "reason", "stock", "lot_state"),
+    (
+        "unit_id",
+        "printed_by_id",
+        "printed_at",
+        "reprint",
+        "reason",
+        "stock",
+        "lot_state",
+        "output",  # revision 0017
+        "dpi",
+    ),
     (),
 )
 RECORD_GUARDS["bedside_scan"] = (

@@ -10,7 +10,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from lotrack.migrations.guards import record_guard_statements, record_unguard_statements
+from lotrack.migrations.guards import (
+    RECORD_GUARDS,
+    record_guard_statements,
+    record_unguard_statements,
+)
 
 revision = '0004'
 down_revision = '0003'
@@ -18,6 +22,14 @@ branch_labels = None
 depends_on = None
 
 DOCUMENT_GUARDS = ("certificate", "label_print")
+# The guarded columns as they stand at this revision (0017 adds label_print's output and dpi).
+GUARDS_0004 = {
+    "certificate": RECORD_GUARDS["certificate"],
+    "label_print": (
+        ("unit_id", "printed_by_id", "printed_at", "reprint", "reason", "stock", "lot_state"),
+        (),
+    ),
+}
 
 
 def upgrade() -> None:
@@ -62,7 +74,9 @@ def upgrade() -> None:
     with op.batch_alter_table('label_print', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_label_print_unit_id'), ['unit_id'], unique=False)
 
-    for statement in record_guard_statements(op.get_bind().dialect.name, DOCUMENT_GUARDS):
+    for statement in record_guard_statements(
+        op.get_bind().dialect.name, DOCUMENT_GUARDS, GUARDS_0004
+    ):
         op.execute(statement)
 
 
