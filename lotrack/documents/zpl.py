@@ -23,7 +23,7 @@ import qrcode.util
 from lotrack.documents.bilingual import Captions
 from lotrack.documents.codes import QR_ERROR_CORRECTION, QUIET_MODULES
 from lotrack.domain.errors import ValidationFailed
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_
 
 # No media type is registered for ZPL. Not text/plain: a browser would show it and a proxy or
 # client might transcode it, while these bytes are a printer's program, UTF-8 as ^CI28 says.
@@ -206,13 +206,8 @@ def wrap_items(items: list[str], width: int, height: int, sep: str = " · ") -> 
     return lines
 
 
-def _does_not_fit(what: str) -> ValidationFailed:
-    return ValidationFailed(
-        said(
-            "The label's %(what)s does not fit the label stock: choose a larger stock.", what=what
-        ),
-        {"stock": N_("too small for this label")},
-    )
+def _does_not_fit(message: str) -> ValidationFailed:
+    return ValidationFailed(message, {"stock": N_("too small for this label")})
 
 
 def label_zpl(
@@ -243,7 +238,9 @@ def label_zpl(
     code = fmt.code128(x, y, expiry["data"], fmt.dots(4.5))
     y += code.height + fmt.dots(1.2)
     if any(f.x + f.width + quiet > qr.x and f.y < qr.y + qr.height for f in fmt.fields[1:]):
-        raise _does_not_fit("bar codes")
+        raise _does_not_fit(
+            N_("The label's bar codes do not fit the label stock: choose a larger stock.")
+        )
     _text_block(fmt, _paragraphs(label, t), margin, max(y, qr.y + qr.height + margin))
     return fmt.zpl()
 
@@ -264,7 +261,9 @@ def _text_block(fmt: _Format, paragraphs: list[tuple[list[str], bool]], x: int, 
         if top + needed <= bottom:
             break
     else:
-        raise _does_not_fit("text")
+        raise _does_not_fit(
+            N_("The label's text does not fit the label stock: choose a larger stock.")
+        )
     y = top
     for lines, framed in laid:
         indent = pad if framed else 0

@@ -203,9 +203,9 @@ def print_zpl_labels(
     always a print."""
     _check_sheet(actor, units, printing)
     if dpi not in ZPL_DPIS:
-        choices = " or ".join(str(d) for d in ZPL_DPIS)
+        choices = ", ".join(str(d) for d in ZPL_DPIS)
         raise ValidationFailed(
-            said("Thermal printers print at %(choices)s dpi.", choices=choices),
+            said("A thermal printer's resolution is one of %(choices)s dpi.", choices=choices),
             {"dpi": said("one of %(choices)s", choices=choices)},
         )
     text = _logged(
