@@ -162,7 +162,7 @@ class _Format:
 
     def qr(self, x_right: int, y: int, url: str) -> Field:
         modules = qr_modules(url)
-        magnification = max(1, min(10, self.dots(QR_MM) // modules))
+        magnification = max(2, min(10, self.dots(QR_MM) // modules))  # 1 dot: unreadable
         size = modules * magnification
         command = f"^BQN,2,{magnification}^FH{HEX}^FDMA,{hex_escaped(url)}"
         return self.add(Field(x_right - size, y, size, size, command))
@@ -213,7 +213,10 @@ def _does_not_fit(message: str) -> ValidationFailed:
 def label_zpl(
     label: dict[str, Any], t: Captions, stock_mm: tuple[float, float], dpi: int, font: str
 ) -> str:
-    """One label as one ^XA…^XZ format on a stock of `stock_mm` (width, height)."""
+    """One label as one ^XA…^XZ format on a stock of `stock_mm` (width, height). Never a
+    preview's: a preview must not be printable as a label."""
+    if label["preview"]:
+        raise ValueError("a label preview is a PDF, never ZPL")
     mm = DOTS_PER_MM[dpi]
     fmt = _Format(round(stock_mm[0] * mm), round(stock_mm[1] * mm), dpi, font)
     margin, quiet = fmt.dots(MARGIN_MM), QUIET_MODULES * MODULE_DOTS[dpi]
@@ -242,6 +245,10 @@ def label_zpl(
             N_("The label's bar codes do not fit the label stock: choose a larger stock.")
         )
     _text_block(fmt, _paragraphs(label, t), margin, max(y, qr.y + qr.height + margin))
+    if any(f.x + f.width > fmt.width or f.y + f.height > fmt.height for f in fmt.fields):
+        raise _does_not_fit(
+            N_("The label's bar codes do not fit the label stock: choose a larger stock.")
+        )
     return fmt.zpl()
 
 

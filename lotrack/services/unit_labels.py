@@ -106,6 +106,7 @@ def _label(
         "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
         "usable": lot.state in USABLE_LOT_STATES
         and not clock.expired(session, lot.expires_on, now),
+        "preview": preview,  # which ZPL refuses: a preview is never printable as a label
     }
 
 

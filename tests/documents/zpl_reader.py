@@ -162,3 +162,11 @@ def read(text: str) -> list[Format]:
     if current is not None:
         raise ZplError("a format without ^XZ")
     return formats
+
+
+def assert_inside(fmt: Format) -> None:
+    """Every field, origin and extent, on the label (^PW × ^LL)."""
+    for f in fmt.fields:
+        width, height = f.size
+        assert f.x >= 0 and f.y >= 0, f
+        assert f.x + width <= fmt.width and f.y + height <= fmt.height, (f, fmt.width, fmt.height)
