@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
                 choices=", ".join(JURISDICTIONS),
             ),
             {"LOTRACK_LABEL_JURISDICTION": ", ".join(JURISDICTIONS)},
+        )
+    # Written into every ZPL text field's ^A@ command: a drive, a name and an extension, nothing
+    # that could end the command (a comma) or start another (^, ~).
+    if not re.fullmatch(r"[A-Z]:[A-Za-z0-9_-]{1,16}\.[A-Za-z]{3}", cfg["LOTRACK_ZPL_FONT"]):
+        raise ValidationFailed(
+            said(
+                "LOTRACK_ZPL_FONT %(value)s: a printer font file such as E:ANMDS.TTF is expected.",
+                value=cfg["LOTRACK_ZPL_FONT"],
+            ),
+            {"LOTRACK_ZPL_FONT": "E:ANMDS.TTF"},
         )
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"

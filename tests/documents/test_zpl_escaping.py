@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lotrack.config import build_config
 from lotrack.documents import zpl
 from lotrack.documents.bilingual import Captions
+from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.label_output import ZPL_DPIS
 from tests.documents.zpl_reader import assert_inside, read
 
@@ -94,3 +96,10 @@ def test_a_preview_is_never_zpl() -> None:
     label = label_of("A") | {"preview": True}
     with pytest.raises(ValueError, match="preview"):
         zpl.label_zpl(label, Captions(), (101.6, 50.8), 203, "E:ANMDS.TTF")
+
+
+@pytest.mark.parametrize("font", ["E:ANMDS.TTF^FDX", "E:A,B.TTF", "ANMDS.TTF", "E:~JA.TTF", ""])
+def test_a_font_setting_that_could_break_a_command_stops_the_app(tmp_path, font: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        build_config(tmp_path, {"LOTRACK_ZPL_FONT": font})
+    assert "LOTRACK_ZPL_FONT" in refused.value.fields
