@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ DEFAULTS: dict[str, Any] = {
     # Printed into every QR code: where /v/<token> is reachable from a phone at the bedside.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "LABEL_STOCK": "4x2in",  # or "100x100mm" (bag label)
+    # The TrueType font ZPL labels print their text in (thermal printers, README): it must be
+    # installed on every printer that prints them, since the printers' built-in fonts have no
+    # Chinese. The default is Zebra's Andale Mono Simplified Chinese (ANMDS.TTF, a Unicode font
+    # of about 22 MB, downloaded to the printer's flash, drive E:). The layout assumes a monospaced
+    # font of its metrics: Latin glyphs 0.6 of a Chinese one's width (documents/zpl.py).
+    "ZPL_FONT": "E:ANMDS.TTF",
     # Which investigational-use statement labels carry ("CN": China's GCP, "US": 21 CFR 312.6),
     # chosen with the lot's facts by domain/label_statements.py: never typed at a print.
     "LABEL_JURISDICTION": "CN",
@@ -176,6 +183,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
                 choices=", ".join(JURISDICTIONS),
             ),
             {"LOTRACK_LABEL_JURISDICTION": ", ".join(JURISDICTIONS)},
+        )
+    # Written into every ZPL text field's ^A@ command: a drive, a name and an extension, nothing
+    # that could end the command (a comma) or start another (^, ~).
+    if not re.fullmatch(r"[A-Z]:[A-Za-z0-9_-]{1,16}\.[A-Za-z]{3}", cfg["LOTRACK_ZPL_FONT"]):
+        raise ValidationFailed(
+            said(
+                "LOTRACK_ZPL_FONT %(value)s: a printer font file such as E:ANMDS.TTF is expected.",
+                value=cfg["LOTRACK_ZPL_FONT"],
+            ),
+            {"LOTRACK_ZPL_FONT": "E:ANMDS.TTF"},
         )
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"

@@ -172,4 +172,5 @@ def printing() -> Printing:
         product_code=setting("PRODUCT_CODE"),
         product_pattern=setting("PRODUCT_CODE_PATTERN"),
         jurisdiction=setting("LABEL_JURISDICTION"),
+        zpl_font=setting("ZPL_FONT"),
     )

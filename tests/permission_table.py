@@ -227,6 +227,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("documents.unit_label", "POST"): TECH_QA,
     ("documents.preview_lot_labels", "GET"): TECH_QA,  # stamped PREVIEW, nothing logged
     ("documents.preview_unit_label", "GET"): TECH_QA,
+    ("documents.lot_labels_zpl", "POST"): TECH_QA,  # ZPL: print-only, logged, no preview
+    ("documents.unit_label_zpl", "POST"): TECH_QA,
     # ---- clinical (pages) -----------------------------------------------------------------------
     ("clinical.list_patients", "GET"): CLINICAL_READERS,
     ("clinical.new_patient", "GET"): CLINICAL,
@@ -347,6 +349,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_documents.lot_labels", "POST"): TECH_QA,
     ("api_documents.unit_label", "GET"): TECH_QA,
     ("api_documents.unit_label", "POST"): TECH_QA,
+    ("api_documents.lot_labels_zpl", "POST"): TECH_QA,
+    ("api_documents.unit_label_zpl", "POST"): TECH_QA,
     # ---- API: clinical --------------------------------------------------------------------------
     ("api_clinical.Patients", "GET"): CLINICAL_READERS,
     ("api_clinical.Patients", "POST"): CLINICAL,

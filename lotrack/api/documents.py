@@ -1,4 +1,5 @@
-"""/api/v1 certificates of analysis and unit labels (PDF), as on the lot documents page."""
+"""/api/v1 certificates of analysis and unit labels (PDF; ZPL II for thermal printers), as on the
+lot documents page."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from lotrack.api.common import READ, Blueprint, permission
+from lotrack.documents.zpl import MEDIA_TYPE as ZPL_MEDIA_TYPE
 from lotrack.domain.parts import choose_part
 from lotrack.models import Certificate, Lot, Unit
 from lotrack.request_scope import actor, db_session, printing
-from lotrack.schemas.documents import PartArgs, ReasonOptional
+from lotrack.schemas.documents import PartArgs, ReasonOptional, ZplPrint
 from lotrack.services import coa, unit_labels
 from lotrack.services import lot as lots
 
 bp = Blueprint(
-    "api_documents", __name__, description="Certificates of analysis and unit labels (PDF)."
+    "api_documents",
+    __name__,
+    description="Certificates of analysis and unit labels (PDF, and ZPL for thermal printers).",
 )
 LOT = "<string(maxlength=64):lot_number>"
 PDF = {200: {"description": "the PDF", "content": {"application/pdf": {}}}}
@@ -161,3 +165,64 @@ class UnitLabel(MethodView):
         unit = lots.get_unit(session, din)
         sheet = unit_labels.print_labels(session, actor(), [unit], printing(), data["reason"])
         return _pdf(sheet.pdf, f"label-{unit.din}.pdf")
+
+
+PRINTED_ZPL = {
+    200: {
+        "description": "the printed labels as ZPL II, one ^XA…^XZ format per unit, each logged;"
+        " an attachment named labels-<lot>[-partNofM]-<dpi>dpi.zpl (label-<din>-<dpi>dpi.zpl)."
+        " No registered media type exists for ZPL; application/zpl, not text/plain, so that it is"
+        " handed to a printer, never shown or transcoded (it is UTF-8, as its ^CI28 says)",
+        "content": {ZPL_MEDIA_TYPE: {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _zpl(text: str, name: str) -> Response:
+    return Response(
+        text,
+        mimetype=ZPL_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route(f"/lots/{LOT}/labels.zpl", endpoint="lot_labels_zpl")
+class LotLabelsZpl(MethodView):
+    @permission("labels.print")
+    @bp.arguments(ZplPrint)
+    @bp.arguments(PartArgs, location="query")
+    @bp.doc(responses=PRINTED_ZPL)
+    def post(self, data: dict[str, Any], args: dict[str, Any], lot_number: str) -> Response:
+        """Print a lot's labels as ZPL II for a thermal printer, each print logged
+
+        The labels the PDF prints, laid out in dots for a printer at `dpi` (203 or 300; 422
+        naming `dpi` otherwise), on the configured stock, text in LOTRACK_ZPL_FONT. Each print is
+        recorded in the print log (output zpl, its dpi) and the audit trail; a reprint, after a
+        PDF or a ZPL print, needs a `reason`. There is no ZPL preview: preview the PDF.
+        """
+        session = db_session()
+        lot = lots.get_lot(session, lot_number)
+        units, tail = _part(lot, args["part"])
+        sheet = unit_labels.print_zpl_labels(
+            session, actor(), units, printing(), data["dpi"], data["reason"]
+        )
+        return _zpl(sheet.zpl, f"labels-{lot.lot_number}{tail}-{sheet.dpi}dpi.zpl")
+
+
+@bp.route("/units/<string(maxlength=64):din>/label.zpl", endpoint="unit_label_zpl")
+class UnitLabelZpl(MethodView):
+    @permission("labels.print")
+    @bp.arguments(ZplPrint)
+    @bp.doc(responses=PRINTED_ZPL)
+    def post(self, data: dict[str, Any], din: str) -> Response:
+        """Print a unit's label as ZPL II for a thermal printer, logged
+
+        As the lot's: `dpi` 203 or 300, logged with its output and dpi, a reprint needs a
+        `reason`.
+        """
+        session = db_session()
+        unit = lots.get_unit(session, din)
+        sheet = unit_labels.print_zpl_labels(
+            session, actor(), [unit], printing(), data["dpi"], data["reason"]
+        )
+        return _zpl(sheet.zpl, f"label-{unit.din}-{sheet.dpi}dpi.zpl")

@@ -179,7 +179,15 @@ RECORD_GUARDS["certificate"] = (
     ("superseded_by_id", "superseded_at"),
 )
 RECORD_GUARDS["label_print"] = (
-    ("unit_id", "printed_by_id", "printed_at", "reprint", "reason", "stock", "lot_state"),
+    (
+        "unit_id",
+        "printed_by_id",
+        "printed_at",
+        "reprint",
+        "reason",
+        "stock",
+        "lot_state",
+    ),
     (),
 )
 RECORD_GUARDS["bedside_scan"] = (
@@ -236,6 +244,8 @@ LATER_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (*RECORD_GUARDS["infusion"][0], "witness_meaning", "witness_signed_at"),
         RECORD_GUARDS["infusion"][1],
     ),
+    # 0018: what the print produced (PDF or ZPL) and the ZPL's dpi.
+    "label_print": ((*RECORD_GUARDS["label_print"][0], "output", "dpi"), ()),
     # 0017: the scanned expiry, and whether an exceptional release was acknowledged (0007).
     "bedside_scan": (
         (*RECORD_GUARDS["bedside_scan"][0], "expiry_text", "exceptional_acknowledged"),

@@ -5,10 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.label_output import LabelOutput
 from lotrack.domain.states import LotState
 
 if TYPE_CHECKING:
@@ -41,9 +51,18 @@ class Certificate(Base):
 
 
 class LabelPrint(Base):
-    """Every print of a unit label; a reprint carries its reason."""
+    """Every print of a unit label; a reprint carries its reason. What was printed: a PDF, or
+    ZPL for a thermal printer at the dpi it was laid out for."""
 
     __tablename__ = "label_print"
+    __table_args__ = (
+        CheckConstraint(
+            # NOT NULL spelled out: a CHECK whose condition is NULL passes.
+            "(output = 'pdf' AND dpi IS NULL)"
+            " OR (output = 'zpl' AND dpi IS NOT NULL AND dpi IN (203, 300))",
+            name="dpi_of_output",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -56,6 +75,13 @@ class LabelPrint(Base):
     lot_state: Mapped[LotState] = mapped_column(
         state_column_type(LotState, name="lot_state", length=24)
     )
+    # Prints logged before revision 0018 were all PDFs (the server default says so).
+    output: Mapped[LabelOutput] = mapped_column(
+        state_column_type(LabelOutput, name="output", length=3),
+        default=LabelOutput.PDF,
+        server_default=LabelOutput.PDF.value,
+    )
+    dpi: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[Unit] = relationship()
     printed_by: Mapped[User] = relationship()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lotrack.domain.label_output import ZPL_DPIS
 from lotrack.schemas.base import InputSchema, int_field, text_field
 
 
@@ -18,4 +19,15 @@ class PartArgs(InputSchema):
         required=False,
         load_default=None,
         metadata={"description": "1, 2, ...: needed when the document is longer than one part"},
+    )
+
+
+class ZplPrint(ReasonOptional):
+    """A print of labels as ZPL II: the printer's resolution, and why when it is a reprint."""
+
+    dpi = int_field(
+        metadata={
+            "enum": list(ZPL_DPIS),
+            "description": "the thermal printer's resolution: 203 (8 dots/mm) or 300 (12 dots/mm)",
+        }
     )

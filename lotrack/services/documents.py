@@ -13,6 +13,12 @@ from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN
 STOCKS = {"4x2in": ("101.6mm", "50.8mm"), "100x100mm": ("100mm", "100mm")}
 
 
+def stock_mm(stock: str) -> tuple[float, float]:
+    """A stock's width and height in millimetres (ZPL lays labels out in dots)."""
+    width, height = STOCKS[stock]
+    return float(width.removesuffix("mm")), float(height.removesuffix("mm"))
+
+
 @dataclass(frozen=True)
 class Printing:
     """What the edges pass in from configuration."""
@@ -33,6 +39,7 @@ class Printing:
     product_code: str = "YA000000"
     product_pattern: str = DEFAULT_PRODUCT_PATTERN
     jurisdiction: str = "CN"  # which investigational statement (domain/label_statements.py)
+    zpl_font: str = "E:ANMDS.TTF"  # the printer's font for ZPL labels' text (LOTRACK_ZPL_FONT)
 
     def verify_url(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/v/{token}"

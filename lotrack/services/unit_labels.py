@@ -3,34 +3,46 @@ that cannot be mistaken for labels, and every print logged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
-from lotrack.documents import codes, tokens
+from lotrack.documents import codes, tokens, zpl
 from lotrack.documents.bilingual import Captions
 from lotrack.documents.render import pdf_from_html, render_html
 from lotrack.domain import isbt128, isbt128_structures
 from lotrack.domain.distribution import lot_status
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_expiry import expiry_symbol
+from lotrack.domain.label_output import ZPL_DPIS, LabelOutput
 from lotrack.domain.label_statements import LabelFacts, label_statements
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES
 from lotrack.domain.text import N_, said
 from lotrack.models import LabelPrint, Lot, Unit, User
 from lotrack.services import audit, clock
-from lotrack.services.documents import STOCKS, Printing
+from lotrack.services.documents import STOCKS, Printing, stock_mm
 
+T = TypeVar("T")
 PREVIEW_DATA = "PREVIEW"  # what every bar code of a preview carries: no unit, no product, no date
 
 
 @dataclass(frozen=True)
 class LabelSheet:
     pdf: bytes
+    units: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ZplSheet:
+    """ZPL II text, one ^XA…^XZ format per unit, for a printer at `dpi`."""
+
+    zpl: str
+    dpi: int
     units: list[str] = field(default_factory=list)
 
 
@@ -94,6 +106,7 @@ def _label(
         "state": lot_status(lot.state, lot.expires_on, now, zone),  # EXPIRED once past it
         "usable": lot.state in USABLE_LOT_STATES
         and not clock.expired(session, lot.expires_on, now),
+        "preview": preview,  # which ZPL refuses: a preview is never printable as a label
     }
 
 
@@ -165,6 +178,68 @@ def print_labels(
 ) -> LabelSheet:
     """One page per unit on the configured stock; each print is logged, a reprint needs a reason."""
     _check_sheet(actor, units, printing)
+    pdf = _logged(
+        session,
+        actor,
+        units,
+        printing,
+        reason,
+        LabelOutput.PDF,
+        None,
+        lambda: _render_sheet(session, units, printing),
+    )
+    return LabelSheet(pdf, [u.din for u in units])
+
+
+def print_zpl_labels(
+    session: Session,
+    actor: User,
+    units: list[Unit],
+    printing: Printing,
+    dpi: int,
+    reason: str = "",
+) -> ZplSheet:
+    """The same labels as ZPL II for a thermal printer at `dpi` (203 or 300), one format per unit,
+    through the same checks and the same print log as the PDF. Never a preview: a ZPL label is
+    always a print."""
+    _check_sheet(actor, units, printing)
+    if dpi not in ZPL_DPIS:
+        choices = ", ".join(str(d) for d in ZPL_DPIS)
+        raise ValidationFailed(
+            said("A thermal printer's resolution is one of %(choices)s dpi.", choices=choices),
+            {"dpi": said("one of %(choices)s", choices=choices)},
+        )
+    text = _logged(
+        session,
+        actor,
+        units,
+        printing,
+        reason,
+        LabelOutput.ZPL,
+        dpi,
+        lambda: zpl.labels_zpl(
+            [_label(session, u, u.lot, printing) for u in units],
+            Captions(printing.languages),
+            stock_mm(printing.stock),
+            dpi,
+            printing.zpl_font,
+        ),
+    )
+    return ZplSheet(text, dpi, [u.din for u in units])
+
+
+def _logged(
+    session: Session,
+    actor: User,
+    units: list[Unit],
+    printing: Printing,
+    reason: str,
+    output: LabelOutput,
+    dpi: int | None,
+    render: Callable[[], T],
+) -> T:
+    """`render()`, with each unit's print logged and audited: refused before anything is rendered
+    or written when a unit was printed before (in any output) and no reason is given."""
     printed_before = set(
         session.scalars(
             select(LabelPrint.unit_id).where(LabelPrint.unit_id.in_([u.id for u in units]))
@@ -175,7 +250,7 @@ def print_labels(
             N_("Some of these labels were printed before; a reprint needs a reason."),
             {"reason": N_("required for a reprint")},
         )
-    pdf = _render_sheet(session, units, printing)
+    rendered = render()
     for u in units:
         audit.created(
             session,
@@ -187,10 +262,12 @@ def print_labels(
                 reason=(reason or "").strip(),
                 stock=printing.stock,
                 lot_state=u.lot.state,
+                output=output,
+                dpi=dpi,
             ),
             reason=reason,
         )
-    return LabelSheet(pdf, [u.din for u in units])
+    return rendered
 
 
 def prints_of(session: Session, lot: Lot) -> list[LabelPrint]:

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from lotrack.documents.tokens import public_key_pem
+from lotrack.documents.zpl import MEDIA_TYPE as ZPL_MEDIA_TYPE
 from lotrack.domain.errors import DomainError
 from lotrack.domain.parts import choose_part, part_count
 from lotrack.domain.permissions import may
@@ -18,7 +19,7 @@ from lotrack.i18n import spoken
 from lotrack.models import Lot, Unit
 from lotrack.request_scope import actor, db_session, printing, refused
 from lotrack.schemas import parse
-from lotrack.schemas.documents import PartArgs
+from lotrack.schemas.documents import PartArgs, ZplPrint
 from lotrack.services import coa, token_verification, unit_labels
 from lotrack.services import lot as lots
 from lotrack.web.guard import permission
@@ -171,20 +172,46 @@ def _label_sheet(
     return _pdf(sheet.pdf, filename)
 
 
-def _lot_sheet(lot_number: str, *, preview: bool) -> ResponseReturnValue:
-    """One part of the lot's labels (?part=; the whole when it fits in one PDF), refused before
-    rendering when the lot has more units than one PDF holds and no part is named."""
-    lot = lots.get_lot(db_session(), lot_number)
+def _lot_part(lot: Lot) -> tuple[list[Unit], str]:
+    """The units of the part asked for (?part=; all when they fit in one document) and the file
+    name's tail; refused (naming `part`) before rendering when the lot has more units than one
+    document holds and no part is named."""
     units = list(lot.units)
+    number = parse(PartArgs(), {"part": request.args.get("part", "")})["part"]
+    part = choose_part(len(units), printing().max_labels, number)
+    return part.of(units), f"-part{part.number}of{part.count}" if part.count > 1 else ""
+
+
+def _lot_sheet(lot_number: str, *, preview: bool) -> ResponseReturnValue:
+    """One part of the lot's labels as a PDF, printed or previewed."""
+    lot = lots.get_lot(db_session(), lot_number)
     try:
-        number = parse(PartArgs(), {"part": request.args.get("part", "")})["part"]
-        part = choose_part(len(units), printing().max_labels, number)
+        units, tail = _lot_part(lot)
     except DomainError as err:
         return _refused(lot, err)
-    name = f"labels-{lot.lot_number}"
-    name += f"-part{part.number}of{part.count}" if part.count > 1 else ""
-    name += "-PREVIEW.pdf" if preview else ".pdf"
-    return _label_sheet(lot, part.of(units), name, preview=preview)
+    name = f"labels-{lot.lot_number}{tail}{'-PREVIEW' if preview else ''}.pdf"
+    return _label_sheet(lot, units, name, preview=preview)
+
+
+def _zpl_sheet(lot: Lot, units: list[Unit], stem: str) -> ResponseReturnValue:
+    """The labels as ZPL II for a thermal printer at the form's dpi: always a print, logged as
+    the PDF's are (a reprint needs the form's reason). There is no ZPL preview."""
+    session = db_session()
+    try:
+        form = parse(
+            ZplPrint(),
+            {"dpi": request.form.get("dpi", ""), "reason": request.form.get("reason", "")},
+        )
+        sheet = unit_labels.print_zpl_labels(
+            session, actor(), units, printing(), form["dpi"], form["reason"]
+        )
+    except DomainError as err:
+        return _refused(lot, err)
+    return Response(
+        sheet.zpl,
+        mimetype=ZPL_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{stem}-{sheet.dpi}dpi.zpl"'},
+    )
 
 
 @bp.get("/lots/<lot_number>/labels.pdf")
@@ -214,3 +241,22 @@ def lot_labels(lot_number: str) -> ResponseReturnValue:
 def unit_label(din: str) -> ResponseReturnValue:
     unit = lots.get_unit(db_session(), din)
     return _label_sheet(unit.lot, [unit], f"label-{unit.din}.pdf", preview=False)
+
+
+@bp.post("/lots/<lot_number>/labels.zpl")
+@permission("labels.print")
+def lot_labels_zpl(lot_number: str) -> ResponseReturnValue:
+    """The lot's labels (or one part's) as ZPL II for a thermal printer, each print logged."""
+    lot = lots.get_lot(db_session(), lot_number)
+    try:
+        units, tail = _lot_part(lot)
+    except DomainError as err:
+        return _refused(lot, err)
+    return _zpl_sheet(lot, units, f"labels-{lot.lot_number}{tail}")
+
+
+@bp.post("/units/<string(maxlength=64):din>/label.zpl")
+@permission("labels.print")
+def unit_label_zpl(din: str) -> ResponseReturnValue:
+    unit = lots.get_unit(db_session(), din)
+    return _zpl_sheet(unit.lot, [unit], f"label-{unit.din}")

@@ -24,6 +24,10 @@ EXPECTED = {
     "/api/v1/lots/{lot_number}/units": {"post"},
     "/api/v1/lots/needs-decision": {"get"},
     "/api/v1/units/{din}": {"get"},
+    "/api/v1/lots/{lot_number}/labels.pdf": {"get", "post"},
+    "/api/v1/units/{din}/label.pdf": {"get", "post"},
+    "/api/v1/lots/{lot_number}/labels.zpl": {"post"},
+    "/api/v1/units/{din}/label.zpl": {"post"},
     "/api/v1/trace/back": {"get"},
     "/api/v1/trace/forward": {"get"},
     "/api/v1/trace/patient": {"get"},
@@ -66,3 +70,11 @@ def test_the_openapi_document_lists_every_path_and_the_bearer_scheme(client) -> 
     lot = doc["components"]["schemas"]["LotDetail"]["properties"]
     assert {"lot_number", "state", "units"} <= set(lot)
     assert doc["components"]["schemas"]["PassageOut"]["properties"]["doublings"]["type"] == "string"
+    # ZPL is print-only (no GET, so no preview) and says what it answers and what it takes.
+    for path in ("/api/v1/lots/{lot_number}/labels.zpl", "/api/v1/units/{din}/label.zpl"):
+        assert set(doc["paths"][path]) & METHODS == {"post"}, path
+        answer = doc["paths"][path]["post"]["responses"]["200"]["content"]
+        assert set(answer) == {"application/zpl"}, path
+    dpi = doc["components"]["schemas"]["ZplPrint"]["properties"]["dpi"]
+    assert (dpi["type"], dpi["enum"]) == ("integer", [203, 300])
+    assert "dpi" in doc["components"]["schemas"]["ZplPrint"]["required"]
