@@ -57,10 +57,14 @@ def hex_escaped(text: str) -> str:
 
 def code128_data(data: str) -> str:
     """Field data of a ^BC symbol in subset B: the Start Code B invocation `>:`, then `data`
-    with `>` as `><` and `~` as `>=` (the invocation codes for them), ^FH-escaped."""
+    with `>` as `><` (its invocation code in ZPL II's ^BC table), ^FH-escaped."""
     if not all(32 <= ord(c) <= 126 for c in data):
         raise ValueError(f"Code 128 subset B holds printable ASCII only: {data!r}")
-    return ">:" + hex_escaped(data.replace(">", "><").replace("~", ">="))
+    if "^" in data or "~" in data:
+        # ISBT 128 data never holds them, and ZPL needs invocation codes for them whose table
+        # reads ambiguously: refused rather than printed as a guess.
+        raise ValueError(f"Code 128 data with ^ or ~ is not printed in ZPL: {data!r}")
+    return ">:" + hex_escaped(data.replace(">", "><"))
 
 
 def code128_modules(data: str) -> int:

@@ -3,8 +3,8 @@ what it draws and its data with ^FH hex escapes undone, Code 128 invocation code
 
 Written from the ZPL II Programming Guide, not from lotrack/documents/zpl.py, so that the two can
 disagree: a field's data ends at the next `^` (a raw `^` in data would cut it short, and a raw
-`~` is refused outright), `_XX` under ^FH is one byte, and in ^BC subset B `><` is `>`, `>=` is
-`~` and `>:` is the Start Code B."""
+`~` is refused outright), `_XX` under ^FH is one byte, and in ^BC subset B `><` is `>` and
+`>:` is the Start Code B (lotrack prints no other invocation code)."""
 
 from __future__ import annotations
 
@@ -93,9 +93,9 @@ def code128(data: str) -> str:
     while i < len(rest):
         if rest[i] == ">":
             pair = rest[i : i + 2]
-            if pair not in ("><", ">="):
-                raise ZplError(f"an invocation code other than >< or >=: {rest!r}")
-            out.append(">" if pair == "><" else "~")
+            if pair != "><":
+                raise ZplError(f"an invocation code other than ><: {rest!r}")
+            out.append(">")
             i += 2
         else:
             out.append(rest[i])
