@@ -118,10 +118,13 @@ def dictionary_file(app: Flask) -> Path:
 
 
 def dictionary_of(app: Flask) -> ctcae.Dictionary | None:
-    """The dictionary the site loaded, checked (refused at start if unusable); None: built-in.
-    Every term the investigator's brochure expects must be one of its terms."""
+    """The dictionary the site loaded, checked (an unusable file is refused at start); None: the
+    built-in subset. Every term the investigator's brochure expects must be one of its terms."""
     path = dictionary_file(app)
-    chosen = ctcae.load(path) if path.exists() or app.config.get("LOTRACK_CTCAE_FILE") else None
+    chosen = ctcae.load(path) if path.exists() else None  # an unusable file stops the start
+    if chosen is None and app.config.get("LOTRACK_CTCAE_FILE"):
+        # Not loaded yet (`lotrack ctcae load` needs the app to start): the built-in subset.
+        app.logger.warning("LOTRACK_CTCAE_FILE %s does not exist: built-in CTCAE subset", path)
     terms = (chosen or ctcae.builtin()).terms
     unknown = [t for t in expected_terms(app.config) if t not in terms]
     if unknown:
