@@ -79,10 +79,9 @@ DEFAULTS: dict[str, Any] = {
     # The terms the investigator's brochure lists as expected (its reference safety information),
     # separated by "|", each a term of the dictionary. A serious related event of any other term
     # is a SUSAR with an expedited report due (domain/adverse.py). Empty: every event is
-    # unexpected, the safe side (more expedited reports, never fewer) until the sponsor's IB
-    # version is entered here with IB_VERSION.
+    # unexpected, the safe side (more expedited reports, never fewer) until the sponsor's
+    # brochure's terms are entered here. An event keeps the expectedness it was recorded with.
     "IB_EXPECTED_TERMS": "",
-    "IB_VERSION": "",
     # The audit trail's anchor (services/audit_anchor.py): the Ed25519 key that signs checkpoints
     # of the chain's head, and the file they are appended to. Empty: in the instance folder.
     # Keep the key where the database's owner cannot write it; copy the file off the host.
