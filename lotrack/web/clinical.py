@@ -229,7 +229,9 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
 
     values = form_values()  # the seriousness checkboxes arrive as several values of one name
     values["seriousness"] = ",".join(request.form.getlist("seriousness"))
-    if values.pop("action", "") == "propose":
+    # "Propose the grade" is the form's first button, so Enter in any field presses it: without
+    # a measurement there is nothing to propose and the form is recorded as typed.
+    if values.pop("action", "") == "propose" and values.get("measurement"):
         return _propose(patient, values)
     return submit(
         "adverse", io.AdverseEventIn(), act, lambda form: _page(patient, form), values=values

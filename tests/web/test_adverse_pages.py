@@ -154,3 +154,22 @@ def test_the_reports_counts_link_to_their_events(demo_app, client):
     assert link in page
     listed = text(client.get(link))
     assert f"AE {event}" in listed and "Infusion related reaction" in listed
+
+
+def test_enter_without_a_measurement_records_the_form_as_typed(demo_app, client):
+    """Enter in a field presses the form's first button (Propose): with no measurement there is
+    nothing to propose, so the event is recorded as typed, or refused naming the field."""
+    login(client, "nurse")
+    today = cs.today().isoformat()
+    form = {
+        "term": "Nausea",
+        "onset_on": today,
+        "attribution": "unlikely",
+        "outcome": "recovering",
+        "action": "propose",
+    }
+    before = count(demo_app, AdverseEvent)
+    refused = post(client, f"{PAGE}/adverse-events", form, PAGE)
+    assert refused.status_code == 422 and count(demo_app, AdverseEvent) == before
+    done = post(client, f"{PAGE}/adverse-events", {**form, "grade": "1"}, PAGE)
+    assert done.status_code == 302 and count(demo_app, AdverseEvent) == before + 1
