@@ -52,6 +52,13 @@ def test_the_built_in_dictionary_names_its_source_and_covers_every_soc():
         ("Blood bilirubin increased", "Investigations", "10005364", "1234"),
         ("Acidosis", "Metabolism and nutrition disorders", "10000486", "1345"),
         ("Hypotension", "Vascular disorders", "10021097", "12345"),
+        ("Rash maculo-papular", "Skin and subcutaneous tissue disorders", "10037868", "123"),
+        (
+            "Respiratory failure",
+            "Respiratory, thoracic and mediastinal disorders",
+            "10038695",
+            "45",
+        ),
         ("Urticaria", "Skin and subcutaneous tissue disorders", "10046735", "123"),
         (
             "Immune system disorders - Other, specify",
