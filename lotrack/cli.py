@@ -14,9 +14,20 @@ from sqlalchemy.orm import Session
 
 from lotrack import backup as backups
 from lotrack import db_roles
+from lotrack.domain import ctcae
 from lotrack.domain.errors import DomainError
+from lotrack.i18n import dictionary_file
 from lotrack.request_scope import audit_anchor, database
-from lotrack.services import accounts, api_tokens, audit, enrolment, role_grants, seed, specs
+from lotrack.services import (
+    accounts,
+    api_tokens,
+    audit,
+    ctcae_load,
+    enrolment,
+    role_grants,
+    seed,
+    specs,
+)
 from lotrack.services import audit_anchor as audit_anchors
 
 lotrack_cli = AppGroup("lotrack", help="lotrack operations.")
@@ -24,10 +35,12 @@ user_cli = AppGroup("user", help="User accounts.")
 token_cli = AppGroup("token", help="API bearer tokens.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 specs_cli = AppGroup("specs", help="Release specifications under specs/.")
+ctcae_cli = AppGroup("ctcae", help="The CTCAE v4.03 dictionary.")
 lotrack_cli.add_command(user_cli)
 lotrack_cli.add_command(token_cli)
 lotrack_cli.add_command(audit_cli)
 lotrack_cli.add_command(specs_cli)
+lotrack_cli.add_command(ctcae_cli)
 
 
 def _session() -> Session:
@@ -324,6 +337,23 @@ def restore_command(path: Path, force: bool) -> None:
     if not report.ok:
         click.echo("error: the restored database does not match its backup", err=True)
         sys.exit(1)
+
+
+@ctcae_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", required=True, help="Where the file comes from (URL, version, date).")
+def ctcae_load_command(file: Path, source: str) -> None:
+    """Check and convert NCI's CTCAE v4.03 file (.xlsx, .csv or FHIR JSON) into the dictionary
+    the app reads (LOTRACK_CTCAE_FILE, or instance/ctcae_v403.json); restart the app after."""
+    try:
+        data = ctcae_load.convert(file, source)
+    except (ctcae.DictionaryError, OSError, ValueError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    target = dictionary_file(current_app)
+    ctcae_load.write(data, target)
+    socs = len({t["soc"] for t in data["terms"]})
+    click.echo(f"{len(data['terms'])} terms in {socs} system organ classes written to {target}")
 
 
 def init_app(app: Flask) -> None:

@@ -81,6 +81,15 @@ DEFAULTS: dict[str, Any] = {
     # A JSON file of CTCAE display names in another language that names its source
     # (lotrack/domain/ctcae_names.py); none by default: CTCAE terms show in official English.
     "CTCAE_NAMES_FILE": "",
+    # The CTCAE v4.03 dictionary NCI publishes, as `lotrack ctcae load` converted it (JSON). Empty:
+    # instance/ctcae_v403.json when that file exists, else the built-in subset (domain/ctcae.py).
+    "CTCAE_FILE": "",
+    # The terms the investigator's brochure lists as expected (its reference safety information),
+    # separated by "|", each a term of the dictionary. A serious related event of any other term
+    # is a SUSAR with an expedited report due (domain/adverse.py). Empty: every event is
+    # unexpected, the safe side (more expedited reports, never fewer) until the sponsor's
+    # brochure's terms are entered here. An event keeps the expectedness it was recorded with.
+    "IB_EXPECTED_TERMS": "",
     # The audit trail's anchor (services/audit_anchor.py): the Ed25519 key that signs checkpoints
     # of the chain's head, and the file they are appended to. Empty: in the instance folder.
     # Keep the key where the database's owner cannot write it; copy the file off the host.

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -21,6 +22,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, gettext
 
+from lotrack.domain import ctcae
 from lotrack.domain.clock import named
 from lotrack.domain.ctcae_names import NO_NAMES, CtcaeNames, load_names
 from lotrack.domain.language import Language, choose
@@ -109,6 +111,35 @@ def word(value: object) -> str:
     return gettext(text) if text in WORDS else text
 
 
+def dictionary_file(app: Flask) -> Path:
+    """Where the loaded CTCAE dictionary is kept (`lotrack ctcae load` writes it there)."""
+    configured = app.config.get("LOTRACK_CTCAE_FILE")
+    return Path(configured) if configured else Path(app.instance_path) / "ctcae_v403.json"
+
+
+def dictionary_of(app: Flask) -> ctcae.Dictionary | None:
+    """The dictionary the site loaded, checked (an unusable file is refused at start); None: the
+    built-in subset. Every term the investigator's brochure expects must be one of its terms."""
+    path = dictionary_file(app)
+    chosen = ctcae.load(path) if path.exists() else None  # an unusable file stops the start
+    if chosen is None and app.config.get("LOTRACK_CTCAE_FILE"):
+        # Not loaded yet (`lotrack ctcae load` needs the app to start): the built-in subset.
+        app.logger.warning("LOTRACK_CTCAE_FILE %s does not exist: built-in CTCAE subset", path)
+    terms = (chosen or ctcae.builtin()).terms
+    unknown = [t for t in expected_terms(app.config) if t not in terms]
+    if unknown:
+        raise ctcae.DictionaryError(
+            f"LOTRACK_IB_EXPECTED_TERMS: {', '.join(unknown)} not in the CTCAE dictionary"
+        )
+    return chosen
+
+
+def expected_terms(config: Any) -> frozenset[str]:
+    """The investigator's brochure's expected terms (LOTRACK_IB_EXPECTED_TERMS, "|"-separated)."""
+    text = config.get("LOTRACK_IB_EXPECTED_TERMS") or ""
+    return frozenset(t.strip() for t in text.split("|") if t.strip())
+
+
 def ctcae_names() -> CtcaeNames:
     """The CTCAE display names the site loaded (none: official English only)."""
     names: CtcaeNames = current_app.extensions.get("lotrack_ctcae_names", NO_NAMES)
@@ -168,6 +199,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language)
     app.jinja_env.globals["current_language"] = language
     app.jinja_env.globals["LANGUAGES"] = list(Language)
+    ctcae.use(dictionary_of(app))  # before the names, which are checked against it
     names_file = app.config.get("LOTRACK_CTCAE_NAMES_FILE")
     app.extensions["lotrack_ctcae_names"] = load_names(Path(names_file)) if names_file else NO_NAMES
     app.jinja_env.globals["ctcae_names"] = ctcae_names

@@ -64,6 +64,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("static", "filename"): "css/lotrack.css",
     ("grants", "grant_id"): "{grant}",
     ("enrol", "code"): "{enrol_code}",
+    ("adverse-events", "event_id"): "{event}",  # an adverse event of site A's patient
 }
 
 # Query strings of GETs (a trace needs a starting point).
@@ -95,6 +96,14 @@ BODIES: dict[str, dict[str, object]] = {
     # A real code with passwords that differ: refused (422) for anyone, the code left unused.
     "auth.enrol": {"code": "{enrol_code}", "new": "first passphrase", "confirm": "second one"},
     "api_release.accept_exceptional": ACCEPT,
+    "api_adverse.add_follow_up": {"aware_on": "{today}", "note": "matrix"},
+    "api_adverse.record_report": {
+        "kind": "sponsor",
+        "reported_on": "{today}",
+        "reported_by": "Dr. Demo",
+        "recipient": "sponsor safety desk",
+        "reference": "MATRIX-1",
+    },
     "api_clinical.receive": {
         "received": ["{din}"],
         "condition": "intact",
@@ -247,6 +256,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("shipment.new_shipment", "POST"): TECH_QA,
     ("shipment.show_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("shipment.receive", "POST"): SITE_A_STAFF,
+    ("adverse.show_event", "GET"): SITE_A_READERS,
+    ("adverse.follow_up", "POST"): SITE_A_STAFF,  # and the medical director
+    # The site notifies the sponsor; QA (the sponsor's side) files the regulatory report.
+    ("adverse.record_report", "POST"): SITE_A_STAFF | QA,
+    ("adverse.list_events", "GET"): CLINICAL_READERS,
+    ("adverse.overdue", "GET"): CLINICAL_READERS,
+    ("adverse.terms", "GET"): CLINICAL_READERS,
     ("report.reports", "GET"): CLINICAL_READERS,
     ("report.primary_csv", "GET"): CLINICAL_READERS,
     ("bedside.scan_page", "GET"): CLINICAL,
@@ -368,6 +384,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_clinical.get_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("api_clinical.receive", "POST"): SITE_A_STAFF,
     ("api_clinical.primary_outcome", "GET"): CLINICAL_READERS,
+    ("api_adverse.get_event", "GET"): SITE_A_READERS,
+    ("api_adverse.add_follow_up", "POST"): SITE_A_STAFF,
+    ("api_adverse.record_report", "POST"): SITE_A_STAFF | QA,
+    ("api_adverse.overdue", "GET"): CLINICAL_READERS,
+    ("api_adverse.terms", "GET"): CLINICAL_READERS,
+    ("api_adverse.propose", "POST"): CLINICAL_READERS,
     ("api_bedside.check", "POST"): CLINICAL,
     ("api_bedside.check_photo", "POST"): CLINICAL,
     ("api_bedside.thaw", "POST"): CLINICAL,

@@ -30,6 +30,8 @@ from lotrack.documents.tokens import make_token
 from lotrack.models import Investigation, Prescription, Shipment, SpecVersion, User
 from lotrack.request_scope import db_session, printing
 from lotrack.services import (
+    adverse,
+    clinical,
     coa,
     containment,
     deviation,
@@ -139,8 +141,20 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
         )
         coa.issue_certificate(s, qa, released, printing())
         unit_labels.print_labels(s, tech, list(released.units), printing())
+        event = adverse.record_adverse_event(
+            s,
+            user(s, "nurse"),
+            clinical.get_patient(s, qa, cs.READY),
+            term="Fever",
+            grade=1,
+            onset_on=cs.today(),
+            attribution="possible",
+            seriousness=[],
+            outcome="recovering",
+        )
         s.flush()
         values = {
+            "event": str(event.id),
             "lot": cs.DEMO_LOT,
             "lot_id": str(released.id),
             "today": cs.today().isoformat(),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.decisions import Action
 from lotrack.domain.donor import MARKERS
-from lotrack.models import ApiToken, Lot, Result, Shipment
+from lotrack.models import AdverseEvent, ApiToken, Lot, Patient, Result, Shipment
 from lotrack.services import (
     accounts,
     api_tokens,
@@ -35,6 +35,7 @@ from lotrack.services import (
     result,
     shipment,
 )
+from lotrack.services import adverse_lifecycle as lifecycle
 from lotrack.services import lot as lots
 from tests import clinical_setup as clin
 from tests.conftest import FACILITY, PASSWORDS, counting, login, user
@@ -71,6 +72,7 @@ MEASURED = {
     "/donors/<code>": "/donors/FD-0001",
     "/clones/<code>": "/clones/CL-0001",
     "/patients/<wristband>": "/patients/{patient}",
+    "/patients/<wristband>/adverse-events/<event_id>": "/patients/{patient}/adverse-events/{event}",
     "/shipments/<number>": "/shipments/{shipment}",
     "/audit/record/<entity_type>/<entity_id>": "/audit/record/lot/{lot_id}",
     "/trends/<test_code>": "/trends/CD105",
@@ -88,6 +90,7 @@ MEASURED = {
     "/api/v1/donors/<code>": "/api/v1/donors/FD-0001",
     "/api/v1/clones/<code>": "/api/v1/clones/CL-0001",
     "/api/v1/patients/<wristband>": "/api/v1/patients/{patient}",
+    "/api/v1/adverse-events/<event_id>": "/api/v1/adverse-events/{event}",
     "/api/v1/patients/<wristband>/exceptional-releases": (
         "/api/v1/patients/{patient}/exceptional-releases"
     ),
@@ -311,7 +314,34 @@ def grow(app: Flask, i: int) -> None:
     clin.adverse_event(app, PATIENT)
     with app.extensions["lotrack_db"].sessionmaker() as s:
         shipment.ship(s, user(s, "tech"), site_code="SZ-GIMI", dins=dins[1:])
+        # The patient's first event gets a follow-up and a report each round: its page grows.
+        nurse = user(s, "nurse")
+        event = lifecycle.get_event(s, nurse, _first_event(s))
+        lifecycle.add_follow_up(s, nurse, event, aware_on=clin.today(), note=f"round {i}")
+        lifecycle.record_report(
+            s,
+            nurse,
+            event,
+            kind="sponsor",
+            reported_on=clin.today(),
+            reported_by="Dr. G",
+            recipient="sponsor",
+            reference=f"R-{i}",
+        )
         s.commit()
+
+
+def _first_event(s: Session) -> int:
+    """The first adverse event of PATIENT (made in round 1)."""
+    return (
+        s.scalars(
+            select(AdverseEvent.id)
+            .join(Patient, AdverseEvent.patient_id == Patient.id)
+            .where(Patient.wristband == PATIENT)
+            .order_by(AdverseEvent.id)
+        ).first()
+        or 0
+    )
 
 
 def _paths(app: Flask) -> tuple[list[str], list[str]]:
@@ -340,6 +370,7 @@ def _targets(app: Flask) -> dict[str, str]:
             "lot_id": str(lot.id),
             "patient": PATIENT,
             "shipment": biggest.number,
+            "event": str(_first_event(s)),
         }
 
 

@@ -76,6 +76,18 @@ ROWS = {
         f" ({PATIENT}, 'Fever', '10016558', 1, CURRENT_DATE, 'unrelated', FALSE, '[]',"
         f" 'recovered', '', {USER}, CURRENT_TIMESTAMP)"
     ),
+    "adverse_event_update": (
+        "INSERT INTO adverse_event_update (adverse_event_id, aware_on, outcome, attribution,"
+        " treatment, note, reason, recorded_by_id, recorded_at) VALUES ((SELECT min(id) FROM"
+        f" adverse_event), CURRENT_DATE, 'recovered', 'possible', '', '', '', {USER},"
+        " CURRENT_TIMESTAMP)"
+    ),
+    "adverse_event_report": (
+        "INSERT INTO adverse_event_report (adverse_event_id, kind, reported_on, reported_by,"
+        " recipient, reference, recorded_by_id, recorded_at) VALUES ((SELECT min(id) FROM"
+        f" adverse_event), 'sponsor', CURRENT_DATE, 'Dr', 'sponsor', 'R-1', {USER},"
+        " CURRENT_TIMESTAMP)"
+    ),
     "role_grant": (
         "INSERT INTO role_grant (user_id, role, previous_role, state, requested_by_id,"
         f" requested_at, reason, decision_reason) VALUES ({USER}, 'qa', 'technician', 'pending',"
@@ -120,6 +132,8 @@ def test_every_state_and_kind_column_is_typed():
         "label_print.lot_state", "label_print.output", "bedside_scan.method",
         "adverse_event.attribution",
         "adverse_event.outcome", "follow_up.response", "spec_version.stage",
+        "adverse_event_update.outcome", "adverse_event_update.attribution",
+        "adverse_event_report.kind",
         "record_signature.subject_kind", "record_signature.meaning",
         "role_grant.role", "role_grant.previous_role", "role_grant.state",
     }  # fmt: skip

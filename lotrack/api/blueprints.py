@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from lotrack.api import (
+    adverse,
     bedside,
     cellbank,
     clinical,
@@ -40,6 +41,7 @@ ALL: list[Blueprint] = [
     containment.bp,
     documents.bp,
     clinical.bp,
+    adverse.bp,
     bedside.bp,
     trace.bp,
 ]

@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 
 from lotrack.api import clinical_schemas as out
 from lotrack.api.common import Blueprint, permission
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.text import N_, said
+from lotrack.i18n import expected_terms
 from lotrack.models import AdverseEvent, FollowUp, Patient, Shipment
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import clinical as io
@@ -177,8 +178,10 @@ class AdverseEvents(MethodView):
             raise ValidationFailed(
                 err.message, {"patient": N_("no such patient at your site")}
             ) from err
-        event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
-        return event
+        expected = expected_terms(current_app.config)
+        return adverse.record_adverse_event(
+            db_session(), actor(), patient, expected_terms=expected, **data
+        )
 
 
 @bp.route("/shipments")
@@ -265,6 +268,13 @@ def primary_outcome(args: dict[str, Any]) -> dict[str, Any] | Response:
         ],
         "by_cohort": rows(outcome.by_cohort),
         "by_lot": rows(outcome.by_lot),
+        "by_soc_grade": [
+            {"soc": soc, "grade": grade, "events": len(ids), "event_ids": ids}
+            for (soc, grade), ids in sorted(outcome.by_soc_grade.items())
+        ],
+        "events_by_cohort": outcome.events_by_cohort,
+        "events_by_lot": outcome.events_by_lot,
+        "not_counted": outcome.not_counted,
         "signals": outcome.signals,
         "exceptional": outcome.exceptional,
         "secondary": report.secondary_outcome(session, actor(), outcome),

@@ -113,7 +113,9 @@ class AdverseEventOut(Schema):
     infusion = fields.Integer(attribute="infusion_id", allow_none=True)
     term = fields.String(metadata={"description": "CTCAE v4.03 term"})
     meddra = fields.String(metadata={"description": "MedDRA code of the term"})
-    grade = fields.Integer()
+    soc = fields.String(metadata={"description": "the term's system organ class"})
+    specify = fields.String(metadata={"description": "the event's name for an 'Other, specify'"})
+    grade = fields.Integer(metadata={"description": "as first reported (follow-ups: its page)"})
     onset_on = fields.Date()
     attribution = fields.String()
     related = _fn(
@@ -123,11 +125,29 @@ class AdverseEventOut(Schema):
     )
     serious = fields.Boolean()
     seriousness = _fn(lambda e: json.loads(e.seriousness or "[]"), "array")
+    aware_on = fields.Date(
+        allow_none=True, metadata={"description": "the site became aware (the clock starts)"}
+    )
+    expected = fields.Boolean(
+        allow_none=True, metadata={"description": "expected by the investigator's brochure"}
+    )
     report_due_on = fields.Date(
-        allow_none=True, metadata={"description": "expedited report due (serious and related)"}
+        allow_none=True,
+        metadata={
+            "description": "expedited report due as first reported (SUSAR: serious, related,"
+            " unexpected); the current clock is in adverse-events/<id>"
+        },
     )
     outcome = fields.String()
     description = fields.String()
+    measurement = _fn(
+        lambda e: json.loads(e.measurement) if e.measurement else None,
+        "object",
+        "the measurement the grade was proposed from, as entered",
+        nullable=True,
+    )
+    proposed_grade = fields.Integer(allow_none=True)
+    grade_reason = fields.String(metadata={"description": "why the grade differs from proposed"})
     reported_by = _username("reported_by")
     reported_at = fields.DateTime()
 
@@ -234,8 +254,24 @@ class GradeCountOut(Schema):
     participants = fields.Integer()
 
 
+class SocCountOut(Schema):
+    soc = fields.String(metadata={"description": "system organ class"})
+    grade = fields.Integer(metadata={"description": "worst grade the events reached"})
+    events = fields.Integer()
+    event_ids = fields.List(fields.Integer(), metadata={"description": "adverse-events/<id>"})
+
+
 class PrimaryOutcomeOut(Schema):
     rule = fields.String()
+    by_soc_grade = fields.List(
+        fields.Nested(SocCountOut),
+        metadata={"description": "treatment-related events of dictionary terms, with their ids"},
+    )
+    events_by_cohort = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
+    events_by_lot = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()))
+    not_counted = fields.List(
+        fields.Integer(), metadata={"description": "events whose term is not in the dictionary"}
+    )
     participants = fields.Integer()
     with_related = fields.Integer()
     by_worst_grade = fields.List(fields.Nested(GradeCountOut))

@@ -3,14 +3,11 @@ seriousness and the expedited-reporting clock."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from lotrack.domain import ctcae
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.text import N_, Said, said
 
@@ -124,36 +121,19 @@ class Response(StrEnum):
 RESPONSES = tuple(Response)
 
 
-@lru_cache(maxsize=1)
 def ctcae_terms() -> dict[str, dict[str, Any]]:
-    """The CTCAE v4.03 terms lotrack offers (shared/reference/ctcae_v403_terms.json), by term."""
-    data = json.loads((Path(__file__).with_name("ctcae_v403_terms.json")).read_text("utf-8"))
-    return {t["term"]: t for t in data["terms"]}
+    """The CTCAE v4.03 terms lotrack offers (domain/ctcae.py: built-in or loaded), by term."""
+    return ctcae.active().terms
 
 
-def check_grade(term: str, grade: int) -> dict[str, Any]:
-    """The term's entry if `grade` is one CTCAE defines for it; refuses otherwise."""
-    entry = ctcae_terms().get(term)
-    if entry is None:
-        raise ValidationFailed(
-            said("'%(term)s' is not a CTCAE v4.03 term offered here.", term=term),
-            {"term": N_("unknown term")},
-        )
-    if str(grade) not in entry["grades"]:
-        allowed = ", ".join(sorted(entry["grades"]))
-        raise ValidationFailed(
-            said("CTCAE v4.03 defines grades %(grades)s for %(term)s.", grades=allowed, term=term),
-            {"grade": said("one of %(choices)s", choices=allowed)},
-        )
-    return entry
+check_grade = ctcae.check_grade  # a term allows only the grades CTCAE defines for it
 
 
-def report_due(
-    onset: dt.date, *, serious: bool, related: bool, criteria: list[str]
-) -> dt.date | None:
-    """Expedited report due date for a serious, related event (21 CFR 312.32(c)): 7 calendar days
-    when fatal or life-threatening, else 15; None when no expedited report is due."""
-    if not (serious and related):
-        return None
-    fast = "death" in criteria or "life_threatening" in criteria
-    return onset + dt.timedelta(days=7 if fast else 15)
+def grade_problems(grade: int, seriousness: list[str], outcome: str) -> dict[str, Any]:
+    """What contradicts a grade, by field: grade 5 is death, which is serious and fatal."""
+    fields: dict[str, Any] = {}
+    if grade == 5 and "death" not in seriousness:
+        fields["seriousness"] = N_("a grade 5 event (death) is serious: include 'death'")
+    if outcome == AdverseOutcome.FATAL and grade != 5:
+        fields["grade"] = N_("a fatal outcome is grade 5")
+    return fields

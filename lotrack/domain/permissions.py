@@ -51,6 +51,9 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "shipment.receive": frozenset({Role.CLINICAL}),
     "bedside.scan": frozenset({Role.CLINICAL}),
     "adverse.write": frozenset({Role.CLINICAL, Role.MEDICAL_DIRECTOR}),
+    # The site notifies the sponsor of a serious event; the sponsor (QA, the medical director)
+    # sends the expedited report to the regulator. Either records what was sent.
+    "adverse.report": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR}),
     "reports.read": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
     "exceptional.request": frozenset({Role.QA}),
     "exceptional.sign": frozenset({Role.QA, Role.MEDICAL_DIRECTOR}),

@@ -234,6 +234,64 @@ RECORD_GUARDS["record_signature"] = (
     ),
     (),
 )
+# 0019: an adverse event as first reported, its follow-ups and its reports are never changed;
+# the event's current state is computed from its follow-ups (domain/adverse.py).
+RECORD_GUARDS["adverse_event"] = (
+    (
+        "patient_id",
+        "infusion_id",
+        "term",
+        "meddra",
+        "soc",
+        "specify",
+        "grade",
+        "onset_on",
+        "aware_on",
+        "attribution",
+        "serious",
+        "seriousness",
+        "expected",
+        "report_due_on",
+        "outcome",
+        "description",
+        "measurement",
+        "proposed_grade",
+        "grade_reason",
+        "reported_by_id",
+        "reported_at",
+    ),
+    (),
+)
+RECORD_GUARDS["adverse_event_update"] = (
+    (
+        "adverse_event_id",
+        "aware_on",
+        "grade",
+        "outcome",
+        "resolved_on",
+        "attribution",
+        "seriousness",
+        "treatment",
+        "note",
+        "reason",
+        "recorded_by_id",
+        "recorded_at",
+    ),
+    (),
+)
+RECORD_GUARDS["adverse_event_report"] = (
+    (
+        "adverse_event_id",
+        "kind",
+        "reported_on",
+        "reported_by",
+        "recipient",
+        "reference",
+        "recorded_by_id",
+        "recorded_at",
+    ),
+    (),
+)
 # RECORD_GUARDS holds each table's guard as the revision that created the table froze it (the
 # earlier revisions import it); a later revision that changes a guard freezes its own copy, and
 # repeats the change here. CURRENT_GUARDS is the guard of each table after the last revision:

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one concept per module; importing this package registers every table on
 Base.metadata."""
 
-from lotrack.models.adverse_event import AdverseEvent
+from lotrack.models.adverse_event import AdverseEvent, AdverseEventReport, AdverseEventUpdate
 from lotrack.models.attachment import Attachment
 from lotrack.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from lotrack.models.bedside import BedsideScan
@@ -32,6 +32,8 @@ from lotrack.models.user import ApiToken, Site, User
 
 __all__ = [
     "AdverseEvent",
+    "AdverseEventReport",
+    "AdverseEventUpdate",
     "Allocation",
     "ApiToken",
     "Attachment",

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO, Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, post_load
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.bedside import WITNESSED
@@ -20,6 +20,7 @@ from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import structure_of
 from lotrack.domain.states import ScanMethod
 from lotrack.domain.text import N_, said
+from lotrack.schemas import adverse as adverse_io
 from lotrack.schemas.base import (
     DECIMAL_MAX,
     INT32_MAX,
@@ -240,6 +241,11 @@ class AdverseEventIn(InputSchema):
     )
     outcome = text_field(max=24, validate=OneOf(rules.OUTCOMES))
     description = text_field(max=5000, required=False, load_default="")
+    locals().update(adverse_io.FIRST_REPORT_FIELDS)
+
+    @post_load
+    def _measurement(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        return adverse_io.to_measurement(data)
 
 
 class PatientAdverseEventIn(AdverseEventIn):

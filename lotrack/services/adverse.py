@@ -1,17 +1,23 @@
-"""Adverse events (CTCAE v4.03 term and grade, attribution, seriousness, reporting clock, outcome)
-and the one-month visit with the response."""
+"""Adverse events as first reported (CTCAE v4.03 term and grade, measured or judged, attribution,
+seriousness, expectedness, the reporting clock) and the one-month visit with the response.
+Follow-ups and reports: services/adverse_lifecycle.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain import adverse as life
 from lotrack.domain import clinical as rules
+from lotrack.domain import ctcae_measures as measures
+from lotrack.domain.ctcae import is_other_specify
+from lotrack.domain.ctcae_measures import Measurement
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.text import N_, said
@@ -20,6 +26,29 @@ from lotrack.services import audit
 from lotrack.services.clinical import require_same_site
 
 RESPONSES = rules.RESPONSES
+
+
+def site_today(patient: Patient) -> dt.date:
+    """Today at the patient's site: east of UTC the site's today is ahead of UTC's."""
+    return utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date()
+
+
+def _measured(
+    term: str, grade: int, measurement: Measurement | None, reason: str
+) -> tuple[int | None, dict[str, str]]:
+    """The grade a measurement proposes, and what is wrong when the grade differs unexplained."""
+    if measurement is None:
+        return None, {}
+    proposal = measures.propose(term, measurement)
+    if proposal.grade != grade and not reason.strip():
+        return proposal.grade, {
+            "grade_reason": said(
+                "the measurement gives grade %(grade)s: say why grade %(chosen)s",
+                grade=proposal.grade or "-",
+                chosen=grade,
+            )
+        }
+    return proposal.grade, {}
 
 
 def record_adverse_event(
@@ -35,7 +64,14 @@ def record_adverse_event(
     outcome: str,
     description: str = "",
     infusion: Infusion | None = None,
+    specify: str = "",
+    aware_on: dt.date | None = None,
+    measurement: Measurement | None = None,
+    grade_reason: str = "",
+    expected_terms: frozenset[str] = frozenset(),
 ) -> AdverseEvent:
+    """Record an adverse event as first reported. `expected_terms`: the terms the investigator's
+    brochure expects (config IB_EXPECTED_TERMS); none given, every event is unexpected."""
     require(actor.role, "adverse.write")
     require_same_site(actor, patient.site_id)
     entry = rules.check_grade(term, grade)
@@ -51,15 +87,22 @@ def record_adverse_event(
         )
     if outcome not in rules.OUTCOMES:
         fields["outcome"] = said("one of %(choices)s", choices=", ".join(rules.OUTCOMES))
-    # The date at the patient's site: east of UTC the site's today is ahead of UTC's.
-    if onset_on > utcnow().astimezone(ZoneInfo(patient.site.time_zone)).date():
+    today = site_today(patient)
+    if onset_on > today:
         fields["onset_on"] = N_("in the future")
-    if grade == 5 and "death" not in seriousness:
-        fields["seriousness"] = N_("a grade 5 event (death) is serious: include 'death'")
-    if outcome == rules.AdverseOutcome.FATAL and grade != 5:
-        fields["grade"] = N_("a fatal outcome is grade 5")
+    aware = aware_on or onset_on  # none given: the onset, the earliest the clock can start
+    if aware > today:
+        fields["aware_on"] = N_("in the future")
+    elif aware < onset_on:
+        fields["aware_on"] = N_("before the onset")
+    specify = (specify or "").strip()
+    if is_other_specify(term) and not specify:
+        fields["specify"] = N_("name the event: this term is an 'Other, specify' row")
+    fields.update(rules.grade_problems(grade, seriousness, outcome))
     if infusion is not None and infusion.patient_id != patient.id:
         fields["infusion"] = N_("an infusion of another patient")
+    proposed, unexplained = _measured(term, grade, measurement, grade_reason)
+    fields.update(unexplained)
     if fields:
         raise ValidationFailed(N_("The adverse event cannot be recorded."), fields)
     if infusion is None:  # attach to the patient's latest infusion before onset, if any
@@ -73,22 +116,29 @@ def record_adverse_event(
             .order_by(Infusion.started_at.desc())
             .limit(1)
         )
-    serious = bool(seriousness)
+    expected = term in expected_terms
+    first = life.Entry(aware, grade, outcome, None, attribution, tuple(seriousness))
+    due = life.clock(life.states(first, []), expected=expected)
     event = AdverseEvent(
         patient_id=patient.id,
         infusion_id=infusion.id if infusion else None,
         term=term,
         meddra=entry["meddra"],
+        soc=entry["soc"],
+        specify=specify,
         grade=grade,
         onset_on=onset_on,
+        aware_on=aware,
         attribution=attribution,
-        serious=serious,
+        serious=bool(seriousness),
         seriousness=json.dumps(sorted(seriousness)),
-        report_due_on=rules.report_due(
-            onset_on, serious=serious, related=attribution in rules.RELATED, criteria=seriousness
-        ),
+        expected=expected,
+        report_due_on=due.regulatory_due,
         outcome=outcome,
         description=(description or "").strip(),
+        measurement=json.dumps(asdict(measurement)) if measurement else "",
+        proposed_grade=proposed,
+        grade_reason=(grade_reason or "").strip(),
         reported_by_id=actor.id,
     )
     audit.created(session, actor, event)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
 from lotrack.domain import clinical as rules
+from lotrack.domain import ctcae
 from lotrack.domain.permissions import require
 from lotrack.domain.text import said
 from lotrack.models import (
@@ -28,6 +29,7 @@ from lotrack.models import (
     Unit,
     User,
 )
+from lotrack.services import adverse_lifecycle as lifecycle
 from lotrack.services.clinical import site_scope
 from lotrack.services.timeline import safe_cell
 
@@ -46,6 +48,14 @@ class PrimaryOutcome:
     # Infusions given on an acknowledged exceptional release: flagged wherever outcomes are read.
     exceptional: list[str] = field(default_factory=list)
     infused: set[int] = field(default_factory=set)  # patient ids, for the secondary outcome
+    # Treatment-related events in the window, counted by (SOC, worst grade), cohort and lot: each
+    # count's events, so that every number links to the events it stands for.
+    by_soc_grade: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    events_by_cohort: dict[str, list[int]] = field(default_factory=dict)
+    events_by_lot: dict[str, list[int]] = field(default_factory=dict)
+    events_by_grade: dict[int, list[int]] = field(default_factory=dict)
+    # Events whose term is not in the CTCAE dictionary in use: never counted, listed for review.
+    not_counted: list[int] = field(default_factory=list)
 
 
 def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, bool]]:
@@ -86,18 +96,29 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
         lots_of[patient.id].add(lot_number)
         patients[patient.id] = patient
     events = session.scalars(
-        select(AdverseEvent).where(AdverseEvent.patient_id.in_(list(patients) or [-1]))
+        select(AdverseEvent)
+        .where(AdverseEvent.patient_id.in_(list(patients) or [-1]))
+        .order_by(AdverseEvent.id)
     ).all()
+    histories = lifecycle.views(session, list(events))
+    dictionary = ctcae.active().terms
     worst: dict[int, int] = {}
     severe_by_lot: dict[str, set[int]] = defaultdict(set)
+    counted: list[tuple[AdverseEvent, int]] = []
+    not_counted: list[int] = []
     for ev in events:
         # Onset dates are the site's dates: the window starts on the first infusion's local day.
         zone = ZoneInfo(patients[ev.patient_id].site.time_zone)
         start = first[ev.patient_id].astimezone(zone).date()
-        if ev.attribution not in rules.RELATED or not start <= ev.onset_on <= start + WINDOW:
+        now = histories[ev.id].current  # attribution as last assessed, worst grade ever reached
+        if not now.related or not start <= ev.onset_on <= start + WINDOW:
             continue
-        worst[ev.patient_id] = max(worst.get(ev.patient_id, 0), ev.grade)
-        if ev.grade >= 3:
+        if ev.term not in dictionary:
+            not_counted.append(ev.id)
+            continue
+        counted.append((ev, now.worst_grade))
+        worst[ev.patient_id] = max(worst.get(ev.patient_id, 0), now.worst_grade)
+        if now.worst_grade >= 3:
             for lot_number in lots_of[ev.patient_id]:
                 severe_by_lot[lot_number].add(ev.patient_id)
     out = PrimaryOutcome(
@@ -105,7 +126,15 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
         with_related=len(worst),
         exceptional=exceptional,
         infused=set(patients),
+        not_counted=not_counted,
     )
+    for ev, grade in counted:
+        soc = dictionary[ev.term]["soc"]
+        out.by_soc_grade.setdefault((soc, grade), []).append(ev.id)
+        out.events_by_grade.setdefault(grade, []).append(ev.id)
+        out.events_by_cohort.setdefault(patients[ev.patient_id].cohort, []).append(ev.id)
+        for lot_number in lots_of[ev.patient_id]:
+            out.events_by_lot.setdefault(lot_number, []).append(ev.id)
     for grade in worst.values():
         out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
     for pid, patient in patients.items():
@@ -161,7 +190,28 @@ def primary_csv(outcome: PrimaryOutcome) -> str:
         w.writerow(["lot", lot_number, n, k])
     for grade, k in sorted(outcome.by_grade.items()):
         w.writerow(["worst related grade", grade, "", k])
+    w.writerow([])
+    w.writerow(["system organ class", "worst grade", "related events", "event ids"])
+    for (soc, grade), ids in sorted(outcome.by_soc_grade.items()):
+        w.writerow([soc, grade, len(ids), " ".join(str(i) for i in ids)])
     return out.getvalue()
+
+
+def events_by_id(session: Session, actor: User, ids: list[int]) -> list[lifecycle.EventView]:
+    """The events a report's count stands for, as the actor may see them (others are left out)."""
+    require(actor.role, "reports.read")
+    stmt = (
+        select(AdverseEvent)
+        .join(Patient, AdverseEvent.patient_id == Patient.id)
+        .where(AdverseEvent.id.in_(ids or [-1]))
+        .options(contains_eager(AdverseEvent.patient))
+        .order_by(AdverseEvent.id)
+    )
+    if site_scope(actor) is not None:
+        stmt = stmt.where(Patient.site_id == site_scope(actor))
+    found = list(session.scalars(stmt))
+    views = lifecycle.views(session, found)
+    return [views[e.id] for e in found]
 
 
 @dataclass(frozen=True)

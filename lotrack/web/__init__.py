@@ -45,6 +45,7 @@ def _nav() -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     from lotrack.web import (
         admin,
+        adverse,
         audit,
         auth,
         bedside,
@@ -91,6 +92,7 @@ def init_app(app: Flask) -> None:
         containment.bp,
         documents.bp,
         clinical.bp,
+        adverse.bp,
         shipment.bp,
         report.bp,
         bedside.bp,

@@ -9,22 +9,32 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from lotrack.domain import clinical as rules
+from lotrack.domain import ctcae_measures as measures
+from lotrack.domain.ctcae_measures import Measurement
 from lotrack.domain.decisions import Meaning
-from lotrack.domain.errors import NotFound
+from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_, said
-from lotrack.i18n import word
+from lotrack.i18n import expected_terms, spoken, word
 from lotrack.models import Patient
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
 from lotrack.schemas.release import SignIn, sign_in
-from lotrack.services import adverse, audit, clinical, clinical_lists, decisions, exceptional
+from lotrack.services import (
+    adverse,
+    adverse_lifecycle,
+    audit,
+    clinical,
+    clinical_lists,
+    decisions,
+    exceptional,
+)
 from lotrack.web.bedside import zone
 from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
@@ -100,7 +110,7 @@ def new_patient() -> ResponseReturnValue:
     )
 
 
-def _page(patient: Patient, form: FormState = NO_FORM) -> str:
+def _page(patient: Patient, form: FormState = NO_FORM, proposal: Any = None) -> str:
     session = db_session()
     record = clinical_lists.patient_record(session, actor(), patient)
     terms = rules.ctcae_terms()
@@ -122,6 +132,10 @@ def _page(patient: Patient, form: FormState = NO_FORM) -> str:
         history=audit.history(session, "patient", str(patient.id)),
         releases=decisions.releases_for_patient(session, patient),
         accept_meaning=Meaning.EXCEPTIONAL_RELEASE_ACCEPTED.value,
+        views=adverse_lifecycle.views(session, record.adverse_events),
+        socs=sorted({e["soc"] for e in terms.values()}),
+        measured=sorted(measures.RULES),
+        proposal=proposal,
     )
 
 
@@ -197,7 +211,10 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        event = adverse.record_adverse_event(db_session(), actor(), patient, **data)
+        expected = expected_terms(current_app.config)
+        event = adverse.record_adverse_event(
+            db_session(), actor(), patient, expected_terms=expected, **data
+        )
         message = (
             _(
                 "%(term)s, grade %(grade)s, recorded. Expedited report due %(due)s.",
@@ -212,9 +229,28 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
 
     values = form_values()  # the seriousness checkboxes arrive as several values of one name
     values["seriousness"] = ",".join(request.form.getlist("seriousness"))
+    # "Propose the grade" is the form's first button, so Enter in any field presses it: without
+    # a measurement there is nothing to propose and the form is recorded as typed.
+    if values.pop("action", "") == "propose" and values.get("measurement"):
+        return _propose(patient, values)
     return submit(
         "adverse", io.AdverseEventIn(), act, lambda form: _page(patient, form), values=values
     )
+
+
+def _propose(patient: Patient, values: dict[str, str]) -> ResponseReturnValue:
+    """The grade the measurement gives, shown in the form to confirm or override; no write."""
+    measurement = Measurement(
+        values.get("measurement", ""), values.get("reference", ""), values.get("hours", "")
+    )
+    try:
+        proposal = measures.propose(values.get("term", ""), measurement)
+    except ValidationFailed as err:
+        message, reasons = spoken(err.message, err.fields)
+        return _page(patient, FormState("adverse", reasons, message, values)), 422
+    if proposal.grade is not None:
+        values["grade"] = str(proposal.grade)
+    return _page(patient, FormState("adverse", {}, "", values), proposal)
 
 
 @bp.post(PATIENT + "/follow-up")

@@ -194,10 +194,24 @@
     if (!term || !grade) {
       return;
     }
+    function chosenGrades() {
+      // The term is typed against a <datalist>: the option whose value is the term names its grades.
+      var list = term.list || document.getElementById(term.getAttribute("list"));
+      var allowed = null;
+      if (list) {
+        Array.prototype.forEach.call(list.options, function (option) {
+          if (option.value === term.value) {
+            allowed = option.getAttribute("data-grades");
+          }
+        });
+      } else if (term.options) {
+        var chosen = term.options[term.selectedIndex];
+        allowed = chosen && chosen.getAttribute("data-grades");
+      }
+      return allowed ? allowed.split(",") : null;
+    }
     function limit() {
-      var chosen = term.options[term.selectedIndex];
-      var allowed = chosen && chosen.getAttribute("data-grades");
-      var grades = allowed ? allowed.split(",") : null;
+      var grades = chosenGrades();
       Array.prototype.forEach.call(grade.options, function (option) {
         var ok = !option.value || !grades || grades.indexOf(option.value) >= 0;
         option.hidden = !ok;
@@ -208,6 +222,7 @@
       }
     }
     term.addEventListener("change", limit);
+    term.addEventListener("input", limit);
     limit();
   }
 

@@ -22,6 +22,7 @@ SAMPLE = {
     "version_id": "1",
     "wristband": "SZ-GIMI/SUBJ-001",
     "rx_id": "1",
+    "event_id": "1",
 }
 
 

@@ -189,7 +189,7 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) 
     report = beijing.get("/reports/primary-outcome").get_json()
     assert (report["participants"], report["by_lot"]) == (0, [])
     rows = beijing.get("/reports/primary-outcome?format=csv").get_data(as_text=True).splitlines()
-    assert rows[1:] == ["all,,0,0"]
+    assert rows[1:] == ["all,,0,0", "", "system organ class,worst grade,related events,event ids"]
     din, check_char = cs.ready_din(demo_app)
     scan = beijing.post("/bedside/check", {"patient": cs.READY, "scan": din + check_char})
     body = scan.get_json()

@@ -291,12 +291,17 @@ def nurse_infuses(page: Page, din: str, label: str) -> None:
 
 def nurse_records_adverse_event(page: Page) -> None:
     form = "#adverse-events form"
-    page.select_option(f"{form} [name=term]", "Infusion related reaction")
+    # The term is typed against the whole dictionary; the grades it lacks are then not offered.
+    page.fill(f"{form} [name=term]", "Anaphylaxis")
+    page.dispatch_event(f"{form} [name=term]", "input")
+    assert page.is_disabled(f"{form} [name=grade] option[value='2']")  # it starts at grade 3
+    page.fill(f"{form} [name=term]", "Infusion related reaction")
+    page.dispatch_event(f"{form} [name=term]", "change")
     page.select_option(f"{form} [name=grade]", "2")
     page.select_option(f"{form} [name=attribution]", "probable")
     page.select_option(f"{form} [name=outcome]", "recovered")
     page.fill(f"{form} [name=description]", "chills 20 minutes into the infusion")
-    click(page, f"{form} button[type=submit]")
+    click(page, f"{form} button[type=submit]:not([name=action])")
     assert "Infusion related reaction, grade 2, recorded" in said(page, ".flash")
 
 
@@ -323,7 +328,9 @@ def test_technician_qa_and_site_walk_from_results_to_recall(
     by_lot = nurse.locator(f"tr:has(td:text-is('{lot}'))").locator("td").all_text_contents()
     assert by_lot[:3] == [lot, "1", "1"]  # one participant infused, one with a related event
     by_grade = nurse.locator("tr:has(td:text-is('Grade 2'))").locator("td").all_text_contents()
-    assert by_grade == ["Grade 2", "1"]
+    assert by_grade == ["Grade 2", "1", "1 event"]  # the count links to its event
+    nurse.click("tr:has(td:text-is('Grade 2')) a")
+    assert "Infusion related reaction" in said(nurse, "main table")
 
     qa.goto(f"{live}/lots/{lot}/release")
     sign(qa, "#recall", "qa", "recalled", "sterility failure reported by the contract laboratory")

@@ -236,7 +236,9 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client) -> None
     refused = post(client, f"/patients/{cs.READY}/consent", {"consent_date": "2026-01-10"})
     assert refused.status_code == 404
     assert client.get("/reports/primary-outcome.csv").get_data(as_text=True).splitlines()[1:] == [
-        "all,,0,0"
+        "all,,0,0",
+        "",
+        "system organ class,worst grade,related events,event ids",
     ]
     assert client.get("/allocations").status_code == 403
 
