@@ -2,7 +2,7 @@
 on the event; append-only follow-ups and reports; every adverse-event row guarded
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-04 14:00:00
 
 0018 is another branch's; the merge re-chains. Plain ADD COLUMNs on adverse_event (no batch
@@ -19,7 +19,7 @@ from alembic import op
 from lotrack.migrations.guards import record_guard_statements, record_unguard_statements
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
