@@ -22,7 +22,7 @@ from lotrack.domain.release import InstrumentDoubt
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import EquipmentEvent, Instrument, Lot, Passage, Result, User
 from lotrack.services import audit, clock, lookback
-from lotrack.services.common import check_code, norm
+from lotrack.services.common import Page, check_code, norm, page_of
 
 
 def register_instrument(session: Session, actor: User, *, code: str, name: str) -> Instrument:
@@ -57,13 +57,10 @@ def get_instrument(session: Session, code: str) -> Instrument:
     return found
 
 
-def list_instruments(session: Session) -> list[Instrument]:
-    """Every instrument with its records (2 queries)."""
-    return list(
-        session.scalars(
-            select(Instrument).options(selectinload(Instrument.events)).order_by(Instrument.code)
-        )
-    )
+def list_instruments(session: Session, page: int = 1, per_page: int = 50) -> Page[Instrument]:
+    """A page of instruments with their records, by code (3 queries)."""
+    stmt = select(Instrument).options(selectinload(Instrument.events)).order_by(Instrument.code)
+    return page_of(session, stmt, page, per_page)
 
 
 def facts(events: Iterable[EquipmentEvent]) -> list[CalibrationFact]:

@@ -103,7 +103,12 @@ def get_material(session: Session, code: str) -> Material:
 
 
 def list_materials(session: Session) -> list[Material]:
+    """The whole catalogue, by code (the receiving form offers every material)."""
     return list(session.scalars(select(Material).order_by(Material.code)))
+
+
+def page_of_materials(session: Session, page: int = 1, per_page: int = 50) -> Page[Material]:
+    return page_of(session, select(Material).order_by(Material.code), page, per_page)
 
 
 def receive_lot(
@@ -336,14 +341,14 @@ def _standing() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (MaterialUse.strikes_id.is_(None), MaterialUse.id.not_in(struck))
 
 
-def uses_of(session: Session, **subject: int) -> list[MaterialUse]:
-    """Every use recorded on a run, passage or result (struck ones and strikes included)."""
-    ((column, ident),) = subject.items()
+def uses_of_run(session: Session, run: ProductionRun) -> list[MaterialUse]:
+    """Every use recorded on a run and its passages, struck ones and strikes included (1 query)."""
+    passages = select(Passage.id).where(Passage.run_id == run.id)
     return list(
         session.scalars(
             select(MaterialUse)
-            .where(getattr(MaterialUse, column) == ident)
-            .options(joinedload(MaterialUse.material_lot).joinedload(MaterialLot.material))
+            .where((MaterialUse.run_id == run.id) | MaterialUse.passage_id.in_(passages))
+            .options(joinedload(MaterialUse.material_lot))
             .order_by(MaterialUse.id)
         )
     )

@@ -93,6 +93,7 @@ def new_run() -> ResponseReturnValue:
             vial_numbers=data["vials"],
             started_on=data["started_on"],
             product=data["product"],
+            material_lots=data["material_lots"],
         )
         return redirect(url_for(".show_run", code=run.code))
 
