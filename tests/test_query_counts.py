@@ -31,6 +31,7 @@ from lotrack.services import (
     donor,
     equipment,
     exceptional,
+    material_uses,
     materials,
     production,
     release,
@@ -221,7 +222,7 @@ def grow(app: Flask, i: int) -> None:
             s, qa, material_lot, decision="approved", lockout=clin.LOCKOUT,
             sign_in=release.SignIn("qa", PASSWORDS["qa"], "approved for use", f"round {i}"),
         )  # fmt: skip
-        materials.record_uses(
+        material_uses.record_uses(
             s, tech, [material_lot.number], used_on=dt.date(2025, 8, 4),
             run=production.get_run(s, "RUN-2025-01"),
         )  # fmt: skip

@@ -30,7 +30,7 @@ from lotrack.schemas.materials import (
 )
 from lotrack.schemas.paging import PageArgs
 from lotrack.schemas.release import SignWithReasonIn
-from lotrack.services import containment, equipment, materials, production
+from lotrack.services import containment, equipment, material_uses, materials, production
 from lotrack.services.common import Page
 from lotrack.services.raw_data import RawFile
 
@@ -119,7 +119,7 @@ class LotView:
 
 def _lot_detail(lot: MaterialLot) -> LotView:
     session = db_session()
-    reached = [x.lot_number for x in materials.lots_of_material(session, lot)]
+    reached = [x.lot_number for x in material_uses.lots_of_material(session, lot)]
     return LotView(lot, signatures(session, lot), reached)
 
 
@@ -258,7 +258,7 @@ def recall(data: dict[str, Any], number: str) -> ContainmentView:
 def run_uses(code: str) -> list[MaterialUse]:
     """The material lots a run and its passages used (struck entries and strikes included)"""
     session = db_session()
-    return materials.uses_of_run(session, production.get_run(session, code))
+    return material_uses.uses_of_run(session, production.get_run(session, code))
 
 
 @bp.route(f"/material-uses/{ID}/strike", methods=["POST"])
@@ -268,7 +268,9 @@ def run_uses(code: str) -> list[MaterialUse]:
 def strike(data: dict[str, Any], use_id: int) -> MaterialUse:
     """Strike a use recorded by mistake: a new record naming it, with the reason"""
     session = db_session()
-    return materials.strike_use(session, actor(), materials.get_use(session, use_id), **data)
+    return material_uses.strike_use(
+        session, actor(), material_uses.get_use(session, use_id), **data
+    )
 
 
 @bp.route("/instruments")

@@ -17,7 +17,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.states import ContainmentKind, LotState, MaterialLotState
 from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, MaterialLot, Unit, User
-from lotrack.services import audit, lookback, materials, signature
+from lotrack.services import audit, lookback, material_uses, materials, signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.release import move
@@ -81,7 +81,7 @@ def contain(
     elif bank is not None:
         lots = lookback.lots_of_bank(session, bank)
     else:
-        lots = materials.lots_of_material(session, material_lot)  # type: ignore[arg-type]
+        lots = material_uses.lots_of_material(session, material_lot)  # type: ignore[arg-type]
     plans = [(one, _plan(kind, one)) for one in lots]
     todo = [(one, p) for one, p in plans if p is not None]
     # A material lot is itself contained, even when no product lot it reached can still move.

@@ -38,7 +38,7 @@ from lotrack.models import (
     Result,
     SpecVersion,
 )
-from lotrack.services import deviation, equipment, materials, specs
+from lotrack.services import deviation, equipment, material_uses, specs
 from lotrack.services.clock import today as site_today
 from lotrack.services.dossier import lot_passages
 from lotrack.services.production import passage_figures
@@ -240,7 +240,7 @@ def gather_lot(session: Session, lot: Lot) -> GatheredLot:
         donor_determination=donor.determination if donor is not None else None,
         run_flags=tuple(_run_flags(session, lot)),
         warnings=warnings,
-        materials=tuple(materials.materials_of_lot(session, lot)),
+        materials=tuple(material_uses.materials_of_lot(session, lot)),
         instrument_doubts=tuple(
             equipment.doubts(session, [*results, *_passage_results(session, lot)])
         ),

@@ -15,7 +15,7 @@ from lotrack.domain.specs import Stage
 from lotrack.domain.states import BankTier, VialState
 from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
-from lotrack.services import audit, lookback, materials, specs
+from lotrack.services import audit, lookback, material_uses, specs
 from lotrack.services.cellbank import withdraw_vial
 from lotrack.services.common import Page, check_code, norm, page_of
 
@@ -108,7 +108,7 @@ def start_run(
             said("A production run with code %(code)s exists already.", code=code),
             {"code": N_("already used")},
         )
-    materials.check_usable(session, material_lots or [], started_on)
+    material_uses.check_usable(session, material_lots or [], started_on)
     run = ProductionRun(
         code=code,
         product=product,
@@ -120,7 +120,7 @@ def start_run(
     for number in vial_numbers:
         withdraw_vial(session, actor, vials[number], purpose=f"production run {code}", run=run)
     session.flush()
-    materials.record_uses(session, actor, material_lots or [], used_on=started_on, run=run)
+    material_uses.record_uses(session, actor, material_lots or [], used_on=started_on, run=run)
     return run
 
 
@@ -157,7 +157,7 @@ def record_passage(
         )
     if fields:
         raise ValidationFailed(N_("The passage cannot be recorded."), fields)
-    materials.check_usable(session, material_lots or [], seeded_on)
+    material_uses.check_usable(session, material_lots or [], seeded_on)
     number = (previous.number if previous else run.bank.passage_at_banking) + 1
     passage = Passage(
         run=run,
@@ -170,7 +170,9 @@ def record_passage(
     )
     audit.created(session, actor, passage)
     session.flush()
-    materials.record_uses(session, actor, material_lots or [], used_on=seeded_on, passage=passage)
+    material_uses.record_uses(
+        session, actor, material_lots or [], used_on=seeded_on, passage=passage
+    )
     lookback.reassess(
         session,
         actor,

@@ -15,7 +15,7 @@ from lotrack.domain.specs import SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
-from lotrack.services import audit, clock, equipment, lookback, materials
+from lotrack.services import audit, clock, equipment, lookback, material_uses
 from lotrack.services.raw_data import RawFile, store_raw
 from lotrack.services.result_dates import check_date
 from lotrack.services.result_subject import Subject, pinned_test
@@ -174,7 +174,7 @@ def record_result(
     today = clock.today(session)
     check_date(session, subject, spec_test, analyte, performed_on, today=today, replaces=replaces)
     equipment.check_result(session, instrument, performed_on)
-    materials.check_usable(session, material_lots or [], performed_on)
+    material_uses.check_usable(session, material_lots or [], performed_on)
     judgement = judge(
         spec_test,
         value=value,
@@ -211,7 +211,9 @@ def record_result(
         result.attachment = store_raw(session, actor, raw_file)
     audit.created(session, actor, result)
     session.flush()
-    materials.record_uses(session, actor, material_lots or [], used_on=performed_on, result=result)
+    material_uses.record_uses(
+        session, actor, material_lots or [], used_on=performed_on, result=result
+    )
     # An informational test has no binding limit: its failure is shown, never investigated as OOS
     # (an open investigation would block release, which informational tests never do).
     if judgement.verdict == Verdict.FAIL and isinstance(subject, Lot) and spec_test.required:
@@ -354,7 +356,7 @@ def correct_result(
         replaces=old,
     )
     equipment.check_result(session, instrument, performed_on)
-    materials.check_usable(session, material_lots or [], performed_on)
+    material_uses.check_usable(session, material_lots or [], performed_on)
     invalidate_result(session, actor, old, reason)
     session.flush()
     return record_result(

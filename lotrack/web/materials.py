@@ -14,12 +14,12 @@ from lotrack.domain.decisions import Meaning
 from lotrack.domain.materials import MaterialCategory
 from lotrack.domain.permissions import may
 from lotrack.domain.states import ContainmentKind
-from lotrack.models import MaterialLot
+from lotrack.models import MaterialLot, MaterialUse, Passage, ProductionRun
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas.materials import InspectionIn, MaterialIn, MaterialLotIn, StrikeIn
 from lotrack.schemas.record_signing import split_sign_in
 from lotrack.schemas.release import SignIn, sign_in
-from lotrack.services import containment, materials, record_signature
+from lotrack.services import containment, material_uses, materials, record_signature
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
 from lotrack.web.result import raw_file
@@ -84,7 +84,7 @@ def _page(lot: MaterialLot, form: FormState = NO_FORM) -> str:
         "materials/lot.html",
         lot=lot,
         signatures=record_signature.signatures_of(session, lot),
-        reached=materials.lots_of_material(session, lot),
+        reached=material_uses.lots_of_material(session, lot),
         meanings=MEANINGS,
         form=form,
     )
@@ -147,14 +147,24 @@ def contain(number: str, kind: str) -> ResponseReturnValue:
 @permission("manufacturing.write")
 def strike(use_id: int) -> ResponseReturnValue:
     session = db_session()
-    use = materials.get_use(session, use_id)
+    use = material_uses.get_use(session, use_id)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        materials.strike_use(session, actor(), use, data["reason"])
+        material_uses.strike_use(session, actor(), use, data["reason"])
         flash(_("The use of %(lot)s is struck.", lot=use.material_lot.number))
-        return redirect(url_for(".show_lot", number=use.material_lot.number))
+        return redirect(_where(use))
 
-    def refused(form: FormState) -> str:
-        return _page(use.material_lot, form)
+    # A refusal shows on the material lot's page, which names the use's run or result.
+    return submit("strike", StrikeIn(), act, lambda form: _page(use.material_lot, form))
 
-    return submit("strike", StrikeIn(), act, refused)
+
+def _where(use: MaterialUse) -> str:
+    """The run page a use is listed on (a result's use: the material lot's page)."""
+    session = db_session()
+    run_id = use.run_id
+    if use.passage_id is not None:
+        run_id = session.get(Passage, use.passage_id).run_id  # type: ignore[union-attr]
+    if run_id is None:
+        return url_for(".show_lot", number=use.material_lot.number)
+    run = session.get(ProductionRun, run_id)
+    return url_for("production.show_run", code=run.code) + "#materials"  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.decisions import Action
 from lotrack.domain.errors import Conflict
-from lotrack.services import bedside, containment, materials, result, trace
+from lotrack.services import bedside, containment, material_uses, materials, result, trace
 from lotrack.services import lot as lots
 from lotrack.services.evaluation import evaluate_lot
 from lotrack.services.raw_data import RawFile
@@ -149,7 +149,9 @@ def test_the_impact_of_a_material_recall_costs_the_same_queries_for_few_or_many_
     kit = approved_lot(s, "KIT-01")
     fourth = lots.get_lot(s, "CFM-2025-0004")
     one_result = result.results_of(s, fourth)[0]
-    materials.record_uses(s, user(s, "tech"), [kit], used_on=fourth.harvested_on, result=one_result)
+    material_uses.record_uses(
+        s, user(s, "tech"), [kit], used_on=fourth.harvested_on, result=one_result
+    )
 
     def cost(number: str) -> tuple[int, int]:
         rec = contain(s, "recall", number)
@@ -168,5 +170,7 @@ def test_finding_the_lots_a_material_lot_reached_takes_three_queries(s, demo_app
         new_lot(s)
     lot = materials.get_lot(s, SERUM)
     found: list = []
-    cost = statements(s, demo_app, lambda: found.append(materials.lots_of_material(s, lot)), lot)
+    cost = statements(
+        s, demo_app, lambda: found.append(material_uses.lots_of_material(s, lot)), lot
+    )
     assert cost <= 3 and len(found[0]) == 9

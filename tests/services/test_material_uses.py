@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.models import MaterialUse
-from lotrack.services import equipment, materials, result
+from lotrack.services import equipment, material_uses, result
 from lotrack.services.evaluation import evaluate_lot
 from tests.conftest import execute_as_owner, user
 from tests.services.test_result_import import DAY, refused, run
@@ -57,8 +57,8 @@ def test_a_use_is_struck_by_a_new_record_and_never_changed(session: Session, dem
     tech = user(s, "tech")
     use = s.scalars(select(MaterialUse).order_by(MaterialUse.id)).first()
     with pytest.raises(ValidationFailed):
-        materials.strike_use(s, tech, use, " ")
-    strike = materials.strike_use(s, tech, use, "entered on the wrong run")
+        material_uses.strike_use(s, tech, use, " ")
+    strike = material_uses.strike_use(s, tech, use, "entered on the wrong run")
     s.flush()
     assert (strike.strikes_id, strike.material_lot_id, strike.run_id) == (
         use.id,
@@ -66,7 +66,7 @@ def test_a_use_is_struck_by_a_new_record_and_never_changed(session: Session, dem
         use.run_id,
     )
     with pytest.raises(Conflict):
-        materials.strike_use(s, tech, use, "again")
+        material_uses.strike_use(s, tech, use, "again")
     s.commit()
     with pytest.raises(DBAPIError, match="append-only"):
         execute_as_owner(demo_app, "UPDATE material_use SET used_on = '2020-01-01'")

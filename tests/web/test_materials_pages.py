@@ -146,3 +146,23 @@ def test_a_calibration_record_is_kept_and_a_bad_one_refused_by_field(client: Fla
     )
     assert kept.status_code == 302
     assert "2025-09-01" in text(client.get(page))
+
+
+def test_the_run_page_lists_its_material_lots_and_a_use_is_struck_with_a_reason(
+    client: FlaskClient,
+) -> None:
+    login(client, "tech")
+    page = "/runs/RUN-2025-02"
+    shown = text(client.get(page))
+    assert "MAT-2025-003" in shown and "MAT-2025-004" in shown
+    first = int(shown.split("/material-uses/", 1)[1].split("/", 1)[0])
+    refused = client.post(
+        f"/material-uses/{first}/strike", data={"csrf_token": csrf_token(client, page)}
+    )
+    assert refused.status_code == 422 and "Nothing was saved" in text(refused)
+    struck = client.post(
+        f"/material-uses/{first}/strike",
+        data={"csrf_token": csrf_token(client, page), "reason": "entered on the wrong run"},
+    )
+    assert struck.status_code == 302 and struck.headers["Location"].endswith("#materials")
+    assert f"strikes entry {first}: entered on the wrong run" in text(client.get(page))
