@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.materials import MaterialCategory
 from lotrack.domain.permissions import may
+from lotrack.domain.record_signatures import SubjectKind, meanings_of
 from lotrack.domain.states import ContainmentKind
 from lotrack.models import MaterialLot, MaterialUse, Passage, ProductionRun
 from lotrack.request_scope import actor, db_session, lockout, setting
@@ -86,6 +87,7 @@ def _page(lot: MaterialLot, form: FormState = NO_FORM) -> str:
         signatures=record_signature.signatures_of(session, lot),
         reached=material_uses.lots_of_material(session, lot),
         meanings=MEANINGS,
+        inspection_meanings=meanings_of(SubjectKind.MATERIAL_LOT),
         form=form,
     )
 
