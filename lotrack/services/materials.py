@@ -108,7 +108,10 @@ def receive_lot(
     """A lot received, in quarantine until its incoming inspection, with the supplier's
     certificate kept byte for byte (SHA-256)."""
     require(actor.role, "materials.write")
-    material = get_material(session, material_code)
+    try:
+        material = get_material(session, material_code)
+    except NotFound as missing:  # named in the input, not the address: a bad field (422)
+        raise ValidationFailed(missing.message, missing.fields) from None
     supplier_lot = (supplier_lot or "").strip()
     fields = _too_long({"supplier_lot": supplier_lot})
     if not supplier_lot:
