@@ -24,6 +24,7 @@ from lotrack.schemas.materials import (
     EquipmentEventIn,
     InspectionIn,
     InstrumentIn,
+    LiftIn,
     MaterialIn,
     MaterialLotIn,
     StrikeIn,
@@ -219,6 +220,20 @@ def inspect(data: dict[str, Any], number: str) -> LotView:
     materials.inspect_lot(
         session, actor(), lot, decision=decided["decision"], sign_in=sign_in, lockout=lockout()
     )
+    return _lot_detail(lot)
+
+
+@bp.route(f"/material-lots/{NUMBER}/lift-hold", methods=["POST"])
+@permission("release.decide")
+@bp.arguments(LiftIn)
+@bp.response(200, MaterialLotDetail)
+def lift_hold(data: dict[str, Any], number: str) -> LotView:
+    """Lift a material lot's hold (meaning 'hold lifted', with a reason); the product lots it held
+    wait for QA's decision on each"""
+    session = db_session()
+    lot = materials.get_lot(session, number)
+    sign_in, _decided = record_signed_in(data)
+    materials.lift_hold(session, actor(), lot, sign_in=sign_in, lockout=lockout())
     return _lot_detail(lot)
 
 

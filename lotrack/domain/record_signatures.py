@@ -29,6 +29,7 @@ class RecordMeaning(StrEnum):
     CONCLUDED = "concluded"
     APPROVED_FOR_USE = "approved for use"
     REJECTED = "rejected"
+    HOLD_LIFTED = "hold lifted"
 
 
 # The one meaning each decision is signed with: by kind, then by the decision taken ("" when the
@@ -44,6 +45,7 @@ MEANINGS: dict[SubjectKind, dict[str, RecordMeaning]] = {
     SubjectKind.MATERIAL_LOT: {
         "approved": RecordMeaning.APPROVED_FOR_USE,
         "rejected": RecordMeaning.REJECTED,
+        "lift": RecordMeaning.HOLD_LIFTED,
     },
 }
 

@@ -176,7 +176,9 @@ class MaterialLotState(StrEnum):
 MATERIAL_LOT_TRANSITIONS: dict[MaterialLotState, frozenset[MaterialLotState]] = {
     MaterialLotState.QUARANTINE: frozenset({MaterialLotState.APPROVED, MaterialLotState.REJECTED}),
     MaterialLotState.APPROVED: frozenset({MaterialLotState.ON_HOLD, MaterialLotState.RECALLED}),
-    MaterialLotState.ON_HOLD: frozenset({MaterialLotState.RECALLED}),
+    # A hold lifted under QA's signature returns the lot to use; the product lots it held wait
+    # for their own decisions.
+    MaterialLotState.ON_HOLD: frozenset({MaterialLotState.APPROVED, MaterialLotState.RECALLED}),
     MaterialLotState.REJECTED: frozenset(),
     MaterialLotState.RECALLED: frozenset(),
 }

@@ -34,6 +34,12 @@ class InspectionIn(RecordSignIn):
     decision = text_field(validate=OneOf(["approved", "rejected"]))
 
 
+class LiftIn(RecordSignIn):
+    """Lifting a material lot's hold, signed with its reason (meaning 'hold lifted')."""
+
+    reason = text_field(max=2000)
+
+
 class UsesIn(InputSchema):
     list_fields = ("material_lots",)
     material_lots = fields.List(

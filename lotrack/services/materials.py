@@ -218,3 +218,21 @@ def inspect_lot(
     move(session, proven.signer, lot, DECISIONS[decision])
     session.refresh(lot)
     return record_signature.sign(session, proven, lot)
+
+
+def lift_hold(
+    session: Session, actor: User, lot: MaterialLot, *, sign_in: SignIn, lockout: Lockout
+) -> RecordSignature:
+    """QA lifts a material lot's hold, signed with the reason (meaning 'hold lifted'): it may be
+    used again. The product lots the hold reached stay held until QA decides on each (their
+    release review), since each decision is signed on its own dossier."""
+    require(actor.role, "release.decide")
+    proven = record_signature.prove(
+        session, actor, SubjectKind.MATERIAL_LOT, sign_in, lockout, "lift"
+    )
+    if not proven.reason:
+        raise ValidationFailed(N_("State why the hold is lifted."), {"reason": N_("required")})
+    record_signature.hold(session, lot)
+    move(session, proven.signer, lot, MaterialLotState.APPROVED)
+    session.refresh(lot)
+    return record_signature.sign(session, proven, lot)

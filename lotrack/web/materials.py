@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.materials import MaterialCategory
 from lotrack.domain.permissions import may
-from lotrack.domain.record_signatures import SubjectKind, meanings_of
+from lotrack.domain.record_signatures import SubjectKind, meaning_of, meanings_of
 from lotrack.domain.states import ContainmentKind
 from lotrack.models import MaterialLot, MaterialUse, Passage, ProductionRun
 from lotrack.request_scope import actor, db_session, lockout, setting
-from lotrack.schemas.materials import InspectionIn, MaterialIn, MaterialLotIn, StrikeIn
+from lotrack.schemas.materials import InspectionIn, LiftIn, MaterialIn, MaterialLotIn, StrikeIn
 from lotrack.schemas.record_signing import split_sign_in
 from lotrack.schemas.release import SignIn, sign_in
 from lotrack.services import containment, material_uses, materials, record_signature
@@ -87,7 +87,8 @@ def _page(lot: MaterialLot, form: FormState = NO_FORM) -> str:
         signatures=record_signature.signatures_of(session, lot),
         reached=material_uses.lots_of_material(session, lot),
         meanings=MEANINGS,
-        inspection_meanings=meanings_of(SubjectKind.MATERIAL_LOT),
+        inspection_meanings=meanings_of(SubjectKind.MATERIAL_LOT)[:2],
+        lift_meaning=meaning_of(SubjectKind.MATERIAL_LOT, "lift").value,
         form=form,
     )
 
@@ -125,6 +126,21 @@ def inspect(number: str) -> ResponseReturnValue:
         return redirect(url_for(".show_lot", number=lot.number))
 
     return submit("inspection", InspectionIn(), act, lambda form: _page(lot, form))
+
+
+@bp.post("/material-lots/<number>/lift-hold")
+@permission("release.decide")
+def lift_hold(number: str) -> ResponseReturnValue:
+    session = db_session()
+    lot = materials.get_lot(session, number)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        signed, _decided = split_sign_in(data)
+        materials.lift_hold(session, actor(), lot, sign_in=signed, lockout=lockout())
+        flash(_("Material lot %(number)s: hold lifted.", number=lot.number))
+        return redirect(url_for(".show_lot", number=lot.number))
+
+    return submit("lift", LiftIn(), act, lambda form: _page(lot, form))
 
 
 @bp.post("/material-lots/<number>/contain/<kind>")

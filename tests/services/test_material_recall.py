@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from lotrack.domain.decisions import Action
-from lotrack.domain.errors import Conflict
+from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.services import bedside, containment, material_uses, materials, result, trace
 from lotrack.services import lot as lots
 from lotrack.services.evaluation import evaluate_lot
@@ -174,3 +174,29 @@ def test_finding_the_lots_a_material_lot_reached_takes_three_queries(s, demo_app
         s, demo_app, lambda: found.append(material_uses.lots_of_material(s, lot)), lot
     )
     assert cost <= 3 and len(found[0]) == 9
+
+
+def test_qa_lifts_a_material_hold_under_a_signature_and_the_blocker_goes(s):
+    lot = new_lot(s)
+    contain(s, "hold", SERUM)
+    serum = materials.get_lot(s, SERUM)
+    sign = SignIn("qa", PASSWORDS["qa"], "hold lifted", "")
+    with pytest.raises(ValidationFailed, match="State why the hold is lifted"):
+        materials.lift_hold(s, user(s, "qa"), serum, sign_in=sign, lockout=LOCKOUT)
+    with pytest.raises(ValidationFailed, match="must be 'hold lifted'"):
+        materials.lift_hold(
+            s, user(s, "qa"), serum, sign_in=SignIn("qa", PASSWORDS["qa"], "rejected", "r"),
+            lockout=LOCKOUT,
+        )  # fmt: skip
+    signed = materials.lift_hold(
+        s, user(s, "qa"), serum, lockout=LOCKOUT,
+        sign_in=SignIn("qa", PASSWORDS["qa"], "hold lifted", "supplier's investigation closed"),
+    )  # fmt: skip
+    assert (serum.state, signed.meaning, signed.subject_kind) == (
+        "approved",
+        "hold lifted",
+        "material_lot",
+    )
+    # the product lot the hold reached stays held for QA's own decision, its blocker gone
+    assert lot.state == "ON_HOLD"
+    assert not [b for b in evaluate_lot(s, lot).evaluation.blockers if b.kind == "material"]

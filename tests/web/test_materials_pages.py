@@ -166,3 +166,24 @@ def test_the_run_page_lists_its_material_lots_and_a_use_is_struck_with_a_reason(
     )
     assert struck.status_code == 302 and struck.headers["Location"].endswith("#materials")
     assert f"strikes entry {first}: entered on the wrong run" in text(client.get(page))
+
+
+def test_qa_lifts_a_material_hold_from_its_page(client: FlaskClient) -> None:
+    login(client, "qa")
+    page = "/material-lots/MAT-2025-004"
+    sign = {"username": "qa", "password": PASSWORDS["qa"]}
+    held = client.post(
+        page + "/contain/hold",
+        data={"csrf_token": csrf_token(client, page), **sign, "meaning": "placed on hold"}
+        | {"reason": "supplier complaint"},
+    )
+    assert held.status_code == 302, text(held)
+    shown = text(client.get(page))
+    assert "Lift the hold of MAT-2025-004" in shown
+    lifted = client.post(
+        page + "/lift-hold",
+        data={"csrf_token": csrf_token(client, page), **sign, "meaning": "hold lifted"}
+        | {"reason": "complaint closed"},
+    )
+    assert lifted.status_code == 302, text(lifted)
+    assert "complaint closed" in text(client.get(page))
