@@ -1,6 +1,6 @@
 """/api/v1 materials, material lots (received with the supplier's certificate, inspected under a
-signature, held or recalled with every product lot they reached), the material lots a run or
-passage used, and instruments with their calibration and maintenance records."""
+signature, held or recalled with every product lot they reached, a hold lifted) and the material
+lots a run or passage used. Instruments are api/equipment.py."""
 
 from __future__ import annotations
 
@@ -17,13 +17,11 @@ from lotrack.api.common import READ, Blueprint, permission, signed_in
 from lotrack.api.containment import ContainmentView, view
 from lotrack.api.record_signing import RecordSignatureOut, record_signed_in, signatures
 from lotrack.domain.states import ContainmentKind
-from lotrack.models import EquipmentEvent, Instrument, Material, MaterialLot, MaterialUse
+from lotrack.models import Material, MaterialLot, MaterialUse
 from lotrack.request_scope import actor, db_session, lockout
 from lotrack.schemas.base import parse
 from lotrack.schemas.materials import (
-    EquipmentEventIn,
     InspectionIn,
-    InstrumentIn,
     LiftIn,
     MaterialIn,
     MaterialLotIn,
@@ -31,7 +29,7 @@ from lotrack.schemas.materials import (
 )
 from lotrack.schemas.paging import PageArgs
 from lotrack.schemas.release import SignWithReasonIn
-from lotrack.services import containment, equipment, material_uses, materials, production
+from lotrack.services import containment, material_uses, materials, production
 from lotrack.services.common import Page
 from lotrack.services.raw_data import RawFile
 
@@ -39,7 +37,7 @@ bp = Blueprint(
     "api_materials",
     __name__,
     description="Materials and their lots (certificate, signed inspection, hold and recall),"
-    " material uses, and instruments with calibration and maintenance records.",
+    " and the material lots runs and passages used.",
 )
 CODE = "<string(maxlength=64):code>"
 NUMBER = "<string(maxlength=32):number>"
@@ -88,21 +86,6 @@ class MaterialLotDetail(MaterialLotOut):
     lots_reached = fields.List(
         fields.String(), metadata={"description": "product lots its standing uses reached"}
     )
-
-
-class EquipmentEventOut(Schema):
-    id = fields.Integer()
-    kind = fields.String()
-    performed_on = fields.Date()
-    due_on = fields.Date()
-    passed = fields.Boolean()
-    note = fields.String()
-
-
-class InstrumentOut(Schema):
-    code = fields.String()
-    name = fields.String()
-    events = fields.List(fields.Nested(EquipmentEventOut))
 
 
 @dataclass
@@ -286,39 +269,3 @@ def strike(data: dict[str, Any], use_id: int) -> MaterialUse:
     return material_uses.strike_use(
         session, actor(), material_uses.get_use(session, use_id), **data
     )
-
-
-@bp.route("/instruments")
-class Instruments(MethodView):
-    @permission(READ)
-    @bp.arguments(PageArgs, location="query")
-    @bp.response(200, out.page_of(InstrumentOut, "InstrumentPage"))
-    def get(self, args: dict[str, Any]) -> Page[Instrument]:
-        """Instruments with their calibration and maintenance records, by code"""
-        return equipment.list_instruments(db_session(), args["page"], args["per_page"])
-
-    @permission("equipment.write")
-    @bp.arguments(InstrumentIn)
-    @bp.response(201, InstrumentOut)
-    def post(self, data: dict[str, Any]) -> Instrument:
-        """Register an instrument; results name it by its code"""
-        return equipment.register_instrument(db_session(), actor(), **data)
-
-
-@bp.route(f"/instruments/{CODE}")
-@permission(READ)
-@bp.response(200, InstrumentOut)
-def get_instrument(code: str) -> Instrument:
-    """An instrument with its records"""
-    return equipment.get_instrument(db_session(), code)
-
-
-@bp.route(f"/instruments/{CODE}/events", methods=["POST"])
-@permission("equipment.write")
-@bp.arguments(EquipmentEventIn)
-@bp.response(201, EquipmentEventOut)
-def record_event(data: dict[str, Any], code: str) -> EquipmentEvent:
-    """Record a calibration or maintenance and when the next is due; a calibration that found the
-    instrument out of tolerance puts its results since the last good one in doubt"""
-    session = db_session()
-    return equipment.record_event(session, actor(), equipment.get_instrument(session, code), **data)
