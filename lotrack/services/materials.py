@@ -23,7 +23,7 @@ from lotrack.models import (
     RecordSignature,
     User,
 )
-from lotrack.services import audit, record_signature
+from lotrack.services import audit, clock, record_signature
 from lotrack.services.common import Page, check_code, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.raw_data import RawFile, store_raw
@@ -118,6 +118,8 @@ def receive_lot(
         fields["supplier_lot"] = N_("required")
     if expires_on < received_on:
         fields["expires_on"] = N_("before the date of receipt")
+    if received_on > clock.today(session):
+        fields["received_on"] = N_("in the future")
     if certificate is None or not certificate.data:
         fields["certificate"] = N_("the supplier's certificate of analysis is required")
     if fields or certificate is None:

@@ -61,6 +61,8 @@ def test_a_lot_without_its_certificate_is_refused_by_field_and_nothing_is_writte
     assert "certificate" in assert_problem(refused, 422)["fields"]
     late = receive(tech, expires_on="2025-06-30")
     assert "expires_on" in assert_problem(late, 422)["fields"]
+    future = receive(tech, received_on="2099-01-01", expires_on="2099-12-31")
+    assert "received_on" in assert_problem(future, 422)["fields"]
     assert row_counts(demo_app) == before
 
 
