@@ -29,7 +29,10 @@ from lotrack.services import (
     containment,
     deviation,
     donor,
+    equipment,
     exceptional,
+    material_uses,
+    materials,
     production,
     release,
     result,
@@ -37,6 +40,7 @@ from lotrack.services import (
 )
 from lotrack.services import adverse_lifecycle as lifecycle
 from lotrack.services import lot as lots
+from lotrack.services.raw_data import RawFile
 from tests import clinical_setup as clin
 from tests.conftest import FACILITY, PASSWORDS, counting, login, user
 from tests.release_setup import make_lot
@@ -96,6 +100,7 @@ MEASURED = {
     ),
     "/api/v1/shipments/<number>": "/api/v1/shipments/{shipment}",
     "/api/v1/trends/<code>": "/api/v1/trends/CD105",
+    "/api/v1/runs/<code>/material-uses": "/api/v1/runs/RUN-2025-01/material-uses",
 }
 # Argument-free rules that show a form until given a query argument: measured with one.
 QUERIES = {
@@ -202,6 +207,34 @@ def grow(app: Flask, i: int) -> None:
             box=str(i),
             positions=["1", "2"],
         )
+        # A material of its own each round, its lot approved and used by the run, its passage
+        # and RUN-2025-01; an instrument of its own, calibrated: the material and instrument
+        # lists grow by a row each.
+        materials.register_material(
+            s, tech, code=f"MAT-G{i}", name=f"Medium {i}", category="medium",
+            supplier=f"Supplier {i}", catalogue_number=f"C-{i}",
+        )  # fmt: skip
+        s.flush()
+        material_lot = materials.receive_lot(
+            s, tech, material_code=f"MAT-G{i}", supplier_lot=f"S-{i}",
+            received_on=dt.date(2025, 4, 1), expires_on=dt.date(2027, 4, 1),
+            certificate=RawFile(f"coa-{i}.pdf", b"%PDF-1.4 certificate"),
+        )  # fmt: skip
+        s.flush()
+        materials.inspect_lot(
+            s, qa, material_lot, decision="approved", lockout=clin.LOCKOUT,
+            sign_in=release.SignIn("qa", PASSWORDS["qa"], "approved for use", f"round {i}"),
+        )  # fmt: skip
+        material_uses.record_uses(
+            s, tech, [material_lot.number], used_on=dt.date(2025, 8, 4),
+            run=production.get_run(s, "RUN-2025-01"),
+        )  # fmt: skip
+        instrument = equipment.register_instrument(s, tech, code=f"INS-G{i}", name=f"Reader {i}")
+        s.flush()
+        equipment.record_event(
+            s, tech, instrument, kind="calibration", performed_on=dt.date(2025, 1, 6),
+            due_on=dt.date(2026, 1, 6), passed=True,
+        )  # fmt: skip
         run = production.start_run(
             s,
             tech,
@@ -209,6 +242,7 @@ def grow(app: Flask, i: int) -> None:
             bank_code=f"WCB-G{i}",
             vial_numbers=[1],
             started_on=dt.date(2025, 11, 1),
+            material_lots=[material_lot.number, "MAT-2025-003"],
         )
         s.flush()
         production.record_passage(
@@ -220,6 +254,7 @@ def grow(app: Flask, i: int) -> None:
             cells_seeded=2_000_000,
             cells_harvested=14_000_000,
             viability_percent=Decimal("94"),
+            material_lots=[material_lot.number],
         )
         s.flush()
         failing = lots.register_lot(
@@ -437,6 +472,7 @@ def test_list_pages_cost_the_same_number_of_statements_at_four_times_the_data(
 # Argument-free API lists that answer a bare JSON list, with why they stay whole.
 WHOLE_LISTS = {
     "/api/v1/specs": "one version per product, stage and approval: a handful",
+    "/api/v1/runs/RUN-2025-01/material-uses": "one run's uses: a few per passage",
 }
 
 

@@ -42,6 +42,7 @@ class Runs(MethodView):
             vial_numbers=data["vials"],
             started_on=data["started_on"],
             product=data["product"],
+            material_lots=data["material_lots"],
         )
         return run
 

@@ -266,6 +266,11 @@ class ContainmentOut(Schema):
         allow_none=True,
         metadata={"type": "string", "description": "the cell bank held or recalled, or null"},
     )
+    material_lot = fields.Function(
+        lambda c: c.material_lot.number if c.material_lot else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "the material lot held or recalled, or null"},
+    )
     reason = fields.String()
     trigger_entity = fields.String(
         allow_none=True, metadata={"description": "a lookback's triggering record type, or null"}

@@ -33,6 +33,11 @@ class GrantState(StrEnum):
 ALLOWED: dict[str, frozenset[Role]] = {
     "manufacturing.read": frozenset({Role.TECHNICIAN, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
     "manufacturing.write": frozenset({Role.TECHNICIAN}),
+    # Receiving material lots and keeping instrument records is bench work; approving a material
+    # lot for use is QA's signed decision.
+    "materials.write": frozenset({Role.TECHNICIAN}),
+    "materials.inspect": frozenset({Role.QA}),
+    "equipment.write": frozenset({Role.TECHNICIAN}),
     "donor.determine": frozenset({Role.QA}),
     "specs.approve": frozenset({Role.QA}),
     "results.write": frozenset({Role.TECHNICIAN}),

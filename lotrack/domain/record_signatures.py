@@ -16,6 +16,7 @@ class SubjectKind(StrEnum):
     SPEC_VERSION = "spec_version"
     DEVIATION = "deviation"
     INVESTIGATION = "investigation"
+    MATERIAL_LOT = "material_lot"  # its incoming inspection
 
 
 class RecordMeaning(StrEnum):
@@ -26,6 +27,9 @@ class RecordMeaning(StrEnum):
     APPROVED = "approved"
     CLOSED = "closed"
     CONCLUDED = "concluded"
+    APPROVED_FOR_USE = "approved for use"
+    REJECTED = "rejected"
+    HOLD_LIFTED = "hold lifted"
 
 
 # The one meaning each decision is signed with: by kind, then by the decision taken ("" when the
@@ -38,6 +42,11 @@ MEANINGS: dict[SubjectKind, dict[str, RecordMeaning]] = {
     SubjectKind.SPEC_VERSION: {"": RecordMeaning.APPROVED},
     SubjectKind.DEVIATION: {"": RecordMeaning.CLOSED},
     SubjectKind.INVESTIGATION: {"": RecordMeaning.CONCLUDED},
+    SubjectKind.MATERIAL_LOT: {
+        "approved": RecordMeaning.APPROVED_FOR_USE,
+        "rejected": RecordMeaning.REJECTED,
+        "lift": RecordMeaning.HOLD_LIFTED,
+    },
 }
 
 

@@ -9,7 +9,9 @@ all read its answer, over facts that services/evaluation.py gathers in one place
 - no OOS investigation is open on the lot, nor on a sibling lot (same run or same WCB);
 - no deviation is open on the lot or on its run;
 - the run stayed within its passage and population-doubling limits and in-process specification;
-- the working and master cell banks are qualified and the donor was determined eligible.
+- the working and master cell banks are qualified and the donor was determined eligible;
+- no material lot used for it (in its run, passages or results) is on hold, recalled or rejected,
+  and no result of it was measured on an instrument out of calibration on its test date.
 
 A released lot is judged again whenever one of these facts changes (`lookback`): a decision never
 outlives its basis.
@@ -22,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lotrack.domain.evaluation import Blocker, Evaluation, ResultFact, evaluate
+from lotrack.domain.materials import BLOCKING_MATERIAL_STATES
 from lotrack.domain.specs import SpecContent
 from lotrack.domain.states import Determination, LotState, Qualification
 from lotrack.domain.text import N_, Said, said
@@ -58,6 +61,23 @@ class RunFlag:
 
 
 @dataclass(frozen=True)
+class MaterialUsed:
+    """A material lot recorded as used in making or testing the lot, and its state now."""
+
+    number: str
+    material: str
+    state: str
+
+
+@dataclass(frozen=True)
+class InstrumentDoubt:
+    """A valid result measured on an instrument that was out of calibration on its test date."""
+
+    result_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class LotFacts:
     lot_number: str
     spec: SpecContent | None  # the version the lot pinned when it was created
@@ -70,6 +90,8 @@ class LotFacts:
     donor_determination: str | None = None
     run_flags: tuple[RunFlag, ...] = ()
     warnings: tuple[str, ...] = ()
+    materials: tuple[MaterialUsed, ...] = ()
+    instrument_doubts: tuple[InstrumentDoubt, ...] = ()
 
 
 def release_evaluation(f: LotFacts) -> Evaluation:
@@ -144,6 +166,20 @@ def _lineage_blockers(f: LotFacts) -> Iterable[Blocker]:
             yield bank_blocker(bank.tier, bank.code, bank.qualification)
     if f.donor_code is not None and f.donor_determination != Determination.ELIGIBLE:
         yield donor_blocker(f.donor_code, f.donor_determination)
+    for used in f.materials:
+        if used.state in BLOCKING_MATERIAL_STATES:
+            yield Blocker(
+                "material",
+                used.number,
+                said(
+                    "Material lot %(lot)s (%(material)s) used for this lot is %(state)s.",
+                    lot=used.number,
+                    material=used.material,
+                    state=Said(str(used.state)),
+                ),
+            )
+    for doubt in f.instrument_doubts:
+        yield Blocker("instrument", f"result {doubt.result_id}", doubt.reason)
     for dev in f.deviations:
         yield Blocker(
             "deviation",

@@ -158,3 +158,31 @@ class ScanMethod(StrEnum):
     CAMERA = "camera"
     PHOTO = "photo"
     TYPED = "typed"
+
+
+# ---- materials and equipment -----------------------------------------------------------------
+
+
+class MaterialLotState(StrEnum):
+    """A received lot of a material (serum, medium, enzyme, bag ...): usable only once approved."""
+
+    QUARANTINE = "quarantine"  # received, awaiting its incoming inspection
+    APPROVED = "approved"  # approved for use (signed)
+    REJECTED = "rejected"  # refused at inspection (signed)
+    ON_HOLD = "on_hold"  # held after approval: nothing may use it until QA decides again
+    RECALLED = "recalled"  # by its supplier or by QA: never used again
+
+
+MATERIAL_LOT_TRANSITIONS: dict[MaterialLotState, frozenset[MaterialLotState]] = {
+    MaterialLotState.QUARANTINE: frozenset({MaterialLotState.APPROVED, MaterialLotState.REJECTED}),
+    MaterialLotState.APPROVED: frozenset({MaterialLotState.ON_HOLD, MaterialLotState.RECALLED}),
+    # A hold lifted under QA's signature returns the lot to use; the product lots it held wait
+    # for their own decisions.
+    MaterialLotState.ON_HOLD: frozenset({MaterialLotState.APPROVED, MaterialLotState.RECALLED}),
+    MaterialLotState.REJECTED: frozenset(),
+    MaterialLotState.RECALLED: frozenset(),
+}
+
+
+def material_lot_may_move(current: MaterialLotState, target: MaterialLotState) -> bool:
+    return target in MATERIAL_LOT_TRANSITIONS[current]

@@ -99,5 +99,17 @@ WORDS = frozenset(
         N_("acute_gvhd"),
         N_("chronic_gvhd"),
         N_("other_immune"),
+        # materials and instruments (domain/materials.py, domain/states.MaterialLotState)
+        N_("quarantine"),
+        N_("on_hold"),
+        N_("approved for use"),
+        N_("medium"),
+        N_("serum"),
+        N_("platelet_lysate"),
+        N_("enzyme"),
+        N_("cryoprotectant"),
+        N_("reagent"),
+        N_("calibration"),
+        N_("maintenance"),
     )
 )

@@ -12,7 +12,8 @@ def _append_only_message(table: str) -> str:
 
 
 # Rows are only ever added: no UPDATE, DELETE or TRUNCATE (db_roles.py grants these no more).
-APPEND_ONLY_TABLES = ("audit_event", "audit_checkpoint")
+# 0020: which material lots were used (a mistake is struck by a new row) and instrument events.
+APPEND_ONLY_TABLES = ("audit_event", "audit_checkpoint", "material_use", "equipment_event")
 MESSAGE = _append_only_message("audit_event")
 CHECKPOINT_MESSAGE = _append_only_message("audit_checkpoint")
 
@@ -34,6 +35,15 @@ def _append_only(table: str, dialect: str) -> list[str]:
         f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse()""",
     ]
+
+
+def append_only_statements(table: str, dialect: str) -> list[str]:
+    """The append-only triggers of a table a later revision adds (it names its own table)."""
+    return _append_only(table, dialect)
+
+
+def append_only_removed_statements(table: str, dialect: str) -> list[str]:
+    return _append_only_removed(table, dialect)
 
 
 def _append_only_removed(table: str, dialect: str) -> list[str]:
@@ -292,6 +302,25 @@ RECORD_GUARDS["adverse_event_report"] = (
     ),
     (),
 )
+# 0020: materials, their received lots (only the state moves) and instruments.
+RECORD_GUARDS["material"] = (
+    ("code", "name", "category", "supplier", "catalogue_number", "created_at"),
+    (),
+)
+RECORD_GUARDS["material_lot"] = (
+    (
+        "number",
+        "material_id",
+        "supplier_lot",
+        "received_on",
+        "expires_on",
+        "certificate_id",
+        "received_by_id",
+        "created_at",
+    ),
+    (),
+)
+RECORD_GUARDS["instrument"] = (("code", "name", "created_at"), ())
 # RECORD_GUARDS holds each table's guard as the revision that created the table froze it (the
 # earlier revisions import it); a later revision that changes a guard freezes its own copy, and
 # repeats the change here. CURRENT_GUARDS is the guard of each table after the last revision:

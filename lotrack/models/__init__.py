@@ -11,12 +11,14 @@ from lotrack.models.deviation import Deviation
 from lotrack.models.document import Certificate, LabelPrint
 from lotrack.models.donor import Clone, Donor, DonorScreening
 from lotrack.models.enrolment import Enrolment, RoleGrant
+from lotrack.models.equipment import EquipmentEvent, Instrument
 from lotrack.models.exceptional import ExceptionalRelease
 from lotrack.models.follow_up import FollowUp
 from lotrack.models.infusion import Infusion, Thaw
 from lotrack.models.investigation import Investigation
 from lotrack.models.lockout import KnownAddress, LoginThrottle
 from lotrack.models.lot import Lot
+from lotrack.models.material import Material, MaterialLot, MaterialUse
 from lotrack.models.notification import Notification
 from lotrack.models.numbering import NumberSequence
 from lotrack.models.patient import Patient
@@ -51,14 +53,19 @@ __all__ = [
     "Donor",
     "DonorScreening",
     "Enrolment",
+    "EquipmentEvent",
     "ExceptionalRelease",
     "FollowUp",
     "Infusion",
+    "Instrument",
     "Investigation",
     "KnownAddress",
     "LabelPrint",
     "LoginThrottle",
     "Lot",
+    "Material",
+    "MaterialLot",
+    "MaterialUse",
     "Notification",
     "NumberSequence",
     "Passage",

@@ -14,15 +14,24 @@ from lotrack.domain.states import ContainmentKind, LotState
 if TYPE_CHECKING:
     from lotrack.models.cellbank import CellBank
     from lotrack.models.lot import Lot
+    from lotrack.models.material import MaterialLot
     from lotrack.models.user import User
 
 
 class Containment(Base):
-    """A hold or a recall of one lot or of every lot from a cell bank, with its reason; or a
-    lookback hold, put on a lot by a fact that arose after its release (the trigger names it)."""
+    """A hold or a recall of one lot, of every lot from a cell bank or made with a material lot,
+    with its reason; or a lookback hold, put on a lot by a fact that arose after its release (the
+    trigger names it)."""
 
     __tablename__ = "containment"
-    __table_args__ = (CheckConstraint("(bank_id IS NULL) <> (lot_id IS NULL)", name="one_scope"),)
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN bank_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN lot_id IS NULL THEN 0 ELSE 1 END) + "
+            "(CASE WHEN material_lot_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_scope",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -31,6 +40,8 @@ class Containment(Base):
     )
     bank_id: Mapped[int | None] = mapped_column(ForeignKey("cell_bank.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), index=True)
+    # A material lot's hold or recall reaches every product lot made or tested with it (0020).
+    material_lot_id: Mapped[int | None] = mapped_column(ForeignKey("material_lot.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     # A lookback's triggering record, as the audit trail names it (entity type and id).
     trigger_entity: Mapped[str | None] = mapped_column(String(40))
@@ -40,6 +51,7 @@ class Containment(Base):
 
     bank: Mapped[CellBank | None] = relationship()
     lot: Mapped[Lot | None] = relationship()
+    material_lot: Mapped[MaterialLot | None] = relationship()
     created_by: Mapped[User] = relationship()
     lots: Mapped[list[ContainmentLot]] = relationship(order_by="ContainmentLot.lot_id")
 

@@ -208,6 +208,19 @@ def int_field(*, big: bool = False, **kw: Any) -> fields.Integer:
     )
 
 
+def material_lots_field() -> fields.List:
+    """The material lots a run, passage or result used: receipt numbers (MAT-2025-003); a form
+    sends them comma separated."""
+    return fields.List(
+        text_field(max=20),
+        required=False,
+        load_default=list,
+        validate=Length(max=30),
+        error_messages=REQUIRED,
+        metadata={"description": "receipt numbers of approved, unexpired material lots used"},
+    )
+
+
 def at_most_places(places: int) -> Any:
     def check(value: Decimal) -> None:
         exponent = value.as_tuple().exponent

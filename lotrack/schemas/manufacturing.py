@@ -20,6 +20,7 @@ from lotrack.schemas.base import (
     date_field,
     decimal_field,
     int_field,
+    material_lots_field,
     no_nul,
     text_field,
 )
@@ -76,7 +77,7 @@ class WithdrawIn(InputSchema):
 
 
 class RunIn(InputSchema):
-    list_fields = ("vials",)
+    list_fields = ("vials", "material_lots")
     code = text_field(max=32)
     bank = text_field(max=32)
     vials = fields.List(
@@ -90,14 +91,17 @@ class RunIn(InputSchema):
     )
     started_on = date_field()
     product = fields.String(load_default="cfMSC", validate=OneOf(["cfMSC"]))
+    material_lots = material_lots_field()
 
 
 class PassageIn(InputSchema):
+    list_fields = ("material_lots",)
     seeded_on = date_field()
     harvested_on = date_field()
     cells_seeded = int_field(big=True)
     cells_harvested = int_field(big=True)
     viability_percent = decimal_field()
+    material_lots = material_lots_field()
 
 
 class LotIn(InputSchema):

@@ -7,13 +7,21 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from lotrack.domain.states import Conclusion, Qualification
-from lotrack.schemas.base import InputSchema, OneOf, Range, date_field, text_field
+from lotrack.schemas.base import (
+    InputSchema,
+    OneOf,
+    Range,
+    date_field,
+    material_lots_field,
+    text_field,
+)
 from lotrack.services.trend import MAX_LIMIT
 
 
 class ResultIn(InputSchema):
     """`test` is the spec's test code, or for a panel the alternative measured (CD14, CD11b...)."""
 
+    list_fields = ("material_lots",)
     test = text_field(max=40)
     value = text_field(max=60)
     unit = text_field(max=20, required=False, load_default="")
@@ -26,6 +34,7 @@ class ResultIn(InputSchema):
     method = text_field(max=200, required=False, load_default="")
     instrument = text_field(max=120, required=False, load_default="")
     reagent_lot = text_field(max=60, required=False, load_default="")
+    material_lots = material_lots_field()
 
 
 class CorrectionIn(ResultIn):

@@ -1,5 +1,6 @@
-"""Holds and recalls of one lot or of every lot from a cell bank, each lot moved by a guarded update
-under the signer's signature. A unit's usability follows its lot's state, so every unit of those
+"""Holds and recalls of one lot, of every lot from a cell bank, or of every lot a material lot
+reached (services/materials.py), each lot moved by a guarded update under the signer's signature.
+A unit's usability follows its lot's state, so every unit of those
 lots is blocked at once, wherever it is."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from lotrack.db import utcnow
 from lotrack.domain.decisions import DISTRIBUTED, Action, check_signer
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.states import ContainmentKind, LotState
+from lotrack.domain.states import ContainmentKind, LotState, MaterialLotState
 from lotrack.domain.text import N_, said
-from lotrack.models import CellBank, Containment, ContainmentLot, Lot, Unit, User
-from lotrack.services import audit, lookback, signature
+from lotrack.models import CellBank, Containment, ContainmentLot, Lot, MaterialLot, Unit, User
+from lotrack.services import audit, lookback, material_uses, materials, signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.release import move
@@ -50,8 +51,10 @@ def contain(
     lockout: Lockout,
     lot: Lot | None = None,
     bank: CellBank | None = None,
+    material_lot: MaterialLot | None = None,
 ) -> Containment:
-    """Hold or recall one lot, or every lot from a bank; each lot reached is signed for."""
+    """Hold or recall one lot, every lot from a bank, or a material lot and every product lot it
+    reached; each product lot reached is signed for."""
     require(actor.role, "release.decide")
     signer = authenticate_sign_in(session, actor, sign_in, lockout)
     if kind not in KINDS:
@@ -66,17 +69,23 @@ def contain(
             else N_("State the reason for the hold."),
             {"reason": N_("required")},
         )
-    if (lot is None) == (bank is None):
+    if sum(x is not None for x in (lot, bank, material_lot)) != 1:
         raise ValidationFailed(
-            N_("A recall concerns one lot or one bank.")
+            N_("A recall concerns one lot, one bank or one material lot.")
             if recall
-            else N_("A hold concerns one lot or one bank."),
-            {"scope": N_("lot or bank")},
+            else N_("A hold concerns one lot, one bank or one material lot."),
+            {"scope": N_("lot, bank or material lot")},
         )
-    lots = [lot] if lot is not None else lookback.lots_of_bank(session, bank)  # type: ignore[arg-type]
+    if lot is not None:
+        lots = [lot]
+    elif bank is not None:
+        lots = lookback.lots_of_bank(session, bank)
+    else:
+        lots = material_uses.lots_of_material(session, material_lot)  # type: ignore[arg-type]
     plans = [(one, _plan(kind, one)) for one in lots]
     todo = [(one, p) for one, p in plans if p is not None]
-    if not todo:
+    # A material lot is itself contained, even when no product lot it reached can still move.
+    if not todo and material_lot is None:
         states = ", ".join(f"{one.lot_number} {one.state}" for one in lots) or said("no lots")
         raise Conflict(
             said("Nothing to recall: %(states)s.", states=states)
@@ -95,11 +104,15 @@ def contain(
         kind=kind,
         lot=lot,
         bank=bank,
+        material_lot=material_lot,
         reason=sign_in.reason.strip(),
         created_by_id=signer.id,
     )
     audit.created(session, signer, record)
     session.flush()
+    if material_lot is not None:
+        target = MaterialLotState.RECALLED if recall else MaterialLotState.ON_HOLD
+        materials.move(session, signer, material_lot, target)
     for one, (action, target) in todo:
         current = LotState(one.state)
         the_meaning = (
@@ -178,6 +191,7 @@ def list_containments(session: Session, page: int = 1, per_page: int = 50) -> Pa
         .options(
             joinedload(Containment.bank),
             joinedload(Containment.lot),
+            joinedload(Containment.material_lot),
             joinedload(Containment.created_by),
             selectinload(Containment.lots).selectinload(ContainmentLot.lot),
         )

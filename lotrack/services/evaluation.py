@@ -38,7 +38,7 @@ from lotrack.models import (
     Result,
     SpecVersion,
 )
-from lotrack.services import deviation, specs
+from lotrack.services import deviation, equipment, material_uses, specs
 from lotrack.services.clock import today as site_today
 from lotrack.services.dossier import lot_passages
 from lotrack.services.production import passage_figures
@@ -183,6 +183,18 @@ def _open_investigations(session: Session, lot: Lot) -> list[OpenInvestigation]:
     return [OpenInvestigation(*row) for row in rows]
 
 
+def _passage_results(session: Session, lot: Lot) -> list[Result]:
+    """The valid results of the passages that made the lot (their instruments are judged too)."""
+    made = [p.id for p in lot_passages(lot)]
+    return list(
+        session.scalars(
+            select(Result).where(
+                Result.passage_id.in_(made or [-1]), Result.invalidated_at.is_(None)
+            )
+        )
+    )
+
+
 def _load_lot(session: Session, lot: Lot) -> Lot:
     return session.scalars(
         select(Lot)
@@ -228,6 +240,10 @@ def gather_lot(session: Session, lot: Lot) -> GatheredLot:
         donor_determination=donor.determination if donor is not None else None,
         run_flags=tuple(_run_flags(session, lot)),
         warnings=warnings,
+        materials=tuple(material_uses.materials_of_lot(session, lot)),
+        instrument_doubts=tuple(
+            equipment.doubts(session, [*results, *_passage_results(session, lot)])
+        ),
     )
     return GatheredLot(facts, lot.spec_version, newer, results)
 

@@ -15,7 +15,7 @@ from lotrack.domain.specs import Stage
 from lotrack.domain.states import BankTier, VialState
 from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Passage, ProductionRun, User, Vial, VialWithdrawal
-from lotrack.services import audit, lookback, specs
+from lotrack.services import audit, lookback, material_uses, specs
 from lotrack.services.cellbank import withdraw_vial
 from lotrack.services.common import Page, check_code, norm, page_of
 
@@ -59,8 +59,10 @@ def start_run(
     vial_numbers: list[int],
     started_on: dt.date,
     product: str = "cfMSC",
+    material_lots: list[str] | None = None,
 ) -> ProductionRun:
-    """Start a run from stored vials of one WCB; the vials are withdrawn for it."""
+    """Start a run from stored vials of one WCB; the vials are withdrawn for it. The material lots
+    it uses (medium, serum, enzyme ...) must be approved and unexpired on its start date."""
     require(actor.role, "manufacturing.write")
     code = check_code(code, "code")
     fields: dict[str, str] = {}
@@ -106,6 +108,7 @@ def start_run(
             said("A production run with code %(code)s exists already.", code=code),
             {"code": N_("already used")},
         )
+    material_uses.check_usable(session, material_lots or [], started_on)
     run = ProductionRun(
         code=code,
         product=product,
@@ -116,6 +119,8 @@ def start_run(
     audit.created(session, actor, run)
     for number in vial_numbers:
         withdraw_vial(session, actor, vials[number], purpose=f"production run {code}", run=run)
+    session.flush()
+    material_uses.record_uses(session, actor, material_lots or [], used_on=started_on, run=run)
     return run
 
 
@@ -129,8 +134,10 @@ def record_passage(
     cells_seeded: int,
     cells_harvested: int,
     viability_percent: Decimal,
+    material_lots: list[str] | None = None,
 ) -> Passage:
-    """Record the run's next passage; its number follows the bank's passage at banking."""
+    """Record the run's next passage; its number follows the bank's passage at banking. The
+    material lots it used must be approved and unexpired on its seeding date."""
     require(actor.role, "manufacturing.write")
     fields: dict[str, str] = {}
     if cells_seeded <= 0:
@@ -150,6 +157,7 @@ def record_passage(
         )
     if fields:
         raise ValidationFailed(N_("The passage cannot be recorded."), fields)
+    material_uses.check_usable(session, material_lots or [], seeded_on)
     number = (previous.number if previous else run.bank.passage_at_banking) + 1
     passage = Passage(
         run=run,
@@ -161,6 +169,10 @@ def record_passage(
         viability_percent=viability_percent,
     )
     audit.created(session, actor, passage)
+    session.flush()
+    material_uses.record_uses(
+        session, actor, material_lots or [], used_on=seeded_on, passage=passage
+    )
     lookback.reassess(
         session,
         actor,

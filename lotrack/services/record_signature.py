@@ -1,7 +1,8 @@
-"""Electronic signatures on QA decisions about a cell bank, a specification version, a deviation
-or an investigation (21 CFR 11.50, 11.200). The signer proves identity before anything is written
-(`prove`); the signature is made after the decision, in the same transaction, over the SHA-256 of
-the record as decided (`sign`). A signature is void once its record no longer hashes the same."""
+"""Electronic signatures on QA decisions about a cell bank, a specification version, a deviation,
+an investigation or a material lot's incoming inspection (21 CFR 11.50, 11.200). The signer proves
+identity before anything is written (`prove`); the signature is made after the decision, in the
+same transaction, over the SHA-256 of the record as decided (`sign`). A signature is void once
+its record no longer hashes the same."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from lotrack.models import (
     CellBank,
     Deviation,
     Investigation,
+    MaterialLot,
     RecordSignature,
     Result,
     SpecVersion,
@@ -26,12 +28,13 @@ from lotrack.models import (
 from lotrack.services import audit
 from lotrack.services.signature import Lockout, SignIn, authenticate_sign_in
 
-Record = CellBank | SpecVersion | Deviation | Investigation
+Record = CellBank | SpecVersion | Deviation | Investigation | MaterialLot
 KIND_OF: dict[type, SubjectKind] = {
     CellBank: SubjectKind.CELL_BANK,
     SpecVersion: SubjectKind.SPEC_VERSION,
     Deviation: SubjectKind.DEVIATION,
     Investigation: SubjectKind.INVESTIGATION,
+    MaterialLot: SubjectKind.MATERIAL_LOT,
 }
 
 
@@ -90,6 +93,15 @@ def _signed_content(session: Session, record: Record) -> dict[str, Any]:
             "stage": str(record.stage),
             "version": record.version,
             "content_hash": record.content_hash,
+        }
+    if isinstance(record, MaterialLot):
+        return {
+            "number": record.number,
+            "material_id": record.material_id,
+            "supplier_lot": record.supplier_lot,
+            "expires_on": record.expires_on.isoformat(),
+            "certificate_sha256": record.certificate.sha256,
+            "state": str(record.state),
         }
     if isinstance(record, Deviation):
         return {

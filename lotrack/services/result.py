@@ -15,7 +15,7 @@ from lotrack.domain.specs import SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
-from lotrack.services import audit, clock, lookback
+from lotrack.services import audit, clock, equipment, lookback, material_uses
 from lotrack.services.raw_data import RawFile, store_raw
 from lotrack.services.result_dates import check_date
 from lotrack.services.result_subject import Subject, pinned_test
@@ -155,8 +155,11 @@ def record_result(
     reagent_lot: str = "",
     raw_file: RawFile | None = None,
     replaces: Result | None = None,
+    material_lots: list[str] | None = None,
 ) -> Result:
-    """Record one result as entered and judge it; a failing lot result opens an investigation."""
+    """Record one result as entered and judge it; a failing lot result opens an investigation.
+    A registered instrument must have been in calibration on the test date, and the material
+    lots named (reagents, kits) approved and unexpired that day."""
     require(actor.role, "results.write")
     details = {"method": method, "instrument": instrument, "reagent_lot": reagent_lot}
     too_long = {
@@ -170,6 +173,8 @@ def record_result(
     analyte = _analyte(spec_test, test)
     today = clock.today(session)
     check_date(session, subject, spec_test, analyte, performed_on, today=today, replaces=replaces)
+    equipment.check_result(session, instrument, performed_on)
+    material_uses.check_usable(session, material_lots or [], performed_on)
     judgement = judge(
         spec_test,
         value=value,
@@ -206,6 +211,9 @@ def record_result(
         result.attachment = store_raw(session, actor, raw_file)
     audit.created(session, actor, result)
     session.flush()
+    material_uses.record_uses(
+        session, actor, material_lots or [], used_on=performed_on, result=result
+    )
     # An informational test has no binding limit: its failure is shown, never investigated as OOS
     # (an open investigation would block release, which informational tests never do).
     if judgement.verdict == Verdict.FAIL and isinstance(subject, Lot) and spec_test.required:
@@ -318,6 +326,7 @@ def correct_result(
     instrument: str = "",
     reagent_lot: str = "",
     raw_file: RawFile | None = None,
+    material_lots: list[str] | None = None,
 ) -> Result:
     """Invalidate `old` with the reason and record its replacement, linked to it."""
     require(actor.role, "results.write")
@@ -346,6 +355,8 @@ def correct_result(
         today=clock.today(session),
         replaces=old,
     )
+    equipment.check_result(session, instrument, performed_on)
+    material_uses.check_usable(session, material_lots or [], performed_on)
     invalidate_result(session, actor, old, reason)
     session.flush()
     return record_result(
@@ -361,4 +372,5 @@ def correct_result(
         reagent_lot=reagent_lot,
         raw_file=raw_file,
         replaces=old,
+        material_lots=material_lots,
     )

@@ -10,8 +10,9 @@ names each bad row by its number in Excel.
 
 Accepted columns (header names, any case, English or Chinese, see `ALIASES`): `lot` (unless the
 import is for one lot), `test` or `marker`, `value`, `result` or `percent` (percent implies the
-unit %), `unit`, `performed_on` or `date` (ISO dates), `instrument`, `method`, `reagent_lot`. Comma,
-semicolon or tab separated.
+unit %), `unit`, `performed_on` or `date` (ISO dates), `instrument`, `method`, `reagent_lot`,
+`material_lots` (registered material lot numbers, separated by spaces or "|"). Comma, semicolon
+or tab separated.
 
 Each row is recorded through `result.record_result`, in file order, so every rule of a single entry
 holds for every row, the test-date rule (`domain/result_dates.py`) included: a row dated in the
@@ -54,6 +55,7 @@ ALIASES = {
     "instrument": "instrument",
     "method": "method",
     "reagent_lot": "reagent_lot",
+    "material_lots": "material_lots",
     # Chinese (简体), as Chinese-language instrument software and LIMS exports label them
     "批号": "lot",
     "批次": "lot",
@@ -83,6 +85,7 @@ ALIASES = {
     "检测方法": "method",
     "检验方法": "method",
     "试剂批号": "reagent_lot",
+    "物料批号": "material_lots",
 }
 MAX_REPORTED = 200
 
@@ -207,6 +210,7 @@ def import_results(
                     method=cell(row, "method"),
                     instrument=cell(row, "instrument"),
                     reagent_lot=cell(row, "reagent_lot"),
+                    material_lots=cell(row, "material_lots").replace("|", " ").split(),
                 )
             )
         except DomainError as err:

@@ -22,6 +22,7 @@ from lotrack.services import (
     lot,
     production,
     seed_clinical,
+    seed_materials,
     seed_quality,
     specs,
 )
@@ -96,6 +97,8 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             lockout=Lockout(max_failures=5, lockout_minutes=15),
         )
     session.flush()
+    seed_materials.seed_materials(session, tech=tech, qa=qa, qa_password=qa_password)
+    seed_materials.seed_instruments(session, tech=tech)
     d = dt.date
     fd = donor.register_donor(session, tech, code="FD-0001", consent_date=d(2025, 3, 10))
     for marker in MARKERS:
@@ -193,6 +196,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             bank_code=wcb.code,
             vial_numbers=[vial],
             started_on=start,
+            material_lots=list(seed_materials.RUN_LOTS),
         )
         session.flush()
         day = start
@@ -206,6 +210,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
                 cells_seeded=2_000_000,
                 cells_harvested=14_000_000 + 1_000_000 * i,
                 viability_percent=Decimal("94.5") - i,
+                material_lots=list(seed_materials.PASSAGE_LOTS),
             )
             day += dt.timedelta(days=7)
         session.flush()

@@ -20,7 +20,7 @@ from lotrack.domain.record_signatures import RecordMeaning
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Qualification
 from lotrack.models import CellBank, Lot, ProductionRun, User
-from lotrack.services import qualification, release, result, specs
+from lotrack.services import qualification, release, result, seed_materials, specs
 
 # Typical passing values (analyte, value, unit); limits and sources are in specs/*.toml.
 RELEASE_VALUES = (
@@ -66,7 +66,8 @@ def _record_all(
             value=values[analyte],
             unit=units.get(analyte, ""),
             performed_on=day,
-            instrument="demo instrument",
+            instrument="FCM-01",
+            material_lots=list(seed_materials.RESULT_LOTS),
         )
         session.flush()
         if verifier is not None and r.verdict != Verdict.PENDING:

@@ -15,7 +15,7 @@ from lotrack.models import AuditEvent, ProductionRun
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import PassageIn, RunIn
 from lotrack.schemas.quality import ResultIn
-from lotrack.services import audit, evaluation
+from lotrack.services import audit, evaluation, material_uses
 from lotrack.services import production as runs
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
@@ -53,6 +53,8 @@ def _page(run: ProductionRun, form: FormState = NO_FORM) -> str:
         options=spec_options(run.spec_version),
         form=form,
         history=_history(session, run),
+        uses=material_uses.uses_of_run(session, run),
+        passage_numbers={p.id: p.number for p in run.passages},
     )
 
 
@@ -93,6 +95,7 @@ def new_run() -> ResponseReturnValue:
             vial_numbers=data["vials"],
             started_on=data["started_on"],
             product=data["product"],
+            material_lots=data["material_lots"],
         )
         return redirect(url_for(".show_run", code=run.code))
 

@@ -23,6 +23,7 @@ SAMPLE = {
     "wristband": "SZ-GIMI/SUBJ-001",
     "rx_id": "1",
     "event_id": "1",
+    "use_id": "1",
 }
 
 

@@ -179,10 +179,15 @@ def test_a_containment_needs_a_reason_a_scope_a_kind_and_the_right_meaning(sessi
 
     refusals = [
         (ValidationFailed, {"reason": "required"}, signing("qa", Action.RECALL), {"lot": lot}),
-        (ValidationFailed, {"scope": "lot or bank"}, signing("qa", Action.RECALL, reason="r"), {}),
         (
             ValidationFailed,
-            {"scope": "lot or bank"},
+            {"scope": "lot, bank or material lot"},
+            signing("qa", Action.RECALL, reason="r"),
+            {},
+        ),
+        (
+            ValidationFailed,
+            {"scope": "lot, bank or material lot"},
             signing("qa", Action.RECALL, reason="r"),
             {"lot": lot, "bank": bank(s, "MCB-001")},
         ),

@@ -94,7 +94,11 @@ def test_another_users_name_and_a_technician_are_refused(client, demo_app):
 def test_the_demo_decisions_are_signed(demo_app):
     with db(demo_app) as s:
         kinds = {(r.subject_kind, r.meaning) for r in s.scalars(select(RecordSignature))}
-        assert kinds == {("spec_version", "approved"), ("cell_bank", "qualified")}
+        assert kinds == {
+            ("spec_version", "approved"),
+            ("cell_bank", "qualified"),
+            ("material_lot", "approved for use"),  # the demo's material lots, inspected
+        }
         assert s.scalar(select(func.count()).select_from(SpecVersion)) == sum(
             1 for k in s.scalars(select(RecordSignature.subject_kind)) if k == "spec_version"
         )
