@@ -87,6 +87,88 @@ def test_each_term_allows_exactly_the_grades_ctcae_defines(term, soc, meddra, gr
             assert list(refused.value.fields) == ["grade"]
 
 
+# Terms added from the same bundle (importCtcae/v4/ctcae-v4-bundle.json at 0086ade8), with the
+# MedDRA code and the grades its concept lists. Sepsis defines grades 4 and 5 only.
+@pytest.mark.parametrize(
+    "term, soc, meddra, grades, grade_text",
+    [
+        (
+            "Lung infection",
+            "Infections and infestations",
+            "10061229",
+            "2345",
+            (
+                "2",
+                "Moderate symptoms; oral intervention indicated (e.g., antibiotic,",
+            ),
+        ),
+        (
+            "Sepsis",
+            "Infections and infestations",
+            "10040047",
+            "45",
+            ("4", "Life-threatening consequences; urgent intervention indicated"),
+        ),
+        (
+            "Mucositis oral",
+            "Gastrointestinal disorders",
+            "10028130",
+            "12345",
+            ("3", "Severe pain; interfering with oral intake"),
+        ),
+        (
+            "Hyponatremia",
+            "Metabolism and nutrition disorders",
+            "10021038",
+            "1345",
+            ("3", "<130 - 120 mmol/L"),
+        ),
+        (
+            "Hypoxia",
+            "Respiratory, thoracic and mediastinal disorders",
+            "10021143",
+            "2345",
+            (
+                "3",
+                "Decreased oxygen saturation at rest (e.g., pulse oximeter <88%",
+            ),
+        ),
+        (
+            "Alopecia",
+            "Skin and subcutaneous tissue disorders",
+            "10001760",
+            "12",
+            (
+                "1",
+                "Hair loss of <50% of normal for that individual",
+            ),
+        ),
+        (
+            "Proteinuria",
+            "Renal and urinary disorders",
+            "10037032",
+            "123",
+            ("3", "Adults: urinary protein >=3.5 g/24 hrs; Pediatric: urine P/C >1.9"),
+        ),
+    ],
+)
+def test_terms_added_from_the_bundle_allow_the_grades_it_gives(
+    term, soc, meddra, grades, grade_text
+):
+    entry = ctcae.builtin().terms[term]
+    assert (entry["soc"], entry["meddra"]) == (soc, meddra)
+    assert "".join(entry["grades"]) == grades
+    grade, text = grade_text
+    assert entry["grades"][grade].startswith(text)
+    assert entry["definition"].startswith("A disorder characterized by")
+    for grade in range(0, 7):
+        if str(grade) in grades:
+            assert ctcae.check_grade(term, grade) is entry
+        else:
+            with pytest.raises(ValidationFailed):
+                ctcae.check_grade(term, grade)
+
+
 def test_every_grade_5_is_death_and_every_term_has_a_definition_of_each_grade():
     for entry in ctcae.builtin().terms.values():
         assert entry["grades"] and all(text for text in entry["grades"].values())
@@ -108,18 +190,17 @@ def test_every_grade_5_is_death_and_every_term_has_a_definition_of_each_grade():
             ],
         ),
         ("10016558", "", ["Fever"]),
-        ("", "Hepatobiliary disorders", ["Hepatobiliary disorders - Other, specify"]),
-        ("other specify", "Vascular disorders", ["Vascular disorders - Other, specify"]),
         (
-            "infection",
-            "Infections and infestations",
+            "",
+            "Hepatobiliary disorders",
             [
-                "Infections and infestations - Other, specify",
-                "Upper respiratory infection",
-                "Urinary tract infection",
-                "Wound infection",
+                "Hepatic failure",
+                "Hepatic pain",
+                "Hepatobiliary disorders - Other, specify",
+                "Portal hypertension",
             ],
         ),
+        ("other specify", "Vascular disorders", ["Vascular disorders - Other, specify"]),
     ],
 )
 def test_terms_are_searched_by_name_soc_and_code(text, soc, expected):
@@ -128,7 +209,25 @@ def test_terms_are_searched_by_name_soc_and_code(text, soc, expected):
 
 def test_a_search_by_soc_words_finds_its_terms():
     found = ctcae.builtin().search("hepatobiliary")
-    assert [e["term"] for e in found] == ["Hepatobiliary disorders - Other, specify"]
+    assert [e["term"] for e in found] == [
+        "Hepatic failure",
+        "Hepatic pain",
+        "Hepatobiliary disorders - Other, specify",
+        "Portal hypertension",
+    ]
+
+
+def test_the_whole_infections_soc_is_built_in_and_found_by_a_word_of_its_name():
+    # The SOC's own name holds "infection", so the search finds every term of the SOC: the
+    # bundle's 76 concepts, Abdominal infection to Wound infection, with its "Other, specify" row.
+    found = [e["term"] for e in ctcae.builtin().search("infection", "Infections and infestations")]
+    assert len(found) == 76
+    assert found[:3] == ["Abdominal infection", "Anorectal infection", "Appendicitis"]
+    assert found[-3:] == ["Vaginal infection", "Vulval infection", "Wound infection"]
+    assert {"Lung infection", "Sepsis", "Catheter related infection", "Skin infection"} <= set(
+        found
+    )
+    assert "Infections and infestations - Other, specify" in found
 
 
 NCI_ROWS = [
