@@ -121,6 +121,7 @@ def test_every_state_and_kind_column_is_typed():
         "adverse_event.outcome", "follow_up.response", "spec_version.stage",
         "record_signature.subject_kind", "record_signature.meaning",
         "role_grant.role", "role_grant.previous_role", "role_grant.state",
+        "dose_cohort.dose_basis", "prescription.dose_basis", "patient.age_band", "patient.sex",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

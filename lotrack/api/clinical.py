@@ -94,7 +94,7 @@ def consent(data: dict[str, Any], wristband: str) -> Patient:
 
 
 @bp.route(f"/patients/{PATIENT}/eligibility", methods=["POST"])
-@permission(WRITE)
+@permission("eligibility.assess")
 @bp.arguments(io.EligibilityIn)
 @bp.response(200, out.EligibilityOut)
 def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
 
 
 @bp.route(f"/patients/{PATIENT}/prescriptions", methods=["POST"])
-@permission(WRITE)
+@permission("prescription.write")
 @bp.arguments(io.PrescriptionIn)
 @bp.response(201, out.PrescriptionOut)
 def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
@@ -116,7 +116,7 @@ def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
 
 
 @bp.route(f"/patients/{PATIENT}/follow-up", methods=["POST"])
-@permission(WRITE)
+@permission("followup.write")
 @bp.arguments(io.FollowUpIn)
 @bp.response(201, out.FollowUpOut)
 def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:

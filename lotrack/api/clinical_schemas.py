@@ -249,5 +249,8 @@ class PrimaryOutcomeOut(Schema):
     secondary = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
-        metadata={"description": "participants by response at one month"},
+        metadata={
+            "description": "participants by response at one month, not yet seen, and the"
+            ' secondary outcome "reduced or stabilised" (improved + stable)'
+        },
     )

@@ -15,6 +15,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from lotrack.domain.errors import ValidationFailed
+from lotrack.domain.text import N_, said
+
+
+class DoseBasis(StrEnum):
+    """How a dose level is stated: cells per kg of body weight, or a fixed number of cells."""
+
+    PER_KG = "per_kg"
+    FIXED = "fixed"
+
+
+DOSE_BASES = tuple(DoseBasis)
 
 # What a nurse can draw and read on a syringe: 0.1 mL. Volumes are rounded to this step.
 DRAW_STEP = Decimal("0.1")
@@ -34,6 +48,8 @@ NOT_NEEDED = "container_not_needed"  # the last container would add nothing: all
 NO_DRAWABLE_VOLUME = "no_drawable_volume"  # no multiple of DRAW_STEP lands within tolerance
 ENDOTOXIN_UNKNOWN = "endotoxin_unknown"  # a lot's endotoxin result is not on record
 ENDOTOXIN_OVER = "endotoxin_over_limit"
+BAD_PRESCRIPTION = "bad_prescription"  # no target, weight or tolerance to judge against
+BAD_CONTAINER = "bad_container"  # a container recorded without cells or volume
 
 
 @dataclass(frozen=True)
@@ -122,13 +138,21 @@ def plan(
     def refused(code: str, draws: tuple[Draw, ...] = ()) -> DosePlan:
         return DosePlan(target_cells, low, high, draws, code)
 
+    if target_cells <= 0 or weight_kg <= 0 or not 0 <= tolerance < 1:
+        return refused(BAD_PRESCRIPTION)
     if not containers:
         return refused(NO_CONTAINERS)
+    if any(c.cells <= 0 or c.volume_ml <= 0 for c in containers):
+        return refused(BAD_CONTAINER)
     done = tuple(_draw(c, c.given_ml, given=True) for c in containers if c.given_ml is not None)
     rest = [c for c in containers if c.given_ml is None]
     wholes = tuple(_draw(c, c.volume_ml) for c in rest[:-1])
     so_far = sum((d.cells for d in done + wholes), Decimal(0))
-    if not rest:  # all infused: the plan is what was given
+    if not rest:  # all infused: the plan is what was given, still judged against tolerance
+        if so_far < low:
+            return refused(UNDER_DOSE, done)
+        if so_far > high:
+            return refused(OVER_DOSE, done)
         return _finish(target_cells, low, high, weight_kg, containers, done)
     last = rest[-1]
     if so_far > high:
@@ -193,3 +217,68 @@ def eu_per_ml(value: str) -> Decimal | None:
     bound (the most the lot can hold); None when it is no such figure."""
     found = _RESULT.match(value or "")
     return Decimal(found.group(1)) if found else None
+
+
+def check_tolerance(text: str) -> Decimal:
+    """The dose tolerance setting: a fraction from 0 to 0.5 (e.g. "0.10" for ±10 %)."""
+    try:
+        value = Decimal(text.strip())
+    except (ArithmeticError, ValueError, AttributeError):
+        value = Decimal(-1)
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal("0.5"):
+        raise ValidationFailed(
+            said("LOTRACK_DOSE_TOLERANCE %(value)s: a fraction from 0 to 0.5.", value=text),
+            {"LOTRACK_DOSE_TOLERANCE": N_("a fraction from 0 to 0.5, e.g. 0.10")},
+        )
+    return value
+
+
+_REFUSALS = {
+    NO_CONTAINERS: N_("No container is allocated for this dose."),
+    UNDER_DOSE: N_(
+        "The allocated containers hold %(total)s cells in all, below the prescribed"
+        " %(prescribed)s (±%(tolerance)s)."
+    ),
+    OVER_DOSE: N_(
+        "The containers given whole already come to %(total)s cells, above the prescribed"
+        " %(prescribed)s (±%(tolerance)s)."
+    ),
+    NOT_NEEDED: N_(
+        "The other containers already give the prescribed %(prescribed)s cells: the last"
+        " container is not needed."
+    ),
+    NO_DRAWABLE_VOLUME: N_(
+        "No volume drawable in 0.1 mL steps from the last container keeps the dose within"
+        " ±%(tolerance)s of the prescribed %(prescribed)s cells."
+    ),
+    ENDOTOXIN_UNKNOWN: N_(
+        "A lot's endotoxin result is not on record: the endotoxin the patient would receive"
+        " cannot be judged."
+    ),
+    ENDOTOXIN_OVER: N_(
+        "The patient would receive %(eu)s EU/kg of endotoxin, above the limit of %(limit)s EU/kg"
+        " (USP <85>, intravenous)."
+    ),
+    BAD_PRESCRIPTION: N_("The prescription states no dose, weight or tolerance to judge by."),
+    BAD_CONTAINER: N_("A container is recorded without cells or volume."),
+}
+
+
+def refusal(
+    p: DosePlan, tolerance: Decimal, containers: tuple[Container, ...]
+) -> tuple[str, dict[str, str]]:
+    """Why `p` may not be given, as a template and its parameters (the edges say it)."""
+    shown = {
+        "prescribed": f"{p.target_cells:,}",
+        "tolerance": f"{tolerance:.0%}" if tolerance.is_finite() else str(tolerance),
+        "limit": str(ENDOTOXIN_K),
+    }
+    if p.problem == UNDER_DOSE:
+        done = sum((d.cells for d in p.draws if d.given), Decimal(0))
+        rest = sum(c.cells for c in containers if c.given_ml is None)
+        shown["total"] = f"{int(done) + rest:,}"
+    elif p.problem == OVER_DOSE:
+        shown["total"] = f"{int(sum((d.cells for d in p.draws), Decimal(0))):,}"
+    elif p.problem == ENDOTOXIN_OVER and p.endotoxin_eu_per_kg is not None:
+        shown["eu"] = f"{p.endotoxin_eu_per_kg:.2f}"
+    return _REFUSALS[p.problem], shown

@@ -131,7 +131,8 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
 def secondary_outcome(
     session: Session, actor: User, primary: PrimaryOutcome | None = None
 ) -> dict[str, int]:
-    """Participants by response at the one-month visit (improved, stable, worse, not yet seen).
+    """Participants by response at the one-month visit (improved, stable, worse, not yet seen)
+    and the secondary outcome itself, "reduced or stabilised" = improved + stable.
 
     Given the primary outcome read for the same actor, its infused participants are reused
     instead of reading every infusion a second time."""
@@ -147,6 +148,7 @@ def secondary_outcome(
     for v in visits:
         counts[v.response] += 1
     counts["not yet seen"] = len(infused) - len(visits)
+    counts["reduced or stabilised"] = sum(counts[r.value] for r in rules.REDUCED_OR_STABILISED)
     return counts
 
 

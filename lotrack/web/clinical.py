@@ -153,7 +153,7 @@ def consent(wristband: str) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/eligibility")
-@permission(WRITE)
+@permission("eligibility.assess")
 def eligibility(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
@@ -170,7 +170,7 @@ def eligibility(wristband: str) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/prescriptions")
-@permission(WRITE)
+@permission("prescription.write")
 def prescribe(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
@@ -218,7 +218,7 @@ def adverse_event(wristband: str) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/follow-up")
-@permission(WRITE)
+@permission("followup.write")
 def follow_up(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 

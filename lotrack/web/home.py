@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from lotrack.domain.permissions import Role, may
+from lotrack.domain.permissions import SITE_ROLES, Role, may
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import decisions
 from lotrack.web.guard import login_required
@@ -31,7 +31,7 @@ def favicon() -> ResponseReturnValue:
 @login_required
 def index() -> ResponseReturnValue:
     user = actor()
-    if user.role == Role.CLINICAL:
+    if user.role in SITE_ROLES:
         return render_template("home/site.html", site=user.site)
     if may(user.role, "release.decide"):
         page = decisions.needs_decision(
