@@ -190,15 +190,17 @@ def recall(app: Flask, lot_number: str = DEMO_LOT) -> None:
         s.commit()
 
 
-def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> str:
-    """A clinical user of another site; returns an API token for it."""
+def site_user(
+    app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP", role: str = "clinical"
+) -> str:
+    """A clinical user (or investigator) of another site; returns an API token for it."""
     with db(app) as s:
         made = accounts.create_user(
             s,
             None,
             username=username,
-            full_name="Beijing Site Nurse",
-            role="clinical",
+            full_name="Beijing Site Nurse" if role == "clinical" else "Beijing Investigator",
+            role=role,
             password=f"demo-{username}-password",
             site_code=site,
             must_change_password=False,
@@ -211,6 +213,7 @@ def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> s
 
 # The demo bag's volume: the demo prescription (70 kg × 1×10^6/kg) takes the 72×10^6 bag whole.
 GIVEN = {"volume_ml": Decimal("18.00")}
+GIVEN_JSON = {"volume_ml": "18.00"}  # the same, as an API body carries it
 WITNESS = {
     "witness": "nurse2",
     "witness_password": PASSWORDS["nurse2"],

@@ -64,6 +64,7 @@ USERNAME = {
     "qa": "qa",
     "admin": "admin",
     "site_a": "nurse",
+    "investigator_a": "doctor",
     "site_b": SITE_B_USER,
 }
 PASSWORD = PASSWORDS | {SITE_B_USER: f"demo-{SITE_B_USER}-password"}

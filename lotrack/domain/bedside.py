@@ -280,7 +280,7 @@ def _dose(f: BedsideFacts) -> tuple[list[Reason], dose.Draw | None]:
         return [said(Severity.PATIENT, "no_prescription", text)], None
     plan = dose.plan(f.prescribed_cells, f.dose_tolerance, f.weight_kg, f.dose_containers)
     if not plan.ok:
-        template, params = dose.refusal(plan, f.dose_tolerance, f.dose_containers)
+        template, params = dose.refusal(plan, f.dose_tolerance)
         return [said(Severity.PATIENT, plan.problem, template, **params)], None
     draw = plan.draw_for(f.din)
     if draw is None or draw.given:  # a fact missing or already spent: never read as safe

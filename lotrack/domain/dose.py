@@ -89,6 +89,7 @@ class DosePlan:
     achieved_cells: Decimal = Decimal(0)
     achieved_per_kg: Decimal = Decimal(0)
     endotoxin_eu_per_kg: Decimal | None = None
+    available_cells: Decimal = Decimal(0)  # given already plus every container not yet given
 
     @property
     def ok(self) -> bool:
@@ -135,8 +136,10 @@ def plan(
     low = Decimal(target_cells) * (1 - tolerance)
     high = Decimal(target_cells) * (1 + tolerance)
 
+    available = Decimal(0)
+
     def refused(code: str, draws: tuple[Draw, ...] = ()) -> DosePlan:
-        return DosePlan(target_cells, low, high, draws, code)
+        return DosePlan(target_cells, low, high, draws, code, available_cells=available)
 
     if target_cells <= 0 or weight_kg <= 0 or not 0 <= tolerance < 1:
         return refused(BAD_PRESCRIPTION)
@@ -146,6 +149,7 @@ def plan(
         return refused(BAD_CONTAINER)
     done = tuple(_draw(c, c.given_ml, given=True) for c in containers if c.given_ml is not None)
     rest = [c for c in containers if c.given_ml is None]
+    available = sum((d.cells for d in done), Decimal(0)) + sum(c.cells for c in rest)
     wholes = tuple(_draw(c, c.volume_ml) for c in rest[:-1])
     so_far = sum((d.cells for d in done + wholes), Decimal(0))
     if not rest:  # all infused: the plan is what was given, still judged against tolerance
@@ -264,9 +268,7 @@ _REFUSALS = {
 }
 
 
-def refusal(
-    p: DosePlan, tolerance: Decimal, containers: tuple[Container, ...]
-) -> tuple[str, dict[str, str]]:
+def refusal(p: DosePlan, tolerance: Decimal) -> tuple[str, dict[str, str]]:
     """Why `p` may not be given, as a template and its parameters (the edges say it)."""
     shown = {
         "prescribed": f"{p.target_cells:,}",
@@ -274,9 +276,7 @@ def refusal(
         "limit": str(ENDOTOXIN_K),
     }
     if p.problem == UNDER_DOSE:
-        done = sum((d.cells for d in p.draws if d.given), Decimal(0))
-        rest = sum(c.cells for c in containers if c.given_ml is None)
-        shown["total"] = f"{int(done) + rest:,}"
+        shown["total"] = f"{int(p.available_cells):,}"
     elif p.problem == OVER_DOSE:
         shown["total"] = f"{int(sum((d.cells for d in p.draws), Decimal(0))):,}"
     elif p.problem == ENDOTOXIN_OVER and p.endotoxin_eu_per_kg is not None:

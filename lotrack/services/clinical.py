@@ -283,9 +283,9 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
             fields[u.din] = N_("allocated already")
     if fields:
         raise ValidationFailed(N_("The units cannot be allocated."), fields)
-    plan, containers = doses.plan_for(session, rx, units)
+    plan, _containers = doses.plan_for(session, rx, units)
     if not plan.ok:
-        template, params = dose_rules.refusal(plan, Decimal(rx.tolerance), containers)
+        template, params = dose_rules.refusal(plan, Decimal(rx.tolerance))
         raise ValidationFailed(said(template, **params), {"units": said(template, **params)})
     out = []
     for u in units:

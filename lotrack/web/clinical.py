@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -14,17 +15,26 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from lotrack.domain import clinical as rules
+from lotrack.domain import dose
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import NotFound
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_, said
-from lotrack.i18n import word
+from lotrack.i18n import translate, word
 from lotrack.models import Patient
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
 from lotrack.schemas.release import SignIn, sign_in
-from lotrack.services import adverse, audit, clinical, clinical_lists, decisions, exceptional
+from lotrack.services import (
+    adverse,
+    audit,
+    clinical,
+    clinical_lists,
+    cohort,
+    decisions,
+    exceptional,
+)
 from lotrack.web.bedside import zone
 from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
@@ -61,6 +71,13 @@ def seriousness_list(stored: str) -> str:
     return shown
 
 
+def dose_refusal(plan: dose.DosePlan, tolerance: Decimal) -> str:
+    """Why a prescription's allocated units give no dose, in the reader's language (the one dose
+    rule's refusal)."""
+    template, params = dose.refusal(plan, Decimal(tolerance))
+    return translate(said(template, **params))
+
+
 bp = Blueprint("clinical", __name__)
 bp.context_processor(
     lambda: {
@@ -68,6 +85,7 @@ bp.context_processor(
         "eye_readable": eye_readable,
         "seriousness_name": seriousness_name,
         "seriousness_list": seriousness_list,
+        "dose_refusal": dose_refusal,
     }
 )
 
@@ -96,7 +114,14 @@ def new_patient() -> ResponseReturnValue:
         return redirect(url_for(".show_patient", wristband=patient.wristband))
 
     return handle_form(
-        io.PatientIn(), act, "clinical/new.html", indications=rules.INDICATIONS, site=actor().site
+        io.PatientIn(),
+        act,
+        "clinical/new.html",
+        indications=rules.INDICATIONS,
+        site=actor().site,
+        cohorts=cohort.list_all(db_session()),
+        age_bands=rules.AGE_BANDS,
+        sexes=rules.SEXES,
     )
 
 
@@ -118,6 +143,9 @@ def _page(patient: Patient, form: FormState = NO_FORM) -> str:
         seriousness=rules.SERIOUSNESS,
         outcomes=rules.OUTCOMES,
         responses=io.RESPONSES,
+        cohorts=cohort.list_all(session),
+        visit_day=setting("VISIT_DAY"),
+        visit_window=setting("VISIT_WINDOW_DAYS"),
         today=dt.datetime.now(zone()).date().isoformat(),  # the site's date
         history=audit.history(session, "patient", str(patient.id)),
         releases=decisions.releases_for_patient(session, patient),
@@ -175,18 +203,23 @@ def prescribe(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        rx = clinical.prescribe(db_session(), actor(), patient, **data)
-        return _back(
-            patient,
+        tolerance = Decimal(str(setting("DOSE_TOLERANCE")))
+        rx = clinical.prescribe(db_session(), actor(), patient, tolerance=tolerance, **data)
+        shown = (
             _(
                 "Prescription recorded: %(cells)s cells needed"
                 " (%(dose)s cells/kg × %(weight)s kg).",
                 cells=format(rx.cells_needed, ","),
                 dose=format(rx.dose_per_kg, ","),
                 weight=rx.weight_kg,
-            ),
-            "#prescriptions",
+            )
+            if rx.dose_per_kg is not None
+            else _(
+                "Prescription recorded: a fixed dose of %(cells)s cells.",
+                cells=format(rx.cells_needed, ","),
+            )
         )
+        return _back(patient, shown, "#prescriptions")
 
     return submit("prescription", io.PrescriptionIn(), act, lambda form: _page(patient, form))
 
@@ -223,7 +256,14 @@ def follow_up(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        visit = adverse.record_follow_up(db_session(), actor(), patient, **data)
+        visit = adverse.record_follow_up(
+            db_session(),
+            actor(),
+            patient,
+            visit_day=setting("VISIT_DAY"),
+            window_days=setting("VISIT_WINDOW_DAYS"),
+            **data,
+        )
         return _back(
             patient,
             _("One-month visit recorded: %(response)s.", response=word(visit.response)),

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from lotrack.domain import clinical as rules
 from lotrack.i18n import word
-from lotrack.request_scope import actor, db_session
+from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import report
 from lotrack.web.guard import permission
 
@@ -49,6 +49,7 @@ def reports() -> ResponseReturnValue:
         outcome=outcome,
         flagged={lot for lot in outcome.by_lot if f"Lot {lot}:" in signalled},
         secondary=_secondary(report.secondary_outcome(session, actor(), outcome)),
+        enrolment=report.enrolment(session, actor(), setting("ENROLMENT_TARGET")),
         rule=RULE,
         related=sorted(rules.RELATED),
     )

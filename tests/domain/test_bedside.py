@@ -470,7 +470,8 @@ def safe_facts(draw: st.DrawFn) -> BedsideFacts:
     tolerance = draw(st.decimals(0, "0.5", places=2))
     low = int((Decimal(prescribed) * (1 - tolerance)).to_integral_value(rounding="ROUND_CEILING"))
     total = draw(st.integers(low, int(Decimal(prescribed) * (1 + tolerance))))
-    before = draw(st.integers(0, total - 1))
+    # Given before, short of the dose: otherwise this unit would be one too many.
+    before = draw(st.integers(0, min(total, prescribed) - 1))
     din = draw(text)
     ml = draw(st.decimals("0.1", "500", places=1))
     this = Container(din, total - before, ml, Decimal(0))
@@ -578,8 +579,13 @@ def unsafe(draw: st.DrawFn, f: BedsideFacts, group: str) -> tuple[dict[str, Any]
                 "endotoxin_unknown",
             ),
             (
-                {"dose_containers": tuple(c for c in f.dose_containers if c.key != f.din)},
-                "dose_unknown" if len(f.dose_containers) > 1 else "no_containers",
+                {
+                    "dose_containers": tuple(
+                        replace(c, key=c.key + "-other") if c.key == f.din else c
+                        for c in f.dose_containers
+                    )
+                },
+                "dose_unknown",
             ),
         ],
         "thaw": [
