@@ -141,10 +141,11 @@ def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:
 @bp.route("/cohorts")
 class Cohorts(MethodView):
     @permission(READ)
-    @bp.response(200, out.CohortOut(many=True))
-    def get(self) -> list[Any]:
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.CohortOut, "CohortPage"))
+    def get(self, args: dict[str, Any]) -> Page[Any]:
         """The protocol's dose cohorts and their dose levels"""
-        return cohort.list_all(db_session())
+        return cohort.page_of_cohorts(db_session(), args["page"], args["per_page"])
 
     @permission("cohorts.manage")
     @bp.arguments(io.CohortIn)

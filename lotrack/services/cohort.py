@@ -13,6 +13,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.text import N_, said
 from lotrack.models import DoseCohort, User
 from lotrack.services import audit
+from lotrack.services.common import Page, page_of
 
 
 def named(session: Session, code: str | None) -> DoseCohort | None:
@@ -52,3 +53,8 @@ def add_cohort(
     cohort = DoseCohort(code=code, dose_basis=dose_basis, amount=amount, created_by_id=actor.id)
     audit.created(session, actor, cohort)
     return cohort
+
+
+def page_of_cohorts(session: Session, page: int = 1, per_page: int = 50) -> Page[DoseCohort]:
+    """A page of the protocol's dose cohorts, by code."""
+    return page_of(session, select(DoseCohort).order_by(DoseCohort.code), page, per_page)

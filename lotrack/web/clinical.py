@@ -35,6 +35,7 @@ from lotrack.services import (
     decisions,
     exceptional,
 )
+from lotrack.services import dose as doses
 from lotrack.web.bedside import zone
 from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
@@ -343,6 +344,22 @@ def allocate(rx_id: int) -> ResponseReturnValue:
         done = clinical.allocate(session, actor(), rx, data["units"])
         dins = ", ".join(eye_readable(a.unit.din) for a in done)
         flash(_("Allocated to %(patient)s: %(dins)s.", patient=rx.patient.wristband, dins=dins))
+        plan, _containers = doses.plan_for(session, rx)  # the rule allocate() just passed
+        for draw in plan.draws:
+            flash(
+                _(
+                    "%(din)s: give whole (%(volume)s mL).",
+                    din=eye_readable(draw.key),
+                    volume=draw.volume_ml,
+                )
+                if draw.whole
+                else _(
+                    "%(din)s: draw %(volume)s mL, discard %(discard)s mL.",
+                    din=eye_readable(draw.key),
+                    volume=draw.volume_ml,
+                    discard=draw.discard_ml,
+                )
+            )
         return redirect(url_for(".allocations", page=_page_number()))
 
     return submit(f"rx-{rx.id}", io.AllocationIn(), act, lambda form: _allocations(form))

@@ -237,3 +237,31 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse, 
     assert any("wristband does not match" in r for r in body["reasons"])
     infusion = {"scan_id": 1, "started_at": cs.now().isoformat(), **cs.WITNESS, **cs.GIVEN_JSON}
     assert_problem(beijing.post("/infusions", infusion), 422, "scan_id")
+
+
+def test_cohorts_and_enrolment_through_the_api(demo_app, as_user, qa, nurse) -> None:
+    cohorts = qa.get("/cohorts").get_json()
+    assert [(c["code"], c["dose_basis"], c["amount"]) for c in cohorts["items"]] == [
+        ("100e6", "fixed", 100_000_000),
+        ("1e6/kg", "per_kg", 1_000_000),
+        ("2e6/kg", "per_kg", 2_000_000),
+    ]
+    md = as_user("md")
+    assert_problem(nurse.post("/cohorts", {"code": "3e6/kg", "dose_basis": "per_kg"}), 403)
+    assert_problem(md.post("/cohorts", {"code": "x", "dose_basis": "per_g", "amount": 1}), 422)
+    assert_problem(
+        md.post("/cohorts", {"code": "1e6/kg", "dose_basis": "per_kg", "amount": 1}), 409
+    )
+    made = md.post("/cohorts", {"code": "3e6/kg", "dose_basis": "per_kg", "amount": 3_000_000})
+    assert made.status_code == 201, made.get_json()
+    enrolled = qa.get("/reports/enrolment").get_json()
+    # The demo: SZ-GIMI/SUBJ-001 consented; SUBJ-002 registered only.
+    assert enrolled == {
+        "target": 100,
+        "enrolled": 1,
+        "by_site": {"SZ-GIMI": 1},
+        "by_cohort": {"1e6/kg": 1},
+        "by_site_and_cohort": {"SZ-GIMI": {"1e6/kg": 1}},
+        "by_age_band": {"18-64y": 1},
+        "by_sex": {"female": 1},
+    }

@@ -285,3 +285,34 @@ def test_qa_sees_a_safety_signal_when_related_severe_events_cluster_on_a_lot(
     assert f"Lot {cs.DEMO_LOT}: 2 participants with related grade ≥3 events." in page
     assert re.search(r'<tr class="flagged"><td>' + cs.DEMO_LOT, page)
     assert "Participants infused</dt><dd><strong>2</strong>" in page
+
+
+def test_a_dose_between_bags_is_drawn_shown_to_the_technician_and_the_nurse(
+    demo_app, client
+) -> None:
+    """65 kg × 1×10^6/kg from a 72×10^6 bag of 18 mL: the whole bag is +10.8 %, so 16.3 mL is
+    drawn (65.2×10^6 cells, 1,003,077 cells/kg) and 1.70 mL discarded."""
+    wristband = cs.enrol(demo_app, "SUBJ-065", weight="65.00")
+    din, check_char = cs.free_din(demo_app)
+    login(client, "tech")
+    page = text(client.get("/allocations"))
+    rx_id = re.search(r"/prescriptions/(\d+)/allocate", page).group(1)
+    done = post(client, f"/prescriptions/{rx_id}/allocate", {"units": din}, "/allocations")
+    shown = text(client.get(done.location))
+    assert "draw 16.3 mL, discard 1.70 mL" in shown
+    cs.ship(demo_app, din)
+    cs.thaw(demo_app, din)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/allocations")})
+    login(client, "nurse")
+    patient = text(client.get(f"/patients/{wristband}"))
+    assert "draw 16.3 mL of 18.00 mL" in patient and "1,003,077 cells/kg" in patient
+    go = post(
+        client,
+        "/bedside/check",
+        {"patient": wristband, "scan": f"{din}{check_char}", "method": "typed"},
+        "/bedside",
+    )
+    page = text(go)
+    assert "✓</span> GO" in page, page
+    assert "Draw 16.3 mL from this unit" in page and "discard the remaining 1.70 mL" in page
+    assert 'name="volume_ml" type="number" value="16.3"' in page
