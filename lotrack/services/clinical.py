@@ -22,7 +22,7 @@ from lotrack.domain.dose import DoseBasis
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import SITE_ROLES, require
 from lotrack.domain.states import PrescriptionStatus
-from lotrack.domain.text import N_, said
+from lotrack.domain.text import N_, Said, said
 from lotrack.models import (
     Allocation,
     Infusion,
@@ -218,7 +218,7 @@ def prescribe(
         fields[other] = said(
             "cohort %(cohort)s is dosed by %(basis)s",
             cohort=level.code,
-            basis=_basis_name(level.dose_basis),
+            basis=Said(_basis_name(level.dose_basis)),  # said in the reader's language
         )
     elif typed is not None and typed != level.amount:
         fields[name] = said(
