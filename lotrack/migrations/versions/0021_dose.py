@@ -8,7 +8,7 @@ Create Date: 2026-12-04 14:00:00
 New columns only; no recorded row is rewritten. Rows before this revision keep NULL in the new
 columns (a prescription before it is per kg: its basis defaults to that). The prescription's
 dose_per_kg becomes nullable (a fixed dose has none). The role CHECK constraints of user_account
-and role_grant gain 'investigator'. The infusion guard is replaced by one that also fixes the new
+and role_grant gain 'investigator' (taken down, investigators' accounts become clinical ones). The infusion guard is replaced by one that also fixes the new
 columns once set; the guarded columns are frozen here as they stand at this revision.
 """
 
@@ -159,6 +159,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lossy, as every downgrade that drops a column is: before 0021 there is no investigator
+    # role, so investigators' accounts (and grants naming the role) become clinical ones.
+    op.execute("UPDATE user_account SET role = 'clinical' WHERE role = 'investigator'")
+    for column in ('role', 'previous_role'):
+        op.execute(f"UPDATE role_grant SET {column} = 'clinical' WHERE {column} = 'investigator'")
     _roles(ROLES)
     dialect = op.get_bind().dialect.name
     for statement in record_unguard_statements(dialect, ("infusion",)):
