@@ -248,7 +248,12 @@ class InfusionIn(InputSchema):
             "invalid": N_("a number, e.g. 16.3"),
             "special": N_("a finite number"),
         },
-        metadata={"description": "mL given from the unit (what the bedside check says to draw)"},
+        # The document states the bounds as numbers (apispec would print a Decimal as a string).
+        metadata={
+            "description": "mL given from the unit (what the bedside check says to draw)",
+            "minimum": 0.1,
+            "maximum": float(DECIMAL_MAX),
+        },
     )
     premedication = text_field(max=2000, required=False, load_default="")
     vital_signs = text_field(max=2000, required=False, load_default="")
