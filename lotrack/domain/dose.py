@@ -280,5 +280,6 @@ def refusal(p: DosePlan, tolerance: Decimal) -> tuple[str, dict[str, str]]:
     elif p.problem == OVER_DOSE:
         shown["total"] = f"{int(sum((d.cells for d in p.draws), Decimal(0))):,}"
     elif p.problem == ENDOTOXIN_OVER and p.endotoxin_eu_per_kg is not None:
-        shown["eu"] = f"{p.endotoxin_eu_per_kg:.2f}"
+        # Shown to the hundredth, half up (the judgement above is exact).
+        shown["eu"] = str(p.endotoxin_eu_per_kg.quantize(Decimal("0.01"), ROUND_HALF_UP))
     return _REFUSALS[p.problem], shown

@@ -397,3 +397,22 @@ def test_another_sites_patients_are_invisible_and_untouchable(session):
     with pytest.raises(Forbidden):
         clinical.list_patients(s, user(s, "tech"))
     assert clinical.get_patient(s, user(s, "qa"), mine.wristband) is mine
+
+
+def test_allocation_refuses_a_dose_whose_endotoxin_is_over_the_limit(session):
+    """A fixed 72×10^6 cells to a 0.8 kg neonate from the demo bag (18 mL, endotoxin <0.25
+    EU/mL): 18 × 0.25 / 0.8 = 5.6 EU/kg, over K = 5 EU/kg (USP <85>); at 1 kg, 4.5: allocated."""
+    s, nurse, tech = session, user(session, "nurse"), user(session, "tech")
+    doctor = user(s, "doctor")
+    level = cohort_of(s, "72e6", 72_000_000, "fixed")
+    one, two = dins(s, DEMO_LOT)[:2]
+    tiny = enrol(s, nurse, "N-1", weight="0.8", cohort=level)
+    rx = clinical.prescribe(s, doctor, tiny, planned_on=site_today())
+    before = count(s, Allocation)
+    with pytest.raises(ValidationFailed) as refused:
+        clinical.allocate(s, tech, rx, [one])
+    assert "5.63 EU/kg of endotoxin, above the limit of 5 EU/kg" in refused.value.fields["units"]
+    assert count(s, Allocation) == before
+    small = enrol(s, nurse, "N-2", weight="1.0", cohort=level)
+    ok = clinical.prescribe(s, doctor, small, planned_on=site_today())
+    assert len(clinical.allocate(s, tech, ok, [two])) == 1
