@@ -8,8 +8,10 @@ Create Date: 2026-12-04 14:00:00
 New columns only; no recorded row is rewritten. Rows before this revision keep NULL in the new
 columns (a prescription before it is per kg: its basis defaults to that). The prescription's
 dose_per_kg becomes nullable (a fixed dose has none). The role CHECK constraints of user_account
-and role_grant gain 'investigator' (taken down, investigators' accounts become clinical ones). The infusion guard is replaced by one that also fixes the new
-columns once set; the guarded columns are frozen here as they stand at this revision.
+and role_grant gain 'investigator' (taken down, investigators' accounts become clinical ones).
+The infusion guard is replaced by one that also fixes the new columns once set; the guarded
+columns are frozen here as they stand at this revision. A fixed-dose prescription cannot be
+taken below this revision (its dose_per_kg is empty): the downgrade stops there.
 """
 
 from __future__ import annotations
