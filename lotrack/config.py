@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lotrack.domain.dose import check_tolerance
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
 from lotrack.domain.label_statements import JURISDICTIONS
@@ -110,6 +111,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LABELS_PER_PDF": 100,
     "MAX_TIMELINE_PDF_EVENTS": 1000,
     "AUDIT_VERIFY_EVENTS_PER_REQUEST": 100000,
+    # The protocol's dose tolerance, ± (domain/dose.py): the achieved dose stays within the
+    # prescribed cells × (1 ± this). Kept on each prescription as it stood when prescribed.
+    "DOSE_TOLERANCE": "0.10",
+    # The one-month visit: on day VISIT_DAY after the first infusion, ± VISIT_WINDOW_DAYS.
+    "VISIT_DAY": 30,
+    "VISIT_WINDOW_DAYS": 7,
+    # The trial's target recruitment (NCT03123458: 100), against which enrolment is reported.
+    "ENROLMENT_TARGET": 100,
 }
 
 INT_KEYS = {
@@ -127,6 +136,9 @@ INT_KEYS = {
     "MAX_LABELS_PER_PDF",
     "MAX_TIMELINE_PDF_EVENTS",
     "AUDIT_VERIFY_EVENTS_PER_REQUEST",
+    "VISIT_DAY",
+    "VISIT_WINDOW_DAYS",
+    "ENROLMENT_TARGET",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 
@@ -184,6 +196,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         cfg.update(overrides)
     # Refused at start, not on the first label printed.
     encode_003(cfg["LOTRACK_PRODUCT_CODE"], cfg["LOTRACK_PRODUCT_CODE_PATTERN"])
+    check_tolerance(str(cfg["LOTRACK_DOSE_TOLERANCE"]))
     if cfg["LOTRACK_LABEL_JURISDICTION"] not in JURISDICTIONS:
         raise ValidationFailed(
             said(

@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from lotrack.documents.tokens import make_token
 from lotrack.domain import clinical as rules
-from lotrack.models import Allocation, BedsideScan, Patient, Prescription, Unit
+from lotrack.domain.permissions import Role
+from lotrack.models import Allocation, BedsideScan, Patient, Prescription, Site, Unit, User
 from lotrack.services import (
     accounts,
     adverse,
     api_tokens,
     bedside,
     clinical,
+    cohort,
     containment,
     exceptional,
     shipment,
@@ -85,10 +87,46 @@ def thaw(app: Flask, din: str, minutes_ago: int = 5, nurse: str = "nurse") -> No
         s.commit()
 
 
+def investigator_of(s: Session, site_id: int) -> User:
+    """The site's investigator: the demo's at its sites, else one made for the test."""
+    found = s.scalars(
+        select(User).where(User.site_id == site_id, User.role == Role.INVESTIGATOR)
+    ).first()
+    if found is not None:
+        return found
+    made = accounts.create_user(
+        s,
+        None,
+        username=f"doctor-{site_id}",
+        full_name="Test Site Investigator",
+        role="investigator",
+        password=f"demo-doctor-{site_id}-password",
+        site_code=s.get_one(Site, site_id).code,
+        must_change_password=False,
+    )
+    s.flush()
+    return made
+
+
+def cohort_of(s: Session, code: str, amount: int = 2_000_000, basis: str = "per_kg") -> str:
+    """The dose cohort `code`, recorded by the medical director when missing; its code."""
+    if cohort.named(s, code) is None:
+        cohort.add_cohort(s, user(s, "md"), code=code, dose_basis=basis, amount=amount)
+        s.flush()
+    return code
+
+
 def enrol(
-    app: Flask, subject: str, *, nurse: str = "nurse", weight: str = "70.00", consent: bool = True
+    app: Flask,
+    subject: str,
+    *,
+    nurse: str = "nurse",
+    weight: str = "70.00",
+    consent: bool = True,
+    cohort: str = "1e6/kg",
 ) -> str:
-    """A consented, eligible patient with a prescription of 1×10^6 cells/kg; its wristband."""
+    """A consented, eligible patient with a prescription of the cohort's dose (1×10^6 cells/kg),
+    registered by the nurse, assessed and prescribed by the site's investigator; its wristband."""
     with db(app) as s:
         actor = user(s, nurse)
         p = clinical.register_patient(
@@ -97,13 +135,16 @@ def enrol(
             subject_code=subject,
             weight_kg=Decimal(weight),
             indication="acute_gvhd",
-            cohort="1e6/kg",
+            cohort=cohort,
+            age_band="18-64y",
+            sex="female",
         )
         s.flush()
         if consent:
+            doctor = investigator_of(s, p.site_id)
             clinical.record_consent(s, actor, p, today() - dt.timedelta(days=1))
-            clinical.assess_eligibility(s, actor, p, ALL_GOOD)
-            clinical.prescribe(s, actor, p, dose_per_kg=1_000_000, planned_on=today())
+            clinical.assess_eligibility(s, doctor, p, ALL_GOOD)
+            clinical.prescribe(s, doctor, p, planned_on=today())
         s.commit()
         return p.wristband
 
@@ -149,15 +190,17 @@ def recall(app: Flask, lot_number: str = DEMO_LOT) -> None:
         s.commit()
 
 
-def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> str:
-    """A clinical user of another site; returns an API token for it."""
+def site_user(
+    app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP", role: str = "clinical"
+) -> str:
+    """A clinical user (or investigator) of another site; returns an API token for it."""
     with db(app) as s:
         made = accounts.create_user(
             s,
             None,
             username=username,
-            full_name="Beijing Site Nurse",
-            role="clinical",
+            full_name="Beijing Site Nurse" if role == "clinical" else "Beijing Investigator",
+            role=role,
             password=f"demo-{username}-password",
             site_code=site,
             must_change_password=False,
@@ -168,6 +211,9 @@ def site_user(app: Flask, username: str = "nurse-bj", site: str = "BJ-CIP") -> s
         return token
 
 
+# The demo bag's volume: the demo prescription (70 kg × 1×10^6/kg) takes the 72×10^6 bag whole.
+GIVEN = {"volume_ml": Decimal("18.00")}
+GIVEN_JSON = {"volume_ml": "18.00"}  # the same, as an API body carries it
 WITNESS = {
     "witness": "nurse2",
     "witness_password": PASSWORDS["nurse2"],
@@ -175,7 +221,7 @@ WITNESS = {
 }
 
 
-def infuse(app: Flask, wristband: str, din: str) -> None:
+def infuse(app: Flask, wristband: str, din: str, volume_ml: str = "18.00") -> None:
     """Thaw, a GO check and the infusion, by nurse with nurse2 signing as witness."""
     thaw(app, din)
     with db(app) as s:
@@ -189,7 +235,9 @@ def infuse(app: Flask, wristband: str, din: str) -> None:
         )
         assert verdict.go, verdict.reasons
         s.flush()
-        infusions.record_infusion(s, nurse, scan, started_at=now(), **WITNESS)
+        infusions.record_infusion(
+            s, nurse, scan, started_at=now(), volume_ml=Decimal(volume_ml), **WITNESS
+        )
         s.commit()
 
 
@@ -197,11 +245,11 @@ def adverse_event(
     app: Flask, wristband: str, grade: int = 3, attribution: str = "probable"
 ) -> None:
     with db(app) as s:
-        nurse = user(s, "nurse")
+        doctor = user(s, "doctor")
         adverse.record_adverse_event(
             s,
-            nurse,
-            clinical.get_patient(s, nurse, wristband),
+            doctor,
+            clinical.get_patient(s, doctor, wristband),
             term="Infusion related reaction",
             grade=grade,
             onset_on=today(),

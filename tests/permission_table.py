@@ -2,12 +2,13 @@
 hand (not derived from lotrack/domain/permissions.py, so that a change there shows up here).
 
 Identities: anonymous; technician (tech); qa; admin; site_a, a clinical user of SZ-GIMI (nurse);
-site_b, a clinical user of BJ-CIP created by the test. URL parameters name site A's records, so a
+investigator_a, SZ-GIMI's investigator (doctor); site_b, a clinical user of BJ-CIP created by
+the test. URL parameters name site A's records, so a
 row that lets site_a in but not site_b says that site B is refused site A's record."""
 
 from __future__ import annotations
 
-IDENTITIES = ("anonymous", "technician", "qa", "admin", "site_a", "site_b")
+IDENTITIES = ("anonymous", "technician", "qa", "admin", "site_a", "investigator_a", "site_b")
 SITE_B = "BJ-CIP"  # site A is SZ-GIMI, the demo's site
 SITE_B_USER = "nurse-bj"
 SITE_B_PATIENT = "BJ-101"
@@ -21,11 +22,13 @@ TECH_QA = frozenset({"technician", "qa"})
 ADMIN = frozenset({"admin"})
 AUDITORS = frozenset({"qa", "admin"})
 TRACE_READERS = frozenset({"qa", "admin"})  # and the medical director: every site's patients
-CLINICAL = frozenset({"site_a", "site_b"})  # acts at one's own site, no other site's record named
-SITE_A_STAFF = frozenset({"site_a"})  # writes on a site-A record
-CLINICAL_READERS = frozenset({"qa", "admin", "site_a", "site_b"})  # lists: a site sees its own
-SITE_A_READERS = frozenset({"qa", "admin", "site_a"})  # a site-A record
-SHIPMENT_READERS = frozenset({"technician", "qa", "admin", "site_a", "site_b"})
+CLINICAL = frozenset({"site_a", "site_b"})  # nurses: at one's own site, no other's record named
+SITE_STAFF = CLINICAL | {"investigator_a"}  # nurses and investigators: registering a patient
+SITE_A_STAFF = frozenset({"site_a"})  # a nurse's writes on a site-A record
+SITE_A_DOCTOR = frozenset({"investigator_a"})  # the investigator's: checklist, dose, events, visit
+CLINICAL_READERS = frozenset({"qa", "admin", "site_a", "investigator_a", "site_b"})  # a site: own
+SITE_A_READERS = frozenset({"qa", "admin", "site_a", "investigator_a"})  # a site-A record
+SHIPMENT_READERS = frozenset({"technician", "qa", "admin", "site_a", "investigator_a", "site_b"})
 SITE_A_SHIPMENT_READERS = SHIPMENT_READERS - {"site_b"}
 
 # URL parameter values by (the path segment before the parameter, its name); "*" for any.
@@ -275,14 +278,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("documents.unit_label_zpl", "POST"): TECH_QA,
     # ---- clinical (pages) -----------------------------------------------------------------------
     ("clinical.list_patients", "GET"): CLINICAL_READERS,
-    ("clinical.new_patient", "GET"): CLINICAL,
-    ("clinical.new_patient", "POST"): CLINICAL,
+    ("clinical.new_patient", "GET"): SITE_STAFF,
+    ("clinical.new_patient", "POST"): SITE_STAFF,
     ("clinical.show_patient", "GET"): SITE_A_READERS,
-    ("clinical.consent", "POST"): SITE_A_STAFF,
-    ("clinical.eligibility", "POST"): SITE_A_STAFF,
-    ("clinical.prescribe", "POST"): SITE_A_STAFF,
-    ("clinical.adverse_event", "POST"): SITE_A_STAFF,  # and the medical director
-    ("clinical.follow_up", "POST"): SITE_A_STAFF,
+    ("clinical.consent", "POST"): SITE_A_STAFF | SITE_A_DOCTOR,
+    ("clinical.eligibility", "POST"): SITE_A_DOCTOR,
+    ("clinical.prescribe", "POST"): SITE_A_DOCTOR,
+    ("clinical.adverse_event", "POST"): SITE_A_DOCTOR,  # and the medical director
+    ("clinical.follow_up", "POST"): SITE_A_DOCTOR,
     ("clinical.accept_exceptional", "POST"): SITE_A_STAFF,  # the treating physician's site
     ("clinical.allocations", "GET"): TECH_QA,
     ("clinical.allocate", "POST"): TECH_QA,
@@ -292,9 +295,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("shipment.show_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("shipment.receive", "POST"): SITE_A_STAFF,
     ("adverse.show_event", "GET"): SITE_A_READERS,
-    ("adverse.follow_up", "POST"): SITE_A_STAFF,  # and the medical director
+    ("adverse.follow_up", "POST"): SITE_A_DOCTOR,  # and the medical director
     # The site notifies the sponsor; QA (the sponsor's side) files the regulatory report.
-    ("adverse.record_report", "POST"): SITE_A_STAFF | QA,
+    ("adverse.record_report", "POST"): SITE_A_STAFF | SITE_A_DOCTOR | QA,
     ("adverse.list_events", "GET"): CLINICAL_READERS,
     ("adverse.overdue", "GET"): CLINICAL_READERS,
     ("adverse.terms", "GET"): CLINICAL_READERS,
@@ -404,27 +407,30 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_documents.unit_label_zpl", "POST"): TECH_QA,
     # ---- API: clinical --------------------------------------------------------------------------
     ("api_clinical.Patients", "GET"): CLINICAL_READERS,
-    ("api_clinical.Patients", "POST"): CLINICAL,
+    ("api_clinical.Patients", "POST"): SITE_STAFF,
     ("api_clinical.get_patient", "GET"): SITE_A_READERS,
-    ("api_clinical.consent", "POST"): SITE_A_STAFF,
-    ("api_clinical.eligibility", "POST"): SITE_A_STAFF,
-    ("api_clinical.prescribe", "POST"): SITE_A_STAFF,
-    ("api_clinical.follow_up", "POST"): SITE_A_STAFF,
+    ("api_clinical.consent", "POST"): SITE_A_STAFF | SITE_A_DOCTOR,
+    ("api_clinical.eligibility", "POST"): SITE_A_DOCTOR,
+    ("api_clinical.prescribe", "POST"): SITE_A_DOCTOR,
+    ("api_clinical.follow_up", "POST"): SITE_A_DOCTOR,
     ("api_clinical.open_prescriptions", "GET"): TECH_QA,
     ("api_clinical.allocate", "POST"): TECH_QA,
     ("api_clinical.AdverseEvents", "GET"): CLINICAL_READERS,
-    ("api_clinical.AdverseEvents", "POST"): CLINICAL,  # and the medical director
+    ("api_clinical.AdverseEvents", "POST"): SITE_A_DOCTOR,  # and the medical director
     ("api_clinical.Shipments", "GET"): SHIPMENT_READERS,
     ("api_clinical.Shipments", "POST"): TECH_QA,
     ("api_clinical.get_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("api_clinical.receive", "POST"): SITE_A_STAFF,
     ("api_clinical.primary_outcome", "GET"): CLINICAL_READERS,
     ("api_adverse.get_event", "GET"): SITE_A_READERS,
-    ("api_adverse.add_follow_up", "POST"): SITE_A_STAFF,
-    ("api_adverse.record_report", "POST"): SITE_A_STAFF | QA,
+    ("api_adverse.add_follow_up", "POST"): SITE_A_DOCTOR,
+    ("api_adverse.record_report", "POST"): SITE_A_STAFF | SITE_A_DOCTOR | QA,
     ("api_adverse.overdue", "GET"): CLINICAL_READERS,
     ("api_adverse.terms", "GET"): CLINICAL_READERS,
     ("api_adverse.propose", "POST"): CLINICAL_READERS,
+    ("api_clinical.enrolment", "GET"): CLINICAL_READERS,
+    ("api_clinical.Cohorts", "GET"): CLINICAL_READERS,
+    ("api_clinical.Cohorts", "POST"): frozenset(),  # the medical director only
     ("api_bedside.check", "POST"): CLINICAL,
     ("api_bedside.check_photo", "POST"): CLINICAL,
     ("api_bedside.thaw", "POST"): CLINICAL,

@@ -48,7 +48,9 @@ L1, L2, L3, L4 = "CFM-2025-0001", "CFM-2025-0002", "CFM-2025-0003", "CFM-2025-00
 LOTS = (L1, L2, L3, L4)
 RUNS = ("RUN-2025-01", "RUN-2025-05")
 BANKS = (m.MCB, "WCB-001-A", "WCB-001-B")
-NEW_PATIENTS = ("SUBJ-101", "SUBJ-102")  # consented, eligible, 1x10^6 cells/kg at 70 kg
+# Consented, eligible, 1x10^6 cells/kg: SUBJ-101 at 70 kg (a 72x10^6 bag whole is +2.9 %),
+# SUBJ-102 at 65 kg (a whole bag is +10.8 %: 16.3 mL is drawn from it).
+NEW_PATIENTS = (("SUBJ-101", "70.00"), ("SUBJ-102", "65.00"))
 LOCKOUT = Lockout(max_failures=5, lockout_minutes=15)
 MEANING = {
     "release": "approved for release",
@@ -145,7 +147,7 @@ class MachineBase(RuleBasedStateMachine):
         self.key = self.app.extensions["lotrack_signing_key"]
         self.client = self.app.test_client()
         self.scans: list[ScanMade] = []
-        self.patients = [READY] + [enrol(self.app, code) for code in NEW_PATIENTS]
+        self.patients = [READY] + [enrol(self.app, code, weight=kg) for code, kg in NEW_PATIENTS]
         with self.session() as s:
             self.token = api_tokens.create_token(s, None, user(s, "qa"))
             # The oracle's own reading glass outlives every jump of the clock (years, to the
@@ -243,20 +245,25 @@ class MachineBase(RuleBasedStateMachine):
                 dev.status == "open",
             )
         o.lots[L1].signed = o.dossier(L1)  # the demo's release signature stands
-        for wristband in self.patients:
-            o.patients[wristband] = m.Patient(wristband, cells_needed=70 * 1_000_000)
+        for rx in s.scalars(select(Prescription)):
+            if rx.patient.wristband in self.patients:
+                o.patients[rx.patient.wristband] = m.Patient(
+                    rx.patient.wristband, cells_needed=rx.cells_needed, weight=rx.weight_kg
+                )
         ready = {
             a.unit.din
             for rx in s.scalars(select(Prescription))
             for a in rx.allocations
             if rx.patient.wristband == READY
         }
+        o.allocated = sorted(ready)
         for number, picks in ((L1, (0, 1)), (L2, (0, 1)), (L3, (0, 1))):
             units = sorted(lots.get_lot(s, number).units, key=lambda u: u.din)
             for u in [units[i] for i in picks] + [u for u in units if u.din in ready]:
                 o.units[u.din] = m.Unit(
-                    u.din, number, u.cells, u.state, READY if u.din in ready else None
-                )
+                    u.din, number, u.cells, u.state, READY if u.din in ready else None,
+                    volume=u.volume_ml,
+                )  # fmt: skip
         return o
 
     def settle(self) -> None:

@@ -27,6 +27,12 @@ consented and eligible; for an exceptional release the physician acknowledged it
 unit was received at this site and is allocated to this patient; the dose stays within the
 prescription's tolerance; its thaw is recorded, not in the future, and at most the release
 specification's post-thaw window (60 minutes) ago.
+
+The dose (issue 17 item 3): the containers allocated to a patient, in allocation order, are given
+whole but the last not yet infused, from which a volume in 0.1 mL steps may be drawn; those
+infused count at the volume given. A dose can be given when some such choice lands within the
+prescription's ±10 % and the endotoxin (volume × EU/mL ÷ kg) is at most 5 EU/kg (USP <85>).
+Written here as a search over every drawable step, not as the rule's rounding.
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ ZONE = ZoneInfo("Asia/Shanghai")  # the facility's zone: expiry dates end at its
 POST_THAW = dt.timedelta(minutes=60)  # specs/cfmsc-release.toml post_thaw_use_minutes
 THAW_CLOCK_SLACK = dt.timedelta(minutes=1)  # a thaw time this far ahead is still "not future"
 GO_VALID_FOR = dt.timedelta(minutes=30)  # an infusion starts within this of its GO scan
-TOLERANCE = Decimal("0.10")  # a prescription's dose tolerance
+TOLERANCE = Decimal("0.10")  # a prescription's dose tolerance, ±
+STEP = Decimal("0.1")  # what a nurse draws, mL
+ENDOTOXIN_LIMIT = Decimal(5)  # EU/kg, USP <85> K for intravenous use
+# The demo lots' endotoxin (seed_quality: "<0.25" EU/mL, read as its bound); the machine never
+# enters another, and a lot whose result is invalidated is held before any unit of it goes on.
+EU_PER_ML = Decimal("0.25")
 
 DONOR = "FD-0001"
 MCB = "MCB-001"
@@ -142,6 +153,8 @@ class Unit:
     cells: int
     state: str = "stored"  # stored, in_transit, received, missing, thawed, infused
     patient: str | None = None  # allocated to
+    volume: Decimal = Decimal("18.00")
+    given_ml: Decimal | None = None  # infused: the volume given
     shipment: str | None = None
     thawed_at: dt.datetime | None = None
 
@@ -150,6 +163,7 @@ class Unit:
 class Patient:
     wristband: str
     cells_needed: int  # dose per kg x weight
+    weight: Decimal = Decimal(70)
     consented: bool = True
     eligible: bool = True
 
@@ -166,6 +180,7 @@ class Scan:
 @dataclass
 class Oracle:
     now: dt.datetime
+    allocated: list[str] = field(default_factory=list)  # DINs in the order they were allocated
     donor: str = "eligible"
     banks: dict[str, str] = field(default_factory=dict)  # code -> qualification
     lots: dict[str, Lot] = field(default_factory=dict)
@@ -346,14 +361,76 @@ class Oracle:
         return not self.expired(unit.lot, at) and unit.state not in SPENT
 
     def allocation_allowed(self, din: str, patient: str) -> bool:
-        unit, p = self.units[din], self.patients[patient]
-        allocated = sum(u.cells for u in self.units.values() if u.patient == patient)
-        total = allocated + unit.cells
+        unit = self.units[din]
         return (
             unit.patient is None
             and self.may_go_on(din, patient)
-            and p.cells_needed <= total <= p.cells_needed * (1 + TOLERANCE)
+            and self.dose_fits(patient, extra=din)
         )
+
+    def containers(self, patient: str, extra: str | None = None) -> list[Unit]:
+        dins = [d for d in self.allocated if self.units[d].patient == patient]
+        return [self.units[d] for d in dins + ([extra] if extra else [])]
+
+    def dose_fits(
+        self, patient: str, extra: str | None = None, given: tuple[str, Decimal] | None = None
+    ) -> bool:
+        """Whether the patient's containers (and `extra`, about to be allocated; `given`, a unit
+        with the volume about to be recorded as given) can still give the dose."""
+        p = self.patients[patient]
+        low, high = p.cells_needed * (1 - TOLERANCE), p.cells_needed * (1 + TOLERANCE)
+        units = self.containers(patient, extra)
+        volumes = {u.din: u.given_ml for u in units if u.given_ml is not None}
+        if given is not None:
+            volumes[given[0]] = given[1]
+        rest = [u for u in units if u.din not in volumes]
+        for u in rest[:-1]:
+            volumes[u.din] = u.volume
+
+        def cells(u: Unit, ml: Decimal) -> Decimal:
+            return Decimal(u.cells) * ml / u.volume
+
+        def fine(vols: dict[str, Decimal]) -> bool:
+            total = sum(cells(self.units[d], v) for d, v in vols.items())
+            eu = sum(v * EU_PER_ML for v in vols.values()) / p.weight
+            return low <= total <= high and eu <= ENDOTOXIN_LIMIT
+
+        if not units:
+            return False
+        if not rest:
+            return fine(volumes)
+        last = rest[-1]
+        before = sum(cells(self.units[d], v) for d, v in volumes.items())
+        if before >= p.cells_needed:  # the last container would be one too many
+            return False
+        steps = int(last.volume / STEP)
+        choices = [last.volume] + [STEP * k for k in range(steps, 0, -1)]
+        return any(fine({**volumes, last.din: v}) for v in choices)
+
+    def volume_to_give(self, din: str) -> Decimal:
+        """A volume of `din` that keeps its patient's dose possible (its whole volume if that
+        does), else its whole volume: what a nurse told right would give."""
+        unit = self.units[din]
+        if unit.patient is None:
+            return unit.volume
+        p = self.patients[unit.patient]
+        exact = (
+            (
+                Decimal(p.cells_needed)
+                - sum(
+                    Decimal(u.cells) * (u.given_ml or u.volume) / u.volume
+                    for u in self.containers(unit.patient)
+                    if u.din != din
+                )
+            )
+            * unit.volume
+            / unit.cells
+        )
+        candidates = [unit.volume, exact.quantize(STEP), exact.quantize(STEP) + STEP]
+        for ml in candidates:
+            if 0 < ml <= unit.volume and self.dose_fits(unit.patient, given=(din, ml)):
+                return ml
+        return unit.volume
 
     def shipping_allowed(self, din: str) -> bool:
         unit = self.units[din]
@@ -370,19 +447,17 @@ class Oracle:
             return False
         if unit.state not in ("received", "thawed") or unit.patient != patient:
             return False
-        given = sum(
-            u.cells for u in self.units.values() if u.patient == patient and u.state == "infused"
-        )
-        if given + unit.cells > p.cells_needed * (1 + TOLERANCE):
+        if unit.given_ml is not None or not self.dose_fits(patient):
             return False
         if unit.thawed_at is None or unit.thawed_at > at + THAW_CLOCK_SLACK:
             return False
         return at - unit.thawed_at <= POST_THAW
 
     def infusion_allowed(
-        self, scan: Scan, started: dt.datetime, witness_ok: bool
+        self, scan: Scan, started: dt.datetime, witness_ok: bool, volume: Decimal
     ) -> tuple[bool, str]:
-        """Whether an infusion after `scan`, starting at `started`, may be recorded now."""
+        """Whether an infusion after `scan`, starting at `started`, giving `volume` of the unit,
+        may be recorded now."""
         unit = self.units[scan.din]
         checks = (
             (scan.go, "the scan was NO-GO"),
@@ -393,6 +468,11 @@ class Oracle:
             (unit.thawed_at is not None and started >= unit.thawed_at, "starts before the thaw"),
             (unit.state == "thawed", f"the unit is {unit.state}"),
             (self.go(scan.din, scan.patient, started, scan.acknowledged), "NO-GO at its start"),
+            (0 < volume <= unit.volume, "a volume the unit does not hold"),
+            (
+                self.dose_fits(scan.patient, given=(scan.din, volume)),
+                "with this volume the dose leaves its tolerance",
+            ),
         )
         for ok, why in checks:
             if not ok:

@@ -4,6 +4,7 @@ receipt, thaw, the bedside check, the infusion, and the clock moving."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -192,6 +193,7 @@ class ClinicRules:
         self.expect(f"allocation of {din} to {patient}", ok, got, allowed)
         if ok:
             self.oracle.units[din].patient = patient
+            self.oracle.allocated.append(din)
         return ok
 
     def ship(self, din: str) -> bool:
@@ -311,16 +313,22 @@ class ClinicRules:
         self.scans.append(made)
         return made
 
-    def infuse(self, made: ScanMade, witness: str, minutes_back: int) -> None:
+    def infuse(
+        self, made: ScanMade, witness: str, minutes_back: int, volume: Decimal | None = None
+    ) -> None:
+        """The infusion after `made`, giving `volume` (the volume the dose rule asks for when
+        None, as the nurse is told)."""
         o = self.oracle
         username, password, signs = WITNESSES[witness]
         started = o.now - dt.timedelta(minutes=minutes_back)
-        allowed, why = o.infusion_allowed(made.seen, started, signs)
+        volume = o.volume_to_give(made.seen.din) if volume is None else volume
+        allowed, why = o.infusion_allowed(made.seen, started, signs, volume)
         ok, got = self.run(
             "infusion",
             lambda s: infusions.record_infusion(
                 s, user(s, "nurse"), s.get_one(BedsideScan, made.id), witness=username,
                 witness_password=password, witness_meaning="witnessed", started_at=started,
+                volume_ml=volume,
             ),
         )  # fmt: skip
         self.expect(f"infusion of {made.seen.din} into {made.seen.patient}", ok, got, allowed, why)
@@ -328,6 +336,7 @@ class ClinicRules:
             note(f"infusion refused: {why}")
         if ok:
             o.units[made.seen.din].state = "infused"
+            o.units[made.seen.din].given_ml = volume
             note(f"infusion of a unit of a lot {o.lots[o.units[made.seen.din].lot].state}")
 
     def _pairs(self) -> list[tuple[str, str]]:
@@ -344,7 +353,13 @@ class ClinicRules:
     def infusion(self, data: st.DataObject) -> None:
         made = data.draw(st.sampled_from(self.scans[::-1]), label="scan")
         witness = data.draw(st.sampled_from(list(WITNESSES)), label="witness")
-        self.infuse(made, witness, data.draw(st.integers(0, 2), label="started minutes ago"))
+        minutes = data.draw(st.integers(0, 2), label="started minutes ago")
+        # The volume the nurse was told, or one she might type wrongly: the whole bag, a drop.
+        unit = self.oracle.units[made.seen.din]
+        volume = data.draw(
+            st.sampled_from([None, unit.volume, Decimal("0.1"), unit.volume + 1]), label="mL"
+        )
+        self.infuse(made, witness, minutes, volume)
 
     def _fit(self) -> list[tuple[str, str]]:
         """Units at the site that may go on to the patient they are for."""

@@ -90,7 +90,7 @@ def test_the_patient_page_shows_both_names_in_chinese_and_the_term_alone_in_engl
     app = _app_with_names(tmp_path, demo_app, FIXTURE)
     try:
         client = app.test_client()
-        assert login(client, "nurse").status_code == 302
+        assert login(client, "doctor").status_code == 302  # the adverse event form is theirs
         path = "/patients/SZ-GIMI/SUBJ-001"
         zh = client.get(path, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
         en = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)

@@ -66,6 +66,7 @@ USERNAME = {
     "qa": "qa",
     "admin": "admin",
     "site_a": "nurse",
+    "investigator_a": "doctor",
     "site_b": SITE_B_USER,
 }
 PASSWORD = PASSWORDS | {SITE_B_USER: f"demo-{SITE_B_USER}-password"}
@@ -143,7 +144,7 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
         unit_labels.print_labels(s, tech, list(released.units), printing())
         event = adverse.record_adverse_event(
             s,
-            user(s, "nurse"),
+            user(s, "doctor"),
             clinical.get_patient(s, qa, cs.READY),
             term="Fever",
             grade=1,

@@ -350,9 +350,9 @@ def grow(app: Flask, i: int) -> None:
     with app.extensions["lotrack_db"].sessionmaker() as s:
         shipment.ship(s, user(s, "tech"), site_code="SZ-GIMI", dins=dins[1:])
         # The patient's first event gets a follow-up and a report each round: its page grows.
-        nurse = user(s, "nurse")
+        nurse, doctor = user(s, "nurse"), user(s, "doctor")
         event = lifecycle.get_event(s, nurse, _first_event(s))
-        lifecycle.add_follow_up(s, nurse, event, aware_on=clin.today(), note=f"round {i}")
+        lifecycle.add_follow_up(s, doctor, event, aware_on=clin.today(), note=f"round {i}")
         lifecycle.record_report(
             s,
             nurse,

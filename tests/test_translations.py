@@ -220,6 +220,10 @@ REACHED = {
     "qa": {"release.review", "trend.show_trend", "audit.audit_log", "deviation.list_deviations"},
     "md": {"report.reports", "lot.show_unit"},
     "admin": {"admin.users", "admin.new_user"},
+    # The site investigators: SZ-GIMI's has the demo's patients; the others' sites have none yet.
+    "doctor": {"clinical.show_patient", "report.reports"},
+    "doctor-cip": {"clinical.list_patients", "report.reports"},
+    "doctor-ach": {"clinical.list_patients", "report.reports"},
 }
 
 

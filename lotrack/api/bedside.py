@@ -60,6 +60,7 @@ def answer(done: bedside.Checked, decoded: str | None = None) -> dict[str, Any]:
         "method": scan.method,
         "scanned_at": scan.scanned_at,
         "decoded": decoded,
+        "draw": verdict.draw,  # out.DrawOut
     }
 
 
@@ -189,7 +190,10 @@ class Infusions(MethodView):
         the check and within its validity (30 minutes), and the bedside rule is checked again at
         its start (post-thaw window, lot state, expiry). A second clinician of your site signs as
         witness: `witness` (username), `witness_password` (re-entered; a wrong one is a 403 that
-        counts toward the witness's lockout) and `witness_meaning` ("witnessed")"""
+        counts toward the witness's lockout) and `witness_meaning` ("witnessed"). `volume_ml`
+        is the volume given from the unit (the check's `draw`): the achieved cells and cells/kg
+        and the discarded remainder are recorded with it, and a volume that would take the dose
+        out of its tolerance is refused"""
         session = db_session()
         scan = scan_of(data.pop("scan_id"))
         infusion = infusions.record_infusion(session, actor(), scan, lockout=lockout(), **data)

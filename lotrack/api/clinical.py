@@ -4,7 +4,8 @@ trial's primary outcome. Site users see their own site only: another site's reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, current_app
@@ -16,10 +17,10 @@ from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.text import N_, said
 from lotrack.i18n import expected_terms
 from lotrack.models import AdverseEvent, FollowUp, Patient, Shipment
-from lotrack.request_scope import actor, db_session
+from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import clinical as io
 from lotrack.schemas.paging import PageArgs
-from lotrack.services import adverse, clinical, clinical_lists, report, shipment
+from lotrack.services import adverse, clinical, clinical_lists, cohort, report, shipment
 from lotrack.services.clinical_lists import PatientRecord, PrescriptionView
 from lotrack.services.common import Page
 
@@ -95,7 +96,7 @@ def consent(data: dict[str, Any], wristband: str) -> Patient:
 
 
 @bp.route(f"/patients/{PATIENT}/eligibility", methods=["POST"])
-@permission(WRITE)
+@permission("eligibility.assess")
 @bp.arguments(io.EligibilityIn)
 @bp.response(200, out.EligibilityOut)
 def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
@@ -106,24 +107,63 @@ def eligibility(data: dict[str, Any], wristband: str) -> dict[str, Any]:
 
 
 @bp.route(f"/patients/{PATIENT}/prescriptions", methods=["POST"])
-@permission(WRITE)
+@permission("prescription.write")
 @bp.arguments(io.PrescriptionIn)
 @bp.response(201, out.PrescriptionOut)
 def prescribe(data: dict[str, Any], wristband: str) -> PrescriptionView:
-    """Prescribe a dose in cells/kg; cells needed = dose × weight (eligible, consented only)"""
+    """Prescribe the dose level of a protocol cohort (the patient's unless named): cells/kg
+    (cells needed = dose × weight) or a fixed dose; a dose typed too must be the cohort's. The
+    tolerance (±) is LOTRACK_DOSE_TOLERANCE. Eligible, consented patients only; investigators"""
     patient = _patient(wristband)
-    rx = clinical.prescribe(db_session(), actor(), patient, **data)
-    return PrescriptionView(rx, [], 0, 0)
+    tolerance = Decimal(str(setting("DOSE_TOLERANCE")))
+    rx = clinical.prescribe(db_session(), actor(), patient, tolerance=tolerance, **data)
+    return clinical_lists.views_of(db_session(), [rx])[0]
 
 
 @bp.route(f"/patients/{PATIENT}/follow-up", methods=["POST"])
-@permission(WRITE)
+@permission("followup.write")
 @bp.arguments(io.FollowUpIn)
 @bp.response(201, out.FollowUpOut)
 def follow_up(data: dict[str, Any], wristband: str) -> FollowUp:
-    """Record the one-month visit: improved, stable or worse (the secondary outcome)"""
-    visit = adverse.record_follow_up(db_session(), actor(), _patient(wristband), **data)
+    """Record the one-month visit: improved, stable or worse (the secondary outcome), inside the
+    protocol window (LOTRACK_VISIT_DAY ± LOTRACK_VISIT_WINDOW_DAYS after the first infusion),
+    never in the future; the site's investigator"""
+    visit = adverse.record_follow_up(
+        db_session(),
+        actor(),
+        _patient(wristband),
+        visit_day=setting("VISIT_DAY"),
+        window_days=setting("VISIT_WINDOW_DAYS"),
+        **data,
+    )
     return visit
+
+
+@bp.route("/cohorts")
+class Cohorts(MethodView):
+    @permission(READ)
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, out.page_of(out.CohortOut, "CohortPage"))
+    def get(self, args: dict[str, Any]) -> Page[Any]:
+        """The protocol's dose cohorts and their dose levels"""
+        return cohort.page_of_cohorts(db_session(), args["page"], args["per_page"])
+
+    @permission("cohorts.manage")
+    @bp.arguments(io.CohortIn)
+    @bp.response(201, out.CohortOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Record a dose cohort: a code and its dose level (cells/kg, or a fixed number of
+        cells); the medical director"""
+        return cohort.add_cohort(db_session(), actor(), **data)
+
+
+@bp.route("/reports/enrolment")
+@permission("reports.read")
+@bp.response(200, out.EnrolmentOut)
+def enrolment() -> dict[str, Any]:
+    """Consented participants against the target (LOTRACK_ENROLMENT_TARGET, 100), by site and
+    cohort, age band and sex; site staff see their site's"""
+    return asdict(report.enrolment(db_session(), actor(), setting("ENROLMENT_TARGET")))
 
 
 @bp.route("/prescriptions")

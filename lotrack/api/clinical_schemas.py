@@ -46,7 +46,9 @@ class PatientOut(Schema):
     site = _fn(lambda p: p.site.code, description="the trial site's code")
     weight_kg = _dec()
     indication = fields.String()
-    cohort = fields.String()
+    cohort = fields.String(metadata={"description": "the protocol dose cohort's code"})
+    age_band = fields.String(allow_none=True, metadata={"description": "ICH E11 band; null before"})
+    sex = fields.String(allow_none=True)
     consent_date = fields.Date(allow_none=True)
     eligibility = _fn(
         lambda p: json.loads(p.eligibility or "{}"), "object", "checklist answers, item -> bool"
@@ -65,15 +67,56 @@ class AllocationOut(Schema):
     allocated_at = fields.DateTime()
 
 
+class DrawOut(Schema):
+    """What is given from one container: whole, or a volume drawn (domain/dose.py)."""
+
+    din = fields.String(attribute="key")
+    volume_ml = _dec('mL to give (drawn or whole), e.g. "16.3"')
+    whole = fields.Boolean(metadata={"description": "given whole: nothing to draw"})
+    cells = _fn(lambda d: int(d.cells), "integer", "cells in that volume")
+    discard_ml = _dec("mL left in the container, discarded")
+    given = fields.Boolean(metadata={"description": "infused already"})
+
+
+def _plan(v: Any) -> dict[str, Any] | None:
+    p = v.plan
+    if p is None:
+        return None
+    return {
+        "ok": p.ok,
+        "problem": p.problem or None,
+        "draws": DrawOut(many=True).dump(p.draws),
+        "achieved_cells": int(p.achieved_cells) if p.ok else None,
+        "achieved_per_kg": int(p.achieved_per_kg) if p.ok else None,
+        "endotoxin_eu_per_kg": f"{p.endotoxin_eu_per_kg:.3f}"
+        if p.endotoxin_eu_per_kg is not None
+        else None,
+    }
+
+
 class PrescriptionOut(Schema):
     """A prescription with what is set aside for it and what was infused (PrescriptionView)."""
 
     id = _fn(lambda v: v.rx.id, "integer")
     patient = _fn(lambda v: v.rx.patient.wristband)
-    dose_per_kg = _fn(lambda v: v.rx.dose_per_kg, "integer", "cells per kg")
+    cohort = _fn(lambda v: v.rx.cohort.code if v.rx.cohort else None, nullable=True)
+    dose_basis = _fn(lambda v: v.rx.dose_basis, description="per_kg or fixed")
+    dose_per_kg = _fn(
+        lambda v: v.rx.dose_per_kg, "integer", "cells per kg; null if fixed", nullable=True
+    )
+    fixed_cells = _fn(
+        lambda v: v.rx.fixed_cells, "integer", "a fixed dose; null if per kg", nullable=True
+    )
     weight_kg = _fn(lambda v: f"{v.rx.weight_kg:.2f}", description="weight at prescribing")
-    cells_needed = _fn(lambda v: v.rx.cells_needed, "integer", "dose × weight")
-    tolerance = _fn(lambda v: f"{v.rx.tolerance:.2f}", description="e.g. 0.10 for +10%")
+    cells_needed = _fn(lambda v: v.rx.cells_needed, "integer", "dose × weight, or the fixed")
+    tolerance = _fn(lambda v: f"{v.rx.tolerance:.2f}", description="± e.g. 0.10 for ±10%")
+    plan = _fn(
+        _plan,
+        "object",
+        "the dose plan: containers whole and the volume to draw from the last; achieved"
+        " cells and cells/kg; endotoxin EU/kg; or the problem",
+        nullable=True,
+    )
     planned_on = _fn(lambda v: v.rx.planned_on.isoformat(), description="date")
     status = _fn(lambda v: v.rx.status)
     allocated_cells = fields.Integer()
@@ -92,7 +135,12 @@ class InfusionOut(Schema):
     thawed_at = fields.DateTime()
     started_at = fields.DateTime()
     stopped_at = fields.DateTime(allow_none=True)
-    volume_ml = _dec('exact, e.g. "18.00"; null when not recorded', allow_none=True)
+    volume_ml = _dec('mL given, e.g. "16.3"; null when not recorded', allow_none=True)
+    achieved_cells = fields.Integer(allow_none=True, metadata={"description": "cells given"})
+    achieved_per_kg = fields.Integer(
+        allow_none=True, metadata={"description": "cells given per kg of the prescribed weight"}
+    )
+    discarded_ml = _dec("mL left in the unit and discarded", allow_none=True)
     operator = _username("operator")
     witness = _username("witness")
     witness_meaning = fields.String(
@@ -201,6 +249,11 @@ class ShipmentOut(Schema):
 class CheckOut(Schema):
     """The bedside answer: GO only when every check passes; otherwise every reason."""
 
+    draw = fields.Nested(
+        "DrawOut",
+        allow_none=True,
+        metadata={"description": "on a GO, what to give from this unit: whole, or mL to draw"},
+    )
     go = fields.Boolean()
     reasons = fields.List(
         fields.String(), metadata={"description": "plain sentences, the most serious first"}
@@ -214,7 +267,10 @@ class CheckOut(Schema):
             " (an ISBT 128 001 bar code whose type 3 flags contradict its DIN), other_code (the"
             " label's product code 003 or expiry 005 scanned as the label), unknown_unit,"
             " expiry_mismatch (the scanned 005 is not the unit's recorded expiry) and"
-            " expiry_unreadable (what was sent as `expiry` is not a 005)"
+            " expiry_unreadable (what was sent as `expiry` is not a 005). The dose's"
+            " (domain/dose.py): under_dose, over_dose, container_not_needed,"
+            " no_drawable_volume, endotoxin_over_limit (over 5 EU/kg, USP <85>),"
+            " endotoxin_unknown, dose_unknown"
         },
     )
     notes = fields.List(
@@ -285,5 +341,29 @@ class PrimaryOutcomeOut(Schema):
     secondary = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
-        metadata={"description": "participants by response at one month"},
+        metadata={
+            "description": "participants by response at one month, not yet seen, and the"
+            ' secondary outcome "reduced or stabilised" (improved + stable)'
+        },
     )
+
+
+class CohortOut(Schema):
+    code = fields.String()
+    dose_basis = fields.String(metadata={"description": "per_kg or fixed"})
+    amount = fields.Integer(metadata={"description": "cells per kg, or cells if fixed"})
+    created_at = fields.DateTime()
+
+
+class EnrolmentOut(Schema):
+    target = fields.Integer(metadata={"description": "the trial's target recruitment"})
+    enrolled = fields.Integer(metadata={"description": "consented participants"})
+    by_site = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_cohort = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_site_and_cohort = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={"description": "site -> cohort -> participants"},
+    )
+    by_age_band = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_sex = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from lotrack.domain import dose
 from lotrack.domain.distribution import Reason, Severity, UnitFacts, said, unit_reasons
 from lotrack.domain.isbt128_expiry import expiry_disagrees
 from lotrack.domain.states import LotState
@@ -69,10 +70,12 @@ class BedsideFacts:
     patient_consented: bool = False
     patient_eligible: bool = False
     eligibility_problems: tuple[str, ...] = ()
-    prescribed_cells: int | None = None  # cells/kg × weight for this infusion
-    cells_given_before: int = 0  # of this prescription, already infused
-    unit_cells: int = 0
-    dose_tolerance: Decimal = Decimal("0.10")
+    prescribed_cells: int | None = None  # cells/kg × weight (or the fixed dose) to infuse
+    dose_tolerance: Decimal = Decimal("0.10")  # ±, as prescribed
+    weight_kg: Decimal = Decimal(0)  # at prescribing: the dose's and the endotoxin's per kg
+    # Every container allocated to the prescription, in allocation order, with the volume given
+    # from those infused already (domain/dose.py judges them together).
+    dose_containers: tuple[dose.Container, ...] = ()
     thawed_at: dt.datetime | None = None
     post_thaw_minutes: int | None = None  # from the lot's release specification
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -84,6 +87,9 @@ class BedsideVerdict:
     reasons: tuple[str, ...]  # plain sentences, most serious first
     needs_acknowledgement: bool = False  # offer the exceptional release's acknowledgement box
     codes: tuple[str, ...] = ()  # one per reason, in the same order
+    # What to give from this unit (whole, or the volume to draw), from the one dose rule; only
+    # on a GO.
+    draw: dose.Draw | None = None
     notes: tuple[str, ...] = ()  # said whatever the verdict; never a reason for NO-GO
     thaw_next: bool = False  # recording the thaw is what is left to do
     # Per reason, its template and parameters: the edges say it in the reader's language.
@@ -113,7 +119,8 @@ def check(f: BedsideFacts) -> BedsideVerdict:
         )
         return _verdict([unknown], notes)
     reasons = unit_reasons(f.unit, now=f.now, zone=f.zone, patient_id=f.patient_id)
-    reasons += _label_expiry(f) + _patient(f) + _place(f) + _allocation(f) + _dose(f) + _thaw(f)
+    dosing, draw = _dose(f)
+    reasons += _label_expiry(f) + _patient(f) + _place(f) + _allocation(f) + dosing + _thaw(f)
     acknowledging = named_patient(f) and not f.exceptional_acknowledged
     if acknowledging:
         reasons.append(
@@ -129,11 +136,15 @@ def check(f: BedsideFacts) -> BedsideVerdict:
         )
     # The box is offered to the named patient only, and only when nothing else blocks: ticking
     # it must never be the way past any other reason.
-    return _verdict(reasons, notes, offer=acknowledging and len(reasons) == 1)
+    return _verdict(reasons, notes, offer=acknowledging and len(reasons) == 1, draw=draw)
 
 
 def _verdict(
-    reasons: list[Reason], notes: tuple[str, ...] = (), *, offer: bool = False
+    reasons: list[Reason],
+    notes: tuple[str, ...] = (),
+    *,
+    offer: bool = False,
+    draw: dose.Draw | None = None,
 ) -> BedsideVerdict:
     ordered = sorted(reasons)
     codes = tuple(r.code for r in ordered)
@@ -145,6 +156,7 @@ def _verdict(
         notes=notes,
         thaw_next="not_thawed" in codes and set(codes) <= THAW_NEXT,
         said=tuple((r.template, r.params) for r in ordered),
+        draw=None if ordered else draw,
     )
 
 
@@ -259,28 +271,22 @@ def _allocation(f: BedsideFacts) -> list[Reason]:
     return []
 
 
-def _dose(f: BedsideFacts) -> list[Reason]:
+def _dose(f: BedsideFacts) -> tuple[list[Reason], dose.Draw | None]:
+    """GO only when what will be given (containers whole, plus the volume drawn from the last)
+    is within the prescription's tolerance and its endotoxin within the limit: the one rule of
+    domain/dose.py over every container of the prescription. Returns this unit's draw too."""
     if f.prescribed_cells is None or f.prescribed_cells <= 0:
         text = N_("No prescription with a dose is recorded for this patient.")
-        return [said(Severity.PATIENT, "no_prescription", text)]
-    ceiling = Decimal(f.prescribed_cells) * (1 + f.dose_tolerance)
-    total = f.cells_given_before + f.unit_cells
-    if Decimal(total) > ceiling:
-        text = N_(
-            "This unit would bring the dose to %(total)s cells, above the prescribed"
-            " %(prescribed)s (+%(tolerance)s tolerance)."
-        )
-        return [
-            said(
-                Severity.PATIENT,
-                "over_dose",
-                text,
-                total=f"{total:,}",
-                prescribed=f"{f.prescribed_cells:,}",
-                tolerance=f"{f.dose_tolerance:.0%}",
-            )
-        ]
-    return []
+        return [said(Severity.PATIENT, "no_prescription", text)], None
+    plan = dose.plan(f.prescribed_cells, f.dose_tolerance, f.weight_kg, f.dose_containers)
+    if not plan.ok:
+        template, params = dose.refusal(plan, f.dose_tolerance)
+        return [said(Severity.PATIENT, plan.problem, template, **params)], None
+    draw = plan.draw_for(f.din)
+    if draw is None or draw.given:  # a fact missing or already spent: never read as safe
+        text = N_("This unit is not among the prescription's containers still to give.")
+        return [said(Severity.PATIENT, "dose_unknown", text)], None
+    return [], draw
 
 
 def _thaw(f: BedsideFacts) -> list[Reason]:

@@ -3,6 +3,7 @@ seriousness and the expedited-reporting clock."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -73,6 +74,28 @@ def cells_needed(dose_per_kg: int, weight_kg: Decimal) -> int:
     return int((Decimal(dose_per_kg) * weight_kg).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+class AgeBand(StrEnum):
+    """Age at enrolment, by ICH E11's paediatric bands and adults: no date of birth is kept."""
+
+    NEWBORN = "0-27d"
+    INFANT = "28d-23m"
+    CHILD = "2-11y"
+    ADOLESCENT = "12-17y"
+    ADULT = "18-64y"
+    OLDER = "65+y"
+
+
+AGE_BANDS = tuple(AgeBand)
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+SEXES = tuple(Sex)
+
+
 # ---- adverse events ------------------------------------------------------------------------
 
 
@@ -119,6 +142,34 @@ class Response(StrEnum):
 
 
 RESPONSES = tuple(Response)
+# The trial's secondary outcome: "participants with reduced symptoms or stabilized conditions one
+# month after infusion" (shared/reference/trial.md) — improved and stable, summed.
+REDUCED_OR_STABILISED = frozenset({Response.IMPROVED, Response.STABLE})
+
+
+def visit_problem(
+    visit_on: dt.date, first_infusion: dt.date, today: dt.date, *, day: int, window: int
+) -> dict[str, str]:
+    """Why the one-month visit may not be dated `visit_on` ({}: it may). All dates are the site's
+    calendar days. The visit is never in the future, and lies inside the protocol window: day
+    `day` after the first infusion, ± `window` days (LOTRACK_VISIT_DAY, LOTRACK_VISIT_WINDOW_DAYS).
+    """
+    if visit_on > today:
+        return {"visit_on": N_("not in the future")}
+    earliest = first_infusion + dt.timedelta(days=day - window)
+    latest = first_infusion + dt.timedelta(days=day + window)
+    if not earliest <= visit_on <= latest:
+        return {
+            "visit_on": said(
+                "from %(earliest)s to %(latest)s (day %(day)s ± %(window)s after the first"
+                " infusion)",
+                earliest=earliest.isoformat(),
+                latest=latest.isoformat(),
+                day=day,
+                window=window,
+            )
+        }
+    return {}
 
 
 def ctcae_terms() -> dict[str, dict[str, Any]]:

@@ -12,11 +12,14 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     QA = "qa"
     MEDICAL_DIRECTOR = "medical_director"
-    CLINICAL = "clinical"
+    CLINICAL = "clinical"  # nurses and other site staff: thaw, check, infuse, witness
+    INVESTIGATOR = "investigator"  # a site's physician: prescribes, assesses, attributes
     ADMIN = "admin"
 
 
 ROLES = tuple(Role)
+# Bound to one site, seeing only its patients: nurses and the site's investigators.
+SITE_ROLES = frozenset({Role.CLINICAL, Role.INVESTIGATOR})
 
 # Granting these takes a second administrator's approval (DESIGN.md, Security): the two signing
 # roles, and admin itself, since an admin could otherwise make a second admin to approve with.
@@ -46,20 +49,41 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "bank.qualify": frozenset({Role.QA}),
     "release.decide": frozenset({Role.QA}),
     "labels.print": frozenset({Role.TECHNICIAN, Role.QA}),
-    "clinical.read": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
-    "clinical.write": frozenset({Role.CLINICAL}),
+    "clinical.read": frozenset(
+        {Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}
+    ),
+    # Registering a participant and recording the consent date: the site's staff.
+    "clinical.write": frozenset({Role.CLINICAL, Role.INVESTIGATOR}),
+    # Medical judgements are the site investigator's (a physician): the eligibility checklist,
+    # the prescription, the one-month visit's response.
+    "eligibility.assess": frozenset({Role.INVESTIGATOR}),
+    "prescription.write": frozenset({Role.INVESTIGATOR}),
+    "followup.write": frozenset({Role.INVESTIGATOR}),
+    # The protocol's dose cohorts and their dose levels.
+    "cohorts.manage": frozenset({Role.MEDICAL_DIRECTOR}),
     "allocation.write": frozenset({Role.TECHNICIAN, Role.QA}),
     "shipment.send": frozenset({Role.TECHNICIAN, Role.QA}),
     "shipment.read": frozenset(
-        {Role.TECHNICIAN, Role.QA, Role.CLINICAL, Role.MEDICAL_DIRECTOR, Role.ADMIN}
+        {
+            Role.TECHNICIAN,
+            Role.QA,
+            Role.CLINICAL,
+            Role.INVESTIGATOR,
+            Role.MEDICAL_DIRECTOR,
+            Role.ADMIN,
+        }
     ),
     "shipment.receive": frozenset({Role.CLINICAL}),
+    # Nurses thaw, check, infuse and witness (services/infusion.py: the witness is a nurse too).
     "bedside.scan": frozenset({Role.CLINICAL}),
-    "adverse.write": frozenset({Role.CLINICAL, Role.MEDICAL_DIRECTOR}),
+    # An adverse event is recorded with its attribution, the physician's judgement.
+    "adverse.write": frozenset({Role.INVESTIGATOR, Role.MEDICAL_DIRECTOR}),
     # The site notifies the sponsor of a serious event; the sponsor (QA, the medical director)
     # sends the expedited report to the regulator. Either records what was sent.
-    "adverse.report": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR}),
-    "reports.read": frozenset({Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "adverse.report": frozenset({Role.INVESTIGATOR, Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR}),
+    "reports.read": frozenset(
+        {Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}
+    ),
     "exceptional.request": frozenset({Role.QA}),
     "exceptional.sign": frozenset({Role.QA, Role.MEDICAL_DIRECTOR}),
     # The treating physician: clinical staff of the patient's site (the service checks the site).
@@ -68,7 +92,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "deviation.close": frozenset({Role.QA}),
     "audit.read": frozenset({Role.QA, Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
-    "site.read": frozenset({Role.CLINICAL, Role.QA, Role.ADMIN}),
+    "site.read": frozenset({Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.ADMIN}),
     # Names every site's patients.
     "trace.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
 }

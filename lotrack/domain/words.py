@@ -53,6 +53,7 @@ WORDS = frozenset(
         N_("qa"),
         N_("medical_director"),
         N_("clinical"),
+        N_("investigator"),
         N_("admin"),
         N_("pass"),
         N_("alert"),
@@ -111,5 +112,16 @@ WORDS = frozenset(
         N_("reagent"),
         N_("calibration"),
         N_("maintenance"),
+        N_("per_kg"),  # a dose cohort's basis (domain/dose.DoseBasis)
+        N_("fixed"),
+        N_("0-27d"),  # age bands at enrolment (domain/clinical.AgeBand)
+        N_("28d-23m"),
+        N_("2-11y"),
+        N_("12-17y"),
+        N_("18-64y"),
+        N_("65+y"),
+        N_("female"),
+        N_("male"),
+        N_("not recorded"),
     )
 )

@@ -339,6 +339,11 @@ LATER_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         RECORD_GUARDS["bedside_scan"][1],
     ),
 }
+# 0021: the dose achieved and the discard, set once with the infusion (NULL before 0021).
+LATER_GUARDS["infusion"] = (
+    LATER_GUARDS["infusion"][0],
+    (*LATER_GUARDS["infusion"][1], "achieved_cells", "achieved_per_kg", "discarded_ml"),
+)
 CURRENT_GUARDS = {**RECORD_GUARDS, **LATER_GUARDS}
 SPEC_GUARDS = ("spec_version", "result", "attachment")  # revision 0002
 

@@ -22,7 +22,7 @@ from lotrack.models.material import Material, MaterialLot, MaterialUse
 from lotrack.models.notification import Notification
 from lotrack.models.numbering import NumberSequence
 from lotrack.models.patient import Patient
-from lotrack.models.prescription import Allocation, Prescription
+from lotrack.models.prescription import Allocation, DoseCohort, Prescription
 from lotrack.models.production import Passage, ProductionRun
 from lotrack.models.record_signature import RecordSignature
 from lotrack.models.result import Result
@@ -52,6 +52,7 @@ __all__ = [
     "DinSequence",
     "Donor",
     "DonorScreening",
+    "DoseCohort",
     "Enrolment",
     "EquipmentEvent",
     "ExceptionalRelease",

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lotrack.db import Base, UTCDateTime, utcnow
@@ -43,7 +43,12 @@ class Infusion(Base):
     thawed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))  # given
+    # Revision 0021: the dose achieved (domain/dose.py, from the volume given) and what was left
+    # in the container and discarded. None only on infusions recorded before it.
+    achieved_cells: Mapped[int | None] = mapped_column(BigInteger)
+    achieved_per_kg: Mapped[int | None] = mapped_column(BigInteger)
+    discarded_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     witness_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     # The witness's electronic signature (password re-entered): its meaning and UTC time. None

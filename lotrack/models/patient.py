@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lotrack.db import Base, UTCDateTime, utcnow
+from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
+from lotrack.domain.clinical import AgeBand, Sex
 
 if TYPE_CHECKING:
+    from lotrack.models.prescription import DoseCohort
     from lotrack.models.user import Site
 
 
@@ -30,7 +32,14 @@ class Patient(Base):
     wristband: Mapped[str] = mapped_column(String(64), unique=True)  # "<site>/<subject>"
     weight_kg: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     indication: Mapped[str] = mapped_column(String(24))
-    cohort: Mapped[str] = mapped_column(String(24))
+    cohort: Mapped[str] = mapped_column(String(24))  # the cohort's code as entered
+    # Revision 0021: the protocol cohort, and age band and sex for enrolment (no date of birth).
+    # None only on patients registered before it.
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("dose_cohort.id"), index=True)
+    age_band: Mapped[AgeBand | None] = mapped_column(
+        state_column_type(AgeBand, name="age_band", length=8)
+    )
+    sex: Mapped[Sex | None] = mapped_column(state_column_type(Sex, name="sex", length=8))
     consent_date: Mapped[dt.date | None] = mapped_column(Date)
     eligibility: Mapped[str] = mapped_column(Text, default="{}")  # JSON {criterion: answer}
     eligibility_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -38,3 +47,4 @@ class Patient(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     site: Mapped[Site] = relationship()
+    dose_cohort: Mapped[DoseCohort | None] = relationship()

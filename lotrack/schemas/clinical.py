@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 from marshmallow import Schema, fields, post_load
 
 from lotrack.domain import clinical as rules
 from lotrack.domain.bedside import WITNESSED
+from lotrack.domain.dose import DOSE_BASES
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import structure_of
 from lotrack.domain.states import ScanMethod
@@ -66,19 +68,6 @@ def _whole(low: int, high: int, **kw: Any) -> WholeNumber:
     )
 
 
-def _optional_decimal() -> fields.Decimal:
-    return fields.Decimal(
-        load_default=None,
-        as_string=True,
-        validate=[
-            Range(min=0, max=DECIMAL_MAX, error=said("from 0 to %(max)s", max=DECIMAL_MAX)),
-            at_most_places(2),
-        ],
-        error_messages={"invalid": N_("a number, e.g. 18.25"), "special": N_("a finite number")},
-        metadata={"minimum": 0, "maximum": float(DECIMAL_MAX)},  # numbers, not strings
-    )
-
-
 # ---- patients --------------------------------------------------------------------------------
 
 
@@ -86,7 +75,15 @@ class PatientIn(InputSchema):
     subject_code = text_field(max=32, metadata={"description": "site-scoped code, never a name"})
     weight_kg = decimal_field()
     indication = text_field(max=24, validate=OneOf(rules.INDICATIONS))
-    cohort = text_field(max=24, metadata={"description": "the dose cohort, e.g. 1e6/kg"})
+    cohort = text_field(
+        max=24, metadata={"description": "the protocol dose cohort's code, e.g. 1e6/kg"}
+    )
+    age_band = text_field(
+        max=8,
+        validate=OneOf(rules.AGE_BANDS),
+        metadata={"description": "age at enrolment (ICH E11 bands); never a date of birth"},
+    )
+    sex = text_field(max=8, validate=OneOf(rules.SEXES))
 
 
 class ConsentIn(InputSchema):
@@ -111,8 +108,33 @@ EligibilityIn = InputSchema.from_dict(
 
 
 class PrescriptionIn(InputSchema):
-    dose_per_kg = _whole(1, INT64_MAX, metadata={"description": "cells per kg, e.g. 1000000"})
+    cohort = text_field(
+        max=24,
+        required=False,
+        load_default=None,
+        metadata={"description": "the protocol dose cohort (default: the patient's)"},
+    )
+    dose_per_kg = _whole(
+        1,
+        INT64_MAX,
+        required=False,
+        load_default=None,
+        metadata={"description": "cells per kg, e.g. 1000000: if given, the cohort's level"},
+    )
+    fixed_cells = _whole(
+        1,
+        INT64_MAX,
+        required=False,
+        load_default=None,
+        metadata={"description": "a fixed dose in cells: if given, the cohort's level"},
+    )
     planned_on = date_field()
+
+
+class CohortIn(InputSchema):
+    code = text_field(max=24)
+    dose_basis = text_field(max=8, validate=OneOf(DOSE_BASES))
+    amount = _whole(1, INT64_MAX, metadata={"description": "cells per kg, or cells if fixed"})
 
 
 class AllocationIn(InputSchema):
@@ -211,7 +233,29 @@ class InfusionIn(InputSchema):
     )
     started_at = local_time_field()
     stopped_at = local_time_field(required=False)
-    volume_ml = _optional_decimal()
+    volume_ml = fields.Decimal(
+        required=True,
+        as_string=True,
+        validate=[
+            Range(
+                min=Decimal("0.1"),
+                max=DECIMAL_MAX,
+                error=said("from 0.1 to %(max)s", max=DECIMAL_MAX),
+            ),
+            at_most_places(2),
+        ],
+        error_messages={
+            **REQUIRED,
+            "invalid": N_("a number, e.g. 16.3"),
+            "special": N_("a finite number"),
+        },
+        # The document states the bounds as numbers (apispec would print a Decimal as a string).
+        metadata={
+            "description": "mL given from the unit (what the bedside check says to draw)",
+            "minimum": 0.1,
+            "maximum": float(DECIMAL_MAX),
+        },
+    )
     premedication = text_field(max=2000, required=False, load_default="")
     vital_signs = text_field(max=2000, required=False, load_default="")
     immediate_reactions = text_field(max=2000, required=False, load_default="")

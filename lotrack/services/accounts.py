@@ -14,7 +14,7 @@ from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.language import Language
 from lotrack.domain.lockout import Rules
-from lotrack.domain.permissions import Role
+from lotrack.domain.permissions import SITE_ROLES
 from lotrack.domain.text import N_, Moment, said
 from lotrack.models import Site, User
 from lotrack.models.user import ROLES
@@ -78,7 +78,7 @@ def create_user(
     if role not in ROLES:
         fields["role"] = said("one of %(choices)s", choices=", ".join(ROLES))
     site = None
-    if role == Role.CLINICAL:
+    if role in SITE_ROLES:
         if not site_code:
             fields["site"] = said("a clinical user is bound to one site")
         else:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lotrack.config import DEFAULTS
 from lotrack.db import utcnow
 from lotrack.domain import adverse as life
 from lotrack.domain import clinical as rules
@@ -146,9 +147,19 @@ def record_adverse_event(
 
 
 def record_follow_up(
-    session: Session, actor: User, patient: Patient, *, visit_on: dt.date, response: str, notes: str
+    session: Session,
+    actor: User,
+    patient: Patient,
+    *,
+    visit_on: dt.date,
+    response: str,
+    notes: str,
+    visit_day: int = DEFAULTS["VISIT_DAY"],
+    window_days: int = DEFAULTS["VISIT_WINDOW_DAYS"],
 ) -> FollowUp:
-    require(actor.role, "clinical.write")
+    """The one-month visit, by the site's investigator: inside the protocol window from the
+    first infusion (domain/clinical.visit_problem), never in the future, once per patient."""
+    require(actor.role, "followup.write")
     require_same_site(actor, patient.site_id)
     if response not in RESPONSES:
         raise ValidationFailed(
@@ -163,10 +174,16 @@ def record_follow_up(
     )
     if first is None:
         raise Conflict(N_("The patient has not been infused."), {"patient": N_("no infusion")})
-    if visit_on < first.astimezone(ZoneInfo(patient.site.time_zone)).date():  # the site's day
-        raise ValidationFailed(
-            N_("The visit is before the first infusion."), {"visit_on": N_("too early")}
-        )
+    zone = ZoneInfo(patient.site.time_zone)  # the site's days
+    problem = rules.visit_problem(
+        visit_on,
+        first.astimezone(zone).date(),
+        utcnow().astimezone(zone).date(),
+        day=visit_day,
+        window=window_days,
+    )
+    if problem:
+        raise ValidationFailed(N_("The visit is outside the protocol's window."), problem)
     visit = FollowUp(
         patient_id=patient.id,
         visit_on=visit_on,

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Row, and_, bindparam, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.documents.tokens import check_token, is_preview
@@ -39,6 +39,7 @@ from lotrack.models import (
     User,
 )
 from lotrack.services import audit, clock, exceptional, specs
+from lotrack.services import dose as doses
 from lotrack.services.clinical import problems_of
 from lotrack.services.common import norm
 from lotrack.services.shipment import (
@@ -241,10 +242,9 @@ def run_check(
     )
 
 
-_Given = aliased(Unit)
 # Every fact of a unit in one statement: its lot and the lot's pinned specification, its
-# allocation and prescription, its thaw, its latest shipment, whether it was infused, and the
-# cells already infused under its prescription.
+# allocation and prescription, its thaw, its latest shipment and whether it was infused (the
+# prescription's containers, for the dose: services/dose.py).
 _UNIT_FACTS = (
     select(
         Unit.id.label("unit_id"),
@@ -261,16 +261,12 @@ _UNIT_FACTS = (
         Prescription.patient_id.label("rx_patient_id"),
         Prescription.cells_needed,
         Prescription.tolerance,
+        Prescription.weight_kg,
         Thaw.thawed_at,
         select(func.count())
         .where(Infusion.unit_id == Unit.id)
         .scalar_subquery()
         .label("infusions"),
-        select(func.coalesce(func.sum(_Given.cells), 0))
-        .join(Infusion, Infusion.unit_id == _Given.id)
-        .where(Infusion.prescription_id == Prescription.id)
-        .scalar_subquery()
-        .label("cells_given"),
         *LOCATION_COLUMNS,
     )
     .join(Lot, Lot.id == Unit.lot_id)
@@ -367,9 +363,9 @@ def bedside_facts(
         patient_eligible=patient is not None and not problems,
         eligibility_problems=tuple(problems),
         prescribed_cells=unit.cells_needed if mine else None,
-        cells_given_before=int(unit.cells_given or 0) if mine else 0,
-        unit_cells=unit.cells,
         dose_tolerance=Decimal(unit.tolerance) if has_rx else Decimal("0.10"),
+        weight_kg=Decimal(unit.weight_kg) if mine else Decimal(0),
+        dose_containers=doses.containers_of(session, unit.rx_id) if mine else (),
         thawed_at=unit.thawed_at,
         post_thaw_minutes=window,
         now=now,

@@ -14,21 +14,36 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from lotrack.config import DEFAULTS
 from lotrack.db import utcnow
 from lotrack.domain import clinical as rules
+from lotrack.domain import dose as dose_rules
+from lotrack.domain.dose import DoseBasis
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.permissions import Role, require
+from lotrack.domain.permissions import SITE_ROLES, require
 from lotrack.domain.states import PrescriptionStatus
-from lotrack.domain.text import N_, said
-from lotrack.models import Allocation, Infusion, Patient, Prescription, Site, Unit, User
+from lotrack.domain.text import N_, Said, said
+from lotrack.models import (
+    Allocation,
+    Infusion,
+    Patient,
+    Prescription,
+    Site,
+    Unit,
+    User,
+)
 from lotrack.services import audit
+from lotrack.services import cohort as cohorts
+from lotrack.services import dose as doses
 from lotrack.services import lot as lots
 from lotrack.services.common import Page, check_code, in_turn, norm, page_of
+
+DEFAULT_TOLERANCE = Decimal(DEFAULTS["DOSE_TOLERANCE"])
 
 
 def site_scope(actor: User) -> int | None:
     """The site a user is bound to (clinical staff), or None for users who see every site."""
-    return actor.site_id if actor.role == Role.CLINICAL else None
+    return actor.site_id if actor.role in SITE_ROLES else None
 
 
 def _check_site(actor: User, site_id: int) -> None:
@@ -68,11 +83,14 @@ def register_patient(
     indication: str,
     cohort: str,
     site_code: str | None = None,
+    age_band: str | None = None,
+    sex: str | None = None,
 ) -> Patient:
-    """A participant at the actor's site, known only by a subject code."""
+    """A participant at the actor's site, known only by a subject code, in one of the
+    protocol's dose cohorts; age band and sex for enrolment (never a date of birth)."""
     require(actor.role, "clinical.write")
     code = check_code(subject_code, "subject_code")
-    site = actor.site if actor.role == Role.CLINICAL else None
+    site = actor.site if actor.role in SITE_ROLES else None
     if site is None:
         site = session.scalar(select(Site).where(Site.code == norm(site_code)))
     if site is None:
@@ -82,8 +100,13 @@ def register_patient(
         fields["weight_kg"] = N_("between 0 and 400 kg")
     if indication not in rules.INDICATIONS:
         fields["indication"] = said("one of %(choices)s", choices=", ".join(rules.INDICATIONS))
-    if not (cohort or "").strip():
-        fields["cohort"] = N_("required")
+    found = cohorts.named(session, cohort)
+    if found is None:
+        fields["cohort"] = cohorts.choices(session)
+    if age_band is not None and age_band not in rules.AGE_BANDS:
+        fields["age_band"] = said("one of %(choices)s", choices=", ".join(rules.AGE_BANDS))
+    if sex is not None and sex not in rules.SEXES:
+        fields["sex"] = said("one of %(choices)s", choices=", ".join(rules.SEXES))
     if fields:
         raise ValidationFailed(N_("The patient cannot be registered."), fields)
     wristband = f"{site.code}/{code}"
@@ -99,6 +122,9 @@ def register_patient(
         weight_kg=weight_kg,
         indication=indication,
         cohort=cohort.strip(),
+        dose_cohort=found,
+        age_band=age_band,
+        sex=sex,
         eligibility="{}",
     )
     audit.created(session, actor, patient)
@@ -122,7 +148,7 @@ def assess_eligibility(
     session: Session, actor: User, patient: Patient, answers: dict[str, bool]
 ) -> list[str]:
     """Record the checklist answers; returns what still makes the patient ineligible."""
-    require(actor.role, "clinical.write")
+    require(actor.role, "eligibility.assess")
     _check_site(actor, patient.site_id)
     known = {k for k, _ in rules.INCLUSION + rules.EXCLUSION}
     unknown = sorted(set(answers) - known)
@@ -152,9 +178,21 @@ def problems_of(patient: Patient) -> list[str]:
 
 
 def prescribe(
-    session: Session, actor: User, patient: Patient, *, dose_per_kg: int, planned_on: dt.date
+    session: Session,
+    actor: User,
+    patient: Patient,
+    *,
+    planned_on: dt.date,
+    dose_per_kg: int | None = None,
+    fixed_cells: int | None = None,
+    cohort: str | None = None,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
 ) -> Prescription:
-    require(actor.role, "clinical.write")
+    """A dose for one infusion, at the dose level of a protocol cohort (the patient's unless
+    another is named): in cells/kg (cells needed = dose × weight) or a fixed number of cells. A
+    dose typed as well must be the cohort's, so a slip is caught. The tolerance (±) is the
+    protocol's setting, kept on the prescription."""
+    require(actor.role, "prescription.write")
     _check_site(actor, patient.site_id)
     problems = problems_of(patient)
     if problems:
@@ -165,18 +203,53 @@ def prescribe(
             ),
             {"patient": N_("not eligible")},
         )
+    level = cohorts.named(session, cohort) if cohort else patient.dose_cohort
+    if level is None:
+        raise ValidationFailed(
+            N_("Name the protocol's dose cohort."), {"cohort": cohorts.choices(session)}
+        )
+    fields: dict[str, str] = {}
+    per_kg = level.dose_basis == DoseBasis.PER_KG
+    if dose_per_kg is not None and fixed_cells is not None:
+        fields["fixed_cells"] = N_("either a dose per kg or a fixed dose, not both")
+    typed, name = (dose_per_kg, "dose_per_kg") if per_kg else (fixed_cells, "fixed_cells")
+    other = "fixed_cells" if per_kg else "dose_per_kg"
+    if (fixed_cells if per_kg else dose_per_kg) is not None:
+        fields[other] = said(
+            "cohort %(cohort)s is dosed by %(basis)s",
+            cohort=level.code,
+            basis=Said(_basis_name(level.dose_basis)),  # said in the reader's language
+        )
+    elif typed is not None and typed != level.amount:
+        fields[name] = said(
+            "cohort %(cohort)s's dose is %(amount)s", cohort=level.code, amount=f"{level.amount:,}"
+        )
+    if fields:
+        raise ValidationFailed(N_("The prescription does not match its cohort."), fields)
+    weight = Decimal(patient.weight_kg)
+    if per_kg:
+        needed = rules.cells_needed(level.amount, weight)
+    else:
+        needed = rules.cells_needed(level.amount, Decimal(1))  # the same bounds, per patient
     rx = Prescription(
         patient=patient,
-        dose_per_kg=dose_per_kg,
-        weight_kg=patient.weight_kg,
-        cells_needed=rules.cells_needed(dose_per_kg, Decimal(patient.weight_kg)),
-        tolerance=Decimal("0.10"),
+        dose_basis=level.dose_basis,
+        dose_per_kg=level.amount if per_kg else None,
+        fixed_cells=None if per_kg else level.amount,
+        cohort=level,
+        weight_kg=weight,
+        cells_needed=needed,
+        tolerance=dose_rules.check_tolerance(str(tolerance)),
         planned_on=planned_on,
         status=PrescriptionStatus.OPEN,
         prescribed_by_id=actor.id,
     )
     audit.created(session, actor, rx)
     return rx
+
+
+def _basis_name(basis: str) -> str:
+    return N_("cells per kg") if basis == DoseBasis.PER_KG else N_("a fixed number of cells")
 
 
 def get_prescription(session: Session, actor: User, rx_id: int) -> Prescription:
@@ -192,13 +265,15 @@ def get_prescription(session: Session, actor: User, rx_id: int) -> Prescription:
 def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -> list[Allocation]:
     """Set units aside for a prescription: units that may go on to its patient (the one rule of
     domain/distribution.py: lot state, exceptional release for this patient only, expiry in the
-    facility's zone, the unit's condition), unallocated, and enough cells."""
+    facility's zone, the unit's condition), unallocated, and giving the dose by the one rule of
+    domain/dose.py: whole containers, the last one drawn, within tolerance, endotoxin within
+    the limit. The units are taken in the order given: the last is the one drawn from."""
     require(actor.role, "allocation.write")
     wanted = lots.read_dins(dins)
-    units = list(session.scalars(select(Unit).where(Unit.din.in_(wanted))))
-    found = {u.din for u in units}
+    found_units = {u.din: u for u in session.scalars(select(Unit).where(Unit.din.in_(wanted)))}
+    units = [found_units[d] for d in wanted if d in found_units]
     fields: dict[str, str] = {}
-    missing = [d for d in wanted if d not in found]
+    missing = [d for d in wanted if d not in found_units]
     if missing:
         fields["units"] = said("unknown DIN %(dins)s", dins=", ".join(missing))
     for u in units:
@@ -208,29 +283,10 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
             fields[u.din] = N_("allocated already")
     if fields:
         raise ValidationFailed(N_("The units cannot be allocated."), fields)
-    have = sum(a.unit.cells for a in rx.allocations)
-    total = have + sum(u.cells for u in units)
-    if total < rx.cells_needed:
-        raise ValidationFailed(
-            said(
-                "These units give %(total)s cells; the prescription needs %(needed)s.",
-                total=f"{total:,}",
-                needed=f"{rx.cells_needed:,}",
-            ),
-            {"units": N_("not enough cells for the dose")},
-        )
-    ceiling = Decimal(rx.cells_needed) * (1 + Decimal(rx.tolerance))
-    if total > ceiling:
-        raise ValidationFailed(
-            said(
-                "These units give %(total)s cells, more than the prescribed %(needed)s"
-                " (+%(tolerance)s).",
-                total=f"{total:,}",
-                needed=f"{rx.cells_needed:,}",
-                tolerance=f"{Decimal(rx.tolerance):.0%}",
-            ),
-            {"units": N_("more cells than the dose allows")},
-        )
+    plan, _containers = doses.plan_for(session, rx, units)
+    if not plan.ok:
+        template, params = dose_rules.refusal(plan, Decimal(rx.tolerance))
+        raise ValidationFailed(said(template, **params), {"units": said(template, **params)})
     out = []
     for u in units:
         a = Allocation(prescription=rx, unit=u, allocated_by_id=actor.id)
@@ -240,9 +296,12 @@ def allocate(session: Session, actor: User, rx: Prescription, dins: list[str]) -
 
 
 def cells_infused(session: Session, rx: Prescription) -> int:
+    """Cells infused under the prescription: the achieved cells recorded with each infusion
+    (the unit's cells for one recorded before revision 0021, given whole then)."""
     return (
         session.scalar(
-            select(func.coalesce(func.sum(Unit.cells), 0))
+            select(func.coalesce(func.sum(func.coalesce(Infusion.achieved_cells, Unit.cells)), 0))
+            .select_from(Unit)
             .join(Infusion, Infusion.unit_id == Unit.id)
             .where(Infusion.prescription_id == rx.id)
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from lotrack.domain import dose
 from lotrack.domain.errors import NotFound
 from lotrack.domain.permissions import require
 from lotrack.domain.states import USABLE_LOT_STATES, PrescriptionStatus, UnitState
@@ -28,6 +29,7 @@ from lotrack.models import (
     User,
 )
 from lotrack.services import clock
+from lotrack.services import dose as doses
 from lotrack.services.clinical import problems_of, site_scope
 from lotrack.services.common import Page, page_of
 
@@ -40,10 +42,13 @@ class PrescriptionView:
     allocations: list[Allocation]
     allocated_cells: int
     infused_cells: int
+    # The one dose rule over the allocated containers (None: not worked out for this view).
+    plan: dose.DosePlan | None = None
 
     @property
     def covered(self) -> bool:
-        return self.allocated_cells >= self.rx.cells_needed
+        """The allocated containers give the dose within tolerance (whole, and the last drawn)."""
+        return self.plan is not None and self.plan.ok
 
 
 @dataclass
@@ -59,7 +64,8 @@ class PatientRecord:
 
 
 def views_of(session: Session, prescriptions: list[Prescription]) -> list[PrescriptionView]:
-    """Each prescription with its units and what was infused of it (two queries in all)."""
+    """Each prescription with its units, what was infused of it and its dose plan (three
+    queries in all)."""
     ids = [rx.id for rx in prescriptions] or [-1]
     allocations = session.scalars(
         select(Allocation)
@@ -69,17 +75,22 @@ def views_of(session: Session, prescriptions: list[Prescription]) -> list[Prescr
     ).all()
     infused = dict(
         session.execute(  # type: ignore[arg-type]
-            select(Infusion.prescription_id, func.sum(Unit.cells))
+            select(
+                Infusion.prescription_id,
+                func.sum(func.coalesce(Infusion.achieved_cells, Unit.cells)),
+            )
             .join(Unit, Infusion.unit_id == Unit.id)
             .where(Infusion.prescription_id.in_(ids))
             .group_by(Infusion.prescription_id)
         ).all()
     )
+    containers = doses.containers_by_prescription(session, ids)
     out = []
     for rx in prescriptions:
         mine = [a for a in allocations if a.prescription_id == rx.id]
         cells = sum(a.unit.cells for a in mine)
-        out.append(PrescriptionView(rx, mine, cells, int(infused.get(rx.id) or 0)))
+        plan = doses.plan_of(rx, containers.get(rx.id, ()))
+        out.append(PrescriptionView(rx, mine, cells, int(infused.get(rx.id) or 0), plan))
     return out
 
 
@@ -137,8 +148,9 @@ def usernames(session: Session, ids: set[int]) -> dict[int, str]:
 def open_prescriptions(
     session: Session, actor: User, page: int = 1, per_page: int = 50
 ) -> Page[PrescriptionView]:
-    """A page of open prescriptions whose units do not yet cover the dose, for the technician or
-    QA. The cover is summed in the database, so a page costs the same whatever the history."""
+    """A page of open prescriptions whose units hold fewer cells than the dose's low bound (a
+    last container is drawn from, so more cells may be set aside than given), for the technician
+    or QA. The cover is summed in the database, so a page costs the same whatever the history."""
     require(actor.role, "allocation.write")
     allocated = (
         select(func.coalesce(func.sum(Unit.cells), 0))
@@ -150,7 +162,9 @@ def open_prescriptions(
     stmt = (
         select(Prescription)
         .where(
-            Prescription.status == PrescriptionStatus.OPEN, allocated < Prescription.cells_needed
+            Prescription.status == PrescriptionStatus.OPEN,
+            # Below the tolerance's low bound: more containers are needed.
+            allocated < Prescription.cells_needed * (1 - Prescription.tolerance),
         )
         .options(joinedload(Prescription.patient).joinedload(Patient.site))
         .order_by(Prescription.planned_on, Prescription.id)

@@ -4,21 +4,32 @@ start and is witnessed under signature (21 CFR 11.200)."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lotrack.config import DEFAULTS
 from lotrack.db import utcnow
-from lotrack.domain import bedside
+from lotrack.domain import bedside, dose
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.states import UnitState
 from lotrack.domain.text import N_, Said, said
-from lotrack.models import Allocation, BedsideScan, Infusion, Patient, Thaw, Unit, User
+from lotrack.models import (
+    Allocation,
+    BedsideScan,
+    Infusion,
+    Patient,
+    Prescription,
+    Thaw,
+    Unit,
+    User,
+)
 from lotrack.services import audit, signature
 from lotrack.services import bedside as bedside_check
+from lotrack.services import dose as doses
 from lotrack.services import lot as lots
 from lotrack.services.common import sentences
 from lotrack.services.shipment import location
@@ -99,7 +110,11 @@ def record_infusion(
 ) -> Infusion:
     """The infusion after the operator's own GO scan of this unit for this patient, started
     within the GO's validity, when the bedside rule still says GO at its start; witnessed under
-    signature. The unit moves from thawed to infused (guarded: one infusion per unit)."""
+    signature. The unit moves from thawed to infused (guarded: one infusion per unit).
+
+    `volume_ml` is the volume given from this unit: the achieved cells and cells/kg and the
+    discarded remainder are recorded with it, all from the one dose rule (domain/dose.py),
+    which must still find the prescription's dose within tolerance with this volume given."""
     require(actor.role, "bedside.scan")
     if not scan.go or scan.unit_id is None or scan.patient_id is None:
         raise Conflict(N_("An infusion follows a GO scan only."), {"scan": N_("not GO")})
@@ -110,9 +125,10 @@ def record_infusion(
             N_("The GO scan is too old: scan again at the bedside."), {"scan": N_("expired")}
         )
     _check_times(scan, started_at, stopped_at)
-    if volume_ml is not None and volume_ml <= 0:
+    if volume_ml is None or volume_ml <= 0:
         raise ValidationFailed(
-            N_("The infusion cannot be recorded."), {"volume_ml": N_("above zero")}
+            N_("The infusion cannot be recorded."),
+            {"volume_ml": N_("the volume given, above zero")},
         )
     unit = session.get_one(Unit, scan.unit_id)
     if session.scalar(select(func.count()).where(Infusion.unit_id == unit.id)):
@@ -130,6 +146,7 @@ def record_infusion(
             N_("The infusion starts after the thaw."), {"started_at": N_("after the thaw")}
         )
     _recheck(session, actor, scan, unit, started_at)
+    given = _given(session, allocation.prescription_id, unit, volume_ml)
     signer = authenticate_witness(
         session, actor, witness, witness_password, witness_meaning, lockout
     )
@@ -143,6 +160,9 @@ def record_infusion(
         started_at=started_at,
         stopped_at=stopped_at,
         volume_ml=volume_ml,
+        achieved_cells=int(given.cells.to_integral_value(ROUND_HALF_UP)),
+        achieved_per_kg=int(given.per_kg.to_integral_value(ROUND_HALF_UP)),
+        discarded_ml=given.draw.discard_ml,
         operator_id=actor.id,
         witness_id=signer.id,
         witness_meaning=bedside.WITNESSED,
@@ -153,6 +173,44 @@ def record_infusion(
     )
     audit.created(session, actor, infusion)
     return infusion
+
+
+@dataclass(frozen=True)
+class Given:
+    draw: dose.Draw  # this unit's, as given
+    cells: Decimal
+    per_kg: Decimal  # this infusion's cells per kg of the weight at prescribing
+
+
+def _given(session: Session, rx_id: int, unit: Unit, volume_ml: Decimal) -> Given:
+    """What `volume_ml` from this unit gives, by the one dose rule over the prescription with
+    this unit counted as given; refused (nothing written) when the dose would then leave its
+    tolerance, or the volume is more than the unit holds."""
+    if volume_ml > unit.volume_ml:
+        raise ValidationFailed(
+            N_("The infusion cannot be recorded."),
+            {"volume_ml": said("at most the unit's %(volume)s mL", volume=unit.volume_ml)},
+        )
+    rx = session.get_one(Prescription, rx_id)
+    containers = doses.containers_of(session, rx)
+    planned = dose.plan(rx.cells_needed, rx.tolerance, rx.weight_kg, containers).draw_for(unit.din)
+    as_given = tuple(replace(c, given_ml=volume_ml) if c.key == unit.din else c for c in containers)
+    plan = dose.plan(rx.cells_needed, Decimal(rx.tolerance), Decimal(rx.weight_kg), as_given)
+    draw = plan.draw_for(unit.din)
+    if not plan.ok or draw is None:
+        to_give = planned.volume_ml if planned is not None else None
+        raise ValidationFailed(
+            N_(
+                "With this volume the dose would leave its tolerance: give what the bedside"
+                " check says."
+            ),
+            {
+                "volume_ml": said("%(volume)s mL from this unit", volume=to_give)
+                if to_give is not None
+                else N_("no volume of this unit keeps the dose within tolerance")
+            },
+        )
+    return Given(draw, draw.cells, draw.cells / Decimal(rx.weight_kg))
 
 
 def _check_times(scan: BedsideScan, started: dt.datetime, stopped: dt.datetime | None) -> None:

@@ -160,7 +160,8 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
 def secondary_outcome(
     session: Session, actor: User, primary: PrimaryOutcome | None = None
 ) -> dict[str, int]:
-    """Participants by response at the one-month visit (improved, stable, worse, not yet seen).
+    """Participants by response at the one-month visit (improved, stable, worse, not yet seen)
+    and the secondary outcome itself, "reduced or stabilised" = improved + stable.
 
     Given the primary outcome read for the same actor, its infused participants are reused
     instead of reading every infusion a second time."""
@@ -176,6 +177,7 @@ def secondary_outcome(
     for v in visits:
         counts[v.response] += 1
     counts["not yet seen"] = len(infused) - len(visits)
+    counts["reduced or stabilised"] = sum(counts[r.value] for r in rules.REDUCED_OR_STABILISED)
     return counts
 
 
@@ -235,3 +237,48 @@ def patients_reached(session: Session, lot_ids: list[int]) -> list[Reached]:
         .order_by(Lot.lot_number, Unit.din)
     )
     return [Reached(*row) for row in rows]
+
+
+NOT_RECORDED = "not recorded"  # age band or sex of a patient registered before revision 0021
+
+
+@dataclass
+class Enrolment:
+    """Consented participants against the trial's target, by site and cohort, age band and sex
+    (no dates of birth are kept)."""
+
+    target: int
+    enrolled: int = 0
+    by_site: dict[str, int] = field(default_factory=dict)
+    by_cohort: dict[str, int] = field(default_factory=dict)
+    by_site_and_cohort: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_age_band: dict[str, int] = field(default_factory=dict)
+    by_sex: dict[str, int] = field(default_factory=dict)
+
+
+def enrolment(session: Session, actor: User, target: int) -> Enrolment:
+    """Enrolment: a participant counts once consent is recorded. Site staff see their site's."""
+    require(actor.role, "reports.read")
+    stmt = (
+        select(Patient)
+        .join(Patient.site)
+        .where(Patient.consent_date.is_not(None))
+        .options(contains_eager(Patient.site))
+        .order_by(Patient.id)
+    )
+    if site_scope(actor) is not None:
+        stmt = stmt.where(Patient.site_id == site_scope(actor))
+    out = Enrolment(target)
+    for p in session.scalars(stmt):
+        site, cohort = p.site.code, p.cohort
+        out.enrolled += 1
+        for table, key in (
+            (out.by_site, site),
+            (out.by_cohort, cohort),
+            (out.by_age_band, p.age_band or NOT_RECORDED),
+            (out.by_sex, p.sex or NOT_RECORDED),
+        ):
+            table[key] = table.get(key, 0) + 1
+        row = out.by_site_and_cohort.setdefault(site, {})
+        row[cohort] = row.get(cohort, 0) + 1
+    return out

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from lotrack.domain.permissions import NEEDS_SECOND_PERSON, ROLES, GrantState, Role
+from lotrack.domain.permissions import NEEDS_SECOND_PERSON, ROLES, SITE_ROLES, GrantState, Role
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import Enrolment, RoleGrant, User
 from lotrack.services import audit
@@ -57,7 +57,7 @@ def change_role(
         fields["role"] = said("one of %(choices)s", choices=", ".join(ROLES))
     elif role == user.role:
         fields["role"] = N_("the user has this role already")
-    elif (role == Role.CLINICAL) != (user.site_id is not None):
+    elif (role in SITE_ROLES) != (user.site_id is not None):
         fields["role"] = N_("clinical users are bound to a site; create a new account instead")
     if not (reason or "").strip():
         fields["reason"] = N_("required")

@@ -48,6 +48,22 @@ DEMO_USERS = (
     ("md", Role.MEDICAL_DIRECTOR, "Demo Medical Director", None, "demo-md-password"),
     ("nurse", Role.CLINICAL, "Demo Site Nurse", "SZ-GIMI", "demo-nurse-password"),
     ("nurse2", Role.CLINICAL, "Demo Second Site Nurse", "SZ-GIMI", "demo-nurse2-password"),
+    # One investigator (physician) per trial site: prescribes, assesses, attributes.
+    ("doctor", Role.INVESTIGATOR, "Demo Investigator SZ-GIMI", "SZ-GIMI", "demo-doctor-password"),
+    (
+        "doctor-cip",
+        Role.INVESTIGATOR,
+        "Demo Investigator BJ-CIP",
+        "BJ-CIP",
+        "demo-doctor-cip-password",
+    ),
+    (
+        "doctor-ach",
+        Role.INVESTIGATOR,
+        "Demo Investigator BJ-ACH",
+        "BJ-ACH",
+        "demo-doctor-ach-password",
+    ),
     ("admin", Role.ADMIN, "Demo Administrator", None, "demo-admin-password"),
 )
 

@@ -28,6 +28,7 @@ from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
 from lotrack.schemas import parse
 from lotrack.services import bedside, clinical_lists
+from lotrack.services import dose as doses
 from lotrack.services import infusion as infusions
 from lotrack.web.forms import NO_FORM, FormState, form_values, refusal
 from lotrack.web.guard import permission
@@ -64,8 +65,14 @@ def _verdict(scan: BedsideScan, verdict: BedsideVerdict | None = None) -> dict[s
     """What the banner shows, from the recorded check (and the verdict, when just given)."""
     session = db_session()
     session.flush()
+    # What to give from the unit, from the one dose rule (the same the check judged).
+    plan, draw = (
+        doses.plan_of_unit(session, scan.unit_id) if scan.go and scan.unit_id else (None, None)
+    )
     return {
         "go": scan.go,
+        "plan": plan,
+        "draw": draw,
         # Just given: said in the reader's language; else as recorded (in English), each fixed
         # sentence the catalog holds in the reader's language.
         "reasons": said_reasons(verdict.said, verdict.reasons)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -15,13 +16,14 @@ from flask_babel import gettext as _
 
 from lotrack.domain import clinical as rules
 from lotrack.domain import ctcae_measures as measures
+from lotrack.domain import dose
 from lotrack.domain.ctcae_measures import Measurement
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import NotFound, ValidationFailed
 from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_, said
-from lotrack.i18n import expected_terms, spoken, word
+from lotrack.i18n import expected_terms, spoken, translate, word
 from lotrack.models import Patient
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas import clinical as io
@@ -32,9 +34,11 @@ from lotrack.services import (
     audit,
     clinical,
     clinical_lists,
+    cohort,
     decisions,
     exceptional,
 )
+from lotrack.services import dose as doses
 from lotrack.web.bedside import zone
 from lotrack.web.forms import NO_FORM, FormState, form_values, handle_form, submit
 from lotrack.web.guard import permission
@@ -71,6 +75,13 @@ def seriousness_list(stored: str) -> str:
     return shown
 
 
+def dose_refusal(plan: dose.DosePlan, tolerance: Decimal) -> str:
+    """Why a prescription's allocated units give no dose, in the reader's language (the one dose
+    rule's refusal)."""
+    template, params = dose.refusal(plan, Decimal(tolerance))
+    return translate(said(template, **params))
+
+
 bp = Blueprint("clinical", __name__)
 bp.context_processor(
     lambda: {
@@ -78,6 +89,7 @@ bp.context_processor(
         "eye_readable": eye_readable,
         "seriousness_name": seriousness_name,
         "seriousness_list": seriousness_list,
+        "dose_refusal": dose_refusal,
     }
 )
 
@@ -106,7 +118,14 @@ def new_patient() -> ResponseReturnValue:
         return redirect(url_for(".show_patient", wristband=patient.wristband))
 
     return handle_form(
-        io.PatientIn(), act, "clinical/new.html", indications=rules.INDICATIONS, site=actor().site
+        io.PatientIn(),
+        act,
+        "clinical/new.html",
+        indications=rules.INDICATIONS,
+        site=actor().site,
+        cohorts=cohort.list_all(db_session()),
+        age_bands=rules.AGE_BANDS,
+        sexes=rules.SEXES,
     )
 
 
@@ -128,6 +147,9 @@ def _page(patient: Patient, form: FormState = NO_FORM, proposal: Any = None) -> 
         seriousness=rules.SERIOUSNESS,
         outcomes=rules.OUTCOMES,
         responses=io.RESPONSES,
+        cohorts=cohort.list_all(session),
+        visit_day=setting("VISIT_DAY"),
+        visit_window=setting("VISIT_WINDOW_DAYS"),
         today=dt.datetime.now(zone()).date().isoformat(),  # the site's date
         history=audit.history(session, "patient", str(patient.id)),
         releases=decisions.releases_for_patient(session, patient),
@@ -167,7 +189,7 @@ def consent(wristband: str) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/eligibility")
-@permission(WRITE)
+@permission("eligibility.assess")
 def eligibility(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
@@ -184,23 +206,28 @@ def eligibility(wristband: str) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/prescriptions")
-@permission(WRITE)
+@permission("prescription.write")
 def prescribe(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        rx = clinical.prescribe(db_session(), actor(), patient, **data)
-        return _back(
-            patient,
+        tolerance = Decimal(str(setting("DOSE_TOLERANCE")))
+        rx = clinical.prescribe(db_session(), actor(), patient, tolerance=tolerance, **data)
+        shown = (
             _(
                 "Prescription recorded: %(cells)s cells needed"
                 " (%(dose)s cells/kg × %(weight)s kg).",
                 cells=format(rx.cells_needed, ","),
                 dose=format(rx.dose_per_kg, ","),
                 weight=rx.weight_kg,
-            ),
-            "#prescriptions",
+            )
+            if rx.dose_per_kg is not None
+            else _(
+                "Prescription recorded: a fixed dose of %(cells)s cells.",
+                cells=format(rx.cells_needed, ","),
+            )
         )
+        return _back(patient, shown, "#prescriptions")
 
     return submit("prescription", io.PrescriptionIn(), act, lambda form: _page(patient, form))
 
@@ -254,12 +281,19 @@ def _propose(patient: Patient, values: dict[str, str]) -> ResponseReturnValue:
 
 
 @bp.post(PATIENT + "/follow-up")
-@permission(WRITE)
+@permission("followup.write")
 def follow_up(wristband: str) -> ResponseReturnValue:
     patient = _patient(wristband)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        visit = adverse.record_follow_up(db_session(), actor(), patient, **data)
+        visit = adverse.record_follow_up(
+            db_session(),
+            actor(),
+            patient,
+            visit_day=setting("VISIT_DAY"),
+            window_days=setting("VISIT_WINDOW_DAYS"),
+            **data,
+        )
         return _back(
             patient,
             _("One-month visit recorded: %(response)s.", response=word(visit.response)),
@@ -339,6 +373,22 @@ def allocate(rx_id: int) -> ResponseReturnValue:
         done = clinical.allocate(session, actor(), rx, data["units"])
         dins = ", ".join(eye_readable(a.unit.din) for a in done)
         flash(_("Allocated to %(patient)s: %(dins)s.", patient=rx.patient.wristband, dins=dins))
+        plan, _containers = doses.plan_for(session, rx)  # the rule allocate() just passed
+        for draw in plan.draws:
+            flash(
+                _(
+                    "%(din)s: give whole (%(volume)s mL).",
+                    din=eye_readable(draw.key),
+                    volume=draw.volume_ml,
+                )
+                if draw.whole
+                else _(
+                    "%(din)s: draw %(volume)s mL, discard %(discard)s mL.",
+                    din=eye_readable(draw.key),
+                    volume=draw.volume_ml,
+                    discard=draw.discard_ml,
+                )
+            )
         return redirect(url_for(".allocations", page=_page_number()))
 
     return submit(f"rx-{rx.id}", io.AllocationIn(), act, lambda form: _allocations(form))

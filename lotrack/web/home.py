@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from lotrack.domain.permissions import Role, may
+from lotrack.domain.permissions import SITE_ROLES, Role, may
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import adverse_lifecycle, decisions
 from lotrack.web.guard import login_required
@@ -36,10 +36,10 @@ def index() -> ResponseReturnValue:
     # director's) home page: a late SUSAR report is a finding at any inspection.
     late = (
         adverse_lifecycle.overdue_reports(db_session(), user)
-        if user.role in (Role.CLINICAL, Role.QA, Role.MEDICAL_DIRECTOR)
+        if user.role in (*SITE_ROLES, Role.QA, Role.MEDICAL_DIRECTOR)
         else []
     )
-    if user.role == Role.CLINICAL:
+    if user.role in SITE_ROLES:
         return render_template("home/site.html", site=user.site, overdue=late)
     if may(user.role, "release.decide"):
         page = decisions.needs_decision(

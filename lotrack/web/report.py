@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from lotrack.domain import clinical as rules
 from lotrack.i18n import word
-from lotrack.request_scope import actor, db_session
+from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import report
 from lotrack.web.guard import permission
 
@@ -22,13 +22,16 @@ RULE = _l(
     " at the worst grade of such events."
 )
 NOT_SEEN = "not yet seen"  # services.report.secondary_outcome's row of those not yet visited
+TOTAL = "reduced or stabilised"  # and its total, improved + stable: the secondary outcome
 
 
 def _secondary(counts: dict[str, int]) -> list[tuple[str, int]]:
-    """The secondary outcome's rows: each response named in the reader's language, its count."""
+    """The secondary outcome's rows: each response named in the reader's language, its count,
+    then the outcome itself, "reduced or stabilised"."""
+    names = {NOT_SEEN: _("not yet seen"), TOTAL: _("reduced or stabilised (improved + stable)")}
     return [
-        (_("not yet seen") if r == NOT_SEEN else word(r), counts[r])
-        for r in (*rules.RESPONSES, NOT_SEEN)
+        (names[r] if r in names else word(r), counts[r])
+        for r in (*rules.RESPONSES, NOT_SEEN, TOTAL)
     ]
 
 
@@ -46,6 +49,7 @@ def reports() -> ResponseReturnValue:
         outcome=outcome,
         flagged={lot for lot in outcome.by_lot if f"Lot {lot}:" in signalled},
         secondary=_secondary(report.secondary_outcome(session, actor(), outcome)),
+        enrolment=report.enrolment(session, actor(), setting("ENROLMENT_TARGET")),
         rule=RULE,
         related=sorted(rules.RELATED),
     )

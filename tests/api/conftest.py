@@ -35,8 +35,8 @@ class Api:
 
 @pytest.fixture
 def tokens(demo_app: Flask) -> dict[str, str]:
-    """One API token per demo user (tech, tech2, qa, md, nurse, admin)."""
-    names = ("tech", "tech2", "qa", "md", "nurse", "admin")
+    """One API token per demo user (tech, tech2, qa, md, nurse, doctor, admin)."""
+    names = ("tech", "tech2", "qa", "md", "nurse", "doctor", "admin")
     with demo_app.extensions["lotrack_db"].sessionmaker() as s:
         made = {name: create_token(s, None, user(s, name)) for name in names}
         s.commit()

@@ -9,14 +9,17 @@ import datetime as dt
 
 import pytest
 
+from lotrack.services.api_tokens import create_token
 from tests import clinical_setup as cs
 from tests.api.conftest import Api, assert_problem, row_counts
 from tests.api.test_clinical_records_api import record_event
+from tests.conftest import user
 
 
 @pytest.fixture
 def nurse(as_user) -> Api:
-    return as_user("nurse")
+    """The site's investigator: who records and follows adverse events."""
+    return as_user("doctor")
 
 
 def test_an_event_is_followed_to_resolution_and_reported(demo_app, nurse, qa) -> None:
@@ -122,7 +125,11 @@ def test_overdue_reports_are_paged_and_another_site_sees_none(demo_app, client, 
     assert beijing.get("/adverse-events/overdue").get_json()["items"] == []
     assert_problem(beijing.get(f"/adverse-events/{late['id']}"), 404)
     body = {"aware_on": cs.today().isoformat(), "note": "x"}
-    assert_problem(beijing.post(f"/adverse-events/{late['id']}/follow-ups", body), 404)
+    with demo_app.extensions["lotrack_db"].sessionmaker() as s:
+        # BJ-CIP's investigator: may follow up events, not this one of SZ-GIMI's patient.
+        beijing_doctor = Api(client, create_token(s, None, user(s, "doctor-cip")))
+        s.commit()
+    assert_problem(beijing_doctor.post(f"/adverse-events/{late['id']}/follow-ups", body), 404)
 
 
 def test_the_dictionary_is_searched_and_a_measurement_graded(nurse) -> None:

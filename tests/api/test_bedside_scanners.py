@@ -110,7 +110,12 @@ def test_the_witness_signs_with_their_own_password(demo_app, as_user) -> None:
     din, check_char = cs.ready_din(demo_app)
     cs.thaw(demo_app, din)
     go = check(nurse, cs.READY, din + check_char)
-    body = {"scan_id": go["scan_id"], **cs.WITNESS, "started_at": cs.now().isoformat()}
+    body = {
+        "scan_id": go["scan_id"],
+        **cs.WITNESS,
+        **cs.GIVEN_JSON,
+        "started_at": cs.now().isoformat(),
+    }
     before = row_counts(demo_app)
     refused = assert_problem(
         nurse.post("/infusions", {**body, "witness_password": "demo-nurse-password"}),
@@ -148,8 +153,12 @@ def test_the_infusion_form_asks_the_witness_for_their_password(demo_app) -> None
     assert "Meaning of this signature: <strong>witnessed</strong>" in page
     scan_id = re.search(r'name="scan_id" value="(\d+)"', page).group(1)
     local = re.search(r'name="started_at" type="datetime-local" value="([^"]+)"', page).group(1)
+    # The volume the dose rule asks for, filled in: the demo's bag whole.
+    volume = re.search(r'name="volume_ml" type="number" value="([^"]+)"', page).group(1)
+    assert volume == "18.00" and "Give the whole unit: 18.00 mL." in page
     form = {
         "scan_id": scan_id,
+        "volume_ml": volume,
         "witness": "nurse2",
         "witness_meaning": "witnessed",
         "started_at": local,

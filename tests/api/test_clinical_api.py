@@ -72,6 +72,13 @@ def test_go_by_label_or_typed_din_then_the_infusion_is_recorded(demo_app, nurse,
     assert (infusion["din"], infusion["patient"], infusion["witness"]) == (din, cs.READY, "nurse2")
     assert infusion["operator"] == "nurse" and infusion["scan_id"] == typed["scan_id"]
     assert infusion["witness_meaning"] == "witnessed" and infusion["witness_signed_at"]
+    # The demo's 70 kg × 1×10^6/kg from the whole 72×10^6 bag: 1,028,571 cells/kg achieved.
+    assert (infusion["volume_ml"], infusion["achieved_cells"], infusion["discarded_ml"]) == (
+        "18.00",
+        72_000_000,
+        "0.00",
+    )
+    assert infusion["achieved_per_kg"] == 1_028_571
     listed = nurse.get("/infusions").get_json()["items"]
     assert [i["din"] for i in listed] == [din]
     # The same unit never goes in twice.
@@ -81,7 +88,12 @@ def test_go_by_label_or_typed_din_then_the_infusion_is_recorded(demo_app, nurse,
 def test_an_infusion_needs_a_go_check_and_another_person_as_witness(demo_app, nurse) -> None:
     din, check_char = cs.ready_din(demo_app)
     refused = check(nurse, cs.READY, din + check_char)  # thaw not recorded: NO-GO
-    body = {"scan_id": refused["scan_id"], **cs.WITNESS, "started_at": cs.now().isoformat()}
+    body = {
+        "scan_id": refused["scan_id"],
+        **cs.WITNESS,
+        "started_at": cs.now().isoformat(),
+        "volume_ml": "18.00",
+    }
     before = row_counts(demo_app)
     assert_problem(nurse.post("/infusions", body), 409, "scan")
     cs.thaw(demo_app, din)
@@ -109,7 +121,7 @@ def test_an_infusion_needs_a_go_check_and_another_person_as_witness(demo_app, nu
         422,
         "started_at",
     )
-    for missing in ("witness_password", "witness_meaning"):
+    for missing in ("witness_password", "witness_meaning", "volume_ml"):
         unsigned = {k: v for k, v in body.items() if k != missing}
         assert_problem(
             nurse.post("/infusions", {**unsigned, "scan_id": go["scan_id"]}), 422, missing
@@ -178,7 +190,7 @@ def test_an_unconsented_or_ineligible_patient_is_no_go(demo_app, nurse, ready) -
     no_go(check(nurse, cs.NOT_ASSESSED, cs.label(demo_app, ready[0])), "consent is not recorded")
     with cs.db(demo_app) as s:
         p = clinical.get_patient(s, user(s, "nurse"), cs.READY)
-        clinical.assess_eligibility(s, user(s, "nurse"), p, {**cs.ALL_GOOD, "pregnancy": True})
+        clinical.assess_eligibility(s, user(s, "doctor"), p, {**cs.ALL_GOOD, "pregnancy": True})
         s.commit()
     no_go(check(nurse, cs.READY, cs.label(demo_app, ready[0])), "not eligible", "Pregnancy")
 
@@ -206,13 +218,29 @@ def test_a_unit_thawed_too_long_ago_is_no_go(demo_app, nurse) -> None:
     no_go(check(nurse, cs.READY, cs.label(demo_app, din)), "within 60 minutes of thawing")
 
 
-def test_a_dose_over_the_prescription_tolerance_is_no_go(demo_app, nurse, ready) -> None:
-    # The allocation service refuses such a unit; the bedside must refuse it even so (a
-    # prescription corrected downwards after allocation).
+def test_a_dose_the_units_cannot_give_is_no_go_and_one_below_a_bag_is_drawn(
+    demo_app, nurse, ready
+) -> None:
+    # The allocation service refuses such units; the bedside must refuse them even so (a
+    # prescription changed after allocation): 72×10^6 cells are 28 % short of 100×10^6.
+    with cs.db(demo_app) as s:
+        s.execute(update(Prescription).values(cells_needed=100_000_000))
+        s.commit()
+    no_go(check(nurse, cs.READY, cs.label(demo_app, ready[0])), "below the prescribed 100,000,000")
+    # 60×10^6 from the 72×10^6 bag of 18 mL (4×10^6/mL): the whole bag is +20 %; 15.0 mL drawn.
     with cs.db(demo_app) as s:
         s.execute(update(Prescription).values(cells_needed=60_000_000))
         s.commit()
-    no_go(check(nurse, cs.READY, cs.label(demo_app, ready[0])), "above the prescribed 60,000,000")
+    go = check(nurse, cs.READY, cs.label(demo_app, ready[0]))
+    assert go["go"] is True, go
+    assert go["draw"] == {
+        "din": ready[0],
+        "volume_ml": "15.0",
+        "whole": False,
+        "cells": 60_000_000,
+        "discard_ml": "3.00",
+        "given": False,
+    }
 
 
 def test_an_unknown_patient_or_unit_is_no_go(demo_app, nurse, ready) -> None:

@@ -19,16 +19,26 @@ def nurse(as_user) -> Api:
     return as_user("nurse")
 
 
-def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nurse, tech) -> None:
-    resp = nurse.post(
-        "/patients",
-        {
-            "subject_code": "subj-020",
-            "weight_kg": "68.00",
-            "indication": "other_immune",
-            "cohort": "A",
-        },
-    )
+@pytest.fixture
+def doctor(as_user) -> Api:
+    """SZ-GIMI's investigator: assesses, prescribes, attributes adverse events."""
+    return as_user("doctor")
+
+
+def test_a_patient_is_registered_consented_assessed_and_prescribed(
+    demo_app, nurse, doctor, tech
+) -> None:
+    patient = {
+        "subject_code": "subj-020",
+        "weight_kg": "68.00",
+        "indication": "other_immune",
+        "cohort": "1e6/kg",
+        "age_band": "2-11y",
+        "sex": "female",
+    }
+    for bad, field in (({"cohort": "A"}, "cohort"), ({"age_band": "7"}, "age_band")):
+        assert_problem(nurse.post("/patients", {**patient, **bad}), 422, field)
+    resp = nurse.post("/patients", patient)
     assert resp.status_code == 201, resp.get_json()
     made = resp.get_json()
     assert made["wristband"] == "SZ-GIMI/SUBJ-020" and made["site"] == "SZ-GIMI"
@@ -38,26 +48,42 @@ def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nur
     assert_problem(
         nurse.post(path + "/consent", {"consent_date": "2999-01-01"}), 422, "consent_date"
     )
-    assert_problem(nurse.post(path + "/eligibility", {"pregnant": False}), 422, "pregnant")
-    assert_problem(nurse.post(path + "/eligibility", {"pregnancy": "maybe"}), 422, "pregnancy")
+    assert_problem(doctor.post(path + "/eligibility", {"pregnant": False}), 422, "pregnant")
+    assert_problem(doctor.post(path + "/eligibility", {"pregnancy": "maybe"}), 422, "pregnancy")
+    assert_problem(nurse.post(path + "/eligibility", cs.ALL_GOOD), 403)  # the physician's
     assert_problem(
-        nurse.post(path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"}),
+        doctor.post(
+            path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"}
+        ),
         409,
         "patient",
     )
     assert row_counts(demo_app) == before
     assert nurse.post(path + "/consent", {"consent_date": "2026-01-05"}).status_code == 200
-    partial = nurse.post(path + "/eligibility", {**cs.ALL_GOOD, "pregnancy": True}).get_json()
+    partial = doctor.post(path + "/eligibility", {**cs.ALL_GOOD, "pregnancy": True}).get_json()
     assert partial["eligible"] is False
     assert partial["problems"] == ["exclusion applies: Pregnancy"]
-    assert nurse.post(path + "/eligibility", cs.ALL_GOOD).get_json() == {
+    assert doctor.post(path + "/eligibility", cs.ALL_GOOD).get_json() == {
         "wristband": "SZ-GIMI/SUBJ-020",
         "eligible": True,
         "problems": [],
     }
-    rx = nurse.post(path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"})
+    for bad, field in (
+        ({"dose_per_kg": 2_000_000}, "dose_per_kg"),  # not the cohort's level
+        ({"fixed_cells": 68_000_000}, "fixed_cells"),  # the cohort is per kg
+        ({"cohort": "none"}, "cohort"),
+        ({"dose_per_kg": "lots"}, "dose_per_kg"),
+    ):
+        body = {"planned_on": "2026-12-01", **bad}
+        assert_problem(doctor.post(path + "/prescriptions", body), 422, field)
+    assert_problem(nurse.post(path + "/prescriptions", {"planned_on": "2026-12-01"}), 403)
+    before = row_counts(demo_app)
+    rx = doctor.post(
+        path + "/prescriptions", {"dose_per_kg": 1_000_000, "planned_on": "2026-12-01"}
+    )
     assert rx.status_code == 201
     assert rx.get_json()["cells_needed"] == 68_000_000  # 1×10^6 cells/kg × 68 kg
+    assert (rx.get_json()["cohort"], rx.get_json()["dose_basis"]) == ("1e6/kg", "per_kg")
     assert rx.get_json()["covered"] is False
     # The technician sees it waiting for units, and allocates one.
     queue = tech.get("/prescriptions").get_json()
@@ -73,6 +99,8 @@ def test_a_patient_is_registered_consented_assessed_and_prescribed(demo_app, nur
     done = tech.post(f"/prescriptions/{waiting[0]['id']}/allocations", {"units": [din]})
     assert done.status_code == 201, done.get_json()
     assert done.get_json()["covered"] is True
+    # 68×10^6 of a 72×10^6 bag is −5.6 % off the whole bag: within ±10 %, given whole.
+    assert done.get_json()["plan"]["draws"][0]["whole"] is True
     assert [a["din"] for a in done.get_json()["allocations"]] == [din]
     assert tech.get("/prescriptions").get_json()["items"] == []  # covered: off the work queue
     detail = nurse.get("/patients/sz-gimi/subj-020").get_json()
@@ -122,11 +150,18 @@ def infuse(app, nurse: Api) -> None:
     cs.thaw(app, din)
     scan = nurse.post("/bedside/check", {"patient": cs.READY, "scan": din + check_char}).get_json()
     assert scan["go"], scan
-    body = {"scan_id": scan["scan_id"], "started_at": cs.now().isoformat(), **cs.WITNESS}
+    body = {
+        "scan_id": scan["scan_id"],
+        "started_at": cs.now().isoformat(),
+        **cs.WITNESS,
+        "volume_ml": "18.00",
+    }
     assert nurse.post("/infusions", body).status_code == 201
 
 
-def test_adverse_events_take_only_the_grades_ctcae_defines(demo_app, nurse) -> None:
+def test_adverse_events_take_only_the_grades_ctcae_defines(demo_app, nurse, doctor) -> None:
+    assert_problem(record_event(nurse), 403)  # attribution is the investigator's
+    nurse = doctor
     before = row_counts(demo_app)
     body = assert_problem(record_event(nurse, term="Anaphylaxis", grade=1), 422, "grade")
     assert "3, 4, 5" in body["fields"]["grade"]
@@ -149,17 +184,20 @@ def test_adverse_events_take_only_the_grades_ctcae_defines(demo_app, nurse) -> N
     assert len(nurse.get("/adverse-events").get_json()["items"]) == 3
 
 
-def test_the_primary_outcome_counts_related_events_as_json_and_csv(demo_app, nurse, qa) -> None:
+def test_the_primary_outcome_counts_related_events_as_json_and_csv(
+    demo_app, nurse, doctor, qa
+) -> None:
     empty = qa.get("/reports/primary-outcome").get_json()
     assert (empty["participants"], empty["with_related"]) == (0, 0)
     infuse(demo_app, nurse)
-    assert record_event(nurse).status_code == 201
+    assert record_event(doctor).status_code == 201
     report = qa.get("/reports/primary-outcome").get_json()
     assert (report["participants"], report["with_related"]) == (1, 1)
     assert report["by_worst_grade"] == [{"grade": 3, "participants": 1}]
     assert report["by_lot"] == [{"value": cs.DEMO_LOT, "participants": 1, "with_related": 1}]
     assert report["by_cohort"] == [{"value": "1e6/kg", "participants": 1, "with_related": 1}]
     assert report["secondary"]["not yet seen"] == 1
+    assert report["secondary"]["reduced or stabilised"] == 0
     assert "possible, probable or definite" in report["rule"]
     resp = qa.get("/reports/primary-outcome?format=csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
@@ -169,9 +207,9 @@ def test_the_primary_outcome_counts_related_events_as_json_and_csv(demo_app, nur
     assert_problem(qa.get("/reports/primary-outcome?format=pdf"), 422, "format")
 
 
-def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) -> None:
+def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse, doctor) -> None:
     infuse(demo_app, nurse)
-    assert record_event(nurse).status_code == 201
+    assert record_event(doctor).status_code == 201
     number = nurse.get("/shipments").get_json()["items"][0]["number"]
     beijing = Api(client, cs.site_user(demo_app))
     assert beijing.get("/patients").get_json()["items"] == []
@@ -185,7 +223,9 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) 
     assert_problem(beijing.get(f"/shipments/{number}"), 404, "shipment")
     receipt = {"received": [], "condition": "x", "temperature_record": "y"}
     assert_problem(beijing.post(f"/shipments/{number}/receive", receipt), 404)
-    assert_problem(record_event(beijing), 422, "patient")
+    assert_problem(record_event(beijing), 403)  # a nurse: attribution is the physician's
+    bj_doctor = Api(client, cs.site_user(demo_app, "doctor-bj", role="investigator"))
+    assert_problem(record_event(bj_doctor), 422, "patient")
     report = beijing.get("/reports/primary-outcome").get_json()
     assert (report["participants"], report["by_lot"]) == (0, [])
     rows = beijing.get("/reports/primary-outcome?format=csv").get_data(as_text=True).splitlines()
@@ -195,5 +235,33 @@ def test_a_user_of_another_site_sees_none_of_this_site(demo_app, client, nurse) 
     body = scan.get_json()
     assert body["go"] is False and body["patient"] is None
     assert any("wristband does not match" in r for r in body["reasons"])
-    infusion = {"scan_id": 1, "started_at": cs.now().isoformat(), **cs.WITNESS}
+    infusion = {"scan_id": 1, "started_at": cs.now().isoformat(), **cs.WITNESS, **cs.GIVEN_JSON}
     assert_problem(beijing.post("/infusions", infusion), 422, "scan_id")
+
+
+def test_cohorts_and_enrolment_through_the_api(demo_app, as_user, qa, nurse) -> None:
+    cohorts = qa.get("/cohorts").get_json()
+    assert [(c["code"], c["dose_basis"], c["amount"]) for c in cohorts["items"]] == [
+        ("100e6", "fixed", 100_000_000),
+        ("1e6/kg", "per_kg", 1_000_000),
+        ("2e6/kg", "per_kg", 2_000_000),
+    ]
+    md = as_user("md")
+    assert_problem(nurse.post("/cohorts", {"code": "3e6/kg", "dose_basis": "per_kg"}), 403)
+    assert_problem(md.post("/cohorts", {"code": "x", "dose_basis": "per_g", "amount": 1}), 422)
+    assert_problem(
+        md.post("/cohorts", {"code": "1e6/kg", "dose_basis": "per_kg", "amount": 1}), 409
+    )
+    made = md.post("/cohorts", {"code": "3e6/kg", "dose_basis": "per_kg", "amount": 3_000_000})
+    assert made.status_code == 201, made.get_json()
+    enrolled = qa.get("/reports/enrolment").get_json()
+    # The demo: SZ-GIMI/SUBJ-001 consented; SUBJ-002 registered only.
+    assert enrolled == {
+        "target": 100,
+        "enrolled": 1,
+        "by_site": {"SZ-GIMI": 1},
+        "by_cohort": {"1e6/kg": 1},
+        "by_site_and_cohort": {"SZ-GIMI": {"1e6/kg": 1}},
+        "by_age_band": {"18-64y": 1},
+        "by_sex": {"female": 1},
+    }

@@ -28,7 +28,7 @@ from tests.api.conftest import assert_problem, row_counts
 from tests.conftest import FACILITY
 
 # Whom to act as, in order: the first demo user whose role the operation's permission allows.
-PREFERENCE = ("qa", "tech", "nurse", "md", "admin")
+PREFERENCE = ("qa", "tech", "nurse", "doctor", "md", "admin")
 EXAMPLES = 8  # per operation, valid and invalid: about 100 operations in 1-2 minutes
 
 

@@ -210,23 +210,32 @@ def qa_releases_and_prints(page: Page, live: str, lot: str) -> dict[str, str]:
 
 
 def nurse_enrols(page: Page, live: str) -> None:
-    """A new participant: registered, consented, eligible, prescribed 1×10^6 cells/kg at 70 kg."""
+    """A new participant: registered by the nurse, consented."""
     log_in(page, live, "nurse")
     menu(page, "Patients")
     click(page, "a:has-text('Register a patient')")
     page.fill("[name=subject_code]", SUBJECT)
     page.fill("[name=weight_kg]", "70.00")
-    page.fill("[name=cohort]", "1e6/kg")
+    page.select_option("[name=cohort]", "1e6/kg")
+    page.select_option("[name=age_band]", "18-64y")
+    page.select_option("[name=sex]", "female")
     page.select_option("[name=indication]", "acute_gvhd")
     click(page, "button:has-text('Register')")
     click(page, "#consent button[type=submit]")
+
+
+def investigator_prescribes(page: Page, live: str) -> None:
+    """The site's investigator: eligible, prescribed the cohort's 1×10^6 cells/kg at 70 kg."""
+    log_in(page, live, "doctor")
+    page.goto(f"{live}/patients/{WRISTBAND}")
     for group, answer in (("Inclusion", "yes"), ("Exclusion", "no")):
         fieldset = page.locator(f"#eligibility fieldset:has(legend:has-text('{group}'))")
         radios = fieldset.locator(f"input[type=radio][value={answer}]")
         for i in range(radios.count()):
             radios.nth(i).check()
     click(page, "#eligibility button[type=submit]")
-    page.fill("#prescriptions [name=dose_per_kg]", "1000000")
+    page.select_option("#prescriptions [name=cohort]", "1e6/kg")
+    page.fill("#prescriptions [name=dose_per_kg]", "1000000")  # the cohort's, typed to confirm
     click(page, "#prescriptions button[type=submit]")
     assert "70,000,000 cells needed" in said(page, ".flash")
     assert "may be dosed" in said(page, ".state-banner")
@@ -286,10 +295,11 @@ def nurse_infuses(page: Page, din: str, label: str) -> None:
     assert "Infusion recorded" in said(page, ".flash")
     cells = page.locator("#infusions tbody tr").first.locator("td").all_text_contents()
     assert " ".join(cells[0].split()).startswith(eye_readable(din))
-    assert (cells[6], cells[7]) == ("nurse", "nurse2")  # operator and witness
+    assert (cells[7], cells[8]) == ("nurse", "nurse2")  # operator and witness
 
 
-def nurse_records_adverse_event(page: Page) -> None:
+def investigator_records_adverse_event(page: Page, live: str) -> None:
+    page.goto(f"{live}/patients/{WRISTBAND}")
     form = "#adverse-events form"
     # The term is typed against the whole dictionary; the grades it lacks are then not offered.
     page.fill(f"{form} [name=term]", "Anaphylaxis")
@@ -314,15 +324,17 @@ def test_technician_qa_and_site_walk_from_results_to_recall(
     # Everyone on their own device: the bench and QA on tablets, the nurse on a phone.
     tech, tech2, qa = (watch.tab(browser, TABLET) for _ in range(3))
     nurse = watch.tab(browser, PHONE)
+    doctor = watch.tab(browser, TABLET)
 
     technicians_enter_results(tech, tech2, live, lot, harvested)
     labels = qa_releases_and_prints(qa, live, lot)
     dins = sorted(labels)
     nurse_enrols(nurse, live)
+    investigator_prescribes(doctor, live)
     number = technician_allocates_and_ships(tech, dins)
     nurse_receives(nurse, number)
     nurse_infuses(nurse, dins[0], labels[dins[0]])
-    nurse_records_adverse_event(nurse)
+    investigator_records_adverse_event(doctor, live)
 
     menu(nurse, "Reports")
     by_lot = nurse.locator(f"tr:has(td:text-is('{lot}'))").locator("td").all_text_contents()

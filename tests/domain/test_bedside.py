@@ -27,6 +27,8 @@ from lotrack.domain.bedside import (
     start_problem,
 )
 from lotrack.domain.distribution import UnitFacts
+from lotrack.domain.dose import Container
+from lotrack.domain.dose import plan as dose_plan
 from lotrack.domain.isbt128 import parse_din
 from lotrack.domain.isbt128_expiry import encode_005, parse_005
 from lotrack.domain.states import LotState, UnitState
@@ -34,6 +36,16 @@ from lotrack.domain.states import LotState, UnitState
 NOW = dt.datetime(2026, 3, 14, 2, 0, tzinfo=dt.UTC)  # 10 a.m. at the site, 2 a.m. UTC
 ZONE = "Asia/Shanghai"
 PATIENT = 7
+DIN = "A999925000001"
+
+
+def bag(cells: int = 72_000_000, key: str = DIN, **kw: Any) -> Container:
+    """An allocated bag of 18 mL; the lot's endotoxin <0.25 EU/mL."""
+    return Container(
+        key, cells, kw.pop("ml", Decimal("18.00")), kw.pop("eu", Decimal("0.25")), **kw
+    )
+
+
 SAFE = BedsideFacts(
     label_accepted=True,
     din="A999925000001",
@@ -50,8 +62,9 @@ SAFE = BedsideFacts(
     allocated_to_patient=True,
     patient_consented=True,
     patient_eligible=True,
-    prescribed_cells=100_000_000,
-    unit_cells=72_000_000,
+    prescribed_cells=70_000_000,  # 1×10^6/kg at 70 kg: the 72×10^6 bag whole is +2.9 %
+    weight_kg=Decimal(70),
+    dose_containers=(bag(),),
     thawed_at=NOW - dt.timedelta(minutes=20),
     post_thaw_minutes=60,
     now=NOW,
@@ -60,12 +73,25 @@ MIN = dt.timedelta(minutes=1)
 
 
 def made(f: BedsideFacts = SAFE, **changes: Any) -> BedsideFacts:
-    """`f` with changes; a key starting "unit_" (other than unit_cells) changes the unit's facts."""
-    unit = {k[5:]: v for k, v in changes.items() if k.startswith("unit_") and k != "unit_cells"}
+    """`f` with changes; a key starting "unit_" changes the unit's facts."""
+    unit = {k[5:]: v for k, v in changes.items() if k.startswith("unit_")}
     rest = {k: v for k, v in changes.items() if k not in {f"unit_{u}" for u in unit}}
     if unit and f.unit is not None:  # no unit: nothing of it to change
         rest.setdefault("unit", replace(f.unit, **unit))
     return replace(f, **rest)
+
+
+def test_a_go_says_what_to_give_from_this_unit():
+    # 65 kg × 1×10^6/kg from the 72×10^6 bag in 18 mL: draw 16.3 mL (65.2×10^6), discard 1.7.
+    verdict = check(made(prescribed_cells=65_000_000, weight_kg=Decimal(65)))
+    assert verdict.go and verdict.draw is not None
+    assert (verdict.draw.volume_ml, verdict.draw.whole, verdict.draw.discard_ml) == (
+        Decimal("16.3"),
+        False,
+        Decimal("1.70"),
+    )
+    assert check(SAFE).draw is not None and check(SAFE).draw.whole  # type: ignore[union-attr]
+    assert check(made(prescribed_cells=None)).draw is None  # no draw on a NO-GO
 
 
 EXCEPTIONAL = {"unit_lot_state": "EXCEPTIONAL_RELEASE", "unit_exceptional_patient_id": PATIENT}
@@ -167,12 +193,42 @@ UNSAFE: list[tuple[str, dict[str, Any], str, str]] = [
     ("eligibility unassessed", {"patient_eligible": False}, "not_eligible", "checklist is"),
     ("no prescription", {"prescribed_cells": None}, "no_prescription", "No prescription"),
     ("zero prescription", {"prescribed_cells": 0}, "no_prescription", "No prescription"),
-    ("one cell over +10 %", {"unit_cells": 110_000_001}, "over_dose", "above the prescribed"),
+    # 50 kg: the first bag, given whole, is 72×10^6 (+44 %) before this one.
     (
-        "over with earlier units",
-        {"cells_given_before": 40_000_000, "unit_cells": 72_000_000},
+        "over with the bag before",
+        {"prescribed_cells": 50_000_000, "dose_containers": (bag(key="OTHER"), bag())},
         "over_dose",
-        "bring the dose to 112,000,000 cells",
+        "already come to 72,000,000 cells",
+    ),
+    # 100×10^6 prescribed, one 72×10^6 bag: −28 %.
+    ("under the dose", {"prescribed_cells": 100_000_000}, "under_dose", "below the prescribed"),
+    # The bag before gave 72×10^6 of 70×10^6: this one is one too many.
+    (
+        "not needed",
+        {"dose_containers": (bag(key="OTHER", given_ml=Decimal("18.00")), bag())},
+        "container_not_needed",
+        "not needed",
+    ),
+    # 1×10^6 at 4×10^6 cells/mL: 0.3 mL is +20 %, 0.2 mL −20 %.
+    (
+        "no drawable volume",
+        {"prescribed_cells": 1_000_000, "weight_kg": Decimal(1)},
+        "no_drawable_volume",
+        "0.1 mL steps",
+    ),
+    # 18 mL × 20 EU/mL / 70 kg = 5.14 EU/kg > 5.
+    (
+        "endotoxin over",
+        {"dose_containers": (bag(eu=Decimal(20)),)},
+        "endotoxin_over_limit",
+        "5.14 EU/kg",
+    ),
+    ("endotoxin unknown", {"dose_containers": (bag(eu=None),)}, "endotoxin_unknown", "endotoxin"),
+    (
+        "unit not in the prescription",
+        {"dose_containers": (bag(key="OTHER"),)},
+        "dose_unknown",
+        "not among",
     ),
     ("thaw missing", {"thawed_at": None}, "not_thawed", "thaw time is not recorded"),
     ("thaw in the future", {"thawed_at": NOW + 2 * MIN}, "thaw_in_future", "in the future"),
@@ -203,15 +259,23 @@ SAFE_EDGES: list[tuple[str, dict[str, Any]]] = [
         {**EXCEPTIONAL, "exceptional_acknowledged": True},
     ),
     ("expiring today", {"unit_expires_on": NOW.date()}),
-    ("exactly at +10 %", {"unit_cells": 110_000_000}),
+    ("exactly at +10 %, whole", {"dose_containers": (bag(77_000_000),)}),
+    ("exactly at −10 %, whole", {"dose_containers": (bag(63_000_000),)}),
     (
-        "exactly at +10 % with earlier units",
-        {"cells_given_before": 38_000_000, "unit_cells": 72_000_000},
+        "with the bag before, whole",
+        {
+            "prescribed_cells": 140_000_000,
+            "dose_containers": (bag(key="OTHER", given_ml=Decimal("18.00")), bag()),
+        },
     ),
+    ("a partial draw", {"prescribed_cells": 65_000_000, "weight_kg": Decimal(65)}),
     ("thawed exactly at the window", {"thawed_at": NOW - 60 * MIN}),
     ("thawed this instant", {"thawed_at": NOW}),
     ("clock a minute ahead", {"thawed_at": NOW + MIN}),
-    ("a wider tolerance", {"dose_tolerance": Decimal("0.20"), "unit_cells": 120_000_000}),
+    (
+        "a wider tolerance",
+        {"dose_tolerance": Decimal("0.20"), "dose_containers": (bag(84_000_000),)},
+    ),
 ]
 
 
@@ -358,6 +422,15 @@ RANK = {
     "not_eligible": 6,
     "no_prescription": 6,
     "over_dose": 6,
+    "under_dose": 6,
+    "container_not_needed": 6,
+    "no_drawable_volume": 6,
+    "endotoxin_over_limit": 6,
+    "endotoxin_unknown": 6,
+    "bad_prescription": 6,
+    "bad_container": 6,
+    "no_containers": 6,
+    "dose_unknown": 6,
     "in_transit": 7,
     "not_received": 7,
     "not_allocated": 7,
@@ -393,17 +466,23 @@ def safe_facts(draw: st.DrawFn) -> BedsideFacts:
         st.sampled_from(["Asia/Shanghai", "UTC", "America/Los_Angeles", "Pacific/Kiritimati"])
     )
     window = draw(st.integers(1, 24 * 60))
-    prescribed = draw(st.integers(1, 10**10))
+    prescribed = draw(st.integers(10, 10**10))
     tolerance = draw(st.decimals(0, "0.5", places=2))
-    total = draw(st.integers(1, int(Decimal(prescribed) * (1 + tolerance))))
-    before = draw(st.integers(0, total - 1))
+    low = int((Decimal(prescribed) * (1 - tolerance)).to_integral_value(rounding="ROUND_CEILING"))
+    total = draw(st.integers(low, int(Decimal(prescribed) * (1 + tolerance))))
+    # Given before, short of the dose: otherwise this unit would be one too many.
+    before = draw(st.integers(0, min(total, prescribed) - 1))
+    din = draw(text)
+    ml = draw(st.decimals("0.1", "500", places=1))
+    this = Container(din, total - before, ml, Decimal(0))
+    given = Container(din + "-before", before, ml, Decimal(0), given_ml=ml)
     patient = draw(st.integers(1, 10**6))
     exceptional = draw(st.booleans())
     local_today = now.astimezone(ZoneInfo(zone)).date()
     return BedsideFacts(
         label_accepted=True,
         label_source=draw(st.sampled_from(["qr", BARCODE, TYPED])),
-        din=draw(text),
+        din=din,
         unit=UnitFacts(
             din=draw(text),
             lot_number=draw(text),
@@ -421,8 +500,8 @@ def safe_facts(draw: st.DrawFn) -> BedsideFacts:
         patient_eligible=True,
         eligibility_problems=draw(st.lists(text, max_size=3).map(tuple)),
         prescribed_cells=prescribed,
-        cells_given_before=before,
-        unit_cells=total - before,
+        dose_containers=(given, this) if before else (this,),
+        weight_kg=draw(st.decimals("0.5", "300", places=2)),
         dose_tolerance=tolerance,
         thawed_at=now - dt.timedelta(seconds=draw(st.integers(-60, window * 60))),
         post_thaw_minutes=window,
@@ -433,7 +512,6 @@ def safe_facts(draw: st.DrawFn) -> BedsideFacts:
 def unsafe(draw: st.DrawFn, f: BedsideFacts, group: str) -> tuple[dict[str, Any], str]:
     """One way, drawn at random, of making `group` unsafe on top of `f`, and the code it gives."""
     today = f.now.astimezone(ZoneInfo(f.zone)).date()
-    ceiling = int(Decimal(f.prescribed_cells or 0) * (1 + f.dose_tolerance))
     window = f.post_thaw_minutes or 60
     other = (f.patient_id or 0) + 1
     options: dict[str, list[tuple[dict[str, Any], str]]] = {
@@ -497,8 +575,17 @@ def unsafe(draw: st.DrawFn, f: BedsideFacts, group: str) -> tuple[dict[str, Any]
         "dose": [
             ({"prescribed_cells": draw(st.sampled_from([None, 0, -5]))}, "no_prescription"),
             (
-                {"cells_given_before": 0, "unit_cells": ceiling + draw(st.integers(1, 10**9))},
-                "over_dose",
+                {"dose_containers": tuple(replace(c, eu_per_ml=None) for c in f.dose_containers)},
+                "endotoxin_unknown",
+            ),
+            (
+                {
+                    "dose_containers": tuple(
+                        replace(c, key=c.key + "-other") if c.key == f.din else c
+                        for c in f.dose_containers
+                    )
+                },
+                "dose_unknown",
             ),
         ],
         "thaw": [
@@ -595,8 +682,18 @@ RANDOM: dict[str, st.SearchStrategy[Any]] = {
     "patient_consented": st.booleans(),
     "patient_eligible": st.booleans(),
     "prescribed_cells": st.none() | st.integers(-(10**12), 10**12),
-    "cells_given_before": st.integers(-(10**12), 10**12),
-    "unit_cells": st.integers(-(10**12), 10**12),
+    "weight_kg": st.decimals(-10, 500, allow_nan=False, places=2),
+    "dose_containers": st.lists(
+        st.builds(
+            Container,
+            st.sampled_from([DIN, "OTHER", ""]),
+            st.integers(-(10**12), 10**12),
+            st.decimals(-10, 10**4, allow_nan=False, places=2),
+            st.none() | st.decimals(-1, 100, allow_nan=False, places=2),
+            st.none() | st.decimals(-10, 10**4, allow_nan=False, places=2),
+        ),
+        max_size=3,
+    ).map(tuple),
     "dose_tolerance": st.decimals(-1, 10, allow_nan=False, places=3),
     "thawed_at": st.none() | aware,
     "post_thaw_minutes": st.none() | st.integers(-(10**15), 10**15),
@@ -642,8 +739,9 @@ def test_any_facts_at_all_get_a_verdict_and_go_only_when_every_rule_holds(f):
     assert f.received_at_site and f.allocated_to_patient
     assert f.patient_consented and f.patient_eligible
     assert f.prescribed_cells is not None and f.prescribed_cells > 0
-    total = f.cells_given_before + f.unit_cells
-    assert total <= f.prescribed_cells * (1 + f.dose_tolerance)
+    plan = dose_plan(f.prescribed_cells, f.dose_tolerance, f.weight_kg, f.dose_containers)
+    assert plan.ok and plan.low <= plan.achieved_cells <= plan.high
+    assert verdict.draw is not None and verdict.draw == plan.draw_for(f.din)
     assert f.thawed_at is not None and f.post_thaw_minutes is not None
     assert f.thawed_at <= f.now + dt.timedelta(minutes=1)
     assert (f.now - f.thawed_at).total_seconds() <= f.post_thaw_minutes * 60

@@ -84,7 +84,7 @@ def test_a_measured_grade_is_kept_and_an_override_needs_a_reason(s):  # noqa: F8
 
 
 def test_an_event_is_followed_to_resolution_and_its_history_kept(s):  # noqa: F811
-    nurse = user(s, "nurse")
+    nurse = user(s, "doctor")
     p = one_infused(s).patient
     event = ae(s, p, "Diarrhea", 2, "possible", onset_on=TODAY - 5 * DAY, aware_on=TODAY - 4 * DAY)
     grade3 = lifecycle.add_follow_up(
@@ -143,13 +143,13 @@ def test_a_bad_follow_up_is_refused_naming_the_field_and_nothing_written(s, kw, 
     event = ae(s, p, "Colitis", 2, "possible")
     before = count(s, AdverseEventUpdate)
     with pytest.raises(ValidationFailed) as refused:
-        lifecycle.add_follow_up(s, user(s, "nurse"), event, **{"aware_on": TODAY, **kw})
+        lifecycle.add_follow_up(s, user(s, "doctor"), event, **{"aware_on": TODAY, **kw})
     assert field in refused.value.fields
     assert count(s, AdverseEventUpdate) == before
 
 
 def test_no_row_of_an_events_history_can_be_changed_or_deleted(s, demo_app):  # noqa: F811
-    nurse = user(s, "nurse")
+    nurse = user(s, "doctor")
     event = ae(
         s, one_infused(s).patient, "Hypotension", 3, "possible", seriousness=["hospitalization"]
     )
@@ -194,7 +194,7 @@ def test_expectedness_comes_from_the_brochure_setting(s):  # noqa: F811
 
 
 def test_overdue_reports_are_listed_for_the_site_and_qa_until_made(s):  # noqa: F811
-    nurse, qa = user(s, "nurse"), user(s, "qa")
+    nurse, qa = user(s, "doctor"), user(s, "qa")
     p = one_infused(s).patient
     event = ae(
         s,
@@ -260,7 +260,7 @@ def test_a_bad_report_is_refused_naming_the_field(s, kw, field):  # noqa: F811
         **kw,
     }
     with pytest.raises(ValidationFailed) as refused:
-        lifecycle.record_report(s, user(s, "nurse"), event, **values)
+        lifecycle.record_report(s, user(s, "doctor"), event, **values)
     assert field in refused.value.fields
 
 
@@ -282,7 +282,7 @@ def test_another_sites_event_is_not_found_and_a_technician_may_not_report(s):  #
 
 
 def test_the_report_counts_dictionary_terms_by_soc_and_grade_linking_to_events(s):  # noqa: F811
-    nurse = user(s, "nurse")
+    nurse = user(s, "doctor")
     p = one_infused(s).patient
     ev1 = ae(s, p, "Diarrhea", 1, "possible")
     ev2 = ae(s, p, "Diarrhea", 2, "probable")

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
+from lotrack.domain.clinical import visit_problem
 from lotrack.domain.decisions import Meaning
 from lotrack.domain.errors import Conflict, Forbidden, ValidationFailed
 from lotrack.models import AdverseEvent, Infusion, Patient, User
@@ -22,6 +24,7 @@ from lotrack.services import adverse, audit, clinical, exceptional, report
 from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
 from lotrack.services.release import SignIn
+from tests.clinical_setup import investigator_of
 from tests.conftest import PASSWORDS, user
 from tests.services.test_bedside_service import MIN, infuse, qr, scan, with_key
 from tests.services.test_clinical import (
@@ -50,7 +53,7 @@ def s(session: Session, demo_app: Flask) -> Session:
 def ae(s: Session, p: Patient, term: str, grade: int, attribution: str, **kw) -> AdverseEvent:
     event = adverse.record_adverse_event(
         s,
-        kw.pop("actor", None) or user(s, "nurse"),
+        kw.pop("actor", None) or user(s, "doctor"),  # the site's investigator attributes
         p,
         term=term,
         grade=grade,
@@ -141,10 +144,13 @@ def test_an_event_belongs_to_the_patients_own_infusion_before_its_onset(s):
 
 def test_who_may_record_adverse_events_and_visits(s):
     p = one_infused(s).patient
-    for who in ("bjnurse", "tech", "qa"):  # another site's nurse; roles without adverse.write
+    # Nurses (here or elsewhere) and roles without adverse.write: attribution is a physician's.
+    for who in ("nurse", "bjnurse", "tech", "qa"):
         with pytest.raises(Forbidden):
             ae(s, p, "Fever", 1, "possible", actor=user(s, who))
-    for who in ("bjnurse", "md"):  # the visit is the site's to record
+    with pytest.raises(Forbidden):  # another site's investigator: the patient is not theirs
+        ae(s, p, "Fever", 1, "possible", actor=investigator_of(s, user(s, "bjnurse").site_id))
+    for who in ("nurse", "bjnurse", "md"):  # the visit is the site investigator's to record
         with pytest.raises(Forbidden):
             adverse.record_follow_up(
                 s, user(s, who), p, visit_on=TODAY, response="stable", notes=""
@@ -152,22 +158,45 @@ def test_who_may_record_adverse_events_and_visits(s):
     assert ae(s, p, "Fever", 2, "possible", actor=user(s, "md")).reported_by_id == user(s, "md").id
 
 
-def test_the_one_month_visit_is_recorded_once_after_the_first_infusion(s):
-    nurse = user(s, "nurse")
-    p = one_infused(s).patient
+def test_the_one_month_visit_is_recorded_once_inside_its_window_never_in_the_future(s):
+    """Infused 35 days ago (the site's days): the window is day 30 ± 7, days 23 to 37, so
+    from 12 days ago to 2 days ahead; the future part is refused."""
+    nurse, doctor = user(s, "nurse"), user(s, "doctor")
+    zone = ZoneInfo("Asia/Shanghai")
+    started = dt.datetime.combine(TODAY - 35 * DAY, dt.time(10, 0), zone)
+    p = infused_long_ago(s, nurse, user(s, "sznurse9"), dins(s, DEMO_LOT)[0], "P-35", started)
+    p = p.patient
     visit = adverse.record_follow_up
-    with pytest.raises(ValidationFailed) as early:
-        visit(s, nurse, p, visit_on=TODAY - DAY, response="improved", notes="")
-    assert "visit_on" in early.value.fields
+    for when, why in (
+        (TODAY - 13 * DAY, "from "),  # day 22: before the window
+        (TODAY + DAY, "not in the future"),  # inside the window, but tomorrow
+        (TODAY - 40 * DAY, "from "),  # before the infusion
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            visit(s, doctor, p, visit_on=when, response="improved", notes="")
+        assert why in refused.value.fields["visit_on"], refused.value.fields
     with pytest.raises(ValidationFailed) as bad:
-        visit(s, nurse, p, visit_on=TODAY, response="cured", notes="")
+        visit(s, doctor, p, visit_on=TODAY, response="cured", notes="")
     assert "response" in bad.value.fields
     with pytest.raises(Conflict):
-        visit(s, nurse, enrol(s, nurse, "P-009"), visit_on=TODAY, response="stable", notes="")
-    done = visit(s, nurse, p, visit_on=TODAY, response="improved", notes=" GVHD skin score down ")
-    assert (done.response, done.notes) == ("improved", "GVHD skin score down")
+        visit(s, doctor, enrol(s, nurse, "P-009"), visit_on=TODAY, response="stable", notes="")
+    with pytest.raises(Forbidden):  # the investigator's judgement, not the nurse's
+        visit(s, nurse, p, visit_on=TODAY, response="improved", notes="")
+    early = TODAY - 12 * DAY  # day 23: the window's first day
+    done = visit(s, doctor, p, visit_on=early, response="improved", notes=" GVHD skin score down ")
+    assert (done.response, done.notes, done.visit_on) == ("improved", "GVHD skin score down", early)
     with pytest.raises(Conflict):
-        visit(s, nurse, p, visit_on=TODAY, response="stable", notes="")
+        visit(s, doctor, p, visit_on=TODAY, response="stable", notes="")
+
+
+@pytest.mark.parametrize(
+    "offset, ok",
+    [(22, False), (23, True), (30, True), (37, True), (38, False), (0, False)],
+)
+def test_the_visit_window_rule(offset, ok):
+    first, today = dt.date(2026, 1, 1), dt.date(2027, 1, 1)
+    problem = visit_problem(first + offset * DAY, first, today, day=30, window=7)
+    assert (problem == {}) == ok
 
 
 # ---- reports --------------------------------------------------------------------------------
@@ -217,6 +246,7 @@ def trial(s: Session) -> Trial:
     plan = [("P1", a[0], "low"), ("P2", a[1], "low"), ("P4", b[0], high), ("P5", b[1], high)]
     p = {code: infuse(s, *sz, code, din, cohort).patient for code, din, cohort in plan}
     p3 = infused_long_ago(s, *bj, a[2], "P3", utcnow() - 45 * DAY)
+    bj_doctor = investigator_of(s, bj[0].site_id)
     p["P3"] = p3.patient
     # P1: three events, one participant; worst related grade 3 (grade 4 is unrelated)
     ae(s, p["P1"], "Anaphylaxis", 3, "probable", seriousness=["life_threatening"])
@@ -225,11 +255,15 @@ def trial(s: Session) -> Trial:
     ae(s, p["P2"], "Hypotension", 3, "possible")  # a second grade >= 3 on the demo lot
     day0 = p3.started_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
     for day, grade, attribution in ((1, 2, "unrelated"), (30, 1, "definite"), (31, 3, "definite")):
-        ae(s, p["P3"], "Fever", grade, attribution, onset_on=day0 + day * DAY, actor=bj[0])
+        ae(s, p["P3"], "Fever", grade, attribution, onset_on=day0 + day * DAY, actor=bj_doctor)
     ae(s, p["P4"], "Fever", 2, "definite")
     ae(s, p["P5"], "Allergic reaction", 4, "definite", onset_on=TODAY - DAY)  # before infusion
+    doctor = user(s, "doctor")
+    # Infused today: a protocol window of day 0 (the setting) lets today's visit count here.
     for code, response in (("P1", "improved"), ("P2", "stable"), ("P4", "worse")):
-        adverse.record_follow_up(s, sz[0], p[code], visit_on=TODAY, response=response, notes="")
+        adverse.record_follow_up(
+            s, doctor, p[code], visit_on=TODAY, response=response, notes="", visit_day=0
+        )
     s.commit()
     return Trial(lots.get_unit(s, b[0]).lot.lot_number, p)
 
@@ -248,6 +282,7 @@ def test_the_primary_outcome_counts_participants_with_related_events_in_a_month(
         "stable": 1,
         "worse": 1,
         "not yet seen": 2,
+        "reduced or stabilised": 2,  # improved + stable: the secondary outcome
     }
 
 
@@ -310,10 +345,15 @@ def test_the_month_and_the_visit_are_counted_in_the_sites_days(s):
     ae(s, p, "Fever", 2, "possible", onset_on=d + 30 * DAY)
     ae(s, p, "Hypotension", 4, "possible", onset_on=d + 31 * DAY)
     assert report.primary_outcome(s, user(s, "qa")).by_grade == {2: 1}
+    # Day 23 (the window's first, LOTRACK_VISIT_DAY 30 − 7) counts from the site's date d, not
+    # from the UTC date d − 1, on which d + 22 would be day 23.
+    doctor = user(s, "doctor")
     with pytest.raises(ValidationFailed):
-        adverse.record_follow_up(s, nurse, p, visit_on=d - DAY, response="stable", notes="")
-    visit = adverse.record_follow_up(s, nurse, p, visit_on=d, response="stable", notes="")
-    assert visit.visit_on == d
+        adverse.record_follow_up(s, doctor, p, visit_on=d + 22 * DAY, response="stable", notes="")
+    visit = adverse.record_follow_up(
+        s, doctor, p, visit_on=d + 23 * DAY, response="stable", notes=""
+    )
+    assert visit.visit_on == d + 23 * DAY
 
 
 def test_an_infusion_on_an_exceptional_release_is_flagged_in_the_report(s):
@@ -340,7 +380,14 @@ def test_an_infusion_on_an_exceptional_release_is_flagged_in_the_report(s):
     infusions.record_thaw(s, nurse, din, utcnow() - 10 * MIN)
     row, verdict = scan(s, nurse, p.wristband, qr(s, din), acknowledge_exceptional=True)
     assert verdict.go, verdict.reasons
-    infusions.record_infusion(s, nurse, row, started_at=utcnow(), **signed_by(user(s, "sznurse9")))
+    infusions.record_infusion(
+        s,
+        nurse,
+        row,
+        started_at=utcnow(),
+        volume_ml=Decimal("18.00"),
+        **signed_by(user(s, "sznurse9")),
+    )
     s.flush()
     for reader in ("qa", "nurse"):
         assert report.primary_outcome(s, user(s, reader)).exceptional == [

@@ -52,7 +52,11 @@ def infuse(app: Flask, scan_id: int, started_at: dt.datetime, **signature: str) 
         scan = s.get_one(BedsideScan, scan_id)
         try:
             infusions.record_infusion(
-                s, user(s, "nurse"), scan, started_at=started_at, **{**cs.WITNESS, **signature}
+                s,
+                user(s, "nurse"),
+                scan,
+                started_at=started_at,
+                **{**cs.WITNESS, **cs.GIVEN, **signature},
             )
             s.commit()
         except DomainError as err:  # as the edges do: a refused signature keeps its count only
@@ -180,7 +184,7 @@ def test_a_witness_with_a_wrong_password_is_refused_counted_and_nothing_is_writt
                 user(s, "nurse"),
                 scan,
                 started_at=utcnow(),
-                **{**cs.WITNESS, "witness_password": "not-the-password"},
+                **{**cs.WITNESS, **cs.GIVEN, "witness_password": "not-the-password"},
             )
         assert refused.value.fields == {"witness_password": "wrong password"}
         assert getattr(refused.value, "keep_writes", False)  # the edge commits the count only
@@ -229,7 +233,9 @@ def test_racing_submissions_of_one_infusion_record_it_once(demo_app):
                 s.commit()
                 barrier.wait(timeout=60)
                 try:
-                    infusions.record_infusion(s, nurse, scan, started_at=started, **cs.WITNESS)
+                    infusions.record_infusion(
+                        s, nurse, scan, started_at=started, **cs.WITNESS, **cs.GIVEN
+                    )
                     s.commit()
                     outcomes[i] = "ok"
                 except Conflict as err:

@@ -35,6 +35,7 @@ from tests.services.test_clinical import (
     dins,
     enrol,
     prescribed,
+    site_today,
 )
 from tests.services.test_exceptional_release import ask, sign
 from tests.services.test_shipments import receive, send
@@ -80,7 +81,9 @@ def give(s: Session, nurse: User, witness: User, p: Patient, din: str) -> Infusi
     infusions.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
     row, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert verdict.go, verdict.reasons
-    infusion = infusions.record_infusion(s, nurse, row, started_at=utcnow(), **signed_by(witness))
+    infusion = infusions.record_infusion(
+        s, nurse, row, started_at=utcnow(), volume_ml=Decimal("18.00"), **signed_by(witness)
+    )
     s.flush()
     return infusion
 
@@ -223,7 +226,9 @@ def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
     ]
     for operator, go_scan, signature, error, field in refusals:
         with pytest.raises(error) as refused:
-            infusions.record_infusion(s, operator, go_scan, started_at=utcnow(), **signature)
+            infusions.record_infusion(
+                s, operator, go_scan, started_at=utcnow(), volume_ml=Decimal("18.00"), **signature
+            )
         assert field in refused.value.fields
     started = utcnow()
     infusion = infusions.record_infusion(
@@ -249,9 +254,11 @@ def test_a_unit_goes_from_allocation_to_infusion_only_through_a_go(s):
     assert infusion.premedication == "paracetamol 500 mg"
     assert clinical.cells_infused(s, rx) == 72_000_000
     with pytest.raises(Conflict):  # a second submission of the same infusion
-        infusions.record_infusion(s, nurse, typed, started_at=started, **signed_by(witness))
+        infusions.record_infusion(
+            s, nurse, typed, started_at=started, volume_ml=Decimal("18.00"), **signed_by(witness)
+        )
     _r, verdict = scan(s, nurse, p.wristband, qr(s, din))
-    assert said(verdict, "infused already") and said(verdict, "above the prescribed")
+    assert said(verdict, "infused already") and said(verdict, "not among")
     s.commit()
     assert count(s, Infusion) == infused_before + 1
 
@@ -296,6 +303,46 @@ def test_a_recall_turns_the_next_scan_into_no_go(s):
     assert said(verdict, f"Lot {DEMO_LOT} has been RECALLED. Do not infuse; quarantine the unit.")
 
 
+def test_a_dose_between_whole_bags_is_drawn_and_the_achieved_dose_recorded(s):
+    """65 kg × 1×10^6/kg = 65×10^6 from a 72×10^6 bag of 18 mL (4×10^6/mL): the whole bag is
+    +10.8 %, so 65 / 4 = 16.25 → 16.3 mL is drawn: 65.2×10^6 cells, 1,003,077 cells/kg,
+    1.7 mL discarded."""
+    nurse, witness = user(s, "nurse"), clinical_user(s, "sznurse9")
+    din = dins(s, DEMO_LOT)[0]
+    p = enrol(s, nurse, "P-065", weight="65", cohort="1e6/kg")
+    rx = clinical.prescribe(s, user(s, "doctor"), p, planned_on=site_today())
+    clinical.allocate(s, user(s, "tech"), rx, [din])
+    receive(s, nurse, send(s, [din]), [din])
+    infusions.record_thaw(s, nurse, din, utcnow() - 5 * MIN)
+    s.flush()
+    row, verdict = scan(s, nurse, p.wristband, qr(s, din))
+    assert verdict.go and verdict.draw is not None, verdict.reasons
+    assert (verdict.draw.volume_ml, verdict.draw.whole) == (Decimal("16.3"), False)
+    before = count(s, Infusion)
+    with pytest.raises(ValidationFailed) as whole:  # the whole bag: +10.8 %
+        infusions.record_infusion(
+            s, nurse, row, started_at=utcnow(), volume_ml=Decimal("18.00"), **signed_by(witness)
+        )
+    assert whole.value.fields == {"volume_ml": "16.3 mL from this unit"}
+    with pytest.raises(ValidationFailed) as spilled:  # more than the bag holds
+        infusions.record_infusion(
+            s, nurse, row, started_at=utcnow(), volume_ml=Decimal("18.5"), **signed_by(witness)
+        )
+    assert "volume_ml" in spilled.value.fields
+    assert count(s, Infusion) == before
+    given = infusions.record_infusion(
+        s, nurse, row, started_at=utcnow(), volume_ml=Decimal("16.3"), **signed_by(witness)
+    )
+    s.flush()
+    assert (given.volume_ml, given.achieved_cells, given.achieved_per_kg, given.discarded_ml) == (
+        Decimal("16.3"),
+        65_200_000,
+        1_003_077,
+        Decimal("1.70"),
+    )
+    assert clinical.cells_infused(s, rx) == 65_200_000
+
+
 def test_the_wrong_patient_site_window_or_eligibility_is_no_go(s):
     nurse = user(s, "nurse")
     din = dins(s, DEMO_LOT)[0]
@@ -312,7 +359,7 @@ def test_the_wrong_patient_site_window_or_eligibility_is_no_go(s):
     for who, band, kw, words in cases:
         _row, verdict = scan(s, who, band, qr(s, din), **kw)
         assert not verdict.go and said(verdict, words), (words, verdict.reasons)
-    clinical.assess_eligibility(s, nurse, p, ALL_CLEAR | {"cannot_consent": True})
+    clinical.assess_eligibility(s, user(s, "doctor"), p, ALL_CLEAR | {"cannot_consent": True})
     _row, verdict = scan(s, nurse, p.wristband, qr(s, din))
     assert verdict.reasons == (
         "The patient is not eligible: exclusion applies: Unable to give informed consent.",
@@ -391,9 +438,10 @@ def test_an_exceptionally_released_unit_needs_the_physicians_acknowledgement(s):
 
 
 # A GO check through the API runs at most this many SQL statements (BEGIN, the token with its
-# user, the unit's facts, the patient, the scan, the audit seal's three): was 20 before the facts
-# were gathered in one query. A guard against one query per fact creeping back.
-CHECK_STATEMENTS = 8
+# user, the unit's facts, the patient, the prescription's containers for the dose rule, the scan,
+# the audit seal's three): was 20 before the facts were gathered in one query. A guard against
+# one query per fact creeping back.
+CHECK_STATEMENTS = 9
 
 
 def test_a_bedside_check_through_the_api_runs_a_bounded_number_of_statements(demo_app):

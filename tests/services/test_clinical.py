@@ -20,6 +20,7 @@ from lotrack.models import Allocation, Lot, Patient, Prescription, User
 from lotrack.services import accounts, audit, clinical, release, result, seed_quality
 from lotrack.services import lot as lots
 from lotrack.services.release import Lockout, SignIn
+from tests.clinical_setup import cohort_of, investigator_of
 from tests.conftest import FACILITY, user
 
 DEMO_LOT = "CFM-2025-0001"  # RELEASED, 4 bags of 72 x 10^6 cells
@@ -66,26 +67,31 @@ def enrol(
     answers: dict[str, bool] | None = ALL_CLEAR,
     consent: bool = True,
 ) -> Patient:
-    """A registered patient, consented yesterday and assessed (unless told otherwise)."""
+    """A registered patient, consented yesterday and assessed by the site's investigator (unless
+    told otherwise); its cohort (2×10^6 cells/kg unless it exists) recorded when missing."""
     p = clinical.register_patient(
         s,
         nurse,
         subject_code=code,
         weight_kg=Decimal(weight),
         indication="acute_gvhd",
-        cohort=cohort,
+        cohort=cohort_of(s, cohort),
     )
     s.flush()
     if consent:
         clinical.record_consent(s, nurse, p, site_today() - dt.timedelta(days=1))
     if answers is not None:
-        clinical.assess_eligibility(s, nurse, p, answers)
+        clinical.assess_eligibility(s, investigator_of(s, p.site_id), p, answers)
     s.flush()
     return p
 
 
 def prescribed(s: Session, nurse: User, p: Patient, dose: int = 2_000_000) -> Prescription:
-    rx = clinical.prescribe(s, nurse, p, dose_per_kg=dose, planned_on=site_today())
+    """A prescription of `dose` cells/kg by the site's investigator, in the cohort of that dose
+    (`nurse` names the site)."""
+    level = cohort_of(s, f"{dose}/kg", dose)
+    doctor = investigator_of(s, nurse.site_id)  # type: ignore[arg-type]
+    rx = clinical.prescribe(s, doctor, p, cohort=level, planned_on=site_today())
     s.flush()
     return rx
 
@@ -141,7 +147,7 @@ def test_a_patient_is_registered_at_the_nurses_site_under_a_subject_code(session
         subject_code=" p-001 ",
         weight_kg=Decimal("36.5"),
         indication="chronic_gvhd",
-        cohort="low",
+        cohort=cohort_of(s, "low"),
         site_code="BJ-CIP",  # ignored: a site user registers at their own site
     )
     s.commit()
@@ -158,11 +164,19 @@ def test_a_patient_is_registered_at_the_nurses_site_under_a_subject_code(session
         ({"weight_kg": Decimal("401")}, "weight_kg"),
         ({"indication": "flu"}, "indication"),
         ({"cohort": "  "}, "cohort"),
+        ({"cohort": "free text"}, "cohort"),  # a protocol cohort, not any words
+        ({"age_band": "42"}, "age_band"),
+        ({"sex": "x"}, "sex"),
         ({"subject_code": "Zhang San"}, "subject_code"),  # a name is not a subject code
     ],
 )
 def test_bad_patient_input_is_refused_naming_the_field_and_nothing_is_written(session, kw, field):
-    args = dict(subject_code="P-9", weight_kg=Decimal("60"), indication="other_immune", cohort="A")
+    args = dict(
+        subject_code="P-9",
+        weight_kg=Decimal("60"),
+        indication="other_immune",
+        cohort=cohort_of(session, "A"),
+    )
     before = count(session, Patient)
     with pytest.raises(ValidationFailed) as refused:
         clinical.register_patient(session, user(session, "nurse"), **(args | kw))
@@ -193,15 +207,17 @@ def test_consent_cannot_be_dated_in_the_future(session):
 
 
 def test_the_eligibility_checklist_is_recorded_and_problems_named(session):
-    s, nurse = session, user(session, "nurse")
+    s, nurse, doctor = session, user(session, "nurse"), user(session, "doctor")
     p = enrol(s, nurse, "P-001", answers=None)
-    problems = clinical.assess_eligibility(s, nurse, p, ALL_CLEAR | {"pregnancy": True})
+    with pytest.raises(Forbidden):  # a physician's judgement, not a nurse's
+        clinical.assess_eligibility(s, nurse, p, ALL_CLEAR)
+    problems = clinical.assess_eligibility(s, doctor, p, ALL_CLEAR | {"pregnancy": True})
     assert problems == ["exclusion applies: Pregnancy"]
-    assert p.eligibility_by_id == nurse.id and p.eligibility_at is not None
+    assert p.eligibility_by_id == doctor.id and p.eligibility_at is not None
     with pytest.raises(ValidationFailed) as refused:
-        clinical.assess_eligibility(s, nurse, p, ALL_CLEAR | {"smoker": False})
+        clinical.assess_eligibility(s, doctor, p, ALL_CLEAR | {"smoker": False})
     assert refused.value.fields == {"smoker": "unknown item"}
-    assert clinical.assess_eligibility(s, nurse, p, ALL_CLEAR) == []
+    assert clinical.assess_eligibility(s, doctor, p, ALL_CLEAR) == []
 
 
 # ---- prescriptions --------------------------------------------------------------------------
@@ -248,11 +264,46 @@ def test_cells_needed_is_dose_times_weight_half_up(session, weight, dose, cells)
 
 
 @pytest.mark.parametrize("dose", [0, -2_000_000, 10**18])
-def test_an_impossible_dose_is_refused_naming_it(session, dose):
-    s, nurse = session, user(session, "nurse")
+def test_an_impossible_dose_level_is_refused_naming_it(session, dose):
     with pytest.raises(ValidationFailed) as refused:
-        prescribed(s, nurse, enrol(s, nurse, "P-001"), dose)
-    assert "dose_per_kg" in refused.value.fields
+        cohort_of(session, "bad", dose)
+    assert "amount" in refused.value.fields
+
+
+@pytest.mark.parametrize(
+    "typed, field",
+    [
+        ({"dose_per_kg": 1_000_000}, "dose_per_kg"),  # not the cohort's 2×10^6
+        ({"fixed_cells": 72_000_000}, "fixed_cells"),  # the cohort is per kg
+        ({"cohort": "none such"}, "cohort"),
+    ],
+)
+def test_a_prescription_is_its_cohorts_dose_level(session, typed, field):
+    s, nurse, doctor = session, user(session, "nurse"), user(session, "doctor")
+    p = enrol(s, nurse, "P-001")
+    before = count(s, Prescription)
+    with pytest.raises(ValidationFailed) as refused:
+        clinical.prescribe(s, doctor, p, planned_on=site_today(), **typed)
+    assert field in refused.value.fields
+    assert count(s, Prescription) == before
+    with pytest.raises(Forbidden):  # the investigator prescribes, not the nurse
+        clinical.prescribe(s, nurse, p, planned_on=site_today())
+    rx = clinical.prescribe(s, doctor, p, planned_on=site_today(), dose_per_kg=2_000_000)
+    assert (rx.dose_basis, rx.dose_per_kg, rx.cells_needed) == ("per_kg", 2_000_000, 72_000_000)
+
+
+def test_a_fixed_dose_is_its_cells_whatever_the_weight(session):
+    s, nurse, doctor = session, user(session, "nurse"), user(session, "doctor")
+    p = enrol(s, nurse, "P-001", weight="12")
+    level = cohort_of(s, "fixed-100e6", 100_000_000, "fixed")
+    rx = clinical.prescribe(s, doctor, p, planned_on=site_today(), cohort=level)
+    assert (rx.dose_basis, rx.dose_per_kg, rx.fixed_cells, rx.cells_needed) == (
+        "fixed",
+        None,
+        100_000_000,
+        100_000_000,
+    )
+    assert rx.cohort is not None and rx.cohort.code == "fixed-100e6"
 
 
 # ---- allocation -----------------------------------------------------------------------------
@@ -301,16 +352,18 @@ def test_allocation_refuses_unusable_units_and_writes_nothing(session):
 
 def test_allocation_refuses_too_few_or_too_many_cells(session):
     s, nurse, tech = session, user(session, "nurse"), user(session, "tech")
-    one, two = dins(s, DEMO_LOT)[:2]
+    one, two, three = dins(s, DEMO_LOT)[:3]
     rx = prescribed(s, nurse, enrol(s, nurse, "P-001", weight="50"))  # needs 100 x 10^6
     before = count(s, Allocation)
     with pytest.raises(ValidationFailed) as few:
-        clinical.allocate(s, tech, rx, [one])
-    assert few.value.fields == {"units": "not enough cells for the dose"}
+        clinical.allocate(s, tech, rx, [one])  # 72 x 10^6 < 90 x 10^6
+    assert "below the prescribed 100,000,000" in few.value.fields["units"]
     with pytest.raises(ValidationFailed) as many:
-        clinical.allocate(s, tech, rx, [one, two])  # 144 x 10^6 > 110 x 10^6
-    assert many.value.fields == {"units": "more cells than the dose allows"}
+        clinical.allocate(s, tech, rx, [one, two, three])  # two whole: 144 x 10^6 > 110 x 10^6
+    assert "already come to 144,000,000" in many.value.fields["units"]
     assert count(s, Allocation) == before
+    # Two bags: the first whole (72 x 10^6), 28 / 4 = 7.0 mL drawn from the second.
+    assert len(clinical.allocate(s, tech, rx, [one, two])) == 2
 
 
 # ---- site scoping ---------------------------------------------------------------------------
@@ -321,6 +374,7 @@ def test_another_sites_patients_are_invisible_and_untouchable(session):
     p = enrol(s, nurse, "P-001")
     rx = prescribed(s, nurse, p)
     bj = clinical_user(s, "bjnurse", "BJ-CIP")
+    bj_doctor = investigator_of(s, bj.site_id)  # type: ignore[arg-type]
     mine = enrol(s, bj, "P-100")
     assert [x.wristband for x in clinical.list_patients(s, bj).items] == ["BJ-CIP/P-100"]
     sz = {x.wristband for x in clinical.list_patients(s, nurse).items}
@@ -334,8 +388,8 @@ def test_another_sites_patients_are_invisible_and_untouchable(session):
         clinical.get_prescription(s, bj, rx.id)
     acts = [
         lambda: clinical.record_consent(s, bj, p, site_today()),
-        lambda: clinical.assess_eligibility(s, bj, p, ALL_CLEAR),
-        lambda: clinical.prescribe(s, bj, p, dose_per_kg=1, planned_on=site_today()),
+        lambda: clinical.assess_eligibility(s, bj_doctor, p, ALL_CLEAR),
+        lambda: clinical.prescribe(s, bj_doctor, p, planned_on=site_today()),
     ]
     for act in acts:
         with pytest.raises(NotFound):
@@ -343,3 +397,22 @@ def test_another_sites_patients_are_invisible_and_untouchable(session):
     with pytest.raises(Forbidden):
         clinical.list_patients(s, user(s, "tech"))
     assert clinical.get_patient(s, user(s, "qa"), mine.wristband) is mine
+
+
+def test_allocation_refuses_a_dose_whose_endotoxin_is_over_the_limit(session):
+    """A fixed 72×10^6 cells to a 0.8 kg neonate from the demo bag (18 mL, endotoxin <0.25
+    EU/mL): 18 × 0.25 / 0.8 = 5.6 EU/kg, over K = 5 EU/kg (USP <85>); at 1 kg, 4.5: allocated."""
+    s, nurse, tech = session, user(session, "nurse"), user(session, "tech")
+    doctor = user(s, "doctor")
+    level = cohort_of(s, "72e6", 72_000_000, "fixed")
+    one, two = dins(s, DEMO_LOT)[:2]
+    tiny = enrol(s, nurse, "N-1", weight="0.8", cohort=level)
+    rx = clinical.prescribe(s, doctor, tiny, planned_on=site_today())
+    before = count(s, Allocation)
+    with pytest.raises(ValidationFailed) as refused:
+        clinical.allocate(s, tech, rx, [one])
+    assert "5.63 EU/kg of endotoxin, above the limit of 5 EU/kg" in refused.value.fields["units"]
+    assert count(s, Allocation) == before
+    small = enrol(s, nurse, "N-2", weight="1.0", cohort=level)
+    ok = clinical.prescribe(s, doctor, small, planned_on=site_today())
+    assert len(clinical.allocate(s, tech, ok, [two])) == 1

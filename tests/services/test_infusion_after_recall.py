@@ -31,7 +31,9 @@ def test_a_lot_recalled_after_the_go_scan_cannot_be_infused(demo_app) -> None:
     with cs.db(demo_app) as s:
         scan = s.get(type(scan), scan_id)
         with pytest.raises(Conflict, match="NO-GO: Lot CFM-2025-0001 has been RECALLED") as no:
-            infusions.record_infusion(s, user(s, "nurse"), scan, started_at=cs.now(), **cs.WITNESS)
+            infusions.record_infusion(
+                s, user(s, "nurse"), scan, started_at=cs.now(), **cs.WITNESS, **cs.GIVEN
+            )
         assert "scan" in no.value.fields
         s.rollback()
         assert s.query(Infusion).count() == 0

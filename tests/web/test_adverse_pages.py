@@ -25,7 +25,7 @@ def _event_id(app) -> int:
 
 
 def test_the_form_offers_every_term_with_its_soc_and_proposes_a_measured_grade(demo_app, client):
-    login(client, "nurse")
+    login(client, "doctor")
     page = text(client.get(PAGE))
     options = re.findall(r'<option value="([^"]+)" data-grades="([^"]+)"', page)
     assert len(options) >= 90
@@ -63,7 +63,7 @@ def test_the_form_offers_every_term_with_its_soc_and_proposes_a_measured_grade(d
 def test_an_event_is_followed_to_resolution_on_its_page(demo_app, client):
     cs.adverse_event(demo_app, cs.READY, grade=3, attribution="possible")  # serious
     event = _event_id(demo_app)
-    login(client, "nurse")
+    login(client, "doctor")
     path = f"{PAGE}/adverse-events/{event}"
     today = cs.today().isoformat()
     refused = post(
@@ -105,7 +105,7 @@ def test_overdue_reports_show_on_the_site_and_qa_home_pages(demo_app, client):
         from lotrack.services import adverse
         from tests.conftest import user
 
-        nurse = user(s, "nurse")
+        nurse = user(s, "doctor")
         long_ago = cs.today() - dt.timedelta(days=20)
         event = adverse.record_adverse_event(
             s,
@@ -120,18 +120,18 @@ def test_overdue_reports_show_on_the_site_and_qa_home_pages(demo_app, client):
         )
         s.commit()
         event_id = event.id
-    for who in ("nurse", "qa"):
+    for who in ("doctor", "qa"):
         login(client, who)
         home = text(client.get("/"))
         assert "Overdue adverse-event reports" in home and f"AE {event_id}" in home
         assert "expedited report to the regulator (SUSAR)" in home
         client.post("/logout", data={})
-    login(client, "nurse")
+    login(client, "doctor")
     assert f"AE {event_id}" in text(client.get("/adverse-events/overdue"))
 
 
 def test_the_dictionary_is_searched_by_term_and_soc(client):
-    login(client, "nurse")
+    login(client, "doctor")
     found = text(client.get("/ctcae?q=neutro&soc=Investigations"))
     assert "Neutrophil count decreased" in found and "Febrile neutropenia" not in found
     assert "&lt;1000 - 500/mm3" in client.get("/ctcae?q=neutro").get_data(as_text=True)
@@ -159,7 +159,7 @@ def test_the_reports_counts_link_to_their_events(demo_app, client):
 def test_enter_without_a_measurement_records_the_form_as_typed(demo_app, client):
     """Enter in a field presses the form's first button (Propose): with no measurement there is
     nothing to propose, so the event is recorded as typed, or refused naming the field."""
-    login(client, "nurse")
+    login(client, "doctor")
     today = cs.today().isoformat()
     form = {
         "term": "Nausea",

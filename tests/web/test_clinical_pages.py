@@ -78,7 +78,13 @@ def test_no_go_then_thaw_then_go_then_infusion_event_visit_and_report(demo_app, 
     patient_page = text(client.get(done.location))
     assert "Infusion recorded" in patient_page and "nurse2" in patient_page
     assert cs.scans(demo_app) == 2
+    # The whole bag: 72×10^6 cells, 1,028,571 cells/kg at 70 kg, nothing discarded.
+    assert "72,000,000" in patient_page and "1,028,571 cells/kg" in patient_page
+    assert "0.00 mL discarded" in patient_page
 
+    # The adverse event's attribution and the visit are the investigator's.
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/patients")})
+    login(client, "doctor")
     path = "/patients/SZ-GIMI/SUBJ-001/adverse-events"
     event = {"term": "Anaphylaxis", "onset_on": cs.today().isoformat()}
     event |= {"attribution": "definite", "outcome": "recovering", "description": "wheeze"}
@@ -91,13 +97,13 @@ def test_no_go_then_thaw_then_go_then_infusion_event_visit_and_report(demo_app, 
     shown = text(client.get(saved.location))
     due = (cs.today() + dt.timedelta(days=7)).isoformat()
     assert "Expedited report due " + due in shown and "hospitalization, life threatening" in shown
+    # Infused today: the one-month window (day 30 ± 7) has not opened, so no visit yet.
     visit = post(
         client,
         "/patients/SZ-GIMI/SUBJ-001/follow-up",
         {"visit_on": cs.today().isoformat(), "response": "improved"},
     )
-    assert visit.status_code == 302
-    assert "One-month visit recorded: improved" in text(client.get(visit.location))
+    assert visit.status_code == 422 and "day 30 ± 7 after the first infusion" in text(visit)
 
     report = text(client.get("/reports"))
     assert "Participants infused</dt><dd><strong>1</strong>" in report
@@ -141,10 +147,15 @@ def test_a_new_patient_shows_every_remaining_problem_until_eligible(demo_app, cl
             "weight_kg": "62.50",
             "indication": "acute_gvhd",
             "cohort": "1e6/kg",
+            "age_band": "2-11y",
+            "sex": "male",
         },
     )
     assert made.status_code == 302
     path = made.location
+    # The checklist and the prescription are the site investigator's.
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/patients")})
+    login(client, "doctor")
     page = text(client.get(path))
     assert "not to be dosed" in page and "informed consent not recorded" in page
     assert page.count("not assessed:") == 5
@@ -276,3 +287,34 @@ def test_qa_sees_a_safety_signal_when_related_severe_events_cluster_on_a_lot(
     assert f"Lot {cs.DEMO_LOT}: 2 participants with related grade ≥3 events." in page
     assert re.search(r'<tr class="flagged"><td>' + cs.DEMO_LOT, page)
     assert "Participants infused</dt><dd><strong>2</strong>" in page
+
+
+def test_a_dose_between_bags_is_drawn_shown_to_the_technician_and_the_nurse(
+    demo_app, client
+) -> None:
+    """65 kg × 1×10^6/kg from a 72×10^6 bag of 18 mL: the whole bag is +10.8 %, so 16.3 mL is
+    drawn (65.2×10^6 cells, 1,003,077 cells/kg) and 1.70 mL discarded."""
+    wristband = cs.enrol(demo_app, "SUBJ-065", weight="65.00")
+    din, check_char = cs.free_din(demo_app)
+    login(client, "tech")
+    page = text(client.get("/allocations"))
+    rx_id = re.search(r"/prescriptions/(\d+)/allocate", page).group(1)
+    done = post(client, f"/prescriptions/{rx_id}/allocate", {"units": din}, "/allocations")
+    shown = text(client.get(done.location))
+    assert "draw 16.3 mL, discard 1.70 mL" in shown
+    cs.ship(demo_app, din)
+    cs.thaw(demo_app, din)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/allocations")})
+    login(client, "nurse")
+    patient = text(client.get(f"/patients/{wristband}"))
+    assert "draw 16.3 mL of 18.00 mL" in patient and "1,003,077 cells/kg" in patient
+    go = post(
+        client,
+        "/bedside/check",
+        {"patient": wristband, "scan": f"{din}{check_char}", "method": "typed"},
+        "/bedside",
+    )
+    page = text(go)
+    assert "✓</span> GO" in page, page
+    assert "Draw 16.3 mL from this unit" in page and "discard the remaining 1.70 mL" in page
+    assert 'name="volume_ml" type="number" value="16.3"' in page

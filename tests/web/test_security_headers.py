@@ -188,6 +188,9 @@ REACHED = {
     },
     "md": {"report.reports", "lot.show_unit"},
     "admin": {"admin.users", "admin.new_user"},
+    "doctor": {"clinical.show_patient", "report.reports"},  # SZ-GIMI's investigator
+    "doctor-cip": {"report.reports"},  # the other sites' investigators: no demo patient yet
+    "doctor-ach": {"report.reports"},
 }
 
 
