@@ -26,7 +26,7 @@ bp = Blueprint(
     description="Adverse events after their first report: follow-ups, resolution, reports to the"
     " sponsor and the regulator, the reporting clock; and the CTCAE v4.03 dictionary.",
 )
-EVENT = "/adverse-events/<int:event_id>"
+EVENT = "/adverse-events/<int(min=1, max=2147483647):event_id>"  # an INTEGER key
 
 
 @bp.route(EVENT)

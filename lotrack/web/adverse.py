@@ -25,7 +25,7 @@ from lotrack.web.clinical import PATIENT, seriousness_list, seriousness_name
 from lotrack.web.forms import NO_FORM, FormState, form_values, submit
 from lotrack.web.guard import permission
 
-EVENT = PATIENT + "/adverse-events/<int:event_id>"
+EVENT = PATIENT + "/adverse-events/<int(min=1, max=2147483647):event_id>"  # an INTEGER key
 
 bp = Blueprint("adverse", __name__)
 bp.context_processor(
