@@ -84,6 +84,9 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "reports.read": frozenset(
         {Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}
     ),
+    # The sponsor export of the trial's records (services/sdtm.py): the sponsor's side (QA, the
+    # medical director) for every site; a site's investigator for the site's own subjects.
+    "export.sdtm": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.INVESTIGATOR}),
     "exceptional.request": frozenset({Role.QA}),
     "exceptional.sign": frozenset({Role.QA, Role.MEDICAL_DIRECTOR}),
     # The treating physician: clinical staff of the patient's site (the service checks the site).
