@@ -28,6 +28,7 @@ SITE_A_STAFF = frozenset({"site_a"})  # a nurse's writes on a site-A record
 SITE_A_DOCTOR = frozenset({"investigator_a"})  # the investigator's: checklist, dose, events, visit
 CLINICAL_READERS = frozenset({"qa", "admin", "site_a", "investigator_a", "site_b"})  # a site: own
 SITE_A_READERS = frozenset({"qa", "admin", "site_a", "investigator_a"})  # a site-A record
+SDTM_EXPORTERS = frozenset({"qa", "investigator_a"})  # and the medical director
 SHIPMENT_READERS = frozenset({"technician", "qa", "admin", "site_a", "investigator_a", "site_b"})
 SITE_A_SHIPMENT_READERS = SHIPMENT_READERS - {"site_b"}
 
@@ -303,6 +304,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("adverse.terms", "GET"): CLINICAL_READERS,
     ("report.reports", "GET"): CLINICAL_READERS,
     ("report.primary_csv", "GET"): CLINICAL_READERS,
+    # The sponsor export: the sponsor's side (QA; and the medical director) and a site's
+    # investigator (their site's subjects); not nurses, technicians or admins.
+    ("sdtm.export_page", "GET"): SDTM_EXPORTERS,
+    ("sdtm.download", "GET"): SDTM_EXPORTERS,
     ("bedside.scan_page", "GET"): CLINICAL,
     ("bedside.check", "POST"): CLINICAL,
     ("bedside.record_thaw", "POST"): CLINICAL,
@@ -422,6 +427,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_clinical.get_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("api_clinical.receive", "POST"): SITE_A_STAFF,
     ("api_clinical.primary_outcome", "GET"): CLINICAL_READERS,
+    ("api_sdtm.sdtm_zip", "GET"): SDTM_EXPORTERS,
     ("api_adverse.get_event", "GET"): SITE_A_READERS,
     ("api_adverse.add_follow_up", "POST"): SITE_A_DOCTOR,
     ("api_adverse.record_report", "POST"): SITE_A_STAFF | SITE_A_DOCTOR | QA,

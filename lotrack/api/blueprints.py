@@ -22,6 +22,7 @@ from lotrack.api import (
     production,
     release,
     result,
+    sdtm,
     specs,
     trace,
     trend,
@@ -48,4 +49,5 @@ ALL: list[Blueprint] = [
     adverse.bp,
     bedside.bp,
     trace.bp,
+    sdtm.bp,
 ]

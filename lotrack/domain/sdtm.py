@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lotrack.domain.text import N_
+
 SPEC_VERSION = "1"
 STUDYID = "NCT03123458"  # shared/reference/trial.md: the trial's registry id
 COUNTRY = "CHN"  # ISO 3166-1 alpha-3: every site is in China (shared/reference/trial.md)
@@ -70,7 +72,7 @@ DM = Dataset(
     "DM",
     "Demographics",
     "人口统计学",
-    "one record per consented subject",
+    N_("one record per consented subject"),
     (
         *KEYS,
         _c(
@@ -185,7 +187,7 @@ EX = Dataset(
     "EX",
     "Exposure",
     "暴露",
-    "one record per infusion (one container)",
+    N_("one record per infusion (one container)"),
     (
         *KEYS,
         _n("EXSEQ", "Sequence Number", "序号", "Derived", "the subject's infusions in time order"),
@@ -241,7 +243,7 @@ AE = Dataset(
     "AE",
     "Adverse Events",
     "不良事件",
-    "one record per adverse event, as its follow-ups leave it",
+    N_("one record per adverse event, as its follow-ups leave it"),
     (
         *KEYS,
         _n("AESEQ", "Sequence Number", "序号", "Derived", "the subject's events by onset"),
@@ -397,7 +399,7 @@ DS = Dataset(
     "DS",
     "Disposition",
     "受试者分布",
-    "one record per disposition event or protocol milestone",
+    N_("one record per disposition event or protocol milestone"),
     (
         *KEYS,
         _n("DSSEQ", "Sequence Number", "序号", "Derived", "the subject's events in time order"),
@@ -464,10 +466,10 @@ def _supp(parent: Dataset, evaluator: str, structure: str) -> Dataset:
     )
 
 
-SUPPDM = _supp(DM, "", "one record per subject and qualifier (AGEBAND, INDIC)")
-SUPPEX = _supp(EX, "", "one record per infusion and qualifier (EXVOL, EXCELLS, EXDISCRD)")
-SUPPAE = _supp(AE, "INVESTIGATOR", "one record per event and qualifier (AETOXGRL, AEEXPECT)")
-SUPPDS = _supp(DS, "INVESTIGATOR", "one record per one-month visit (RESPONSE)")
+SUPPDM = _supp(DM, "", N_("one record per subject and qualifier (AGEBAND, INDIC)"))
+SUPPEX = _supp(EX, "", N_("one record per infusion and qualifier (EXVOL, EXCELLS, EXDISCRD)"))
+SUPPAE = _supp(AE, "INVESTIGATOR", N_("one record per event and qualifier (AETOXGRL, AEEXPECT)"))
+SUPPDS = _supp(DS, "INVESTIGATOR", N_("one record per one-month visit (RESPONSE)"))
 
 DATASETS: tuple[Dataset, ...] = (DM, SUPPDM, EX, SUPPEX, AE, SUPPAE, DS, SUPPDS)
 

@@ -29,6 +29,7 @@ NAV = (
     ("clinical.allocations", _l("Allocate units"), "allocation.write"),
     ("bedside.scan_page", _l("Bedside"), "bedside.scan"),
     ("report.reports", _l("Reports"), "reports.read"),
+    ("sdtm.export_page", _l("Sponsor export"), "export.sdtm"),
     ("trace.back", _l("Trace"), "clinical.read"),
 )
 
@@ -68,6 +69,7 @@ def init_app(app: Flask) -> None:
         release,
         report,
         result,
+        sdtm,
         shipment,
         specs,
         trace,
@@ -101,6 +103,7 @@ def init_app(app: Flask) -> None:
         adverse.bp,
         shipment.bp,
         report.bp,
+        sdtm.bp,
         bedside.bp,
         trace.bp,
     ):
