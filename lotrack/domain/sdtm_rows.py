@@ -142,6 +142,9 @@ def build(
 ) -> Rows:
     """Every dataset's rows, sorted by subject and time; each row holds every column."""
     doses_of: dict[tuple[str, str], list[Dose]] = defaultdict(list)
+    visits_of: dict[tuple[str, str], list[Visit]] = defaultdict(list)
+    for v in visits:
+        visits_of[(v.site, v.subject)].append(v)
     for d in sorted(doses, key=lambda d: d.started):
         doses_of[(d.site, d.subject)].append(d)
     out: Rows = {d.name: [] for d in sdtm.DATASETS}
@@ -184,7 +187,7 @@ def build(
             if value:
                 out["SUPPDM"].append(_qualifier("DM", usub, "", "", qnam, value))
         _exposure(out, usub, key, given)
-        _disposition(out, usub, s, given, [v for v in visits if (v.site, v.subject) == key], died)
+        _disposition(out, usub, s, given, visits_of[key], died)
     _adverse(out, events, starts)
     return out
 
