@@ -76,9 +76,10 @@ def _csv(lots: list[str]) -> str:
 
 
 def _trail(s: Session, after: int) -> list[tuple]:
+    events = select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
     return [
         (e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_id, e.changes, e.prev_hash, e.hash)
-        for e in s.scalars(select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq))
+        for e in s.scalars(events)
     ]
 
 
@@ -108,9 +109,7 @@ def _import(app: Flask, batched: bool, monkeypatch: pytest.MonkeyPatch) -> tuple
         return _trail(s, head), results
 
 
-def test_a_batched_import_seals_the_same_audit_rows_as_row_by_row(
-    twin_apps, frozen, monkeypatch
-):
+def test_a_batched_import_seals_the_same_audit_rows_as_row_by_row(twin_apps, frozen, monkeypatch):
     one_by_one = _import(twin_apps[0], False, monkeypatch)
     batched = _import(twin_apps[1], True, monkeypatch)
     trail, results = batched
