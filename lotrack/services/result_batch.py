@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from lotrack.domain.decisions import DISTRIBUTED
@@ -79,6 +79,26 @@ def _facts(session: Session, lot_ids: list[int]) -> dict[int, _Facts]:
     return facts
 
 
+def _new_ids(session: Session, n: int) -> list[int]:
+    """The keys the database would give `n` new results inserted one by one, taken at once, so
+    the results go in as one executemany (an ORM insert that must read each key back goes row by
+    row on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('result', 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            )
+        )
+    # SQLite: the transaction holds the write lock from BEGIN IMMEDIATE (db.make_engine), and a
+    # table without AUTOINCREMENT gives the largest key + 1 to each new row.
+    first = (session.scalar(select(func.max(Result.id))) or 0) + 1
+    return list(range(first, first + n))
+
+
 def record_all(session: Session, actor: User, entries: list[Entry]) -> list[Result] | None:
     """Every entry recorded as `record_result` would, or None (nothing written) when one needs
     the row-by-row path."""
@@ -131,7 +151,8 @@ def record_all(session: Session, actor: User, entries: list[Entry]) -> list[Resu
     except DomainError:
         return None  # the row-by-row path refuses it, in its own words
     results = []
-    for e, version, spec_test, analyte, judgement in made:
+    ids = _new_ids(session, len(made))
+    for key, (e, version, spec_test, analyte, judgement) in zip(ids, made, strict=True):
         result = new_result(
             actor,
             version,
@@ -145,6 +166,7 @@ def record_all(session: Session, actor: User, entries: list[Entry]) -> list[Resu
             reagent_lot=e.reagent_lot,
             replaces=None,
         )
+        result.id = key
         result.lot = e.lot
         audit.created(session, actor, result)
         results.append(result)
