@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import DomainError, ValidationFailed
@@ -32,7 +33,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.text import N_, said
 from lotrack.models import Lot, Result, User
 from lotrack.services import audit
-from lotrack.services.common import in_turn, part
+from lotrack.services.common import in_turn, norm, part
 from lotrack.services.instrument_file import Table, describe, text_table
 from lotrack.services.lot import get_lot
 from lotrack.services.result import record_result
@@ -215,6 +216,13 @@ def import_results(
             or err.message
         )
 
+    if "lot" in columns:
+        # Every lot the file names, found in one query (a number not found is refused by
+        # get_lot in parse, in its own words).
+        named = {cell(row, "lot").upper() for _line, row in rows if len(row) <= len(header)}
+        wanted = select(Lot).where(Lot.lot_number.in_({norm(n) for n in named}))
+        found = {x.lot_number: x for x in session.scalars(wanted)}
+        lots.update({n: found[norm(n)] for n in named if norm(n) in found})
     for index, (line, row) in enumerate(rows):
         try:
             entries.append((index, parse(row)))
