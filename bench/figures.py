@@ -268,9 +268,8 @@ def raw_fetch_and_hash(engine: Engine) -> tuple[float, int]:
     """The floor: the rows verify reads (the same columns, `at` as stored text), fetched in
     sequence order through the driver's own cursor (server-side on PostgreSQL), each hashed with
     its predecessor's hash over its fields joined in one tight loop. Seconds and rows."""
-    sql = (
-        select(*chain.stored_columns(engine.dialect.name)).order_by(AuditEvent.seq).compile(engine)
-    )
+    query = select(*chain.stored_columns(engine.dialect.name)).order_by(AuditEvent.seq)
+    sql = query.compile(engine, compile_kwargs={"literal_binds": True})  # as audit_verify does
     raw = engine.raw_connection()
     try:
         start = time.perf_counter()
