@@ -1,5 +1,6 @@
 """Documents bench: how long a certificate of analysis takes to render, as a ratio to the floor
-(WeasyPrint rendering a bare one-page HTML table of the same rows, in the same run), and what
+(WeasyPrint rendering a bare one-page HTML table of the same rows, in the same run; beside it the
+certificate's own HTML rendered bare: no PDF/A, no attached data), and what
 printing a 50-unit lot's labels as one PDF saves over 50 one-label PDFs. Peak memory of one of each
 is measured apart (tracemalloc slows the code it watches). Writes bench/results-documents.json.
 
@@ -31,6 +32,8 @@ from sqlalchemy.orm import Session
 from lotrack import create_app
 from lotrack.db import make_engine, make_sessionmaker
 from lotrack.documents import codes, tokens
+from lotrack.documents.bilingual import DEFAULT_LANGUAGES, Captions
+from lotrack.documents.render import render_html
 from lotrack.migrate import upgrade
 from lotrack.models import Lot, User
 from lotrack.request_scope import db_session, printing
@@ -140,12 +143,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         qr = codes.qr_svg(settings.verify_url(token))
         coa_pdf = coa.render_coa(snapshot, qr)
         floor_html = bare_table(snapshot["tests"])
+        captions = Captions(tuple(snapshot.get("languages") or DEFAULT_LANGUAGES))
+        coa_html = render_html("documents/coa.html", coa=snapshot, qr=qr, t=captions)
 
         def render_coa() -> bytes:
             return coa.render_coa(snapshot, qr)
 
         def render_floor() -> bytes:
             return weasyprint.HTML(string=floor_html).write_pdf()
+
+        def render_coa_html_bare() -> bytes:  # the template's cost, apart from PDF/A and data
+            return weasyprint.HTML(string=coa_html).write_pdf()
 
         def issue() -> None:  # the whole service a QA reviewer waits for: snapshot, sign, render
             coa.issue_certificate(session, qa, lots.get_lot(session, DEMO_LOT), settings)
@@ -167,6 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results: dict[str, Any] = {
             "coa_render": timed(render_coa, args.runs),
             "floor_table_render": timed(render_floor, args.runs),
+            "coa_html_bare": timed(render_coa_html_bare, args.runs),
             "coa_issue_service": timed(issue, max(1, args.runs // 2)),
             "labels_one_pdf": timed(one_pdf, args.label_runs),
             "labels_one_pdf_each": timed(one_each, args.label_runs),
@@ -192,6 +201,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "timings": results,
         "ratios": {
             "coa_render_to_floor": round(median["coa_render"] / median["floor_table_render"], 2),
+            "coa_html_bare_to_floor": round(
+                median["coa_html_bare"] / median["floor_table_render"], 2
+            ),
+            "coa_render_to_coa_html_bare": round(median["coa_render"] / median["coa_html_bare"], 2),
             "coa_issue_to_floor": round(
                 median["coa_issue_service"] / median["floor_table_render"], 2
             ),

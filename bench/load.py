@@ -5,9 +5,11 @@
     .venv/bin/python bench/load.py mixed --seed trial   (what `make load` runs)
 
 `bedside` measures POST /api/v1/bedside/check and, with the same server, clients and duration,
-GET /healthz (the floor). `mixed` runs reads, result entry and bedside checks at once, then checks
-that every acknowledged write is in the database and the audit chain verifies; it exits non-zero on
-any 5xx, connection error or lost write. The database must hold bench/synth.py data.
+its floor: POST /api/bench/floor (bench/floor_wsgi.py: the same bearer-token authentication, one
+audited row written and committed); GET /healthz is reported beside it. `mixed` runs reads,
+result entry and bedside checks at once, then checks that every acknowledged write is in the
+database and the audit chain verifies; it exits non-zero on any 5xx, connection error or lost
+write. The database must hold bench/synth.py data.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ def gunicorn(url: str, workers: int = 3) -> Iterator[int]:
         [
             # This interpreter's gunicorn: `make load` works from any virtual environment.
             *(sys.executable, "-m", "gunicorn"),
-            "wsgi:app",
+            # lotrack's app plus the bench-only floor endpoint (bench/floor_wsgi.py).
+            *("--pythonpath", str(ROOT / "bench")),
+            "floor_wsgi:app",
             "-w",
             str(workers),
             "-b",
@@ -181,6 +185,8 @@ def drive(
 def req_kind(method: str, path: str) -> str:
     if path.endswith("/bedside/check"):
         return "bedside_check"
+    if path == "/api/bench/floor":
+        return "floor"
     if path.endswith("/results"):
         return "result_entry"
     return "healthz" if path == "/healthz" else "read"
@@ -264,15 +270,22 @@ def bedside_requests(fx: Fixture) -> Callable[[int], Request]:
 
 
 def measure_bedside(url: str, clients: int, seconds: float, workers: int = 3) -> dict[str, Any]:
-    """The bedside check and /healthz through one gunicorn, same clients and duration."""
+    """The bedside check, its floor (an authenticated request writing one audited row and
+    committing) and /healthz through one gunicorn, same clients and duration."""
     fx = prepare(url)
+
+    def write_one(_n: int) -> Request:
+        return ("POST", "/api/bench/floor", {}, fx.nurse_token)
+
     with gunicorn(url, workers) as port:
-        drive(port, clients, 2, lambda _n: ("GET", "/healthz", None, ""))  # warm every worker
-        floor = drive(port, clients, seconds, lambda _n: ("GET", "/healthz", None, ""))["healthz"]
+        drive(port, clients, 2, write_one)  # warm every worker (imports, pool, token cache)
+        healthz = drive(port, clients, seconds, lambda _n: ("GET", "/healthz", None, ""))
+        floor = drive(port, clients, seconds, write_one)["floor"]
         check = drive(port, clients, seconds, bedside_requests(fx))["bedside_check"]
     go = sum(1 for _p, body in check.written if body.get("go"))
     return {
-        "healthz": floor.summary(),
+        "floor": floor.summary(),
+        "healthz": healthz["healthz"].summary(),
         "bedside_check": check.summary() | {"go": go},
         "clients": clients,
         "seconds": seconds,

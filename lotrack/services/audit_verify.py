@@ -123,24 +123,38 @@ def canonical_stored(row: tuple[Any, ...]) -> str:
     return canonical(plain_row)
 
 
+def stored_columns(dialect: str) -> tuple[ColumnElement[Any], ...]:
+    """The columns verify reads: the canonical row's fields (`at` as stored text) and the hash."""
+    return (AuditEvent.seq, _stored_at(dialect), *_ROW_COLUMNS[2:])
+
+
 def _stored_rows(
-    session: Session, after: int = 0, limit: int | None = None, batch: int = 5000
+    session: Session, after: int = 0, limit: int | None = None, batch: int = 10_000
 ) -> Iterator[tuple[Any, ...]]:
-    """(canonical row fields..., hash) in sequence order after `after`, at most `limit` of them,
-    in keyset batches of plain tuples."""
+    """(canonical row fields..., hash) in sequence order after `after`, at most `limit` of them:
+    one query streamed through the driver's own cursor in the session's transaction (a
+    server-side cursor on PostgreSQL, so the chain never sits in memory whole)."""
     connection = session.connection()
-    columns = (AuditEvent.seq, _stored_at(connection.dialect.name), *_ROW_COLUMNS[2:])
-    last, left = after, limit
-    while left is None or left > 0:
-        size = batch if left is None else min(batch, left)
-        rows = connection.execute(
-            select(*columns).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(size)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
-        left = None if left is None else left - len(rows)
+    dialect = connection.dialect
+    query = select(*stored_columns(dialect.name)).where(AuditEvent.seq > after)
+    query = query.order_by(AuditEvent.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    # Only integers are bound (after, limit), so the statement is compiled with them inline and
+    # handed to the driver as it is.
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    driver = connection.connection.driver_connection
+    if dialect.name == "postgresql":
+        cursor = driver.cursor(name="lotrack_audit_verify")  # type: ignore[union-attr]
+        cursor.itersize = batch
+    else:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def verify_chain(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
-from lotrack.domain.specs import SpecTest, Verdict, judge
+from lotrack.domain.specs import Judgement, SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import CellBank, Investigation, Lot, Passage, Result, User
@@ -132,12 +132,47 @@ def _check_open(
     )
 
 
-def _analyte(spec_test: SpecTest, test: str) -> str:
+def analyte_of(spec_test: SpecTest, test: str) -> str:
     """What the entry measured: the alternative it names, or the test itself (a panel entry that
     names no alternative is left blank for `judge` to refuse)."""
     return next(
         (a for a in spec_test.analytes if a.casefold() == (test or "").strip().casefold()),
         spec_test.code if not spec_test.alternatives else "",
+    )
+
+
+def new_result(
+    actor: User,
+    version: object,
+    spec_test: SpecTest,
+    analyte: str,
+    judgement: Judgement,
+    *,
+    value: str,
+    performed_on: dt.date,
+    method: str,
+    instrument: str,
+    reagent_lot: str,
+    replaces: Result | None,
+) -> Result:
+    """The result row as entered and judged: one construction for a single entry and an import
+    (services/result_batch.py), so both write the same columns and the same audit event."""
+    return Result(
+        spec_version=version,
+        test_code=spec_test.code,
+        analyte=analyte,
+        value=value.strip(),
+        unit=spec_test.unit,
+        method=(method or "").strip() or spec_test.method,
+        instrument=(instrument or "").strip(),
+        reagent_lot=(reagent_lot or "").strip(),
+        performed_on=performed_on,
+        analyst_id=actor.id,
+        verdict=judgement.verdict.value,
+        rounded=judgement.rounded,
+        due_on=judgement.due_on,
+        note=judgement.note[:300],
+        replaces=replaces,
     )
 
 
@@ -170,7 +205,7 @@ def record_result(
     if too_long:
         raise ValidationFailed(N_("The result cannot be recorded."), too_long)
     version, spec_test = pinned_test(subject, test)
-    analyte = _analyte(spec_test, test)
+    analyte = analyte_of(spec_test, test)
     today = clock.today(session)
     check_date(session, subject, spec_test, analyte, performed_on, today=today, replaces=replaces)
     equipment.check_result(session, instrument, performed_on)
@@ -184,21 +219,17 @@ def record_result(
         recorded_on=today,
     )
     pending = _check_open(session, subject, spec_test, analyte, correcting=replaces is not None)
-    result = Result(
-        spec_version=version,
-        test_code=spec_test.code,
-        analyte=analyte,
-        value=value.strip(),
-        unit=spec_test.unit,
-        method=(method or "").strip() or spec_test.method,
-        instrument=(instrument or "").strip(),
-        reagent_lot=(reagent_lot or "").strip(),
+    result = new_result(
+        actor,
+        version,
+        spec_test,
+        analyte,
+        judgement,
+        value=value,
         performed_on=performed_on,
-        analyst_id=actor.id,
-        verdict=judgement.verdict.value,
-        rounded=judgement.rounded,
-        due_on=judgement.due_on,
-        note=judgement.note[:300],
+        method=method,
+        instrument=instrument,
+        reagent_lot=reagent_lot,
         replaces=replaces or pending,
     )
     if isinstance(subject, Lot):
@@ -350,7 +381,7 @@ def correct_result(
         session,
         subject,
         spec_test,
-        _analyte(spec_test, test or old.analyte),
+        analyte_of(spec_test, test or old.analyte),
         performed_on,
         today=clock.today(session),
         replaces=old,

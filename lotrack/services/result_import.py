@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lotrack.domain.errors import DomainError, ValidationFailed
@@ -32,10 +33,11 @@ from lotrack.domain.permissions import require
 from lotrack.domain.text import N_, said
 from lotrack.models import Lot, Result, User
 from lotrack.services import audit
-from lotrack.services.common import in_turn, part
+from lotrack.services.common import in_turn, norm, part
 from lotrack.services.instrument_file import Table, describe, text_table
 from lotrack.services.lot import get_lot
 from lotrack.services.result import record_result
+from lotrack.services.result_batch import Entry, record_all
 
 # Header name (any case, spaces as underscores, full-width forms folded) -> the column it means.
 # One table for every language an instrument writes its headers in.
@@ -164,64 +166,93 @@ def import_results(
         value = row[i].strip() if i is not None and i < len(row) else ""
         return value or defaults.get(key, "")
 
-    for line, row in rows:
-        try:
-            if len(row) > len(header):
-                raise ValidationFailed("more cells than columns", {"row": N_("too many cells")})
-            target = lot
-            if "lot" in columns and cell(row, "lot"):
-                number = cell(row, "lot").upper()
-                if lot is not None and number != lot.lot_number:
-                    raise ValidationFailed(
-                        "wrong lot",
-                        {
-                            "lot": said(
-                                "%(given)s is not lot %(lot)s", given=number, lot=lot.lot_number
-                            )
-                        },
-                    )
-                if number not in lots:
-                    lots[number] = get_lot(session, number)
-                target = lots[number]
-            if target is None:
-                raise ValidationFailed("no lot", {"lot": N_("required")})
-            percent = "percent" in columns and "value" not in columns
-            raw_date = cell(row, "performed_on")
-            try:
-                performed_on = dt.date.fromisoformat(raw_date)
-            except ValueError:
+    def parse(row: list[str]) -> Entry:
+        """The row's lot and fields, or the refusal of its shape, lot or date."""
+        if len(row) > len(header):
+            raise ValidationFailed("more cells than columns", {"row": N_("too many cells")})
+        target = lot
+        if "lot" in columns and cell(row, "lot"):
+            number = cell(row, "lot").upper()
+            if lot is not None and number != lot.lot_number:
                 raise ValidationFailed(
-                    "bad date",
-                    {
-                        "performed_on": said(
-                            "'%(value)s' is not a date (YYYY-MM-DD)", value=raw_date
-                        )
-                    },
-                ) from None
+                    "wrong lot",
+                    {"lot": said("%(given)s is not lot %(lot)s", given=number, lot=lot.lot_number)},
+                )
+            if number not in lots:
+                lots[number] = get_lot(session, number)
+            target = lots[number]
+        if target is None:
+            raise ValidationFailed("no lot", {"lot": N_("required")})
+        percent = "percent" in columns and "value" not in columns
+        raw_date = cell(row, "performed_on")
+        try:
+            performed_on = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            raise ValidationFailed(
+                "bad date",
+                {"performed_on": said("'%(value)s' is not a date (YYYY-MM-DD)", value=raw_date)},
+            ) from None
+        return Entry(
+            lot=target,
+            test=cell(row, "test"),
+            value=cell(row, "percent" if percent else "value"),
+            unit="%" if percent else cell(row, "unit"),
+            performed_on=performed_on,
+            method=cell(row, "method"),
+            instrument=cell(row, "instrument"),
+            reagent_lot=cell(row, "reagent_lot"),
+            material_lots=cell(row, "material_lots").replace("|", " ").split(),
+        )
+
+    entries: list[tuple[int, Entry]] = []  # (row index, parsed row)
+    refused: dict[int, tuple[str, str]] = {}  # row index -> (line, reason), in file order
+
+    def reason_of(err: DomainError) -> str:
+        return (
+            in_turn(
+                said("%(field)s: %(reason)s", field=k, reason=part(v))
+                for k, v in err.fields.items()
+            )
+            or err.message
+        )
+
+    if "lot" in columns:
+        # Every lot the file names, found in one query (a number not found is refused by
+        # get_lot in parse, in its own words).
+        named = {cell(row, "lot").upper() for _line, row in rows if len(row) <= len(header)}
+        wanted = select(Lot).where(Lot.lot_number.in_({norm(n) for n in named}))
+        found = {x.lot_number: x for x in session.scalars(wanted)}
+        lots.update({n: found[norm(n)] for n in named if norm(n) in found})
+    for index, (line, row) in enumerate(rows):
+        try:
+            entries.append((index, parse(row)))
+        except DomainError as err:
+            refused[index] = (f"line {line}", reason_of(err))
+    # Every row a plain new reading: judged against facts loaded once and written at once.
+    # Otherwise (or with a bad row) row by row, each refused or recorded in file order.
+    batch = None if refused else record_all(session, actor, [e for _i, e in entries])
+    for index, e in entries if batch is None else ():
+        try:
             done.append(
                 record_result(
                     session,
                     actor,
-                    target,
-                    test=cell(row, "test"),
-                    value=cell(row, "percent" if percent else "value"),
-                    unit="%" if percent else cell(row, "unit"),
-                    performed_on=performed_on,
-                    method=cell(row, "method"),
-                    instrument=cell(row, "instrument"),
-                    reagent_lot=cell(row, "reagent_lot"),
-                    material_lots=cell(row, "material_lots").replace("|", " ").split(),
+                    e.lot,
+                    test=e.test,
+                    value=e.value,
+                    unit=e.unit,
+                    performed_on=e.performed_on,
+                    method=e.method,
+                    instrument=e.instrument,
+                    reagent_lot=e.reagent_lot,
+                    material_lots=e.material_lots,
                 )
             )
         except DomainError as err:
-            reason = (
-                in_turn(
-                    said("%(field)s: %(reason)s", field=k, reason=part(v))
-                    for k, v in err.fields.items()
-                )
-                or err.message
-            )
-            bad[f"line {line}"] = reason
+            refused[index] = (f"line {rows[index][0]}", reason_of(err))
+    for index in sorted(refused):
+        bad[refused[index][0]] = refused[index][1]
+    done = batch if batch is not None else done
     if bad:
         shown = dict(list(bad.items())[:MAX_REPORTED])
         more = len(bad) - len(shown)
