@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from lotrack.api import schemas as out
 from lotrack.api.common import READ, Blueprint, permission
+from lotrack.domain.retained import amount
 from lotrack.models import RetainedSample, RetainedSampleWithdrawal
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.paging import PageArgs
@@ -31,7 +32,7 @@ def _name(value: Any, attribute: str) -> str | None:
 
 class RetainedSampleWithdrawalOut(Schema):
     id = fields.Integer()
-    quantity = fields.Decimal(as_string=True)
+    quantity = fields.Function(lambda w: amount(w.quantity), metadata={"type": "string"})
     reason = fields.String(metadata={"description": "retest, investigation or other"})
     result = fields.Integer(
         attribute="result_id",
@@ -60,9 +61,11 @@ class RetainedSampleOut(Schema):
     )
     sample_type = fields.String()
     container = fields.String()
-    quantity = fields.Decimal(as_string=True, metadata={"description": "as laid down"})
+    quantity = fields.Function(
+        lambda s: amount(s.quantity), metadata={"type": "string", "description": "as laid down"}
+    )
     remaining = fields.Function(
-        lambda s: str(retained.left(s)),
+        lambda s: amount(retained.left(s)),
         metadata={"type": "string", "description": "laid down less every withdrawal"},
     )
     unit = fields.String()

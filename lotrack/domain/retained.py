@@ -77,6 +77,11 @@ def within_retention(until: dt.date | None, today: dt.date) -> bool:
     return until is None or today <= until
 
 
+def amount(quantity: Decimal) -> str:
+    """A quantity as people write it: 3, 1.5, 10 (never 3.000 or 1E+1)."""
+    return format(quantity.normalize(), "f")
+
+
 def remaining(laid_down: Decimal, withdrawn: Iterable[Decimal]) -> Decimal:
     """What is left of a sample: laid down less every withdrawal."""
     return laid_down - sum(withdrawn, Decimal(0))
@@ -112,7 +117,7 @@ def withdrawal_refusal(
     elif q > sample.remaining:
         fields["quantity"] = said(
             "more than the %(remaining)s %(unit)s left of sample %(sample)s",
-            remaining=sample.remaining.normalize(),
+            remaining=amount(sample.remaining),
             unit=Said(str(sample.unit)),
             sample=sample.number,
         )

@@ -17,6 +17,7 @@ from lotrack.domain.retained import (
     SampleContainer,
     SampleType,
     WithdrawalReason,
+    amount,
 )
 from lotrack.models import CellBank, Lot, RetainedSample
 from lotrack.request_scope import actor, db_session, setting
@@ -27,6 +28,8 @@ from lotrack.web.guard import permission
 
 bp = Blueprint("retained", __name__)
 bp.context_processor(lambda: {"may": may})
+# The lot and bank pages show quantities too: the filter is the application's.
+bp.add_app_template_filter(amount, "amount")
 READ = "manufacturing.read"
 
 
