@@ -119,6 +119,10 @@ DEFAULTS: dict[str, Any] = {
     "VISIT_WINDOW_DAYS": 7,
     # The trial's target recruitment (NCT03123458: 100), against which enrolment is reported.
     "ENROLMENT_TARGET": 100,
+    # How long a lot's retained samples are kept after the lot's expiry date, in months: at least
+    # one year (EU GMP Annex 19 §3.1; China GMP (2010) art. 225). Each sample keeps the date it
+    # gave when laid down; a cell bank's samples are kept as long as the bank (domain/retained.py).
+    "RETENTION_MONTHS_AFTER_EXPIRY": 12,
 }
 
 INT_KEYS = {
@@ -139,6 +143,7 @@ INT_KEYS = {
     "VISIT_DAY",
     "VISIT_WINDOW_DAYS",
     "ENROLMENT_TARGET",
+    "RETENTION_MONTHS_AFTER_EXPIRY",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 

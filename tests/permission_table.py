@@ -72,6 +72,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("material-lots", "number"): "MAT-2025-001",
     ("instruments", "code"): "FCM-01",
     ("material-uses", "use_id"): "1",
+    ("retained-samples", "number"): "{retained}",
 }
 
 # Query strings of GETs (a trace needs a starting point).
@@ -268,6 +269,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_equipment.Instruments", "POST"): TECHNICIAN,
     ("api_equipment.get_instrument", "GET"): MANUFACTURING,
     ("api_equipment.record_event", "POST"): TECHNICIAN,
+    # ---- retained samples: laid down at the bench, withdrawn by the technician or QA ----------
+    ("retained.list_samples", "GET"): MANUFACTURING,
+    ("retained.lay_down", "GET"): TECHNICIAN,
+    ("retained.lay_down", "POST"): TECHNICIAN,
+    ("retained.show_sample", "GET"): MANUFACTURING,
+    ("retained.withdraw", "POST"): TECH_QA,
+    ("api_retained.RetainedSamples", "GET"): MANUFACTURING,
+    ("api_retained.RetainedSamples", "POST"): TECHNICIAN,
+    ("api_retained.get_sample", "GET"): MANUFACTURING,
+    ("api_retained.withdraw", "POST"): TECH_QA,
     ("documents.lot_documents", "GET"): MANUFACTURING,
     ("documents.coa_pdf", "GET"): MANUFACTURING,
     ("documents.issue_coa", "POST"): QA,

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from lotrack.services import (
     exceptional,
     raw_data,
     result,
+    retained,
     unit_labels,
 )
 from lotrack.services import lot as lots
@@ -115,6 +117,11 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             raw_file=raw_data.RawFile("cd73.csv", b"CD73,99.1\n"),
         )
         dev = deviation.open_deviation(s, tech, description="matrix: freezer alarm", lot=fourth)
+        kept = retained.lay_down(
+            s, tech, lot=fourth, sample_type="cells", container="cryovial", quantity=Decimal(3),
+            unit="vial", freezer="LN2-RET", rack="R1", box="B1", position="A1",
+            laid_down_on=fourth.harvested_on,
+        )  # fmt: skip
         held = containment.contain(
             s,
             qa,
@@ -178,6 +185,7 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             "exceptional": er.number,
             "grant": str(invited.grant.id if invited.grant else ""),
             "enrol_code": invited.code,
+            "retained": kept.number,
         }
         s.commit()
     with cs.db(app) as s:

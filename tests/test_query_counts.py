@@ -36,6 +36,7 @@ from lotrack.services import (
     production,
     release,
     result,
+    retained,
     shipment,
 )
 from lotrack.services import adverse_lifecycle as lifecycle
@@ -235,6 +236,16 @@ def grow(app: Flask, i: int) -> None:
             s, tech, instrument, kind="calibration", performed_on=dt.date(2025, 1, 6),
             due_on=dt.date(2026, 1, 6), passed=True,
         )  # fmt: skip
+        # Retained samples of the measured lot and bank each round, each with a withdrawal: the
+        # list, the lot's and the bank's pages grow by a sample each.
+        subjects = ({"lot": lots.get_lot(s, TARGET_LOT)}, {"bank": cellbank.get_bank(s, "MCB-001")})
+        for subject in subjects:
+            kept = retained.lay_down(
+                s, tech, **subject, sample_type="cells", container="cryovial",
+                quantity=Decimal(4), unit="vial", freezer=f"LN2-G{i}", rack="R", box="B",
+                position="1", laid_down_on=dt.date(2025, 12, 1),
+            )  # fmt: skip
+            retained.withdraw(s, qa, kept, quantity=Decimal(1), reason="other", note=f"round {i}")
         run = production.start_run(
             s,
             tech,

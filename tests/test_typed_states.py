@@ -97,6 +97,18 @@ ROWS = {
         "INSERT INTO follow_up (patient_id, visit_on, response, notes, recorded_by_id,"
         f" recorded_at) VALUES ({PATIENT}, CURRENT_DATE, 'stable', '', {USER}, CURRENT_TIMESTAMP)"
     ),
+    "retained_sample": (
+        "INSERT INTO retained_sample (number, lot_id, sample_type, container, quantity, unit,"
+        " freezer, rack, box, position, laid_down_on, note, laid_down_by_id, recorded_at)"
+        f" VALUES ('RS-T-001', {LOT}, 'cells', 'cryovial', 4, 'vial', 'LN2-R', 'A', '1', '1',"
+        f" CURRENT_DATE, '', {USER}, CURRENT_TIMESTAMP)"
+    ),
+    "retained_sample_withdrawal": (
+        "INSERT INTO retained_sample_withdrawal (sample_id, quantity, reason, note,"
+        " withdrawn_on, withdrawn_by_id, recorded_at) VALUES ((SELECT min(id) FROM"
+        f" retained_sample), 1, 'other', 'typed states', CURRENT_DATE, {USER},"
+        " CURRENT_TIMESTAMP)"
+    ),
 }
 
 
@@ -138,6 +150,8 @@ def test_every_state_and_kind_column_is_typed():
         "role_grant.role", "role_grant.previous_role", "role_grant.state",
         "material.category", "material_lot.state", "equipment_event.kind",
         "dose_cohort.dose_basis", "prescription.dose_basis", "patient.age_band", "patient.sex",
+        "retained_sample.sample_type", "retained_sample.container", "retained_sample.unit",
+        "retained_sample_withdrawal.reason",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

@@ -41,6 +41,10 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "materials.write": frozenset({Role.TECHNICIAN}),
     "materials.inspect": frozenset({Role.QA}),
     "equipment.write": frozenset({Role.TECHNICIAN}),
+    # Laying down a lot's or bank's retained samples is bench work; a sample is withdrawn by the
+    # technician who retests it or by QA for an investigation.
+    "retained.write": frozenset({Role.TECHNICIAN}),
+    "retained.withdraw": frozenset({Role.TECHNICIAN, Role.QA}),
     "donor.determine": frozenset({Role.QA}),
     "specs.approve": frozenset({Role.QA}),
     "results.write": frozenset({Role.TECHNICIAN}),

@@ -123,5 +123,14 @@ WORDS = frozenset(
         N_("female"),
         N_("male"),
         N_("not recorded"),
+        # retained samples (domain/retained.py); "bag" and "vial" are above
+        N_("cells"),
+        N_("supernatant"),
+        N_("pellet"),
+        N_("cryovial"),
+        N_("tube"),
+        N_("retest"),
+        N_("investigation"),
+        N_("other"),
     )
 )

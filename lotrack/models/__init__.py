@@ -26,6 +26,7 @@ from lotrack.models.prescription import Allocation, DoseCohort, Prescription
 from lotrack.models.production import Passage, ProductionRun
 from lotrack.models.record_signature import RecordSignature
 from lotrack.models.result import Result
+from lotrack.models.retained import RetainedSample, RetainedSampleWithdrawal
 from lotrack.models.shipment import Shipment, ShipmentUnit
 from lotrack.models.signature import Signature
 from lotrack.models.spec import SpecVersion
@@ -75,6 +76,8 @@ __all__ = [
     "ProductionRun",
     "RecordSignature",
     "Result",
+    "RetainedSample",
+    "RetainedSampleWithdrawal",
     "RoleGrant",
     "Shipment",
     "ShipmentUnit",

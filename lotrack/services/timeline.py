@@ -24,6 +24,8 @@ from lotrack.models import (
     Lot,
     Notification,
     Result,
+    RetainedSample,
+    RetainedSampleWithdrawal,
     Signature,
     Unit,
 )
@@ -72,6 +74,8 @@ def _dossier(session: Session, lot: Lot) -> Any:
         ),
     }
     keys["containment_lot"] = [f"{c}:{lot.id}" for c in keys["containment"]]
+    for kind, named in _retained_names(session, lot).items():
+        keys[kind] = list(named)
     # Who was told of the lot's exceptional release or of a hold/recall that reached it.
     keys["notification"] = _ids(
         session,
@@ -90,6 +94,29 @@ def _dossier(session: Session, lot: Lot) -> Any:
     )
 
 
+def _retained_names(session: Session, lot: Lot) -> dict[str, dict[str, str]]:
+    """The lot's retained samples and their withdrawals, by audit kind and id, each with the name
+    the timeline shows (1 query)."""
+    withdrawal = RetainedSampleWithdrawal
+    rows = session.execute(
+        select(RetainedSample.id, RetainedSample.number, withdrawal.id)
+        .outerjoin(withdrawal, withdrawal.sample_id == RetainedSample.id)
+        .where(RetainedSample.lot_id == lot.id)
+    )
+    names: dict[str, dict[str, str]] = {"retained_sample": {}, "retained_sample_withdrawal": {}}
+    for sample_id, number, withdrawal_id in rows:
+        names["retained_sample"][str(sample_id)] = f"retained sample {number}"
+        if withdrawal_id is not None:
+            names["retained_sample_withdrawal"][str(withdrawal_id)] = (
+                f"withdrawal {withdrawal_id} from retained sample {number}"
+            )
+    return names
+
+
+def _record(kind: str, key: str, names: dict[str, dict[str, str]]) -> str:
+    return names.get(kind, {}).get(key) or f"{kind} {key}"
+
+
 def timeline_size(session: Session, lot: Lot) -> int:
     """How many events the lot's timeline holds (counted, not loaded)."""
     return session.scalar(select(func.count(AuditEvent.seq)).where(_dossier(session, lot))) or 0
@@ -101,13 +128,14 @@ def lot_timeline(session: Session, lot: Lot, part: Part | None = None) -> list[E
     if part is not None:
         query = query.offset(part.start).limit(part.stop - part.start)
     events = session.scalars(query)
+    names = _retained_names(session, lot)
     return [
         Entry(
             seq=e.seq,
             at=e.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             actor=e.actor,
             action=e.action,
-            record=f"{e.entity_type} {e.entity_id}",
+            record=_record(e.entity_type, e.entity_id, names),
             changes=_changes(e.changes),
             reason=e.reason,
             moment=e.at,

@@ -23,6 +23,7 @@ from lotrack.services import cellbank as banks
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
 from lotrack.web.result import record_and_announce, replaced_by, spec_options
+from lotrack.web.retained import section as retained_section
 
 bp = Blueprint("cellbank", __name__)
 bp.context_processor(lambda: {"may": may})
@@ -59,6 +60,7 @@ def _page(bank: CellBank, form: FormState = NO_FORM) -> str:
         signatures=record_signature.signatures_of(session, bank),
         form=form,
         history=audit.history(session, "cell_bank", str(bank.id)),
+        **retained_section(bank=bank),
     )
 
 

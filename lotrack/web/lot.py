@@ -25,6 +25,7 @@ from lotrack.services.result import OPEN_LOT_STATES
 from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
 from lotrack.web.guard import permission
 from lotrack.web.result import record_and_announce, replaced_by, require_file, spec_options
+from lotrack.web.retained import section as retained_section
 
 bp = Blueprint("lot", __name__)
 bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
@@ -61,6 +62,7 @@ def _page(lot: Lot, form: FormState = NO_FORM) -> str:
         form=form,
         history=audit.history(session, "lot", str(lot.id)),
         places=shipments.whereabouts(session, lot.units),
+        **retained_section(lot=lot),
     )
 
 
