@@ -70,6 +70,7 @@ MEASURED = {
     "/lots/<lot_number>/timeline": "/lots/{lot}/timeline",
     "/lots/<lot_number>/timeline.csv": "/lots/{lot}/timeline.csv",
     "/lots/<lot_number>/documents": "/lots/{lot}/documents",
+    "/lots/<lot_number>/results/grid": "/lots/{lot}/results/grid",
     "/lineage/lot/<lot_number>": "/lineage/lot/{lot}",
     "/lineage/bank/<code>": "/lineage/bank/MCB-001",
     "/banks/<code>": "/banks/MCB-001",

@@ -7,11 +7,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from lotrack.domain.states import Conclusion, Qualification
+from lotrack.domain.text import N_
 from lotrack.schemas.base import (
+    REQUIRED,
     InputSchema,
     OneOf,
     Range,
     date_field,
+    int_field,
     material_lots_field,
     text_field,
 )
@@ -51,6 +54,58 @@ class ImportDefaultsIn(InputSchema):
     instrument = text_field(max=120, required=False, load_default="")
     method = text_field(max=200, required=False, load_default="")
     reagent_lot = text_field(max=60, required=False, load_default="")
+
+
+class ReadingIn(InputSchema):
+    """The final reading of a pending (incubating) result and the day it was read."""
+
+    list_fields = ("material_lots",)
+    value = text_field(max=60)
+    read_on = date_field(
+        "the day the reading was made: on or after the pending result's due date (inoculation +"
+        " incubation days) and not in the future by the facility's calendar"
+    )
+    method = text_field(max=200, required=False, load_default="")
+    instrument = text_field(max=120, required=False, load_default="")
+    reagent_lot = text_field(max=60, required=False, load_default="")
+    material_lots = material_lots_field()
+
+
+class VerifySelectedIn(InputSchema):
+    """The results of one lot to verify in one confirmation."""
+
+    results = fields.List(
+        int_field(),
+        required=True,
+        error_messages=REQUIRED,
+        metadata={"description": "ids of the lot's results; every one is verified or none"},
+    )
+
+
+class GridRowIn(InputSchema):
+    """One entry of a batch: as `ResultIn`, the date optional when the batch gives one."""
+
+    test = text_field(max=40)
+    value = text_field(max=60)
+    unit = text_field(max=20, required=False, load_default="")
+    performed_on = fields.Date(
+        required=False, load_default=None, error_messages={"invalid": N_("a date: YYYY-MM-DD")}
+    )
+    instrument = text_field(max=120, required=False, load_default="")
+
+
+class GridIn(InputSchema):
+    """A lot's results entered at once: every entry recorded, or none."""
+
+    list_fields = ("material_lots",)
+    rows = fields.List(fields.Nested(GridRowIn), required=True, error_messages=REQUIRED)
+    performed_on = fields.Date(
+        required=False, load_default=None, error_messages={"invalid": N_("a date: YYYY-MM-DD")}
+    )
+    method = text_field(max=200, required=False, load_default="")
+    instrument = text_field(max=120, required=False, load_default="")
+    reagent_lot = text_field(max=60, required=False, load_default="")
+    material_lots = material_lots_field()
 
 
 class FindingsIn(InputSchema):

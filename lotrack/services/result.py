@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lotrack.db import utcnow
-from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lotrack.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from lotrack.domain.permissions import require
 from lotrack.domain.specs import Judgement, SpecTest, Verdict, judge
 from lotrack.domain.states import InvestigationStatus, LotState
@@ -191,6 +191,7 @@ def record_result(
     raw_file: RawFile | None = None,
     replaces: Result | None = None,
     material_lots: list[str] | None = None,
+    read_on: dt.date | None = None,
 ) -> Result:
     """Record one result as entered and judge it; a failing lot result opens an investigation.
     A registered instrument must have been in calibration on the test date, and the material
@@ -216,7 +217,9 @@ def record_result(
         unit=unit,
         analyte=analyte,
         performed_on=performed_on,
-        recorded_on=today,
+        # An incubated test's final reading is judged on the day it was read (on or after its
+        # due date; services/result_reading.py), else on the day it is recorded.
+        recorded_on=read_on or today,
     )
     pending = _check_open(session, subject, spec_test, analyte, correcting=replaces is not None)
     result = new_result(
@@ -232,6 +235,8 @@ def record_result(
         reagent_lot=reagent_lot,
         replaces=replaces or pending,
     )
+    if read_on and not result.note:
+        result.note = f"read on {read_on}"
     if isinstance(subject, Lot):
         result.lot = subject
     elif isinstance(subject, CellBank):
@@ -261,18 +266,18 @@ def record_result(
     return result
 
 
-def verify_result(session: Session, actor: User, result: Result) -> Result:
-    """The second person's check: not the analyst, once, and only of a final, valid result."""
-    require(actor.role, "results.verify")
+def verify_refusal(actor: User, result: Result) -> DomainError | None:
+    """Why `actor` may not verify `result` (the four-eyes rule and the result's state), or None;
+    the one rule a single verification and a lot's bulk verification both apply."""
     if result.analyst_id == actor.id:
-        raise Forbidden(
+        return Forbidden(
             N_("You entered this result; a second person must verify it."),
             {"verifier": N_("must not be the analyst")},
         )
     if result.invalidated_at is not None:
-        raise Conflict(N_("This result was invalidated; there is nothing to verify."))
+        return Conflict(N_("This result was invalidated; there is nothing to verify."))
     if result.verified_at is not None:
-        raise Conflict(
+        return Conflict(
             said(
                 "Result %(id)s was verified already by %(name)s.",
                 id=result.id,
@@ -281,10 +286,19 @@ def verify_result(session: Session, actor: User, result: Result) -> Result:
             {"result": N_("verified already")},
         )
     if result.verdict == Verdict.PENDING:
-        raise Conflict(
+        return Conflict(
             N_("A pending result is not verified; verify the final reading."),
             {"result": Said("pending")},  # a coded word, translated
         )
+    return None
+
+
+def verify_result(session: Session, actor: User, result: Result) -> Result:
+    """The second person's check: not the analyst, once, and only of a final, valid result."""
+    require(actor.role, "results.verify")
+    refusal = verify_refusal(actor, result)
+    if refusal is not None:
+        raise refusal
     audit.changed(
         session,
         actor,

@@ -12,7 +12,8 @@ Accepted columns (header names, any case, English or Chinese, see `ALIASES`): `l
 import is for one lot), `test` or `marker`, `value`, `result` or `percent` (percent implies the
 unit %), `unit`, `performed_on` or `date` (ISO dates), `instrument`, `method`, `reagent_lot`,
 `material_lots` (registered material lot numbers, separated by spaces or "|"). Comma, semicolon
-or tab separated.
+or tab separated. The template's guide columns `test_name` and `criterion` are read and not
+recorded; in a file that has them (a filled-in template) a row without a value is skipped.
 
 Each row is recorded through `result.record_result`, in file order, so every rule of a single entry
 holds for every row, the test-date rule (`domain/result_dates.py`) included: a row dated in the
@@ -58,6 +59,9 @@ ALIASES = {
     "method": "method",
     "reagent_lot": "reagent_lot",
     "material_lots": "material_lots",
+    # The import template's guide (services/import_template.py): read, never recorded.
+    "test_name": "test_name",
+    "criterion": "criterion",
     # Chinese (简体), as Chinese-language instrument software and LIMS exports label them
     "批号": "lot",
     "批次": "lot",
@@ -88,6 +92,8 @@ ALIASES = {
     "检验方法": "method",
     "试剂批号": "reagent_lot",
     "物料批号": "material_lots",
+    "检测名称": "test_name",
+    "标准": "criterion",
 }
 MAX_REPORTED = 200
 
@@ -165,6 +171,11 @@ def import_results(
         i = columns.get(key)
         value = row[i].strip() if i is not None and i < len(row) else ""
         return value or defaults.get(key, "")
+
+    # A filled-in template lists every test; the rows left without a value were not done.
+    if "criterion" in columns:
+        value_column = "percent" if "value" not in columns else "value"
+        rows = [(line, row) for line, row in rows if cell(row, value_column)]
 
     def parse(row: list[str]) -> Entry:
         """The row's lot and fields, or the refusal of its shape, lot or date."""
@@ -265,6 +276,11 @@ def import_results(
                 rows=len(rows),
             ),
             shown,
+        )
+    if not done:
+        raise ValidationFailed(
+            N_("The template was not imported: no row has a value; nothing was written."),
+            {"file": N_("no value entered")},
         )
     per_lot: dict[int, list[Result]] = {}
     for r in done:

@@ -2,8 +2,10 @@
 
 CFM-2025-0001 meets its specification (one result corrected with a reason along the way) and
 is released under QA's signature;
-CFM-2025-0002 waits for its sterility reading and a verification; CFM-2025-0003 (on WCB-001-B)
-failed viability and has an open OOS investigation, which also blocks its sibling CFM-2025-0004;
+CFM-2025-0002 waits for its sterility reading, due on the day the demo is loaded, and a
+verification (a user finishes its story: reading, verification, QA release);
+CFM-2025-0003 (on WCB-001-B) failed viability and has an open OOS investigation, which also
+blocks its sibling CFM-2025-0004;
 CFM-2025-0004 comes from a run past its passage limit and has most results still missing.
 """
 
@@ -14,13 +16,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lotrack.db import utcnow
 from lotrack.domain.decisions import Action
 from lotrack.domain.record_signatures import RecordMeaning
 from lotrack.domain.specs import Verdict
 from lotrack.domain.states import Qualification
 from lotrack.models import CellBank, Lot, ProductionRun, User
-from lotrack.services import qualification, release, result, seed_materials, specs
+from lotrack.services import clock, qualification, release, result, seed_materials, specs
 
 # Typical passing values (analyte, value, unit); limits and sources are in specs/*.toml.
 RELEASE_VALUES = (
@@ -116,7 +117,13 @@ def seed_results(
     second = lots["CFM-2025-0002"]
     codes = [c for c in all_codes if c not in ("STERILITY", "CELLS")]
     _record_all(session, tech, verifier, second, second.harvested_on, values, codes)
-    incubating_since = utcnow().date() - dt.timedelta(days=3)
+    # Inoculated a full incubation before the facility's today, so that a user finishes the
+    # lot's story today from the pages: the reading is due today, then a second person
+    # verifies it with CELLS, and QA releases.
+    assert second.spec_version is not None
+    sterility = specs.content_of(second.spec_version).test("STERILITY")
+    assert sterility is not None and sterility.incubation_days is not None
+    incubating_since = clock.today(session) - dt.timedelta(days=sterility.incubation_days)
     _record_all(
         session, tech, None, second, incubating_since, {"STERILITY": "pending"}, ["STERILITY"]
     )

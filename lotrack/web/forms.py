@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
@@ -39,9 +40,28 @@ class FormState:
 NO_FORM = FormState()
 
 
+# Fields every form may carry that no schema knows: the CSRF token, and where to return to.
+ROUND_TRIP_FIELDS = frozenset({"csrf_token", "next"})
+
+
 def form_values() -> dict[str, str]:
-    """The submitted form without the CSRF token (which the schemas do not know)."""
-    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+    """The submitted form without the CSRF token and `next` (which the schemas do not know)."""
+    return {k: v for k, v in request.form.items() if k not in ROUND_TRIP_FIELDS}
+
+
+def back_to(default: str) -> str:
+    """Where the user was: the form's `next` when it is a path of this site (never another host,
+    never a scheme, no backslash or control character), else `default`."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return default
 
 
 def shown(values: dict[str, str]) -> dict[str, str]:

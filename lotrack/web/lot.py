@@ -18,13 +18,27 @@ from lotrack.models import Lot
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas.manufacturing import FillIn, LotIn
 from lotrack.schemas.quality import ImportDefaultsIn, ResultIn
-from lotrack.services import audit, evaluation, instrument_file, investigation, result_import
+from lotrack.services import (
+    audit,
+    evaluation,
+    instrument_file,
+    investigation,
+    result_bulk,
+    result_import,
+)
 from lotrack.services import lot as lots
+from lotrack.services import result as results
 from lotrack.services import shipment as shipments
 from lotrack.services.result import OPEN_LOT_STATES
-from lotrack.web.forms import NO_FORM, FormState, handle_form, submit
+from lotrack.web.forms import NO_FORM, FormState, back_to, handle_form, submit
 from lotrack.web.guard import permission
-from lotrack.web.result import record_and_announce, replaced_by, require_file, spec_options
+from lotrack.web.result import (
+    record_and_announce,
+    replaced_by,
+    require_file,
+    result_ids,
+    spec_options,
+)
 from lotrack.web.retained import section as retained_section
 
 bp = Blueprint("lot", __name__)
@@ -51,6 +65,13 @@ def _page(lot: Lot, form: FormState = NO_FORM) -> str:
     """The lot page: record, evaluation, results and, on a refusal, the form's reasons."""
     session = db_session()
     ev = evaluation.evaluate_lot(session, lot)
+    me = actor()
+    # What this user may verify in one confirmation: others' final, unverified, valid results.
+    to_verify = (
+        [r for r in ev.results if results.verify_refusal(me, r) is None]
+        if may(me.role, "results.verify")
+        else []
+    )
     return render_template(
         "lot/show.html",
         lot=lot,
@@ -62,6 +83,7 @@ def _page(lot: Lot, form: FormState = NO_FORM) -> str:
         form=form,
         history=audit.history(session, "lot", str(lot.id)),
         places=shipments.whereabouts(session, lot.units),
+        to_verify=to_verify,
         **retained_section(lot=lot),
     )
 
@@ -82,6 +104,30 @@ def record_result(lot_number: str) -> ResponseReturnValue:
         return redirect(url_for(".show_lot", lot_number=lot.lot_number) + f"#result-{r.id}")
 
     return submit("record", ResultIn(), act, lambda form: _page(lot, form))
+
+
+@bp.post("/lots/<lot_number>/results/verify")
+@permission("results.verify")
+def verify_results(lot_number: str) -> ResponseReturnValue:
+    """The results ticked in the lot's table, verified in one confirmation: all or none."""
+    session = db_session()
+    lot = lots.get_lot(session, lot_number)
+    chosen = request.form.getlist("result")
+
+    def act(_data: dict[str, Any]) -> ResponseReturnValue:
+        done = result_bulk.verify_results(session, actor(), lot, result_ids(chosen))
+        flash(
+            _(
+                "%(num)s results of lot %(lot)s verified: %(results)s.",
+                num=len(done),
+                lot=lot.lot_number,
+                results=", ".join(f"#{r.id} {r.analyte}" for r in done),
+            )
+        )
+        return redirect(back_to(url_for(".show_lot", lot_number=lot.lot_number)))
+
+    values = {"results": ",".join(chosen)}
+    return submit("verify-selected", None, act, lambda form: _page(lot, form), values=values)
 
 
 @bp.post("/lots/<lot_number>/results/import")

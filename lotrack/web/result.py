@@ -18,11 +18,11 @@ from lotrack.i18n import word
 from lotrack.models import AuditEvent, Passage, Result, SpecVersion
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import ReasonIn
-from lotrack.schemas.quality import CorrectionIn
-from lotrack.services import audit, result_subject, specs
+from lotrack.schemas.quality import CorrectionIn, ReadingIn
+from lotrack.services import audit, clock, result_reading, result_subject, specs
 from lotrack.services import result as results
 from lotrack.services.raw_data import RawFile
-from lotrack.web.forms import NO_FORM, FormState, submit
+from lotrack.web.forms import NO_FORM, FormState, back_to, submit
 from lotrack.web.guard import permission
 
 bp = Blueprint("result", __name__)
@@ -132,6 +132,8 @@ def _page(r: Result, form: FormState = NO_FORM) -> str:
         forward.append(new)
         new = later.get(new.id)
     prefill = {"test": r.analyte, "unit": r.unit, "performed_on": str(r.performed_on)}
+    today = clock.today(session)
+    reading = {"read_on": str(today), "instrument": r.instrument, "reagent_lot": r.reagent_lot}
     return render_template(
         "result/show.html",
         result=r,
@@ -143,7 +145,16 @@ def _page(r: Result, form: FormState = NO_FORM) -> str:
         history=_history(session, r),
         form=form,
         correction=form if form.name == "correct" else FormState("correct", values=prefill),
+        reading=form if form.name == "complete" else FormState("complete", values=reading),
+        reading_values=_reading_values(r),
+        today=today,
     )
+
+
+def _reading_values(r: Result) -> tuple[str, ...]:
+    """The readings a pending result's test accepts or rejects, offered beside the value."""
+    test = specs.content_of(r.spec_version).test(r.analyte)
+    return (*test.accepted, *test.rejected) if test is not None else ()
 
 
 @bp.get("/results/<int:result_id>")
@@ -179,7 +190,8 @@ def verify(result_id: int) -> ResponseReturnValue:
 
     def act(_data: dict[str, Any]) -> ResponseReturnValue:
         results.verify_result(db_session(), actor(), r)
-        return redirect(_subject_url(r))
+        flash(_("Result #%(id)s (%(analyte)s) verified.", id=r.id, analyte=r.analyte))
+        return redirect(back_to(_subject_url(r) + f"#result-{r.id}"))
 
     return submit("verify", None, act, lambda form: _page(r, form))
 
@@ -191,7 +203,8 @@ def invalidate(result_id: int) -> ResponseReturnValue:
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         results.invalidate_result(db_session(), actor(), r, data["reason"])
-        return redirect(_subject_url(r))
+        flash(_("Result #%(id)s (%(analyte)s) invalidated.", id=r.id, analyte=r.analyte))
+        return redirect(back_to(_subject_url(r) + f"#result-{r.id}"))
 
     return submit("invalidate", ReasonIn(), act, lambda form: _page(r, form))
 
@@ -202,10 +215,58 @@ def correct(result_id: int) -> ResponseReturnValue:
     r = get_result(result_id)
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
-        results.correct_result(db_session(), actor(), r, raw_file=raw_file(), **data)
-        return redirect(_subject_url(r))
+        new = results.correct_result(db_session(), actor(), r, raw_file=raw_file(), **data)
+        flash(
+            _(
+                "Result #%(id)s corrected by result #%(new)s: %(analyte)s %(value)s is"
+                " %(verdict)s.",
+                id=r.id,
+                new=new.id,
+                analyte=new.analyte,
+                value=new.value,
+                verdict=word(new.verdict),
+            )
+        )
+        return redirect(back_to(_subject_url(r) + f"#result-{new.id}"))
 
     return submit("correct", CorrectionIn(), act, lambda form: _page(r, form))
+
+
+@bp.post("/results/<int:result_id>/complete")
+@permission("results.write")
+def complete(result_id: int) -> ResponseReturnValue:
+    """The final reading of a pending (incubating) result, read on or after its due date."""
+    r = get_result(result_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        new = result_reading.complete_pending(db_session(), actor(), r, raw_file=raw_file(), **data)
+        flash(
+            _(
+                "Result #%(id)s recorded: %(analyte)s read on %(date)s is %(verdict)s; it"
+                " completes pending result #%(pending)s.",
+                id=new.id,
+                analyte=new.analyte,
+                date=data["read_on"],
+                verdict=word(new.verdict),
+                pending=r.id,
+            )
+        )
+        return redirect(back_to(_subject_url(r) + f"#result-{new.id}"))
+
+    return submit("complete", ReadingIn(), act, lambda form: _page(r, form))
+
+
+def result_ids(chosen: list[str]) -> list[int]:
+    """The result ids a form ticked, or a refusal naming the field."""
+    try:
+        ids = [int(c) for c in chosen]
+    except ValueError:
+        raise ValidationFailed(
+            N_("The selection is not a list of results."), {"results": N_("result ids")}
+        ) from None
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise ValidationFailed(N_("No such result."), {"results": N_("no such result")})
+    return ids
 
 
 def require_file(name: str = "file") -> bytes:

@@ -7,9 +7,9 @@ label (the QR text read back from the printed label) and gets GO, records the in
 witness and an adverse event; the report counts them; QA recalls the lot and its other bag at the
 site gives NO-GO naming the recall. No page raises a console error or asks another origin.
 
-No demo lot can be made releasable by entering results alone (CFM-2025-0002's sterility reading
-is not due for days; 0003 failed; 0004 is past its passage limit), so the arrangement registers a
-lot whose other results were entered and verified earlier, through the services.
+The walk enters results by every route (an instrument export and a typed reading) on a lot of its
+own, whose other results were entered and verified earlier through the services; finishing the
+demo's own pending lot, CFM-2025-0002, from the pages is test_bulk_browser.py's walk.
 """
 
 from __future__ import annotations

@@ -100,7 +100,10 @@ def test_the_analyst_cannot_verify_his_own_result_but_a_second_technician_can(cl
     switch(client, "tech2")
     assert f"/results/{cells.id}/verify" in text(client.get("/lots/CFM-2025-0002"))
     done = post(client, f"/results/{cells.id}/verify")
-    assert done.status_code == 302 and done.headers["Location"].endswith("/lots/CFM-2025-0002")
+    assert (
+        done.status_code == 302
+        and done.headers["Location"] == f"/lots/CFM-2025-0002#result-{cells.id}"
+    )
     page = text(client.get("/lots/CFM-2025-0002"))
     assert "Viable cells per unit: the result is not verified yet." not in page
     assert "tech2, " in row(page, cells.id)
@@ -117,7 +120,7 @@ def test_a_correction_keeps_both_results_linked_both_ways(client, demo_app):
 
     form["reason"] = "wrong gate applied on the cytometer"
     resp = post(client, f"/results/{old.id}/correct", form)
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/lots/{LOT}")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(f"/lots/{LOT}#result-")
     new = result_of(demo_app, LOT, "CD105")
     assert new.id != old.id and new.replaces_id == old.id
     page = text(client.get(f"/lots/{LOT}"))

@@ -1,0 +1,16 @@
+// Progressive enhancement of a bulk form (templates/result/_macros.html, results_table): a box in
+// the table head ticks or clears every row box that belongs to the form it names. Without
+// script the head box stays hidden and each row is ticked by hand.
+"use strict";
+document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+  var boxes = function () {
+    return document.querySelectorAll(
+      'input[type=checkbox][form="' + all.getAttribute("data-select-all") + '"]'
+    );
+  };
+  if (boxes().length === 0) return;
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    boxes().forEach(function (box) { box.checked = all.checked; });
+  });
+});
