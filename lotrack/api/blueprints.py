@@ -25,6 +25,7 @@ from lotrack.api import (
     specs,
     trace,
     trend,
+    worklist,
 )
 
 ALL: list[Blueprint] = [
@@ -48,4 +49,5 @@ ALL: list[Blueprint] = [
     adverse.bp,
     bedside.bp,
     trace.bp,
+    worklist.bp,
 ]
