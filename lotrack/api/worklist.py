@@ -31,13 +31,13 @@ class ItemOut(Schema):
     title = fields.String()
     count = fields.Integer(metadata={"description": "how many wait in all"})
     url = fields.String(allow_none=True, metadata={"description": "where the work is done"})
-    items = fields.List(fields.Nested(EntryOut), metadata={"description": "the oldest few"})
+    oldest = fields.List(fields.Nested(EntryOut), metadata={"description": "the oldest few"})
 
 
 class WorklistOut(Schema):
     role = fields.String()
     total = fields.Integer()
-    items = fields.List(fields.Nested(ItemOut))
+    work = fields.List(fields.Nested(ItemOut), metadata={"description": "one per kind of work"})
 
 
 def _url(link: service.Link | None) -> str | None:
@@ -53,13 +53,13 @@ def get_worklist() -> dict[str, Any]:
     return {
         "role": work.role,
         "total": work.total,
-        "items": [
+        "work": [
             {
                 "kind": i.kind,
                 "title": translate(i.title),
                 "count": i.count,
                 "url": _url(i.link),
-                "items": [
+                "oldest": [
                     {"label": e.label, "detail": translate(e.detail), "url": _url(e.link)}
                     for e in i.entries
                 ],
