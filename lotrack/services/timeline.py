@@ -1,13 +1,13 @@
 """A lot's audit timeline: every event on the lot and on each record of its dossier (units,
 results, investigations, deviations, signatures, exceptional releases, holds and recalls, and who
-was notified of them), in sequence order, for audit review and export."""
+was notified of them), in sequence order, for audit review and export; records and the records
+their changes refer to are named as people name them (services/record_names.py)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from lotrack.models import (
     Signature,
     Unit,
 )
+from lotrack.services import record_names
 
 COLUMNS = ("seq", "at_utc", "actor", "action", "record", "changes", "reason")
 
@@ -100,28 +101,21 @@ def lot_timeline(session: Session, lot: Lot, part: Part | None = None) -> list[E
     query = select(AuditEvent).where(_dossier(session, lot)).order_by(AuditEvent.seq)
     if part is not None:
         query = query.offset(part.start).limit(part.stop - part.start)
-    events = session.scalars(query)
+    events = list(session.scalars(query))
+    names = record_names.names_for(session, events)
     return [
         Entry(
             seq=e.seq,
             at=e.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             actor=e.actor,
             action=e.action,
-            record=f"{e.entity_type} {e.entity_id}",
-            changes=_changes(e.changes),
+            record=names.record(e.entity_type, e.entity_id),
+            changes=names.changes_text(e),
             reason=e.reason,
             moment=e.at,
         )
         for e in events
     ]
-
-
-def _changes(raw: str) -> str:
-    data = json.loads(raw or "{}")
-    parts = []
-    for name, (old, new) in sorted(data.items()):
-        parts.append(f"{name}: {new}" if old is None else f"{name}: {old} → {new}")
-    return "; ".join(parts)
 
 
 def safe_cell(value: Any) -> Any:
