@@ -81,12 +81,12 @@ class VisitRules:
 def worklist(session: Session, actor: User, visits: VisitRules | None = None) -> Worklist:
     """The work waiting on `actor`'s role (at their site, for site staff)."""
     # Imported here: the lab and clinic modules import this one's types.
-    from lotrack.services import worklist_clinic, worklist_lab
+    from lotrack.services import worklist_clinic, worklist_lab, worklist_qa, worklist_safety
 
     builders: dict[str, Callable[[], list[Item]]] = {
         Role.TECHNICIAN: lambda: worklist_lab.technician(session, actor),
-        Role.QA: lambda: worklist_lab.qa(session, actor),
-        Role.MEDICAL_DIRECTOR: lambda: worklist_clinic.medical_director(session, actor),
+        Role.QA: lambda: worklist_qa.qa(session, actor),
+        Role.MEDICAL_DIRECTOR: lambda: worklist_safety.medical_director(session, actor),
         Role.CLINICAL: lambda: worklist_clinic.nurse(session, actor, visits or VisitRules()),
         Role.INVESTIGATOR: lambda: worklist_clinic.investigator(
             session, actor, visits or VisitRules()

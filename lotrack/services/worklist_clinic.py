@@ -1,7 +1,6 @@
-"""The clinical worklists: the medical director's (exceptional releases to sign, serious adverse
-events and their reporting clocks) and the site's, counted at the user's own site only (the
-nurse's shipments, infusions and acceptances; the investigator's eligibility checklists and
-prescriptions; for both, one-month visits and adverse events awaiting follow-up)."""
+"""The site's worklists, counted at the user's own site only: the nurse's shipments, infusions
+and acceptances; the investigator's eligibility checklists and prescriptions; for both,
+one-month visits, adverse events awaiting follow-up and overdue reports."""
 
 from __future__ import annotations
 
@@ -9,21 +8,19 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
 from lotrack.domain import clinical as rules
-from lotrack.domain.decisions import Action, Meaning
+from lotrack.domain.decisions import Action
 from lotrack.domain.states import ExceptionalStatus, PrescriptionStatus, ShipmentStatus
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import (
     AdverseEvent,
-    AdverseEventUpdate,
     ExceptionalRelease,
     FollowUp,
     Infusion,
-    Lot,
     Patient,
     Prescription,
     Shipment,
@@ -33,40 +30,7 @@ from lotrack.models import (
 )
 from lotrack.services import adverse_lifecycle as lifecycle
 from lotrack.services.worklist import SAMPLE, Entry, Item, Link, VisitRules, count
-
-
-def medical_director(session: Session, actor: User) -> list[Item]:
-    """Exceptional releases waiting on the medical director's signature; serious events."""
-    signed = exists().where(
-        Signature.exceptional_release_id == ExceptionalRelease.id,
-        Signature.meaning == Meaning.EXCEPTIONAL_RELEASE_MEDICAL.value,
-    )
-    waiting = (ExceptionalRelease.status == ExceptionalStatus.PENDING.value, ~signed)
-    rows = session.execute(
-        select(ExceptionalRelease.number, Lot.lot_number, ExceptionalRelease.patient)
-        .join(Lot, ExceptionalRelease.lot_id == Lot.id)
-        .where(*waiting)
-        .order_by(ExceptionalRelease.id)
-        .limit(SAMPLE)
-    ).all()
-    return [
-        Item(
-            "exceptional_to_sign",
-            N_("Exceptional release requests to sign"),
-            count(session, ExceptionalRelease, *waiting),
-            Link.to("release.show_exceptional", number=rows[0][0]) if rows else None,
-            [
-                Entry(
-                    n,
-                    said("lot %(lot)s for %(patient)s", lot=lot, patient=patient),
-                    Link.to("release.show_exceptional", number=n),
-                )
-                for n, lot, patient in rows
-            ],
-        ),
-        _serious_events(session, actor),
-        overdue(session, actor),
-    ]
+from lotrack.services.worklist_safety import event_entry, overdue
 
 
 def nurse(session: Session, actor: User, visits: VisitRules) -> list[Item]:
@@ -254,14 +218,6 @@ def _to_prescribe(session: Session, site: Site) -> Item:
     )
 
 
-def _event_entry(view: lifecycle.EventView, detail: Said) -> Entry:
-    e = view.event
-    label = f"{e.patient.wristband} · AE {e.id} {e.term}"
-    return Entry(
-        label, detail, Link.to("adverse.show_event", wristband=e.patient.wristband, event_id=e.id)
-    )
-
-
 def _events_open(session: Session, actor: User, site: Site) -> Item:
     """The site's adverse events not yet resolved: each awaits a follow-up to its outcome."""
     events = session.scalars(
@@ -278,7 +234,7 @@ def _events_open(session: Session, actor: User, site: Site) -> Item:
         len(open_),
         Link.to("adverse.list_events"),
         [
-            _event_entry(
+            event_entry(
                 v,
                 said(
                     "grade %(grade)s, %(outcome)s",
@@ -287,59 +243,5 @@ def _events_open(session: Session, actor: User, site: Site) -> Item:
                 ),
             )
             for v in open_[:SAMPLE]
-        ],
-    )
-
-
-def _serious_events(session: Session, actor: User) -> Item:
-    """Serious events still open or with a report still to make, with their clocks."""
-    ever = select(AdverseEventUpdate.adverse_event_id).where(
-        AdverseEventUpdate.seriousness.is_not(None), AdverseEventUpdate.seriousness != "[]"
-    )
-    events = session.scalars(
-        select(AdverseEvent)
-        .where(and_(True, (AdverseEvent.serious.is_(True)) | AdverseEvent.id.in_(ever)))
-        .options(joinedload(AdverseEvent.patient).joinedload(Patient.site))
-        .order_by(AdverseEvent.onset_on, AdverseEvent.id)
-    ).all()
-    waiting = []
-    for v in lifecycle.views(session, list(events)).values():
-        made = v.reported()
-        due = [
-            d
-            for kind, d in (
-                ("sponsor", v.clock.sponsor_due),
-                ("regulatory", v.clock.regulatory_due),
-            )
-            if d is not None and kind not in made
-        ]
-        if due or not v.current.closed:
-            waiting.append((min(due) if due else None, v))
-    waiting.sort(key=lambda t: (t[0] is None, t[0] or dt.date.min, t[1].event.id))
-    return Item(
-        "serious_events",
-        N_("Serious adverse events (reporting clocks)"),
-        len(waiting),
-        Link.to("adverse.list_events"),
-        [
-            _event_entry(
-                v, said("report due %(date)s", date=d) if d else said("open, reports made")
-            )
-            for d, v in waiting[:SAMPLE]
-        ],
-    )
-
-
-def overdue(session: Session, actor: User) -> Item:
-    """Adverse-event reports due and not made (services/adverse_lifecycle.overdue_reports)."""
-    rows = lifecycle.overdue_reports(session, actor)
-    return Item(
-        "overdue_reports",
-        N_("Overdue adverse-event reports"),
-        len(rows),
-        Link.to("adverse.overdue"),
-        [
-            _event_entry(r.view, said("%(days)s days late", days=r.late.days_late))
-            for r in rows[:SAMPLE]
         ],
     )
