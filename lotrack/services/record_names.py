@@ -157,9 +157,14 @@ class Names:
         )
 
 
-def names_for(session: Session, events: Iterable[AuditEvent]) -> Names:
-    """Every name the events' records and changes need (one query per kind named)."""
+def names_for(session: Session, events: Iterable[AuditEvent], *, every_kind: bool = False) -> Names:
+    """Every name the events' records and changes need (one query per kind named). A page of
+    any events (the audit log) asks `every_kind`: one query per kind always, so that its cost
+    does not follow which kinds the page happens to hold."""
     wanted: dict[str, set[int]] = defaultdict(set)
+    if every_kind:
+        for kind in NAMERS:
+            wanted[kind] = set()
 
     def want(kind: str | None, ident: Any) -> None:
         if kind in NAMERS and str(ident).isdigit():
@@ -178,7 +183,7 @@ def names_for(session: Session, events: Iterable[AuditEvent]) -> Names:
     found: dict[tuple[str, int], str] = {}
     for kind, ids in sorted(wanted.items()):
         model, name = NAMERS[kind]
-        rows = list(session.scalars(select(model).where(model.id.in_(sorted(ids)))))
+        rows = list(session.scalars(select(model).where(model.id.in_(sorted(ids) or [-1]))))
         for row in rows:
             found[(kind, row.id)] = name(row)
         if kind == "passage":  # a passage is named by its run: one more query, not one per row

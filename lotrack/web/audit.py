@@ -32,8 +32,8 @@ def _names() -> dict[str, Any]:
     """History panels on every page name the records their events refer to (one query per kind
     of record named, whatever the number of events)."""
 
-    def names(events: list[Any]) -> record_names.Names:
-        return record_names.names_for(db_session(), events)
+    def names(events: list[Any], every_kind: bool = False) -> record_names.Names:
+        return record_names.names_for(db_session(), events, every_kind=every_kind)
 
     return {"record_names": names}
 
