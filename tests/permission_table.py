@@ -452,6 +452,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_adverse.add_follow_up", "POST"): SITE_A_DOCTOR,
     ("api_adverse.record_report", "POST"): SITE_A_STAFF | SITE_A_DOCTOR | QA,
     ("api_adverse.overdue", "GET"): CLINICAL_READERS,
+    ("api_worklist.get_worklist", "GET"): LOGGED_IN,
     ("api_adverse.terms", "GET"): CLINICAL_READERS,
     ("api_adverse.propose", "POST"): CLINICAL_READERS,
     ("api_clinical.enrolment", "GET"): CLINICAL_READERS,

@@ -221,7 +221,7 @@ def test_seed_demo_if_empty_does_nothing_the_second_time(app):
     assert first.exit_code == 0, first.output
     assert "tech" in first.output and "admin" in first.output
     after_first = _state(app)
-    assert after_first[1] == len(seed.DEMO_USERS)
+    assert after_first[1] == len(seed.DEMO_USERS) + 1  # and seed_worklist's invited QA reviewer
     second = _run(app, "seed-demo", "--if-empty")
     assert second.exit_code == 0, second.output
     assert "not loaded" in second.output

@@ -28,6 +28,7 @@ from lotrack.api import (
     specs,
     trace,
     trend,
+    worklist,
 )
 
 ALL: list[Blueprint] = [
@@ -54,4 +55,5 @@ ALL: list[Blueprint] = [
     bedside.bp,
     trace.bp,
     sdtm.bp,
+    worklist.bp,
 ]

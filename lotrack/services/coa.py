@@ -69,9 +69,11 @@ def coa_snapshot(session: Session, actor: User, lot: Lot, printing: Printing) ->
             {
                 "code": o.test.code,
                 "name": o.test.name,
-                "method": o.result.analyte if o.test.alternatives and o.result else o.test.method,
+                # The specification's method; a test met by one of alternative markers names
+                # the marker measured beside its result ("CD14: 0.6 %"), not in place of it.
+                "method": o.test.method,
                 "criterion": o.test.criterion(),
-                "result": f"{o.result.value} {o.result.unit}".strip() if o.result else "—",
+                "result": _shown(o.result, bool(o.test.alternatives)),
                 "conclusion": {"pass": "Conforms", "alert": "Conforms (alert)"}.get(
                     o.verdict.value, o.verdict.value.replace("fail", "Does not conform")
                 ),
@@ -83,6 +85,15 @@ def coa_snapshot(session: Session, actor: User, lot: Lot, printing: Printing) ->
         "exceptional": lot.state == LotState.EXCEPTIONAL_RELEASE,
         "languages": list(printing.languages),
     }
+
+
+def _shown(result: Any, alternatives: bool) -> str:
+    """A result as the certificate prints it: value and unit, the marker first when the test
+    accepts alternative markers."""
+    if result is None:
+        return "—"
+    value = f"{result.value} {result.unit}".strip()
+    return f"{result.analyte}: {value}" if alternatives else value
 
 
 def current_certificate(session: Session, lot: Lot) -> Certificate | None:

@@ -223,12 +223,20 @@ class Reached:
     patient: str  # wristband
     site: str
     infused_at: dt.datetime
+    check_character: str = ""  # shown boxed beside the DIN
 
 
 def patients_reached(session: Session, lot_ids: list[int]) -> list[Reached]:
     """Every patient infused from these lots (one query)."""
     rows = session.execute(
-        select(Lot.lot_number, Unit.din, Patient.wristband, Site.code, Infusion.started_at)
+        select(
+            Lot.lot_number,
+            Unit.din,
+            Patient.wristband,
+            Site.code,
+            Infusion.started_at,
+            Unit.check_character,
+        )
         .join(Unit, Unit.lot_id == Lot.id)
         .join(Infusion, Infusion.unit_id == Unit.id)
         .join(Patient, Infusion.patient_id == Patient.id)

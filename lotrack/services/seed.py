@@ -24,6 +24,7 @@ from lotrack.services import (
     seed_clinical,
     seed_materials,
     seed_quality,
+    seed_worklist,
     specs,
 )
 from lotrack.services.signature import Lockout, SignIn
@@ -262,6 +263,7 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
         qa_password=qa_password,
     )
     seed_clinical.seed_clinical(session)
+    seed_worklist.seed_waiting_work(session)
     return demo_logins()
 
 

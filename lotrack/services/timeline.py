@@ -1,13 +1,13 @@
 """A lot's audit timeline: every event on the lot and on each record of its dossier (units,
 results, investigations, deviations, signatures, exceptional releases, holds and recalls, and who
-was notified of them), in sequence order, for audit review and export."""
+was notified of them), in sequence order, for audit review and export; records and the records
+their changes refer to are named as people name them (services/record_names.py)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from lotrack.models import (
     Signature,
     Unit,
 )
+from lotrack.services import record_names
 
 COLUMNS = ("seq", "at_utc", "actor", "action", "record", "changes", "reason")
 
@@ -74,8 +75,7 @@ def _dossier(session: Session, lot: Lot) -> Any:
         ),
     }
     keys["containment_lot"] = [f"{c}:{lot.id}" for c in keys["containment"]]
-    for kind, named in _retained_names(session, lot).items():
-        keys[kind] = list(named)
+    keys.update(_retained_keys(session, lot))
     # Who was told of the lot's exceptional release or of a hold/recall that reached it.
     keys["notification"] = _ids(
         session,
@@ -94,27 +94,20 @@ def _dossier(session: Session, lot: Lot) -> Any:
     )
 
 
-def _retained_names(session: Session, lot: Lot) -> dict[str, dict[str, str]]:
-    """The lot's retained samples and their withdrawals, by audit kind and id, each with the name
-    the timeline shows (1 query)."""
+def _retained_keys(session: Session, lot: Lot) -> dict[str, list[str]]:
+    """The ids of the lot's retained samples and their withdrawals, by audit kind (1 query)."""
     withdrawal = RetainedSampleWithdrawal
     rows = session.execute(
-        select(RetainedSample.id, RetainedSample.number, withdrawal.id)
+        select(RetainedSample.id, withdrawal.id)
         .outerjoin(withdrawal, withdrawal.sample_id == RetainedSample.id)
         .where(RetainedSample.lot_id == lot.id)
     )
-    names: dict[str, dict[str, str]] = {"retained_sample": {}, "retained_sample_withdrawal": {}}
-    for sample_id, number, withdrawal_id in rows:
-        names["retained_sample"][str(sample_id)] = f"retained sample {number}"
+    keys: dict[str, set[str]] = {"retained_sample": set(), "retained_sample_withdrawal": set()}
+    for sample_id, withdrawal_id in rows:
+        keys["retained_sample"].add(str(sample_id))
         if withdrawal_id is not None:
-            names["retained_sample_withdrawal"][str(withdrawal_id)] = (
-                f"withdrawal {withdrawal_id} from retained sample {number}"
-            )
-    return names
-
-
-def _record(kind: str, key: str, names: dict[str, dict[str, str]]) -> str:
-    return names.get(kind, {}).get(key) or f"{kind} {key}"
+            keys["retained_sample_withdrawal"].add(str(withdrawal_id))
+    return {kind: sorted(ids) for kind, ids in keys.items()}
 
 
 def timeline_size(session: Session, lot: Lot) -> int:
@@ -127,29 +120,21 @@ def lot_timeline(session: Session, lot: Lot, part: Part | None = None) -> list[E
     query = select(AuditEvent).where(_dossier(session, lot)).order_by(AuditEvent.seq)
     if part is not None:
         query = query.offset(part.start).limit(part.stop - part.start)
-    events = session.scalars(query)
-    names = _retained_names(session, lot)
+    events = list(session.scalars(query))
+    names = record_names.names_for(session, events)
     return [
         Entry(
             seq=e.seq,
             at=e.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             actor=e.actor,
             action=e.action,
-            record=_record(e.entity_type, e.entity_id, names),
-            changes=_changes(e.changes),
+            record=names.record(e.entity_type, e.entity_id),
+            changes=names.changes_text(e),
             reason=e.reason,
             moment=e.at,
         )
         for e in events
     ]
-
-
-def _changes(raw: str) -> str:
-    data = json.loads(raw or "{}")
-    parts = []
-    for name, (old, new) in sorted(data.items()):
-        parts.append(f"{name}: {new}" if old is None else f"{name}: {old} → {new}")
-    return "; ".join(parts)
 
 
 def safe_cell(value: Any) -> Any:

@@ -31,6 +31,7 @@ class Verification:
     coa_sha256: str | None = None
     document: str | None = None
     zone: str | None = None  # the zone the expiry date ends in (as the label prints it)
+    check_character: str | None = None  # the unit's, shown boxed beside its DIN
 
 
 def _status(session: Session, lot: Lot) -> str:
@@ -61,6 +62,7 @@ def verify_token(
             product=product,
             lot=unit.lot.lot_number,
             unit=unit.din,
+            check_character=unit.check_character,
             expires_on=unit.lot.expires_on.isoformat(),
             coa_sha256=cert.pdf_sha256 if cert else None,
             zone=clock.facility_zone(session),

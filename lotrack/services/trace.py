@@ -298,6 +298,7 @@ def _infusions(session: Session, unit_ids: Iterable[int]) -> dict[int, Reached]:
             Patient.wristband,
             Site.code,
             Infusion.started_at,
+            Unit.check_character,
         )
         .join(Unit, Infusion.unit_id == Unit.id)
         .join(Lot, Unit.lot_id == Lot.id)

@@ -18,13 +18,24 @@ from lotrack.i18n import spoken, translate
 from lotrack.request_scope import audit_anchor, db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.admin import AuditFilterIn
-from lotrack.services import audit
+from lotrack.services import audit, record_names
 from lotrack.services.audit_verify import Resume, VerifyReport, chain_length
 from lotrack.web.guard import permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 FILTERS = ("actor", "entity_type", "entity_id", "since", "until")
+
+
+@bp.app_context_processor
+def _names() -> dict[str, Any]:
+    """History panels on every page name the records their events refer to (one query per kind
+    of record named, whatever the number of events)."""
+
+    def names(events: list[Any], every_kind: bool = False) -> record_names.Names:
+        return record_names.names_for(db_session(), events, every_kind=every_kind)
+
+    return {"record_names": names}
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from lotrack.documents.tokens import public_key_pem
 from lotrack.documents.zpl import MEDIA_TYPE as ZPL_MEDIA_TYPE
 from lotrack.domain.errors import DomainError
+from lotrack.domain.isbt128 import eye_readable
 from lotrack.domain.parts import choose_part, part_count
 from lotrack.domain.permissions import may
 from lotrack.domain.text import N_
@@ -25,7 +26,7 @@ from lotrack.services import lot as lots
 from lotrack.web.guard import permission
 
 bp = Blueprint("documents", __name__)
-bp.context_processor(lambda: {"may": may})
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 STATUS_COLOURS = {
     "RELEASED": "go",
     "EXCEPTIONAL RELEASE": "warn",

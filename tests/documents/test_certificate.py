@@ -77,6 +77,16 @@ def test_the_certificate_shows_the_lot_its_lineage_and_every_current_result(
     # CD90 was corrected from 99.4 to 99.2: the certificate shows only the current value.
     assert "99.2" in text and "99.4" not in text
     assert "EXCEPTIONAL RELEASE" not in text
+    # The Method column is the specification's method, a test met by one of alternative markers
+    # too (the marker measured is named beside its result, not in the method's place).
+    tests = json.loads(issued.coa_snapshot)["tests"]
+    with issued.app.app_context():
+        lot = lots.get_lot(db_session(), RELEASED_LOT)
+        assert lot.spec_version is not None
+        methods = {t.code: t.method for t in content_of(lot.spec_version).tests}
+    assert {t["code"]: t["method"] for t in tests} == methods
+    (either,) = [t for t in tests if t["result"].startswith("CD14:")]
+    assert either["method"] == "Flow cytometry" and squeeze("CD14: 0.6 %") in text
 
 
 def test_every_page_is_numbered_and_carries_the_document_number_and_version(

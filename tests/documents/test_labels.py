@@ -182,6 +182,9 @@ def test_a_reprint_needs_a_reason_and_is_logged_as_a_reprint(demo_app: Flask) ->
         ]
     page = client.get(f"/lots/{RELEASED_LOT}/documents").get_data(as_text=True)
     assert "label smudged" in page
+    # The print log names the unit as its label does: eye-readable DIN, boxed check character.
+    log_table = page.split('aria-label="Print log"', 1)[1].split("</table>", 1)[0]
+    assert f">{isbt128.eye_readable(din)}</a>" in log_table and '<span class="check"' in log_table
 
 
 def test_a_quarantined_lot_prints_labels_that_say_not_for_use(demo_app: Flask) -> None:

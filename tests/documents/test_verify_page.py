@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lotrack.documents.tokens import check_token, make_token
+from lotrack.domain.isbt128 import eye_readable
 from lotrack.models import LabelPrint
 from lotrack.request_scope import db_session, printing, setting
 from lotrack.services import coa, containment, token_verification, unit_labels
@@ -52,8 +53,12 @@ def test_a_genuine_label_is_shown_without_login(module_app: Flask) -> None:
     html = page.get_data(as_text=True)
     assert 'data-status="RELEASED"' in html and "verify-go" in html
     assert "Genuine lotrack unit" in html
-    for shown in (din, RELEASED_LOT, printing_product(module_app)):
+    for shown in (RELEASED_LOT, printing_product(module_app)):
         assert shown in html
+    # The DIN as the label prints it: eye-readable, its check character boxed beside it.
+    with module_app.app_context():
+        check = lots.get_lot(db_session(), RELEASED_LOT).units[0].check_character
+    assert f'{eye_readable(din)} <span class="check" title="check character">{check}</span>' in html
     assert 'name="viewport"' in html  # readable on a phone
     assert 'name="password"' not in html  # no login form in the way
 
@@ -84,7 +89,7 @@ def test_json_when_the_client_asks_for_it(module_app: Flask) -> None:
         din,
         RELEASED_LOT,
     )
-    assert body["expires_on"]
+    assert body["expires_on"] and len(body["check_character"]) == 1
 
 
 def test_every_altered_character_reads_not_genuine(module_app: Flask) -> None:

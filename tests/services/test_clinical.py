@@ -376,12 +376,16 @@ def test_another_sites_patients_are_invisible_and_untouchable(session):
     bj = clinical_user(s, "bjnurse", "BJ-CIP")
     bj_doctor = investigator_of(s, bj.site_id)  # type: ignore[arg-type]
     mine = enrol(s, bj, "P-100")
-    assert [x.wristband for x in clinical.list_patients(s, bj).items] == ["BJ-CIP/P-100"]
+    # BJ-CIP's own: P-100 and the demo's participant awaiting assessment (seed_worklist.py).
+    assert [x.wristband for x in clinical.list_patients(s, bj).items] == [
+        "BJ-CIP/P-100",
+        "BJ-CIP/SUBJ-101",
+    ]
     sz = {x.wristband for x in clinical.list_patients(s, nurse).items}
     assert "SZ-GIMI/P-001" in sz and all(w.startswith("SZ-GIMI/") for w in sz)
     for reader in ("qa", "md", "admin"):
         everyone = {x.wristband for x in clinical.list_patients(s, user(s, reader)).items}
-        assert everyone == sz | {"BJ-CIP/P-100"}
+        assert everyone == sz | {"BJ-CIP/P-100", "BJ-CIP/SUBJ-101", "BJ-ACH/SUBJ-201"}
     with pytest.raises(NotFound):
         clinical.get_patient(s, bj, "SZ-GIMI/P-001")
     with pytest.raises(NotFound):

@@ -141,22 +141,29 @@ def test_the_timeline_holds_every_event_of_the_lots_dossier_in_order(session):
         "containment_lot",
     }
     shown = {(e.record, e.action) for e in entries}
+    # Records by their numbers and names, not their ids (an auditor reads these).
+    named_result = f"result {potency.id} (POTENCY {potency.value} {potency.unit})"
     assert {
-        (f"result {potency.id}", "update"),
-        (f"deviation {dev.id}", "create"),
-        (f"signature {sig.id}", "create"),
-        (f"lot {lot.id}", "release"),
-        (f"lot {lot.id}", "hold"),
-        (f"containment {record.id}", "create"),
-        (f"containment_lot {record.id}:{lot.id}", "create"),
+        (named_result, "update"),
+        (f"deviation {dev.number}", "create"),
+        (f"signature {sig.id} (approved for release, qa)", "create"),
+        (f"lot {lot.lot_number}", "release"),
+        (f"lot {lot.lot_number}", "hold"),
+        (f"containment {record.number}", "create"),
+        (f"containment_lot {record.number} → {lot.lot_number}", "create"),
     } <= shown
+    created = next(e for e in entries if e.record == named_result and e.action == "create")
+    assert "analyst: tech" in created.changes and f"lot: {lot.lot_number}" in created.changes
+    assert "spec_version: cfMSC release v" in created.changes and "_id:" not in created.changes
+    verified = next(e for e in entries if e.record == named_result and e.action == "update")
+    assert "verified_by: tech2" in verified.changes
     release_event = next(e for e in entries if e.action == "release")
     assert release_event.changes == "state: QUARANTINE → RELEASED"
     assert release_event.at.endswith(" UTC") and release_event.actor == "qa"
     mine = {e.seq for e in entries}
     theirs = timeline.lot_timeline(s, other)
-    assert f"deviation {dev.id}" in {e.record for e in theirs}  # a run deviation concerns both
-    assert not any(e.record == f"lot {lot.id}" for e in theirs)
+    assert f"deviation {dev.number}" in {e.record for e in theirs}  # a run deviation: both
+    assert not any(e.record == f"lot {lot.lot_number}" for e in theirs)
     assert not {e.seq for e in theirs if e.record.startswith("result ")} & mine
 
 

@@ -187,6 +187,6 @@ def test_the_lots_timeline_names_its_samples_and_withdrawals(session: Session) -
                           result=viability_of(s, lot).id)  # fmt: skip
     s.commit()
     records = [e.record for e in timeline.lot_timeline(s, lot)]
-    assert f"retained sample {sample.number}" in records
-    assert f"withdrawal {w.id} from retained sample {sample.number}" in records
+    assert f"retained_sample {sample.number}" in records
+    assert f"retained_sample_withdrawal {w.id} from {sample.number}" in records
     assert s.scalar(select(func.count()).where(AuditEvent.entity_type == "retained_sample"))

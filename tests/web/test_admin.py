@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lotrack.models import AuditEvent, AuditHead, User
-from lotrack.services import seed
+from lotrack.services import seed, seed_worklist
 from tests.conftest import csrf_token, lock_out, login
 
 NEW = "/admin/users/new"
@@ -70,7 +70,9 @@ def test_the_list_shows_role_site_and_locked_state(client, demo_app):
     resp = client.get("/admin/users")
     assert resp.status_code == 200
     rows = dict(re.findall(rb'<tr id="user-([^"]+)">(.*?)</tr>', resp.data, re.S))
-    assert set(rows) == {u.encode() for u, *_ in seed.DEMO_USERS}
+    # The demo's logins, and the new QA account awaiting approval (services/seed_worklist.py).
+    expected = {u for u, *_ in seed.DEMO_USERS} | {seed_worklist.PENDING_QA}
+    assert set(rows) == {u.encode() for u in expected}
     assert b"<td>clinical</td>" in rows[b"nurse"] and b"<td>SZ-GIMI</td>" in rows[b"nurse"]
     assert b'data-state="locked"' in rows[b"nurse"] and b"Unlock" in rows[b"nurse"]
     assert b'data-state="active"' in rows[b"tech"] and b"Unlock" not in rows[b"tech"]

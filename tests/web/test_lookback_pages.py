@@ -69,7 +69,8 @@ def test_qa_home_page_is_the_needs_decision_queue(client: FlaskClient, demo_app:
     assert "on Demo QA Reviewer's write (qa)" in looked_back
     tech = demo_app.test_client()
     login(tech, "tech")
-    assert tech.get("/").headers["Location"].endswith("/lots")  # a technician's home: the lots
+    home = tech.get("/")  # a technician's home: the results waiting on the bench
+    assert home.status_code == 200 and 'data-kind="results_to_enter"' in text(home)
 
 
 def test_the_review_of_a_held_lot_says_why_and_what_lifting_the_hold_needs(
