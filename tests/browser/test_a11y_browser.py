@@ -56,7 +56,8 @@ def test_no_serious_accessibility_finding_on_the_main_pages(
             for v in page.evaluate(RUN_AXE):
                 if v["impact"] in SERIOUS:
                     where = "; ".join(v["where"])
-                    findings.append(f"{target.name}: {v['rule']} ({v['impact']}) {v['help']} — {where}")
+                    said = f"{v['rule']} ({v['impact']}) {v['help']}"
+                    findings.append(f"{target.name}: {said} — {where}")
     finally:
         context.close()
     assert len(MAIN_PAGES) > 20

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from lotrack.models.result import Result
 from lotrack.models.lot import Lot
+from lotrack.models.result import Result
 from lotrack.services.seed_quality import RELEASE_VALUES
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORDS
@@ -32,7 +32,12 @@ def _export() -> bytes:
 def _posts(page, action: str) -> list[str]:
     """Every POST the tab sends to `action`, as it sends them."""
     sent: list[str] = []
-    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" and action in r.url else None)
+
+    def seen(request: object) -> None:
+        if request.method == "POST" and action in request.url:
+            sent.append(request.url)
+
+    page.on("request", seen)
     return sent
 
 
@@ -76,7 +81,12 @@ def test_while_a_signature_is_sent_the_form_says_it_works_and_takes_no_second(
     action = page.get_attribute(f"{form} form", "action")
     # The server answers "204 No Content": the page stays as it is while a slow server works.
     sent: list[str] = []
-    page.route(f"**{action}", lambda route: (sent.append(route.request.url), route.fulfill(status=204)))
+
+    def answer(route: object) -> None:
+        sent.append(route.request.url)
+        route.fulfill(status=204)
+
+    page.route(f"**{action}", answer)
     button = page.locator(f"{form} button[type=submit]")
     button.click()
     assert page.inner_text(f"{form} .busy-note") == "Working…"

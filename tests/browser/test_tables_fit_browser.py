@@ -21,7 +21,8 @@ MEASURE = """async () => {
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
   const width = document.documentElement.clientWidth;
   const found = [];
-  const tables = [...document.querySelectorAll("main table")].filter(t => t.getClientRects().length);
+  const tables = [...document.querySelectorAll("main table")]
+    .filter(t => t.getClientRects().length);
   tables.forEach((table, index) => {
     const section = table.closest("section, details, .card");
     const heading = section && section.querySelector("h1, h2, h3");
@@ -46,7 +47,8 @@ MEASURE = """async () => {
       if (cell.scrollWidth > cell.clientWidth + 1)
         found.push(`${where}: content ${cell.scrollWidth}px in ${cell.clientWidth}px`);
       else if (r.right > edge + 1 || r.left < start - 1)
-        found.push(`${where}: ${Math.round(r.left)}–${Math.round(r.right)}px, shown up to ${Math.round(edge)}px`);
+        found.push(`${where}: ${Math.round(r.left)}–${Math.round(r.right)}px,`
+          + ` shown up to ${Math.round(edge)}px`);
     });
     if (table.classList.contains("stacked") && width >= 1366)
       found.push(`${name.trim().slice(0, 60)}: stacked at ${width}px`);
