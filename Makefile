@@ -20,16 +20,23 @@ run: $(STAMP)
 	$(FLASK) lotrack seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The accessibility checker the Chromium tests inject: axe-core from npm, pinned in package-lock.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
 # SQLite always; PostgreSQL too when LOTRACK_TEST_DATABASE_URL is set (as .ci/run does).
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$LOTRACK_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "LOTRACK_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(AXE)
 	env -u LOTRACK_TEST_DATABASE_URL $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(AXE)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 # bandit: no high-severity finding in lotrack/. detect-secrets: no secret outside .secrets.baseline,

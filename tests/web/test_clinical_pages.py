@@ -47,7 +47,11 @@ def test_the_bedside_page_works_with_a_wedge_scanner_and_without_inline_script(c
     assert re.findall(r"<button[^>]*data-camera-for[^>]*>", page)
     assert all(" hidden" in b for b in re.findall(r"<button[^>]*data-camera-for[^>]*>", page))
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
-    assert scripts == [(' src="/static/js/bedside.js" defer', "")]
+    assert scripts == [
+        (' src="/static/js/busy.js" defer', ""),
+        (' src="/static/js/tables.js" defer', ""),
+        (' src="/static/js/bedside.js" defer', ""),
+    ]
     assert not re.search(r"\son[a-z]+=", page)
     with client.get("/static/js/bedside.js") as script:
         assert script.status_code == 200 and "BarcodeDetector" in script.get_data(as_text=True)
