@@ -21,7 +21,15 @@ def _append_only_message(table: str) -> str:
 
 # Rows are only ever added: no UPDATE, DELETE or TRUNCATE (db_roles.py grants these no more).
 # 0020: which material lots were used (a mistake is struck by a new row) and instrument events.
-APPEND_ONLY_TABLES = ("audit_event", "audit_checkpoint", "material_use", "equipment_event")
+# 0022: a shipment's logger record as judged, and QA's decision on its excursion.
+APPEND_ONLY_TABLES = (
+    "audit_event",
+    "audit_checkpoint",
+    "material_use",
+    "equipment_event",
+    "cold_chain_log",
+    "excursion_decision",
+)
 MESSAGE = _append_only_message("audit_event")
 CHECKPOINT_MESSAGE = _append_only_message("audit_checkpoint")
 
