@@ -123,5 +123,11 @@ WORDS = frozenset(
         N_("female"),
         N_("male"),
         N_("not recorded"),
+        # the cold chain (domain/cold_chain.py): QA's outcome, its meaning, the problems found
+        N_("released"),
+        N_("released for use"),
+        N_("above"),
+        N_("below"),
+        N_("gap"),
     )
 )
