@@ -199,4 +199,4 @@ def test_a_unit_held_by_an_excursion_may_not_go_on_and_reads_on_hold():
     assert unit_status(f, T0, "Asia/Shanghai") == "ON HOLD"
     recalled = UnitFacts(**{**f.__dict__, "lot_state": LotState.RECALLED})
     assert unit_status(recalled, T0, "Asia/Shanghai") == "RECALLED"
-    assert [r.code for r in unit_reasons(recalled, now=T0, zone="UTC")][0] == "recalled"
+    assert unit_reasons(recalled, now=T0, zone="UTC")[0].code == "recalled"
