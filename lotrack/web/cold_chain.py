@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 
 from lotrack.domain import cold_chain as rule
 from lotrack.domain.errors import NotFound, ValidationFailed
+from lotrack.domain.isbt128 import eye_readable
+from lotrack.domain.permissions import may
 from lotrack.domain.text import N_
 from lotrack.request_scope import actor, db_session, lockout, setting
 from lotrack.schemas.cold_chain import ExcursionIn, LoggerIn
@@ -25,6 +27,8 @@ from lotrack.web.guard import permission
 from lotrack.web.shipment import NUMBER, shipment_page
 
 bp = Blueprint("cold_chain", __name__)
+# A refusal shows the shipment's page again: it reads what the shipment blueprint gives it.
+bp.context_processor(lambda: {"may": may, "eye_readable": eye_readable})
 
 
 def required_logger_file() -> RawFile:
