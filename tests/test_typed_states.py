@@ -97,6 +97,18 @@ ROWS = {
         "INSERT INTO follow_up (patient_id, visit_on, response, notes, recorded_by_id,"
         f" recorded_at) VALUES ({PATIENT}, CURRENT_DATE, 'stable', '', {USER}, CURRENT_TIMESTAMP)"
     ),
+    "cold_chain_log": (
+        "INSERT INTO cold_chain_log (shipment_id, attachment_id, mapping, mapping_spec,"
+        " allowed_minutes, max_gap_minutes, range_source, window_start, window_end, judged,"
+        " ignored, blanks, excursion, problems, recorded_by_id, recorded_at) VALUES ((SELECT"
+        " min(id) FROM shipment), (SELECT min(id) FROM attachment), 'generic', '{}', 0, 30, '',"
+        f" CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 0, 0, TRUE, '[]', {USER}, CURRENT_TIMESTAMP)"
+    ),
+    "excursion_decision": (
+        "INSERT INTO excursion_decision (log_id, outcome, reason, decided_by_id, decided_at)"
+        f" VALUES ((SELECT min(id) FROM cold_chain_log), 'released', 'r', {USER},"
+        " CURRENT_TIMESTAMP)"
+    ),
 }
 
 
@@ -138,6 +150,7 @@ def test_every_state_and_kind_column_is_typed():
         "role_grant.role", "role_grant.previous_role", "role_grant.state",
         "material.category", "material_lot.state", "equipment_event.kind",
         "dose_cohort.dose_basis", "prescription.dose_basis", "patient.age_band", "patient.sex",
+        "excursion_decision.outcome",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:
