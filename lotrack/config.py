@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lotrack.domain.cold_chain import settings_of
 from lotrack.domain.dose import check_tolerance
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
@@ -72,6 +73,25 @@ DEFAULTS: dict[str, Any] = {
     # not from a public source, which QA confirms before first use (README).
     "LABEL_STATEMENTS_ZH": "同种异体第三方供者细胞|禁止辐照|静脉输注用",
     "STORAGE_STATEMENT_ZH": "于 -135 °C 或以下保存（液氮气相）",
+    # Cold chain (domain/cold_chain.py): a shipment's logger trace from dispatch to receipt is
+    # judged against this range, in °C, exact (Decimal). The default upper bound is the product's
+    # storage statement above (STORAGE_STATEMENT: at or below -135 °C, vapour-phase LN2, as the
+    # remestemcel-L US prescribing information states; shared/reference/msc_release_specs.md);
+    # QA sets the validated dry shipper's range here. Empty: no bound on that side.
+    "COLD_CHAIN_MAX_C": "-135",
+    "COLD_CHAIN_MIN_C": "",
+    "COLD_CHAIN_RANGE_SOURCE": "STORAGE_STATEMENT: at or below -135 °C (vapour-phase LN2)",
+    # Minutes a stretch out of range may last before it is an excursion (0: none may).
+    "COLD_CHAIN_ALLOWED_MINUTES": 0,
+    # The longest time between two readings (and from dispatch to the first, from the last to
+    # the receipt) that still shows the cold chain; a longer gap is judged an excursion.
+    "COLD_CHAIN_MAX_GAP_MINUTES": 30,
+    # Logger CSV formats beyond the built-in ones (generic, temptale, elpro, logtag), or
+    # replacing them: a JSON object, or the path of a JSON file, of
+    # {"name": {"time_column": ..., "temperature_column": ..., "time_format": "%d/%m/%Y %H:%M"
+    # or "iso", "zone": "Asia/Shanghai", "delimiter": ",", "decimal_comma": false,
+    # "date_column": "", "label": ...}}. Checked at start.
+    "LOGGER_MAPPINGS": "",
     "PRODUCT_NAME": "cfMSC (clonal fetal mesenchymal stem cells)",
     # The ISBT 128 product code (data structure 003, shared/reference/isbt128.md): 8 characters,
     # the first 5 (the description code) matching PRODUCT_CODE_PATTERN. YA000-YZ999 are set aside
@@ -144,6 +164,8 @@ INT_KEYS = {
     "VISIT_WINDOW_DAYS",
     "ENROLMENT_TARGET",
     "RETENTION_MONTHS_AFTER_EXPIRY",
+    "COLD_CHAIN_ALLOWED_MINUTES",
+    "COLD_CHAIN_MAX_GAP_MINUTES",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 
@@ -221,6 +243,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
             ),
             {"LOTRACK_ZPL_FONT": "E:ANMDS.TTF"},
         )
+    # The cold chain's range and logger formats, read once: refused at start if unreadable.
+    mappings = str(cfg["LOTRACK_LOGGER_MAPPINGS"] or "").strip()
+    if mappings and not mappings.startswith("{"):
+        mappings = Path(mappings).read_text(encoding="utf-8")  # the path of a JSON file
+    cfg["LOTRACK_COLD_CHAIN"] = settings_of(cfg, mappings)
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
     if "SECRET_KEY" not in cfg:

@@ -311,6 +311,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("shipment.new_shipment", "POST"): TECH_QA,
     ("shipment.show_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("shipment.receive", "POST"): SITE_A_STAFF,
+    # The cold chain (the matrix's shipment has its logger file: a second attach is a 409).
+    ("cold_chain.attach", "POST"): SITE_A_STAFF,
+    ("cold_chain.trace_image", "GET"): SITE_A_SHIPMENT_READERS,
+    ("cold_chain.logger_original", "GET"): SITE_A_SHIPMENT_READERS,
+    ("cold_chain.decide", "POST"): QA,
     ("adverse.show_event", "GET"): SITE_A_READERS,
     ("adverse.follow_up", "POST"): SITE_A_DOCTOR,  # and the medical director
     # The site notifies the sponsor; QA (the sponsor's side) files the regulatory report.
@@ -446,6 +451,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_clinical.Shipments", "POST"): TECH_QA,
     ("api_clinical.get_shipment", "GET"): SITE_A_SHIPMENT_READERS,
     ("api_clinical.receive", "POST"): SITE_A_STAFF,
+    ("api_cold_chain.get_logger", "GET"): SITE_A_SHIPMENT_READERS,
+    ("api_cold_chain.attach", "POST"): SITE_A_STAFF,
+    ("api_cold_chain.decide", "POST"): QA,
     ("api_clinical.primary_outcome", "GET"): CLINICAL_READERS,
     ("api_sdtm.sdtm_zip", "GET"): SDTM_EXPORTERS,
     ("api_adverse.get_event", "GET"): SITE_A_READERS,

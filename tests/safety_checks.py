@@ -107,8 +107,8 @@ class OracleChecks:
                 seen_v = token_verification.verify_token(
                     s, self.key, make_token(self.key, "U", din), "cfMSC"
                 )
-                assert seen_v.status == o.status(unit.lot), (
-                    f"/v/ reads {seen_v.status} for {din}; the oracle {o.status(unit.lot)}"
+                assert seen_v.status == o.unit_status(din), (
+                    f"/v/ reads {seen_v.status} for {din}; the oracle {o.unit_status(din)}"
                 )
                 for patient, acknowledged in self._checked_patients(din):
                     verdict = bedside.run_check(

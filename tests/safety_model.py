@@ -20,7 +20,8 @@ if every blocker is one the release accepted, back to QUARANTINE always.
 A unit may go on (be allocated, shipped; item 3, 4): its lot is RELEASED, or EXCEPTIONALLY released
 for this very patient with the treating physician's acceptance signed and the sponsor told; it is
 not past the end of its expiry date in the facility's zone (Asia/Shanghai); it is not missing,
-infused or destroyed.
+infused or destroyed; and its shipment's temperature logger, when one was attached at receipt,
+showed no excursion, or QA released the units after it (issue 20 item 5; rejected: destroyed).
 
 GO at the bedside (items 3, 5; DOMAIN.md): the unit may go on to the scanned patient, who is
 consented and eligible; for an exceptional release the physician acknowledged it at the scan; the
@@ -157,6 +158,7 @@ class Unit:
     given_ml: Decimal | None = None  # infused: the volume given
     shipment: str | None = None
     thawed_at: dt.datetime | None = None
+    cold_chain_held: bool = False  # its shipment's logger showed an excursion QA has not released
 
 
 @dataclass
@@ -190,6 +192,8 @@ class Oracle:
     units: dict[str, Unit] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)
     shipments: dict[str, str] = field(default_factory=dict)  # number -> DIN, while in transit
+    shipped_at: dict[str, dt.datetime] = field(default_factory=dict)  # number -> dispatch
+    excursions: dict[str, str] = field(default_factory=dict)  # number -> DIN, awaiting QA
 
     # ---- release ---------------------------------------------------------------------------
 
@@ -345,6 +349,13 @@ class Oracle:
             return "EXPIRED"
         return state.replace("_", " ")
 
+    def unit_status(self, din: str) -> str:
+        """What /v/ reads for the unit: its lot's status, ON HOLD while an excursion holds it."""
+        status = self.status(self.units[din].lot)
+        if self.units[din].cold_chain_held and status in ("RELEASED", "EXCEPTIONAL RELEASE"):
+            return "ON HOLD"
+        return status
+
     def may_go_on(self, din: str, patient: str | None, at: dt.datetime | None = None) -> bool:
         """Whether the unit may be allocated or shipped (to `patient`, when one is named)."""
         at = at or self.now
@@ -358,6 +369,8 @@ class Oracle:
                 return False
             if patient is not None and patient != er.patient:
                 return False
+        if unit.cold_chain_held:
+            return False
         return not self.expired(unit.lot, at) and unit.state not in SPENT
 
     def allocation_allowed(self, din: str, patient: str) -> bool:

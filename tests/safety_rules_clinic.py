@@ -20,16 +20,34 @@ from lotrack.models import (
 from lotrack.services import (
     bedside,
     clinical,
+    cold_chain,
     exceptional,
     shipment,
 )
 from lotrack.services import infusion as infusions
 from lotrack.services import lot as lots
+from lotrack.services.raw_data import RawFile
 from lotrack.services.release import SignIn
 from tests import safety_model as m
 from tests.clinical_setup import label
 from tests.conftest import PASSWORDS, user
 from tests.safety_harness import CLOCK, L1, L2, L3, LOCKOUT, MEANING, WITNESSES, ScanMade, note
+
+LOGGED = dt.timedelta(days=30)  # longer journeys are received without a logger file here
+
+
+def logger_file(start: dt.datetime, end: dt.datetime, *, excursion: bool) -> bytes:
+    """A generic logger export at -180 °C every 29 minutes (the gap allowed is 30) from before
+    dispatch to after receipt, and at dispatch and receipt themselves (a journey may take no time
+    on the machine's clock); with an excursion, one more reading at -100 °C halfway."""
+    times, t = [start, end], start - dt.timedelta(minutes=29)
+    while t <= end + dt.timedelta(minutes=29):
+        times.append(t)
+        t += dt.timedelta(minutes=29)
+    rows = ["timestamp,temperature", *(f"{t.isoformat()},-180" for t in times)]
+    if excursion:
+        rows.append(f"{(start + (end - start) / 2).isoformat()},-100")
+    return ("\n".join(rows) + "\n").encode()
 
 
 class ClinicRules:
@@ -209,24 +227,67 @@ class ClinicRules:
         if ok:
             self.oracle.units[din].state, self.oracle.units[din].shipment = "in_transit", got
             self.oracle.shipments[got] = din
+            self.oracle.shipped_at[got] = self.oracle.now
         return ok
 
-    def receive(self, number: str, arrived: bool) -> bool:
-        din = self.oracle.shipments[number]
+    def receive(self, number: str, arrived: bool, logger: str = "none") -> bool:
+        """Receive the shipment; with its logger file (`logger`: clean or excursion) attached in
+        the same transaction when the journey is short enough to log (at most LOGGED)."""
+        din, o = self.oracle.shipments[number], self.oracle
+        if o.now - o.shipped_at[number] > LOGGED:
+            logger = "none"
 
         def write(s):
             nurse = user(s, "nurse")
+            sent = shipment.get_shipment(s, nurse, number)
             shipment.receive(
-                s, nurse, shipment.get_shipment(s, nurse, number),
+                s, nurse, sent,
                 received_dins=[din] if arrived else [], condition="intact",
                 temperature_record="logger: below -150 °C throughout",
             )  # fmt: skip
+            if logger != "none":
+                data = logger_file(sent.shipped_at, o.now, excursion=logger == "excursion")
+                cold_chain.attach(
+                    s, nurse, sent, file=RawFile("logger.csv", data), mapping="generic",
+                    settings=self.app.config["LOTRACK_COLD_CHAIN"],
+                )  # fmt: skip
 
         ok, got = self.run("receive", write)
         self.expect(f"receipt of {number}", ok, got, True)
-        self.oracle.units[din].state = "received" if arrived else "missing"
-        del self.oracle.shipments[number]
+        o.units[din].state = "received" if arrived else "missing"
+        del o.shipments[number]
+        if logger == "excursion":
+            o.units[din].cold_chain_held = True
+            o.excursions[number] = din
+            note("receipt: a logger excursion")
         return ok
+
+    @precondition(lambda self: self.oracle.excursions)
+    @rule(data=st.data())
+    def excursion_decision(self, data: st.DataObject) -> None:
+        """QA's signed decision on an excursion: the unit released for use, or destroyed."""
+        number = data.draw(st.sampled_from(sorted(self.oracle.excursions)), label="excursion")
+        self.decide_excursion(number, data.draw(st.sampled_from(["released", "rejected"])))
+
+    def decide_excursion(self, number: str, outcome: str) -> None:
+        o = self.oracle
+        meaning = {"released": "released for use", "rejected": "rejected"}[outcome]
+
+        def write(s):
+            qa = user(s, "qa")
+            cold_chain.decide(
+                s, qa, shipment.get_shipment(s, qa, number), outcome=outcome,
+                sign_in=SignIn("qa", PASSWORDS["qa"], meaning, "safety machine"), lockout=LOCKOUT,
+            )  # fmt: skip
+
+        ok, got = self.run("excursion decision", write)
+        self.expect(f"{outcome} after the excursion of {number}", ok, got, True)
+        unit = o.units[o.excursions.pop(number)]
+        if outcome == "released":
+            unit.cold_chain_held = False
+        elif unit.state in ("received", "thawed"):
+            unit.state = "destroyed"
+        note(f"excursion: {outcome}")
 
     def thaw(self, din: str, minutes_ago: int) -> bool:
         unit = self.oracle.units[din]
@@ -252,7 +313,9 @@ class ClinicRules:
             self.ship(self.pick(data, likely, units, "unit"))
         elif action == "receive" and o.shipments:
             number = data.draw(st.sampled_from(sorted(o.shipments)), label="shipment")
-            self.receive(number, data.draw(st.integers(0, 5), label="arrived") > 0)
+            arrived = data.draw(st.integers(0, 5), label="arrived") > 0
+            logger = data.draw(st.sampled_from(["none", "clean", "excursion"]), label="logger")
+            self.receive(number, arrived, logger)
         elif action == "thaw":
             likely = [d for d in units if o.units[d].state == "received"]
             din = self.pick(data, likely, units, "unit")
@@ -273,10 +336,11 @@ class ClinicRules:
             "patient",
         )
         minutes = data.draw(st.integers(0, 70), label="thawed minutes ago")
+        logger = data.draw(st.sampled_from(["excursion", "clean", "none"]), label="logger")
         steps = (
             lambda: self.allocate(din, patient),
             lambda: self.ship(din),
-            lambda: self.receive(o.units[din].shipment or "", True),
+            lambda: self.receive(o.units[din].shipment or "", True, logger),
             lambda: self.thaw(din, minutes),
         )
         for step in steps[:stages]:

@@ -34,6 +34,7 @@ from lotrack.services import (
     adverse,
     clinical,
     coa,
+    cold_chain,
     containment,
     deviation,
     enrolment,
@@ -59,6 +60,7 @@ from tests.permission_table import (
     SITE_B_PATIENT,
     SITE_B_USER,
 )
+from tests.services.test_cold_chain import logger_csv
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Each identity logs in as (None: nobody).
@@ -161,6 +163,7 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
             outcome="recovering",
         )
         s.flush()
+        _attach_logger(app, s)
         values = {
             "event": str(event.id),
             "lot": cs.DEMO_LOT,
@@ -192,6 +195,20 @@ def _prepare(app: Flask) -> tuple[dict[str, str], dict[str, str]]:
         tokens = {name: create_token(s, None, user(s, name)) for name in USERNAME.values() if name}
         s.commit()
     return values, tokens
+
+
+def _attach_logger(app: Flask, s: Any) -> None:
+    """A clean logger file on the first shipment, whose cold-chain pages the table reads."""
+    first = s.scalars(select(Shipment).order_by(Shipment.id)).first()
+    assert first is not None and first.received_at is not None, "the demo received a shipment"
+    cold_chain.attach(
+        s,
+        user(s, "nurse"),
+        first,
+        file=raw_data.RawFile("logger.csv", logger_csv(first.shipped_at, first.received_at)),
+        mapping="generic",
+        settings=app.config["LOTRACK_COLD_CHAIN"],
+    )
 
 
 def _first_id(session: Any, column: Any, *where: Any) -> int:

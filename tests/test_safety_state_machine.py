@@ -132,3 +132,44 @@ def test_replay_verifying_a_result_of_a_released_lot_voids_its_release(machine):
     assert new is not None and not new.verified
     machine.verify(L1, new)  # the release signature is void now
     machine.agree_with_the_oracle()
+
+
+def _deliverable(machine) -> tuple[str, str]:
+    """A tracked unit still at the manufacturer and a patient it may be allocated to."""
+    o = machine.oracle
+    found = [
+        (d, p)
+        for d in machine.tracked
+        for p in machine.patients
+        if o.units[d].state == "stored" and o.allocation_allowed(d, p)
+    ]
+    assert found, "the demo leaves a unit to deliver"
+    return found[0]
+
+
+@pytest.mark.parametrize("outcome", ["released", "rejected"])
+def test_replay_an_excursion_holds_the_unit_until_qa_decides(machine, outcome):
+    """Issue 20 item 5: the unit of a shipment whose logger showed an excursion is NO-GO (and /v/
+    reads ON HOLD) until QA releases it (GO again) or rejects it (destroyed)."""
+    o = machine.oracle
+    din, patient = _deliverable(machine)
+    assert machine.allocate(din, patient) and machine.ship(din)
+    machine.agree_with_the_oracle()
+    assert machine.receive(o.units[din].shipment or "", True, "excursion")
+    assert o.units[din].cold_chain_held and o.unit_status(din) == "ON HOLD"
+    machine.agree_with_the_oracle()
+    assert machine.thaw(din, 5)
+    assert not o.go(din, patient, o.now, True)
+    machine.agree_with_the_oracle()
+    machine.decide_excursion(o.units[din].shipment or "", outcome)
+    assert o.go(din, patient, o.now, True) == (outcome == "released")
+    machine.agree_with_the_oracle()
+
+
+def test_replay_a_clean_logger_holds_nothing(machine):
+    o = machine.oracle
+    din, patient = _deliverable(machine)
+    assert machine.allocate(din, patient) and machine.ship(din)
+    assert machine.receive(o.units[din].shipment or "", True, "clean")
+    assert machine.thaw(din, 5) and o.go(din, patient, o.now, True)
+    machine.agree_with_the_oracle()

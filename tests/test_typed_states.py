@@ -109,6 +109,18 @@ ROWS = {
         f" retained_sample), 1, 'other', 'typed states', CURRENT_DATE, {USER},"
         " CURRENT_TIMESTAMP)"
     ),
+    "cold_chain_log": (
+        "INSERT INTO cold_chain_log (shipment_id, attachment_id, mapping, mapping_spec,"
+        " allowed_minutes, max_gap_minutes, range_source, window_start, window_end, judged,"
+        " ignored, blanks, excursion, problems, recorded_by_id, recorded_at) VALUES ((SELECT"
+        " min(id) FROM shipment), (SELECT min(id) FROM attachment), 'generic', '{}', 0, 30, '',"
+        f" CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 0, 0, TRUE, '[]', {USER}, CURRENT_TIMESTAMP)"
+    ),
+    "excursion_decision": (
+        "INSERT INTO excursion_decision (log_id, outcome, reason, decided_by_id, decided_at)"
+        f" VALUES ((SELECT min(id) FROM cold_chain_log), 'released', 'r', {USER},"
+        " CURRENT_TIMESTAMP)"
+    ),
 }
 
 
@@ -152,6 +164,7 @@ def test_every_state_and_kind_column_is_typed():
         "dose_cohort.dose_basis", "prescription.dose_basis", "patient.age_band", "patient.sex",
         "retained_sample.sample_type", "retained_sample.container", "retained_sample.unit",
         "retained_sample_withdrawal.reason",
+        "excursion_decision.outcome",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

@@ -63,6 +63,9 @@ class UnitFacts:
     # told), listed in `exceptional_problems`.
     exceptional_patient_id: int | None = None
     exceptional_problems: tuple[str, ...] = ()
+    # The number of the unit's shipment while its temperature logger showed an excursion that QA
+    # has not yet disposed of (domain/cold_chain.py); None: no such excursion.
+    cold_chain_hold: str | None = None
 
 
 def lot_status(lot_state: str, expires_on: dt.date | None, now: dt.datetime, zone: str) -> str:
@@ -71,6 +74,15 @@ def lot_status(lot_state: str, expires_on: dt.date | None, now: dt.datetime, zon
     if usable and expired(expires_on, now, zone):
         return "EXPIRED"
     return lot_state.replace("_", " ")
+
+
+def unit_status(f: UnitFacts, now: dt.datetime, zone: str) -> str:
+    """What a unit's label reads now: its lot's status, but ON HOLD while its shipment's
+    excursion awaits QA (a recall or an expiry, more serious, still reads as such)."""
+    status = lot_status(f.lot_state, f.expires_on, now, zone)
+    if f.cold_chain_hold is not None and status in ("RELEASED", "EXCEPTIONAL RELEASE"):
+        return "ON HOLD"
+    return status
 
 
 def lot_reasons(lot_number: str, lot_state: str) -> list[Reason]:
@@ -155,6 +167,18 @@ def unit_reasons(
                 )
                 for problem in f.exceptional_problems
             )
+    if f.cold_chain_hold is not None:
+        reasons.append(
+            said(
+                Severity.HOLD,
+                "cold_chain_excursion",
+                N_(
+                    "The temperature logger of shipment %(shipment)s shows an excursion: the unit"
+                    " is ON HOLD until QA decides. Do not infuse."
+                ),
+                shipment=f.cold_chain_hold,
+            )
+        )
     if expired(f.expires_on, now, zone):
         reasons.append(
             said(

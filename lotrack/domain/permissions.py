@@ -78,6 +78,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
         }
     ),
     "shipment.receive": frozenset({Role.CLINICAL}),
+    # A shipment's temperature excursion holds its units until QA decides, signed.
+    "cold_chain.decide": frozenset({Role.QA}),
     # Nurses thaw, check, infuse and witness (services/infusion.py: the witness is a nurse too).
     "bedside.scan": frozenset({Role.CLINICAL}),
     # An adverse event is recorded with its attribution, the physician's judgement.

@@ -17,6 +17,7 @@ class SubjectKind(StrEnum):
     DEVIATION = "deviation"
     INVESTIGATION = "investigation"
     MATERIAL_LOT = "material_lot"  # its incoming inspection
+    EXCURSION_DECISION = "excursion_decision"  # QA's decision on a shipment's excursion
 
 
 class RecordMeaning(StrEnum):
@@ -30,6 +31,7 @@ class RecordMeaning(StrEnum):
     APPROVED_FOR_USE = "approved for use"
     REJECTED = "rejected"
     HOLD_LIFTED = "hold lifted"
+    RELEASED_FOR_USE = "released for use"  # units held by a cold-chain excursion, released
 
 
 # The one meaning each decision is signed with: by kind, then by the decision taken ("" when the
@@ -46,6 +48,10 @@ MEANINGS: dict[SubjectKind, dict[str, RecordMeaning]] = {
         "approved": RecordMeaning.APPROVED_FOR_USE,
         "rejected": RecordMeaning.REJECTED,
         "lift": RecordMeaning.HOLD_LIFTED,
+    },
+    SubjectKind.EXCURSION_DECISION: {
+        "released": RecordMeaning.RELEASED_FOR_USE,
+        "rejected": RecordMeaning.REJECTED,
     },
 }
 

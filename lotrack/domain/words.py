@@ -132,5 +132,11 @@ WORDS = frozenset(
         N_("retest"),
         N_("investigation"),
         N_("other"),
+        # the cold chain (domain/cold_chain.py): QA's outcome, its meaning, the problems found
+        N_("released"),
+        N_("released for use"),
+        N_("above"),
+        N_("below"),
+        N_("gap"),
     )
 )

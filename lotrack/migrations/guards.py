@@ -22,6 +22,7 @@ def _append_only_message(table: str) -> str:
 # Rows are only ever added: no UPDATE, DELETE or TRUNCATE (db_roles.py grants these no more).
 # 0020: which material lots were used (a mistake is struck by a new row) and instrument events.
 # 0024: retained samples and their withdrawals (what is left is computed, never stored).
+# 0022: a shipment's logger record as judged, and QA's decision on its excursion.
 APPEND_ONLY_TABLES = (
     "audit_event",
     "audit_checkpoint",
@@ -29,6 +30,8 @@ APPEND_ONLY_TABLES = (
     "equipment_event",
     "retained_sample",
     "retained_sample_withdrawal",
+    "cold_chain_log",
+    "excursion_decision",
 )
 MESSAGE = _append_only_message("audit_event")
 CHECKPOINT_MESSAGE = _append_only_message("audit_checkpoint")

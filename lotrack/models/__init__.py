@@ -6,6 +6,7 @@ from lotrack.models.attachment import Attachment
 from lotrack.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from lotrack.models.bedside import BedsideScan
 from lotrack.models.cellbank import CellBank, Vial, VialWithdrawal
+from lotrack.models.cold_chain import ColdChainLog, ExcursionDecision
 from lotrack.models.containment import Containment, ContainmentLot
 from lotrack.models.deviation import Deviation
 from lotrack.models.document import Certificate, LabelPrint
@@ -47,6 +48,7 @@ __all__ = [
     "CellBank",
     "Certificate",
     "Clone",
+    "ColdChainLog",
     "Containment",
     "ContainmentLot",
     "Deviation",
@@ -57,6 +59,7 @@ __all__ = [
     "Enrolment",
     "EquipmentEvent",
     "ExceptionalRelease",
+    "ExcursionDecision",
     "FollowUp",
     "Infusion",
     "Instrument",

@@ -12,6 +12,7 @@ from lotrack.db import Base, UTCDateTime, state_column_type, utcnow
 from lotrack.domain.states import ShipmentStatus
 
 if TYPE_CHECKING:
+    from lotrack.models.cold_chain import ColdChainLog
     from lotrack.models.lot import Unit
     from lotrack.models.user import Site, User
 
@@ -40,6 +41,8 @@ class Shipment(Base):
     # Read-only: lists load who shipped and received in one query instead of one per row.
     shipped_by: Mapped[User] = relationship(foreign_keys=[shipped_by_id], viewonly=True)
     received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id], viewonly=True)
+    # Its temperature logger's record, once attached at receipt (one per shipment).
+    cold_chain_log: Mapped[ColdChainLog | None] = relationship(viewonly=True, uselist=False)
 
 
 class ShipmentUnit(Base):

@@ -41,6 +41,7 @@ from lotrack.models import (
 from lotrack.services import audit, clock, exceptional, specs
 from lotrack.services import dose as doses
 from lotrack.services.clinical import problems_of
+from lotrack.services.cold_chain_facts import excursion_open
 from lotrack.services.common import norm
 from lotrack.services.shipment import (
     LOCATION_COLUMNS,
@@ -268,6 +269,7 @@ _UNIT_FACTS = (
         .scalar_subquery()
         .label("infusions"),
         *LOCATION_COLUMNS,
+        excursion_open(Shipment.id).label("cold_chain_log"),
     )
     .join(Lot, Lot.id == Unit.lot_id)
     .outerjoin(SpecVersion, SpecVersion.id == Lot.spec_version_id)
@@ -318,6 +320,7 @@ def _unit_facts(session: Session, unit: Row[Any]) -> UnitFacts:
         unit_state=UnitState.INFUSED if unit.infusions else unit.unit_state,
         exceptional_patient_id=terms.patient_id,
         exceptional_problems=terms.problems,
+        cold_chain_hold=unit.number if unit.cold_chain_log is not None else None,
     )
 
 

@@ -20,6 +20,7 @@ from lotrack.domain.states import UNIT_TRANSITIONS, Container, LotState, UnitSta
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import DinSequence, Lot, ProductionRun, Unit, User
 from lotrack.services import audit, clock, exceptional, specs
+from lotrack.services.cold_chain_facts import held_by_excursion
 from lotrack.services.common import Page, check_code, norm, page_of, sentences
 from lotrack.services.numbering import issue
 
@@ -267,6 +268,7 @@ def unit_facts(session: Session, unit: Unit) -> UnitFacts:
         unit_state=unit.state,
         exceptional_patient_id=terms.patient_id,
         exceptional_problems=terms.problems,
+        cold_chain_hold=held_by_excursion(session, unit.id),
     )
 
 

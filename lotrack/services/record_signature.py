@@ -18,6 +18,7 @@ from lotrack.domain.record_signatures import RecordMeaning, SubjectKind, check_m
 from lotrack.models import (
     CellBank,
     Deviation,
+    ExcursionDecision,
     Investigation,
     MaterialLot,
     RecordSignature,
@@ -28,13 +29,14 @@ from lotrack.models import (
 from lotrack.services import audit
 from lotrack.services.signature import Lockout, SignIn, authenticate_sign_in
 
-Record = CellBank | SpecVersion | Deviation | Investigation | MaterialLot
+Record = CellBank | SpecVersion | Deviation | Investigation | MaterialLot | ExcursionDecision
 KIND_OF: dict[type, SubjectKind] = {
     CellBank: SubjectKind.CELL_BANK,
     SpecVersion: SubjectKind.SPEC_VERSION,
     Deviation: SubjectKind.DEVIATION,
     Investigation: SubjectKind.INVESTIGATION,
     MaterialLot: SubjectKind.MATERIAL_LOT,
+    ExcursionDecision: SubjectKind.EXCURSION_DECISION,
 }
 
 
@@ -102,6 +104,17 @@ def _signed_content(session: Session, record: Record) -> dict[str, Any]:
             "expires_on": record.expires_on.isoformat(),
             "certificate_sha256": record.certificate.sha256,
             "state": str(record.state),
+        }
+    if isinstance(record, ExcursionDecision):
+        log = record.log
+        return {
+            "log_id": record.log_id,
+            "shipment_id": log.shipment_id,
+            "logger_sha256": log.attachment.sha256,
+            "excursion": log.excursion,
+            "problems": log.problems,
+            "outcome": str(record.outcome),
+            "reason": record.reason,
         }
     if isinstance(record, Deviation):
         return {

@@ -88,6 +88,7 @@ def ship(session: Session, actor: User, *, site_code: str, dins: list[str]) -> S
         site=site,
         status=ShipmentStatus.IN_TRANSIT,
         shipped_by_id=actor.id,
+        shipped_at=utcnow(),  # the service's clock, which the logger's journey is judged from
     )
     audit.created(session, actor, shipment)
     session.flush()

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import utcnow
 from lotrack.documents import tokens
-from lotrack.domain.distribution import lot_status
+from lotrack.domain.distribution import lot_status, unit_status
 from lotrack.domain.text import N_, said
 from lotrack.models import Certificate, Lot, Unit
 from lotrack.services import clock
+from lotrack.services import lot as lots
 from lotrack.services.coa import current_certificate
 
 
@@ -55,9 +56,11 @@ def verify_token(
         if unit is None:
             return Verification(True, "UNKNOWN", N_("signed here but no such unit"), "unit")
         cert = current_certificate(session, unit.lot)
+        # The unit's own status: its lot's, or ON HOLD while its shipment's excursion awaits QA.
+        status = unit_status(lots.unit_facts(session, unit), utcnow(), clock.facility_zone(session))
         return Verification(
             True,
-            _status(session, unit.lot),
+            status,
             kind="unit",
             product=product,
             lot=unit.lot.lot_number,

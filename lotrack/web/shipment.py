@@ -16,8 +16,10 @@ from lotrack.domain.permissions import may
 from lotrack.models import Shipment
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import clinical as io
-from lotrack.services import audit, clinical_lists
+from lotrack.services import audit, clinical_lists, cold_chain
 from lotrack.services import shipment as shipments
+from lotrack.web import cold_chain_view
+from lotrack.web.cold_chain_view import flash_judgement, logger_file
 from lotrack.web.forms import NO_FORM, FormState, form_values, submit
 from lotrack.web.guard import permission
 
@@ -68,19 +70,21 @@ def new_shipment() -> ResponseReturnValue:
     return submit("ship", io.ShipmentIn(), act, page, values=values)
 
 
-def _page(shipment: Shipment, form: FormState = NO_FORM) -> str:
+def shipment_page(shipment: Shipment, form: FormState = NO_FORM) -> str:
+    """The shipment's page: its units, its receipt, its cold chain (web/cold_chain_view.py)."""
     return render_template(
         "clinical/shipment.html",
         shipment=shipment,
         form=form,
         history=audit.history(db_session(), "shipment", str(shipment.id)),
+        **cold_chain_view.context(shipment),
     )
 
 
 @bp.get(f"/shipments/{NUMBER}")
 @permission("shipment.read")
 def show_shipment(number: str) -> ResponseReturnValue:
-    return _page(shipments.get_shipment(db_session(), actor(), number))
+    return shipment_page(shipments.get_shipment(db_session(), actor(), number))
 
 
 @bp.post(f"/shipments/{NUMBER}/receive")
@@ -91,6 +95,7 @@ def receive(number: str) -> ResponseReturnValue:
     values = form_values()
     # Ticked units, and any DIN typed that was not on the shipment (recorded as extra).
     values["received"] = ",".join([*request.form.getlist("received"), values.pop("extra", "")])
+    mapping = values.pop("mapping", "") or "generic"  # the logger file's format, if one is attached
 
     def act(data: dict[str, Any]) -> ResponseReturnValue:
         shipments.receive(
@@ -101,6 +106,19 @@ def receive(number: str) -> ResponseReturnValue:
             condition=data["condition"],
             temperature_record=data["temperature_record"],
         )
+        # The logger file, when attached to the receipt, is judged in the same transaction: an
+        # unreadable one refuses the receipt too, nothing written.
+        upload = logger_file()
+        if upload is not None:
+            log = cold_chain.attach(
+                session,
+                actor(),
+                shipment,
+                file=upload,
+                mapping=mapping,
+                settings=setting("COLD_CHAIN"),
+            )
+            flash_judgement(shipment, log)
         flash(
             _(
                 "%(number)s received with a discrepancy: %(discrepancy)s.",
@@ -112,4 +130,7 @@ def receive(number: str) -> ResponseReturnValue:
         )
         return redirect(url_for("shipment.show_shipment", number=shipment.number))
 
-    return submit("receive", io.ReceiveIn(), act, lambda form: _page(shipment, form), values=values)
+    def page(form: FormState) -> str:
+        return shipment_page(shipment, form)
+
+    return submit("receive", io.ReceiveIn(), act, page, values=values)
