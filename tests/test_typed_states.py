@@ -138,6 +138,7 @@ def test_every_state_and_kind_column_is_typed():
         "role_grant.role", "role_grant.previous_role", "role_grant.state",
         "material.category", "material_lot.state", "equipment_event.kind",
         "dose_cohort.dose_basis", "prescription.dose_basis", "patient.age_band", "patient.sex",
+        "mail_outbox.event", "mail_outbox.status",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

@@ -19,6 +19,7 @@ from lotrack.api import (
     lineage,
     lot,
     materials,
+    notify,
     production,
     release,
     result,
@@ -48,4 +49,5 @@ ALL: list[Blueprint] = [
     adverse.bp,
     bedside.bp,
     trace.bp,
+    notify.bp,
 ]

@@ -94,6 +94,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     # Every e-mail notice and its delivery (services/mail_log.py); anyone else sees their own.
     "notify.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "notify.own": frozenset(Role),
     "site.read": frozenset({Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.ADMIN}),
     # Names every site's patients.
     "trace.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),

@@ -30,6 +30,7 @@ NAV = (
     ("bedside.scan_page", _l("Bedside"), "bedside.scan"),
     ("report.reports", _l("Reports"), "reports.read"),
     ("trace.back", _l("Trace"), "clinical.read"),
+    ("notify.list_notices", _l("Notifications"), "notify.own"),
 )
 
 
@@ -64,6 +65,7 @@ def init_app(app: Flask) -> None:
         lockout,
         lot,
         materials,
+        notify,
         production,
         release,
         report,
@@ -103,5 +105,6 @@ def init_app(app: Flask) -> None:
         report.bp,
         bedside.bp,
         trace.bp,
+        notify.bp,
     ):
         app.register_blueprint(bp)
