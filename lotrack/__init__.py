@@ -17,9 +17,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lotrack import api, cli, errors, i18n, security, web
     from lotrack.config import build_config, embedded
     from lotrack.db import make_engine, make_sessionmaker
+    from lotrack.domain.mail import parse_smtp_url
     from lotrack.keys import KEY_FILES, load_key
     from lotrack.request_scope import Database, UnitOfWorkFlask, close_session
+    from lotrack.services import mail_sender, notify
     from lotrack.services.audit_anchor import Anchor, Schedule
+    from lotrack.services.notify import MailSettings
 
     instance = Path(
         (config or {}).get("INSTANCE_PATH")
@@ -53,7 +56,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["LOTRACK_AUDIT_CHECKPOINT_MINUTES"]
     )
     engine = make_engine(app.config["LOTRACK_DATABASE_URL"])
-    maker = make_sessionmaker(engine, app.config["LOTRACK_SITE_TIME_ZONE"])
+    smtp_url = app.config["LOTRACK_SMTP_URL"]
+    mail = MailSettings(
+        parse_smtp_url(smtp_url) if smtp_url else None,
+        app.config["LOTRACK_PUBLIC_BASE_URL"],
+        float(app.config["LOTRACK_SMTP_TIMEOUT"]),
+    )
+    maker = make_sessionmaker(
+        engine, app.config["LOTRACK_SITE_TIME_ZONE"], {notify.SETTINGS_KEY: mail}
+    )
+    mail_sender.install(maker)  # notices queued by a transaction are sent after it commits
     app.extensions["lotrack_db"] = Database(engine, maker)
     app.teardown_appcontext(close_session)
     security.init_app(app)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lotrack import backup as backups
 from lotrack import db_roles
+from lotrack.cli_mail import mail_cli
 from lotrack.domain import ctcae
 from lotrack.domain.errors import DomainError
 from lotrack.i18n import dictionary_file
@@ -41,6 +42,7 @@ lotrack_cli.add_command(token_cli)
 lotrack_cli.add_command(audit_cli)
 lotrack_cli.add_command(specs_cli)
 lotrack_cli.add_command(ctcae_cli)
+lotrack_cli.add_command(mail_cli)
 
 
 def _session() -> Session:

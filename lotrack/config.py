@@ -13,6 +13,7 @@ from lotrack.domain.dose import check_tolerance
 from lotrack.domain.errors import ValidationFailed
 from lotrack.domain.isbt128_structures import DEFAULT_PRODUCT_PATTERN, encode_003
 from lotrack.domain.label_statements import JURISDICTIONS
+from lotrack.domain.mail import parse_smtp_url
 from lotrack.domain.text import said
 from lotrack.keys import KeyFileMissing
 
@@ -134,6 +135,13 @@ DEFAULTS: dict[str, Any] = {
     # The protocol's dose tolerance, ± (domain/dose.py): the achieved dose stays within the
     # prescribed cells × (1 ± this). Kept on each prescription as it stood when prescribed.
     "DOSE_TOLERANCE": "0.10",
+    # Where notices are e-mailed (services/notify.py): smtp://[user:password@]host[:port], with
+    # ?starttls to upgrade the connection, or smtps:// for TLS from the start; ?from=ADDRESS sets
+    # the sender. Empty: notices are shown in the app only (the Notifications page), none sent.
+    "SMTP_URL": "",
+    # Seconds one SMTP conversation may take: the sender runs right after a commit, in the
+    # request that committed, so a server that hangs must not hold the page for long.
+    "SMTP_TIMEOUT": 10,
     # The one-month visit: on day VISIT_DAY after the first infusion, ± VISIT_WINDOW_DAYS.
     "VISIT_DAY": 30,
     "VISIT_WINDOW_DAYS": 7,
@@ -166,6 +174,7 @@ INT_KEYS = {
     "RETENTION_MONTHS_AFTER_EXPIRY",
     "COLD_CHAIN_ALLOWED_MINUTES",
     "COLD_CHAIN_MAX_GAP_MINUTES",
+    "SMTP_TIMEOUT",
 }
 BOOL_KEYS = {"SECURE_COOKIES"}
 
@@ -248,6 +257,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     if mappings and not mappings.startswith("{"):
         mappings = Path(mappings).read_text(encoding="utf-8")  # the path of a JSON file
     cfg["LOTRACK_COLD_CHAIN"] = settings_of(cfg, mappings)
+    if cfg["LOTRACK_SMTP_URL"]:
+        parse_smtp_url(cfg["LOTRACK_SMTP_URL"])  # refused at start, not at the first recall
     if not cfg.get("LOTRACK_DATABASE_URL"):
         cfg["LOTRACK_DATABASE_URL"] = f"sqlite:///{instance_path / 'lotrack.sqlite3'}"
     if "SECRET_KEY" not in cfg:

@@ -98,7 +98,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine, facility_zone: str | None = None) -> sessionmaker[Session]:
-    """Sessions that carry the facility's zone (services/clock.py reads it from session.info)."""
-    info = {"facility_zone": facility_zone} if facility_zone else {}
+def make_sessionmaker(
+    engine: Engine, facility_zone: str | None = None, extra: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions that carry the facility's zone (services/clock.py reads it from session.info)
+    and any `extra` settings services read there (the mail settings, services/notify.py)."""
+    info: dict[str, Any] = {"facility_zone": facility_zone} if facility_zone else {}
+    info.update(extra or {})
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)

@@ -148,6 +148,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("admin.reset", "POST"): ADMIN,
     ("admin.change_role", "GET"): ADMIN,
     ("admin.change_role", "POST"): ADMIN,
+    ("admin.change_email", "GET"): ADMIN,
+    ("admin.change_email", "POST"): ADMIN,
+    # Every notice to QA, the medical director and admins; anyone else sees their own.
+    ("notify.list_notices", "GET"): LOGGED_IN,
     ("admin.grant", "GET"): ADMIN,
     ("admin.grant", "POST"): ADMIN,
     # Enrolment is before any login: the code is the credential.
@@ -471,4 +475,5 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("api_bedside.thaw", "POST"): CLINICAL,
     ("api_bedside.Infusions", "GET"): CLINICAL_READERS,
     ("api_bedside.Infusions", "POST"): CLINICAL,
+    ("api_notify.list_notices", "GET"): LOGGED_IN,
 }

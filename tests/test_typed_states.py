@@ -165,6 +165,7 @@ def test_every_state_and_kind_column_is_typed():
         "retained_sample.sample_type", "retained_sample.container", "retained_sample.unit",
         "retained_sample_withdrawal.reason",
         "excursion_decision.outcome",
+        "mail_outbox.event", "mail_outbox.status",
     }  # fmt: skip
     assert typed == expected
     for _table, column in COLUMNS:

@@ -20,6 +20,7 @@ from lotrack.api import (
     lineage,
     lot,
     materials,
+    notify,
     production,
     release,
     result,
@@ -58,4 +59,5 @@ ALL: list[Blueprint] = [
     trace.bp,
     sdtm.bp,
     worklist.bp,
+    notify.bp,
 ]

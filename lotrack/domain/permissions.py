@@ -101,6 +101,9 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "deviation.close": frozenset({Role.QA}),
     "audit.read": frozenset({Role.QA, Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
+    # Every e-mail notice and its delivery (services/mail_log.py); anyone else sees their own.
+    "notify.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
+    "notify.own": frozenset(Role),
     "site.read": frozenset({Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.ADMIN}),
     # Names every site's patients.
     "trace.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),

@@ -19,6 +19,7 @@ from lotrack.models.infusion import Infusion, Thaw
 from lotrack.models.investigation import Investigation
 from lotrack.models.lockout import KnownAddress, LoginThrottle
 from lotrack.models.lot import Lot
+from lotrack.models.mail import MailOutbox
 from lotrack.models.material import Material, MaterialLot, MaterialUse
 from lotrack.models.notification import Notification
 from lotrack.models.numbering import NumberSequence
@@ -68,6 +69,7 @@ __all__ = [
     "LabelPrint",
     "LoginThrottle",
     "Lot",
+    "MailOutbox",
     "Material",
     "MaterialLot",
     "MaterialUse",

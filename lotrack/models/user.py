@@ -52,6 +52,9 @@ class User(Base):
         state_column_type(Language, name="language", length=8)
     )
 
+    # Where notices are e-mailed (services/notify.py); None: shown in the app only (0023).
+    email: Mapped[str | None] = mapped_column(String(254))
+
     site: Mapped[Site | None] = relationship()
 
     # Flask-Login protocol, kept here so the model needs no Flask import.

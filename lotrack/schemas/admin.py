@@ -34,6 +34,12 @@ class RoleIn(InputSchema):
     reason = text_field(max=2000)
 
 
+class EmailIn(InputSchema):
+    # Empty: notices to this person are shown in the app only (services/mail_log.py checks it).
+    email = fields.String(load_default="", validate=Length(max=254))
+    reason = text_field(max=2000)
+
+
 DECISIONS = ("approve", "refuse")
 
 

@@ -17,7 +17,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.states import ContainmentKind, LotState, MaterialLotState
 from lotrack.domain.text import N_, said
 from lotrack.models import CellBank, Containment, ContainmentLot, Lot, MaterialLot, Unit, User
-from lotrack.services import audit, lookback, material_uses, materials, signature
+from lotrack.services import audit, lookback, material_uses, materials, notify, signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.release import move
@@ -134,6 +134,7 @@ def contain(
             containment_id=record.id, lot_id=one.id, from_state=current, to_state=target
         )
         audit.created(session, signer, link)
+    notify.queue(session, notify.containment_event(record), record)
     return record
 
 

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain.decisions import MEANING_OF_ROLE, Action, Meaning, check_signer, target_of
 from lotrack.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lotrack.domain.mail import MailEvent
 from lotrack.domain.permissions import Role, require
 from lotrack.domain.release import uncovered
 from lotrack.domain.states import ExceptionalStatus, LotState, RecipientRole
 from lotrack.domain.text import N_, Said, said
 from lotrack.models import ExceptionalRelease, Lot, Notification, Patient, Signature, User
-from lotrack.services import audit, clock, signature
+from lotrack.services import audit, clock, notify, signature
 from lotrack.services.common import norm, sentences
 from lotrack.services.dossier import dossier_hash
 from lotrack.services.evaluation import evaluate_lot
@@ -103,6 +104,7 @@ def request_release(
         created_by_id=actor.id,
     )
     audit.created(session, actor, er)
+    notify.queue(session, MailEvent.EXCEPTIONAL_REQUESTED, er)
     return er
 
 
@@ -210,6 +212,7 @@ def sign_release(
             {"status": ExceptionalStatus.APPROVED},
             reason="both signatures given",
         )
+        notify.queue(session, MailEvent.EXCEPTIONAL_SIGNED, er)
     return given
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, NotFound, ValidationFailed
+from lotrack.domain.mail import MailEvent
 from lotrack.domain.permissions import require
 from lotrack.domain.record_signatures import SubjectKind
 from lotrack.domain.specs import Verdict
@@ -23,7 +24,7 @@ from lotrack.models import (
     Result,
     User,
 )
-from lotrack.services import audit, lookback, record_signature
+from lotrack.services import audit, lookback, notify, record_signature
 from lotrack.services.common import Page, norm, page_of
 from lotrack.services.numbering import issue
 from lotrack.services.result import invalidate_result
@@ -56,6 +57,7 @@ def open_investigation(session: Session, actor: User, result: Result) -> Investi
         f" {result.lot.lot_number} is out of specification",
         trigger=inv,
     )
+    notify.queue(session, MailEvent.OOS_OPENED, inv)
     return inv
 
 

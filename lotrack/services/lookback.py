@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lotrack.db import Base, utcnow
 from lotrack.domain.decisions import DISTRIBUTED, Action
+from lotrack.domain.mail import MailEvent
 from lotrack.domain.release import lookback
 from lotrack.domain.states import ContainmentKind, ExceptionalStatus, LotState
 from lotrack.models import (
@@ -33,7 +34,7 @@ from lotrack.models import (
     Signature,
     User,
 )
-from lotrack.services import audit
+from lotrack.services import audit, notify
 from lotrack.services.dossier import dossier_hash
 from lotrack.services.numbering import issue
 
@@ -129,6 +130,7 @@ def _hold(
         containment_id=record.id, lot_id=lot.id, from_state=current, to_state=LotState.ON_HOLD
     )
     audit.created(session, actor, link)
+    notify.queue(session, MailEvent.HOLD, record)
     return record
 
 

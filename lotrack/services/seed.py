@@ -101,6 +101,9 @@ def seed_demo(session: Session, *, facility_id: str) -> list[tuple[str, str, str
             # Demo logins, printed by seed-demo and the README; no administrator chose them.
             must_change_password=False,
         )
+    for username, person in users.items():
+        # Demo addresses under example.org (RFC 2606): notices go nowhere real.
+        person.email = f"{username}@example.org"
     session.flush()
     tech, qa = users["tech"], users["qa"]
     qa_password = next(p for u, *_r, p in DEMO_USERS if u == "qa")

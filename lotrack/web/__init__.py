@@ -32,6 +32,7 @@ NAV = (
     ("report.reports", _l("Reports"), "reports.read"),
     ("sdtm.export_page", _l("Sponsor export"), "export.sdtm"),
     ("trace.back", _l("Trace"), "clinical.read"),
+    ("notify.list_notices", _l("Notifications"), "notify.own"),
 )
 
 
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
         lockout,
         lot,
         materials,
+        notify,
         production,
         release,
         report,
@@ -113,5 +115,6 @@ def init_app(app: Flask) -> None:
         sdtm.bp,
         bedside.bp,
         trace.bp,
+        notify.bp,
     ):
         app.register_blueprint(bp)

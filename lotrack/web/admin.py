@@ -21,8 +21,8 @@ from lotrack.models import RoleGrant, Site, User
 from lotrack.models.user import ROLES
 from lotrack.request_scope import actor, db_session
 from lotrack.schemas import ReasonIn
-from lotrack.schemas.admin import GrantDecisionIn, RoleIn, UserIn
-from lotrack.services import accounts, enrolment, role_grants
+from lotrack.schemas.admin import EmailIn, GrantDecisionIn, RoleIn, UserIn
+from lotrack.services import accounts, enrolment, mail_log, role_grants
 from lotrack.web.forms import handle_form
 from lotrack.web.guard import permission
 
@@ -140,6 +140,21 @@ def change_role(user_id: int) -> ResponseReturnValue:
         RoleIn(), act, "admin/role.html", user=user, roles=ROLES,
         second_person=sorted(NEEDS_SECOND_PERSON),
     )  # fmt: skip
+
+
+@bp.route("/users/<int:user_id>/email", methods=["GET", "POST"])
+@permission("users.manage")
+def change_email(user_id: int) -> ResponseReturnValue:
+    """Where this person's notices are e-mailed (none: shown in the app only)."""
+    user = _user(user_id)
+
+    def act(data: dict[str, Any]) -> ResponseReturnValue:
+        mail_log.set_email(db_session(), actor(), user, data["email"], data["reason"])
+        flash(_("Notices to %(username)s go to %(email)s.", username=user.username,
+                email=user.email or _("the app only")))  # fmt: skip
+        return redirect(url_for("admin.users"))
+
+    return handle_form(EmailIn(), act, "admin/email.html", user=user)
 
 
 @bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])

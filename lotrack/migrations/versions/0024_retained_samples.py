@@ -16,7 +16,7 @@ from alembic import op
 from lotrack.migrations.guards import append_only_removed_statements, append_only_statements
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
