@@ -298,11 +298,18 @@ def api_get_route(app: Flask) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the PostgreSQL run, only the tests that use a database: the others (pure rules,
-    parsers, renderers) touch no database, ran on SQLite, and would say the same again."""
+    parsers, renderers, and the pages' layout and accessibility) ran on SQLite and would say
+    the same again."""
     if not PG_URL:
         return
-    keep = [item for item in items if "backend" in getattr(item, "fixturenames", ())]
-    dropped = [item for item in items if "backend" not in getattr(item, "fixturenames", ())]
+
+    def on_postgresql(item: pytest.Item) -> bool:
+        # Layout and accessibility read the rendered HTML, which the database does not change.
+        uses_db = "backend" in getattr(item, "fixturenames", ())
+        return uses_db and item.get_closest_marker("layout") is None
+
+    keep = [item for item in items if on_postgresql(item)]
+    dropped = [item for item in items if not on_postgresql(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

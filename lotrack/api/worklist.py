@@ -8,7 +8,7 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields
 
-from lotrack.api.common import Blueprint
+from lotrack.api.common import Blueprint, permission
 from lotrack.i18n import translate
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import worklist as service
@@ -45,6 +45,7 @@ def _url(link: service.Link | None) -> str | None:
 
 
 @bp.route("/worklist")
+@permission("worklist.read")
 @bp.response(200, WorklistOut)
 def get_worklist() -> dict[str, Any]:
     """The caller's worklist: the home page's counts, each with its page and oldest records"""

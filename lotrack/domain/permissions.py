@@ -104,6 +104,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     # Every e-mail notice and its delivery (services/mail_log.py); anyone else sees their own.
     "notify.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),
     "notify.own": frozenset(Role),
+    # The work waiting on one's own role (services/worklist.py); each list is scoped by role.
+    "worklist.read": frozenset(Role),
     "site.read": frozenset({Role.CLINICAL, Role.INVESTIGATOR, Role.QA, Role.ADMIN}),
     # Names every site's patients.
     "trace.read": frozenset({Role.QA, Role.MEDICAL_DIRECTOR, Role.ADMIN}),

@@ -13,7 +13,7 @@ import pytest
 from tests.browser.conftest import log_in
 from tests.browser.main_pages import MAIN_PAGES, each_page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.main_pages import each_page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 WIDTHS = (390, 1024, 1366)
 HEIGHT = 900

@@ -252,7 +252,7 @@ def test_notifications_are_logged_with_validation(session):
     ]
     shown = {(e.record, e.action) for e in timeline.lot_timeline(s, lot)}
     assert {(f"notification {n.id}", "create") for n in rows} <= shown  # in the lot's audit review
-    assert (f"exceptional_release {er.id}", "create") in shown
+    assert (f"exceptional_release {er.number}", "create") in shown
     assert audit.verify(s).ok
 
 
