@@ -154,9 +154,11 @@ def new_result(
     instrument: str,
     reagent_lot: str,
     replaces: Result | None,
+    read_on: dt.date | None = None,
 ) -> Result:
     """The result row as entered and judged: one construction for a single entry and an import
-    (services/result_batch.py), so both write the same columns and the same audit event."""
+    (services/result_batch.py), so both write the same columns and the same audit event.
+    `read_on`: an incubated test's reading day (services/result_reading.py), noted on the row."""
     return Result(
         spec_version=version,
         test_code=spec_test.code,
@@ -171,7 +173,7 @@ def new_result(
         verdict=judgement.verdict.value,
         rounded=judgement.rounded,
         due_on=judgement.due_on,
-        note=judgement.note[:300],
+        note=(judgement.note or (f"read on {read_on}" if read_on else ""))[:300],
         replaces=replaces,
     )
 
@@ -234,9 +236,8 @@ def record_result(
         instrument=instrument,
         reagent_lot=reagent_lot,
         replaces=replaces or pending,
+        read_on=read_on,
     )
-    if read_on and not result.note:
-        result.note = f"read on {read_on}"
     if isinstance(subject, Lot):
         result.lot = subject
     elif isinstance(subject, CellBank):
