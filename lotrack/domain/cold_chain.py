@@ -45,7 +45,9 @@ class Mapping:
     time_column: str
     temperature_column: str
     time_format: str = "iso"  # a strptime format, or "iso" (ISO 8601, an offset optional)
-    zone: str = "UTC"  # the zone of times written without an offset
+    # The zone of times written without an offset; empty: the zone the file is read in (the
+    # facility's, services/cold_chain.py), since a logger exports the clock of the PC it is read on.
+    zone: str = ""
     delimiter: str = ","
     decimal_comma: bool = False  # "-150,5": exports in a European locale
     date_column: str = ""
@@ -102,7 +104,8 @@ def mappings_from(text: str) -> dict[str, Mapping]:
             m = Mapping(name=str(name), **{str(k): v for k, v in spec.items()})
             if not m.time_column or not m.temperature_column or len(m.delimiter) != 1:
                 raise TypeError(f"{name}: time_column, temperature_column, one-char delimiter")
-            ZoneInfo(m.zone)
+            if m.zone:
+                ZoneInfo(m.zone)
             found[m.name] = m
     except (ValueError, TypeError, ZoneInfoNotFoundError) as err:
         raise ValidationFailed(
@@ -133,7 +136,7 @@ def _refuse(line: int, why: str, **params: object) -> ValidationFailed:
     )
 
 
-def _time(text: str, m: Mapping, line: int) -> dt.datetime:
+def _time(text: str, m: Mapping, line: int, zone: ZoneInfo) -> dt.datetime:
     try:
         if m.time_format == "iso":
             at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -143,7 +146,7 @@ def _time(text: str, m: Mapping, line: int) -> dt.datetime:
         raise _refuse(line, N_("the time %(text)s is not %(format)s"), text=text[:40],
                       format=m.time_format) from err  # fmt: skip
     if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(m.zone))
+        at = at.replace(tzinfo=zone)
     return at.astimezone(dt.UTC)
 
 
@@ -176,8 +179,10 @@ def _header(rows: list[list[str]], m: Mapping) -> tuple[int, dict[str, int]]:
     )
 
 
-def parse(data: bytes, m: Mapping) -> Trace:
-    """The readings of a logger's CSV export, in time order (ties keep the file's order)."""
+def parse(data: bytes, m: Mapping, local_zone: str) -> Trace:
+    """The readings of a logger's CSV export, in time order (ties keep the file's order); a time
+    without an offset is in the mapping's zone, or else in `local_zone`."""
+    zone = ZoneInfo(m.zone or local_zone)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -199,7 +204,7 @@ def parse(data: bytes, m: Mapping) -> Trace:
         when = row[names[m.time_column]].strip()
         if m.date_column:
             when = f"{row[names[m.date_column]].strip()} {when}"
-        at = _time(when, m, index)
+        at = _time(when, m, index, zone)
         celsius = _celsius(row[names[m.temperature_column]], m, index)
         if celsius is None:
             blanks += 1

@@ -26,6 +26,7 @@ from lotrack.models import ColdChainLog, ExcursionDecision, RecordSignature, Shi
 from lotrack.services import audit, record_signature
 from lotrack.services import lot as lots
 from lotrack.services.clinical import require_same_site
+from lotrack.services.clock import facility_zone
 from lotrack.services.raw_data import RawFile, store_raw
 from lotrack.services.signature import Lockout, SignIn
 
@@ -84,7 +85,9 @@ def attach(
             said("%(shipment)s has its logger file already.", shipment=shipment.number),
             {"logger_file": N_("recorded already")},
         )
-    trace = rule.parse(file.data, chosen)
+    # Fixed here and kept in mapping_spec, so the file is read again the way it was judged.
+    chosen = dataclasses.replace(chosen, zone=chosen.zone or facility_zone(session))
+    trace = rule.parse(file.data, chosen, chosen.zone)
     limits = settings.limits
     judgement = rule.judge(trace, limits, shipment.shipped_at, shipment.received_at)
     attachment = store_raw(session, actor, file)
@@ -135,7 +138,8 @@ def attach(
 def trace_of(log: ColdChainLog) -> rule.Trace:
     """The trace read again from the kept file, the way it was read when judged."""
     mapping = rule.Mapping(**json.loads(log.mapping_spec))
-    return rule.parse(log.attachment.data, mapping)
+    # Every kept spec names its zone (attach resolves it; files judged before then kept "UTC").
+    return rule.parse(log.attachment.data, mapping, mapping.zone or "UTC")
 
 
 def problems_of(log: ColdChainLog) -> list[dict[str, Any]]:

@@ -32,7 +32,9 @@ def generic(rows: list[tuple[dt.datetime, str]]) -> bytes:
 
 
 def trace(values: list[str], step: int = 5) -> cc.Trace:
-    return cc.parse(generic([(T0 + minutes(i * step), v) for i, v in enumerate(values)]), GENERIC)
+    return cc.parse(
+        generic([(T0 + minutes(i * step), v) for i, v in enumerate(values)]), GENERIC, "UTC"
+    )
 
 
 def judged(values: list[str], limits: cc.Range = LIMIT, step: int = 5) -> cc.Judgement:
@@ -48,17 +50,22 @@ def test_each_built_in_format_reads_its_columns_dates_and_zone():
         "Sensitech TempTale 4\nSerial,TT4-0012345\n\n"
         "Date/Time,Temperature (°C)\n12/01/2026 08:00:00,-180.5\n12/01/2026 08:05:00,-179.0\n"
     ).encode()
-    got = cc.parse(temptale, cc.BUILT_IN["temptale"]).readings
+    got = cc.parse(temptale, cc.BUILT_IN["temptale"], "UTC").readings
     assert [(r.at, r.celsius, r.line) for r in got] == [
         (T0 + dt.timedelta(hours=8), Decimal("-180.5"), 5),
         (T0 + dt.timedelta(hours=8, minutes=5), Decimal("-179.0"), 6),
     ]
     elpro = "Date Time;T1 [°C]\n01.12.2026 08:00:00;-180,5\n".encode()
-    assert cc.parse(elpro, cc.BUILT_IN["elpro"]).readings[0].celsius == Decimal("-180.5")
+    assert cc.parse(elpro, cc.BUILT_IN["elpro"], "UTC").readings[0].celsius == Decimal("-180.5")
     logtag = b"Date,Time,Temperature (\xc2\xb0C)\n01/12/2026,08:00:00,-150.0\n"
-    assert cc.parse(logtag, cc.BUILT_IN["logtag"]).readings[0].at == T0 + dt.timedelta(hours=8)
+    assert cc.parse(logtag, cc.BUILT_IN["logtag"], "UTC").readings[0].at == T0 + dt.timedelta(
+        hours=8
+    )
     offset = b"timestamp,temperature\n2026-12-01T08:00:00+08:00,-150\n"
-    assert cc.parse(offset, GENERIC).readings[0].at == T0
+    assert cc.parse(offset, GENERIC, "UTC").readings[0].at == T0
+    # A time without an offset is the clock of the PC that exported it: the zone it is read in.
+    assert cc.parse(logtag, cc.BUILT_IN["logtag"], "Asia/Shanghai").readings[0].at == T0
+    assert cc.parse(offset, GENERIC, "America/New_York").readings[0].at == T0
 
 
 def test_a_configured_mapping_adds_a_format_and_a_bad_one_is_refused_at_start():
@@ -67,7 +74,7 @@ def test_a_configured_mapping_adds_a_format_and_a_bad_one_is_refused_at_start():
         ' "time_format": "%Y/%m/%d %H:%M", "zone": "Asia/Shanghai"}}'
     )
     assert set(found) >= {"generic", "temptale", "elpro", "logtag", "site"}
-    read = cc.parse(b"When,Probe\n2026/12/01 08:00,-190\n", found["site"])
+    read = cc.parse(b"When,Probe\n2026/12/01 08:00,-190\n", found["site"], "UTC")
     assert read.readings[0].at == T0
     for bad in ('{"x": {"time_column": "a"}}', "[1]", '{"x": {"time_column": "a",'
                 ' "temperature_column": "b", "zone": "Mars/Base"}}', "{"):  # fmt: skip
@@ -92,7 +99,7 @@ def test_a_configured_mapping_adds_a_format_and_a_bad_one_is_refused_at_start():
 )
 def test_an_unreadable_file_is_refused_naming_the_line_and_why(data, line, why):
     with pytest.raises(ValidationFailed) as err:
-        cc.parse(data, GENERIC)
+        cc.parse(data, GENERIC, "UTC")
     said = err.value.fields["logger_file"]
     assert said.startswith(f"line {line}:") and why in said, said
 
@@ -133,15 +140,15 @@ def test_the_order_of_the_file_does_not_change_the_judgement(values, rnd):
     shuffled = rows[:]
     rnd.shuffle(shuffled)
     end = T0 + minutes((len(values) - 1) * 5)
-    ordered = cc.judge(cc.parse(generic(rows), GENERIC), LIMIT, T0, end)
-    assert cc.judge(cc.parse(generic(shuffled), GENERIC), LIMIT, T0, end) == ordered
+    ordered = cc.judge(cc.parse(generic(rows), GENERIC, "UTC"), LIMIT, T0, end)
+    assert cc.judge(cc.parse(generic(shuffled), GENERIC, "UTC"), LIMIT, T0, end) == ordered
 
 
 @given(st.integers(min_value=1, max_value=90), st.integers(min_value=0, max_value=60))
 def test_a_stretch_out_of_range_is_held_only_beyond_the_allowance(out_minutes, allowed):
     rows = [(T0, "-180"), (T0 + minutes(1), "-120"), (T0 + minutes(1 + out_minutes), "-180")]
     limits = cc.Range(Decimal("-135"), allowed=minutes(allowed), max_gap=minutes(120))
-    verdict = cc.judge(cc.parse(generic(rows), GENERIC), limits, T0, rows[-1][0])
+    verdict = cc.judge(cc.parse(generic(rows), GENERIC, "UTC"), limits, T0, rows[-1][0])
     assert verdict.excursion == (allowed == 0 or out_minutes > allowed)
     assert len(verdict.problems) == 1  # shown even when within the allowance
 
@@ -150,7 +157,7 @@ def test_a_stretch_out_of_range_is_held_only_beyond_the_allowance(out_minutes, a
 def test_time_without_readings_longer_than_the_gap_is_an_excursion(gap):
     rows = [(T0, "-180"), (T0 + minutes(gap), "-180")]
     limits = cc.Range(Decimal("-135"), max_gap=minutes(30))
-    verdict = cc.judge(cc.parse(generic(rows), GENERIC), limits, T0, T0 + minutes(gap))
+    verdict = cc.judge(cc.parse(generic(rows), GENERIC, "UTC"), limits, T0, T0 + minutes(gap))
     assert verdict.excursion == (gap > 30)
     assert verdict.codes == (("gap",) if gap > 30 else ())
 
@@ -164,12 +171,12 @@ def test_only_the_journey_is_judged_and_its_ends_must_be_covered():
     rows = [(T0 - minutes(30), "22.5"), (T0 - minutes(1), "-20")]  # in the lab, being started
     rows += [(T0 + minutes(i * 5), "-180") for i in range(13)]
     rows += [(T0 + minutes(61), "18.0")]  # out of the shipper at the site
-    data = cc.parse(generic(rows), GENERIC)
+    data = cc.parse(generic(rows), GENERIC, "UTC")
     verdict = cc.judge(data, LIMIT, T0, T0 + minutes(60))
     assert not verdict.excursion and (verdict.judged, verdict.ignored) == (13, 3)
     late = cc.judge(data, LIMIT, T0 - minutes(40), T0 + minutes(60))  # dispatched earlier
     assert late.excursion and late.codes == ("above",)
-    stopped = cc.parse(generic(rows[:-1]), GENERIC)  # the logger stopped at +60 minutes
+    stopped = cc.parse(generic(rows[:-1]), GENERIC, "UTC")  # the logger stopped at +60 minutes
     uncovered = cc.judge(stopped, LIMIT, T0, T0 + minutes(100))  # received long after that
     assert uncovered.codes == ("gap",)
     nothing = cc.judge(data, LIMIT, T0 + minutes(62), T0 + minutes(63))

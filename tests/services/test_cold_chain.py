@@ -144,6 +144,35 @@ def test_an_excursion_holds_every_unit_of_the_shipment(demo_app):
         )
 
 
+def test_times_without_an_offset_are_the_facility_clock_so_a_late_excursion_is_caught(demo_app):
+    """A logger exported on a PC in Shenzhen writes 08:00 for 00:00 UTC. Read as UTC, a warm
+    reading three hours before receipt would land five hours after it, outside the journey, and
+    a logger started the day before would leave no gap: the shipment would pass as clean."""
+    from zoneinfo import ZoneInfo
+
+    wristband = cs.enrol(demo_app, "SUBJ-051")
+    mine, _ = cs.free_din(demo_app, index=0)
+    cs.allocate(demo_app, wristband, mine)
+    number = send(demo_app, [mine], hours_ago=24)
+    local = ZoneInfo(demo_app.config["LOTRACK_SITE_TIME_ZONE"])
+    with cs.db(demo_app) as s:
+        shipped = shipment.get_shipment(s, user(s, "nurse"), number).shipped_at
+    now = utcnow()
+    utc_rows = logger_csv(
+        shipped - dt.timedelta(hours=10), now, warm_at=now - dt.timedelta(hours=3)
+    )
+    naive = [utc_rows.decode().splitlines()[0]] + [
+        f"{dt.datetime.fromisoformat(t).astimezone(local).replace(tzinfo=None).isoformat()},{c}"
+        for t, c in (line.split(",") for line in utc_rows.decode().splitlines()[1:])
+    ]
+    log = receive(demo_app, number, False, data=("\n".join(naive) + "\n").encode())
+    assert log.excursion, cold_chain.problems_of(log)
+    assert [p["kind"] for p in cold_chain.problems_of(log)] == ["above"]
+    assert '"zone": "Asia/Shanghai"' in log.mapping_spec  # read again the way it was judged
+    cs.thaw(demo_app, mine)
+    assert scan(demo_app, wristband, mine).codes == ("cold_chain_excursion",)
+
+
 def test_a_clean_logger_holds_nothing(demo_app):
     wristband, mine, spare, _number = journey(demo_app, CLEAN)
     verdict = scan(demo_app, wristband, mine)
