@@ -21,6 +21,8 @@ class MailEvent(StrEnum):
     AE_REPORT_DUE = "ae_report_due"
     AE_REPORT_OVERDUE = "ae_report_overdue"
     CALIBRATION_DUE = "calibration_due"
+    COLD_CHAIN_EXCURSION = "cold_chain_excursion"  # a logger file showed one: units held
+    EXCURSION_AFTER_INFUSION = "excursion_after_infusion"  # ... and some were infused already
 
 
 class MailStatus(StrEnum):

@@ -64,6 +64,28 @@ TEXTS: dict[MailEvent, dict[str, tuple[str, str]]] = {
         "zh_CN": ("仪器校准到期 {number}", "仪器 {number} 的校准到期：{detail}"),
         "en": ("Calibration due {number}", "Instrument {number} is due for calibration: {detail}"),
     },
+    MailEvent.COLD_CHAIN_EXCURSION: {
+        "zh_CN": (
+            "运输温度偏离 {number}",
+            "运输单 {number} 的温度记录显示偏离，其单位已暂停使用，待质量保证决定：{detail}",
+        ),
+        "en": (
+            "Temperature excursion {number}",
+            "The logger of shipment {number} shows a temperature excursion; its units are on hold"
+            " until QA decides: {detail}",
+        ),
+    },
+    MailEvent.EXCURSION_AFTER_INFUSION: {
+        "zh_CN": (
+            "已输注单位运输温度偏离 {number}",
+            "运输单 {number} 的温度记录显示偏离，其中以下单位已输注给患者，请评估患者：{detail}",
+        ),
+        "en": (
+            "Excursion on infused units {number}",
+            "The logger of shipment {number} shows a temperature excursion, and these units were"
+            " infused already; assess the patients: {detail}",
+        ),
+    },
 }
 OPEN = {"zh_CN": "打开记录：{link}", "en": "Open the record: {link}"}
 FOOTER = {

@@ -18,12 +18,20 @@ from sqlalchemy.orm import Session
 from lotrack.db import utcnow
 from lotrack.domain import cold_chain as rule
 from lotrack.domain.errors import Conflict, ValidationFailed
+from lotrack.domain.mail import MailEvent
 from lotrack.domain.permissions import require
 from lotrack.domain.record_signatures import SubjectKind
 from lotrack.domain.states import ShipmentStatus, UnitState
 from lotrack.domain.text import N_, said
-from lotrack.models import ColdChainLog, ExcursionDecision, RecordSignature, Shipment, User
-from lotrack.services import audit, record_signature
+from lotrack.models import (
+    ColdChainLog,
+    ExcursionDecision,
+    Infusion,
+    RecordSignature,
+    Shipment,
+    User,
+)
+from lotrack.services import audit, notify, record_signature
 from lotrack.services import lot as lots
 from lotrack.services.clinical import require_same_site
 from lotrack.services.clock import facility_zone
@@ -123,16 +131,34 @@ def attach(
             {"logger_file": N_("recorded already")},
         ) from err
     if judgement.excursion:
-        for item in shipment.items:
-            audit.event(
-                session,
-                actor,
-                "unit_cold_chain_hold",
-                item.unit,
-                {"shipment": shipment.number, "log_id": log.id},
-                reason="temperature excursion in transit: held pending QA",
-            )
+        _excursion_reaches_units(session, actor, shipment, log)
     return log
+
+
+def _excursion_reaches_units(
+    session: Session, actor: User, shipment: Shipment, log: ColdChainLog
+) -> None:
+    """Hold the shipment's units, and when some were infused before the file came, record that
+    on each infusion and tell those who must assess the patients: a later fact reaches them too."""
+    infused = {i.unit_id: i for i in session.scalars(
+        select(Infusion).where(Infusion.unit_id.in_([item.unit_id for item in shipment.items]))
+    )}  # fmt: skip
+    details = {"shipment": shipment.number, "log_id": log.id}
+    for item in shipment.items:
+        if item.unit_id in infused:
+            audit.event(
+                session, actor, "infusion_cold_chain_excursion", infused[item.unit_id], details,
+                reason="temperature excursion in transit found after the unit was infused",
+            )  # fmt: skip
+            continue
+        audit.event(
+            session, actor, "unit_cold_chain_hold", item.unit, details,
+            reason="temperature excursion in transit: held pending QA",
+        )  # fmt: skip
+    if len(infused) < len(shipment.items):
+        notify.queue(session, MailEvent.COLD_CHAIN_EXCURSION, log)
+    if infused:
+        notify.queue(session, MailEvent.EXCURSION_AFTER_INFUSION, log)
 
 
 def trace_of(log: ColdChainLog) -> rule.Trace:

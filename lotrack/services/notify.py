@@ -7,7 +7,9 @@ Who is told: a hold or recall: QA, the medical director and the staff of every s
 units were shipped to; an OOS opened: QA; an exceptional release requested: the medical director
 and QA; signed (both signatures): the requester and the patient's site; an adverse-event report
 due or overdue: the site's investigators and QA; a calibration due: the technicians who keep the
-instruments (no instrument has a named owner) and QA."""
+instruments (no instrument has a named owner) and QA; a temperature excursion in transit: QA, the
+medical director and the receiving site's staff, and when units on the shipment were infused
+already, a second notice naming them and their patients to the same people."""
 
 from __future__ import annotations
 
@@ -25,13 +27,16 @@ from lotrack.domain.permissions import SITE_ROLES, Role
 from lotrack.domain.states import ContainmentKind
 from lotrack.models import (
     AdverseEvent,
+    ColdChainLog,
     Containment,
     ContainmentLot,
     ExceptionalRelease,
+    Infusion,
     Instrument,
     Investigation,
     Lot,
     MailOutbox,
+    Patient,
     Shipment,
     ShipmentUnit,
     Unit,
@@ -139,6 +144,26 @@ def _instrument(session: Session, instrument: Instrument, stage: str) -> Notice:
     return Notice(instrument.id, instrument.code, f"{instrument.name}, {stage}", path, people)
 
 
+def _excursion(session: Session, log: ColdChainLog, infused: bool) -> Notice:
+    shipment = session.get_one(Shipment, log.shipment_id)
+    units = (
+        select(Unit.din, Patient.wristband)
+        .join(ShipmentUnit, ShipmentUnit.unit_id == Unit.id)
+        .outerjoin(Infusion, Infusion.unit_id == Unit.id)
+        .outerjoin(Patient, Patient.id == Infusion.patient_id)
+        .where(ShipmentUnit.shipment_id == shipment.id)
+        .order_by(Unit.din)
+    )
+    rows = session.execute(units).all()
+    if infused:
+        detail = ", ".join(f"{din} → {wristband}" for din, wristband in rows if wristband)
+    else:
+        detail = ", ".join(din for din, wristband in rows if not wristband)
+    roles = [Role.QA, Role.MEDICAL_DIRECTOR, Role.CLINICAL, Role.INVESTIGATOR]
+    people = _users(session, roles, [shipment.site_id])
+    return Notice(log.id, shipment.number, detail, f"/shipments/{shipment.number}", people)
+
+
 def notice_of(session: Session, event: MailEvent, subject: Any, stage: str) -> Notice:
     if event in (MailEvent.HOLD, MailEvent.RECALL):
         return _containment(session, subject)
@@ -148,6 +173,8 @@ def notice_of(session: Session, event: MailEvent, subject: Any, stage: str) -> N
         return _exceptional(session, subject, event == MailEvent.EXCEPTIONAL_SIGNED)
     if event in (MailEvent.AE_REPORT_DUE, MailEvent.AE_REPORT_OVERDUE):
         return _adverse(session, subject, stage)
+    if event in (MailEvent.COLD_CHAIN_EXCURSION, MailEvent.EXCURSION_AFTER_INFUSION):
+        return _excursion(session, subject, event == MailEvent.EXCURSION_AFTER_INFUSION)
     return _instrument(session, subject, stage)
 
 

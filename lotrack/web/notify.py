@@ -24,6 +24,8 @@ EVENT_NAMES = {
     MailEvent.AE_REPORT_DUE: _l("Adverse event report due"),
     MailEvent.AE_REPORT_OVERDUE: _l("Adverse event report overdue"),
     MailEvent.CALIBRATION_DUE: _l("Calibration due"),
+    MailEvent.COLD_CHAIN_EXCURSION: _l("Temperature excursion in transit"),
+    MailEvent.EXCURSION_AFTER_INFUSION: _l("Temperature excursion on infused units"),
 }
 STATUS_NAMES = {
     MailStatus.QUEUED: _l("queued"),
