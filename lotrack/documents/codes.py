@@ -1,15 +1,16 @@
 """QR codes (qrcode) and Code 128 barcodes (python-barcode) as SVG `data:` URIs for the PDFs.
 
 Both are drawn as vector SVG that WeasyPrint embeds as it is: no raster image, no image library.
-The libraries encode; the SVG is written here as one white square and one black `<path>` of
-rectangles, because WeasyPrint parses every path command and every element in Python: a label's
-QR code as qrcode writes it (a subpath per module) cost more than laying out the whole label, and
-python-barcode's SVG is an element per bar."""
+The libraries encode; the SVG is written here, a white box and one black `<path>` on it, because
+WeasyPrint parses every path command and draws every element in Python: a label's QR code as
+qrcode writes it (a square subpath per module) cost more than laying out the rest of the label,
+and python-barcode writes an element per bar. Here a QR code is lines one module wide through the
+modules' centres, a Code 128 symbol one rectangle per bar."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import qrcode
@@ -24,13 +25,16 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
 
 
-def _svg(width: float, height: float, path: str) -> str:
-    """A white `width` × `height` box (in the SVG's own units) and `path` filled black on it."""
+def _svg(width: float, height: float, path: str, stroked: bool = False) -> str:
+    """A white `width` × `height` box (in the SVG's own units) and `path` on it in black: filled,
+    or `stroked` one unit wide with square ends cut at the path's ends (butt caps)."""
+    stroke = 'fill="none" stroke="#000" stroke-width="1" stroke-linecap="butt"'
+    paint = stroke if stroked else 'fill="#000"'
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" version="1.1"'
         f' viewBox="0 0 {width:g} {height:g}" width="{width:g}" height="{height:g}">'
         f'<rect width="{width:g}" height="{height:g}" fill="#fff"/>'
-        f'<path fill="#000" d="{path}"/></svg>'
+        f'<path {paint} d="{path}"/></svg>'
     )
 
 
@@ -46,17 +50,22 @@ def _runs(row: Sequence[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-def _rectangles(rows: Sequence[Sequence[bool]]) -> Iterable[tuple[int, int, int, int]]:
-    """The dark modules as (x, y, width, height) rectangles: each row's runs, a run repeated
-    exactly in the rows under it drawn once, as one taller rectangle."""
-    open_runs: dict[tuple[int, int], int] = {}  # (start, length) → first row
-    for y, row in enumerate([*rows, []]):
-        runs = _runs(row)  # in order, so that the same code gives the same bytes
-        for run in [r for r in open_runs if r not in runs]:
-            top = open_runs.pop(run)
-            yield run[0], top, run[1], y - top
-        for run in runs:
-            open_runs.setdefault(run, y)
+def _lines(rows: Sequence[Sequence[bool]], at: int) -> list[str]:
+    """The dark modules as lines one module wide, through the modules' centres: each row's runs
+    of two modules or more across, then what is left of each column down. A line from x to
+    x + w at y + ½, stroked one unit wide with butt caps, covers exactly the modules x … x + w − 1
+    of row y; a rectangle would take twice the path commands. Module (0, 0) is drawn at (at, at)."""
+    left = [list(row) for row in rows]
+    lines = []
+    for y, row in enumerate(rows):
+        for x, w in _runs(row):
+            if w > 1:
+                lines.append(f"M{x + at} {y + at}.5h{w}")
+                left[y][x : x + w] = [False] * w
+    for x in range(len(rows)):
+        for y, h in _runs([row[x] for row in left]):
+            lines.append(f"M{x + at}.5 {y + at}v{h}")
+    return lines
 
 
 def qr_svg(text: str) -> str:
@@ -66,11 +75,8 @@ def qr_svg(text: str) -> str:
     code.add_data(text)
     code.make(fit=True)  # the smallest version that holds `text` at level M, its best mask
     side = code.modules_count + 2 * QR_QUIET_ZONE
-    path = "".join(
-        f"M{x + QR_QUIET_ZONE} {y + QR_QUIET_ZONE}h{w}v{h}h-{w}z"
-        for x, y, w, h in _rectangles(code.modules)  # type: ignore[arg-type]
-    )
-    return _data_uri(_svg(side, side, path))
+    path = "".join(_lines(code.modules, QR_QUIET_ZONE))  # type: ignore[arg-type]
+    return _data_uri(_svg(side, side, path, stroked=True))
 
 
 @dataclass(frozen=True)
