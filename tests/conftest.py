@@ -26,6 +26,7 @@ from lotrack.keys import create_key_files
 from lotrack.migrate import upgrade
 from lotrack.models import User
 from lotrack.services import accounts, seed
+from tests import route_builders
 
 PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
 # The suite's assertions read English unless a test asks for Chinese (Accept-Language, the switch
@@ -44,6 +45,8 @@ if PG_URL and not os.environ.get("LOTRACK_LABEL_KEY_FILE"):
 PRODUCTION_HASHER = accounts._hasher
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 accounts._DUMMY_HASH = accounts._hasher.hash("lotrack-dummy-password")
+# Each test builds its own application; the routes' URL builders are compiled once per process.
+route_builders.install()
 NO_WAIT_FOR_DISK = "?options=-c%20synchronous_commit%3Doff"
 PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}
 _counter = itertools.count()
