@@ -11,6 +11,7 @@ are compiled into the instance folder when the application starts (a few millise
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -168,6 +169,24 @@ def spoken(message: str, fields: dict[str, str] | None) -> tuple[str, dict[str, 
     return translate(message), reasons
 
 
+# A .po's compiled bytes by (path, mtime, size): an application built again in the same process
+# (each test builds its own, in a folder of its own) writes them without parsing the .po again.
+_compiled: dict[tuple[Path, int, int], bytes] = {}
+
+
+def _mo_bytes(po: Path) -> bytes:
+    """The .mo of `po`, compiled once per process and version of the file."""
+    stat = po.stat()
+    key = (po, stat.st_mtime_ns, stat.st_size)
+    if key not in _compiled:
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        out = io.BytesIO()
+        write_mo(out, catalog)
+        _compiled[key] = out.getvalue()
+    return _compiled[key]
+
+
 def compile_catalogs(target: Path) -> None:
     """Each .po under lotrack/translations as a .mo under `target`, replaced atomically (several
     workers may start at once) and only when the .po is newer."""
@@ -178,11 +197,10 @@ def compile_catalogs(target: Path) -> None:
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
         mo.parent.mkdir(parents=True, exist_ok=True)
-        with po.open("rb") as source:
-            catalog = read_po(source, locale=po.parent.parent.name)
+        compiled = _mo_bytes(po)
         fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
         with os.fdopen(fd, "wb") as out:
-            write_mo(out, catalog)
+            out.write(compiled)
         os.replace(tmp, mo)
 
 

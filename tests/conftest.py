@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, event, make_url, text
@@ -24,7 +25,8 @@ from lotrack.db_roles import ensure_runtime_role
 from lotrack.keys import create_key_files
 from lotrack.migrate import upgrade
 from lotrack.models import User
-from lotrack.services import seed
+from lotrack.services import accounts, seed
+from tests import route_builders
 
 PG_URL = os.environ.get("LOTRACK_TEST_DATABASE_URL", "")
 # The suite's assertions read English unless a test asks for Chinese (Accept-Language, the switch
@@ -36,6 +38,15 @@ if PG_URL and not os.environ.get("LOTRACK_LABEL_KEY_FILE"):
     # every app (and gunicorn) this run starts (keys.py); one set per test process.
     _shared = create_key_files(Path(tempfile.mkdtemp(prefix="lotrack-keys-")) / "keys")
     os.environ.update({name: str(path) for name, path in _shared.items()})
+# argon2id at the production cost (64 MiB, 3 passes, 4 lanes) takes 0.2-1.5 s a hash or login on
+# a busy two-core machine, and the suite logs in thousands of times: its processes hash at the
+# lowest cost instead, demo template included (a hash carries its own cost, so verifying one
+# costs what it was made with). test_accounts checks the production hasher, kept here, itself.
+PRODUCTION_HASHER = accounts._hasher
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._DUMMY_HASH = accounts._hasher.hash("lotrack-dummy-password")
+# Each test builds its own application; the routes' URL builders are compiled once per process.
+route_builders.install()
 NO_WAIT_FOR_DISK = "?options=-c%20synchronous_commit%3Doff"
 PASSWORDS = {u: p for u, _r, _n, _s, p in seed.DEMO_USERS}
 _counter = itertools.count()

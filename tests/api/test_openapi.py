@@ -78,3 +78,27 @@ def test_the_openapi_document_lists_every_path_and_the_bearer_scheme(client) -> 
     dpi = doc["components"]["schemas"]["ZplPrint"]["properties"]["dpi"]
     assert (dpi["type"], dpi["enum"]) == ("integer", [203, 300])
     assert "dpi" in doc["components"]["schemas"]["ZplPrint"]["required"]
+
+
+def test_an_application_built_again_serves_the_document_a_first_build_describes(
+    app, tmp_path, monkeypatch
+) -> None:
+    """Later applications in a process restore the document (lotrack/api/__init__.py): the same
+    as describing every route afresh, and not shared, so one cannot change another's."""
+    from lotrack import api, create_app
+
+    def document(flask_app) -> bytes:
+        return flask_app.test_client().get("/api/v1/openapi.json").get_data()
+
+    settings = {**app.config, "INSTANCE_PATH": str(tmp_path / "again")}
+    monkeypatch.setattr(api, "_documents", {})
+    first = create_app(settings)
+    assert len(api._documents) == 1
+    again = create_app(settings)
+    assert document(again) == document(first) == document(app)
+    again.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec._paths.clear()
+    assert document(first) == document(app)
+    other = create_app({**settings, "API_TITLE": "elsewhere"})
+    assert len(api._documents) == 2 and json.loads(document(other))["info"]["title"] == "elsewhere"
+    for built in (first, again, other):
+        built.extensions["lotrack_db"].engine.dispose()

@@ -30,9 +30,10 @@ def live(demo_app: Flask) -> Iterator[str]:
     thread.join(5)
 
 
-@pytest.fixture
-def browser() -> Iterator[object]:
-    """Debian's Chromium; missing, it skips, or fails where LOTRACK_REQUIRE_BROWSER is set (CI)."""
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, started once per test process (a second or more each time: Playwright's
+    driver and the browser); missing, it skips, or fails where LOTRACK_REQUIRE_BROWSER is set."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("LOTRACK_REQUIRE_BROWSER"):
             pytest.fail(f"Chromium is required here and missing at {CHROMIUM}")
@@ -40,9 +41,19 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium: object) -> Iterator[object]:
+    """The process's Chromium for one test: the contexts (cookies, storage, tabs) a test opens are
+    its own and closed after it, so no test sees another's, as with a browser of its own."""
+    assert not chromium.contexts, "a test starts with no other test's tabs"
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 @pytest.fixture

@@ -7,13 +7,15 @@ import datetime as dt
 import hashlib
 
 import pytest
+from argon2 import Type
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import select
 
 from lotrack.db import utcnow
 from lotrack.domain.errors import Conflict, ValidationFailed
 from lotrack.models import ApiToken, AuditEvent, User
 from lotrack.services import accounts, api_tokens
-from tests.conftest import PASSWORDS, user
+from tests.conftest import PASSWORDS, PRODUCTION_HASHER, user
 
 LIMITS = {"max_failures": 5, "lockout_minutes": 15}
 
@@ -54,6 +56,30 @@ def test_passwords_are_stored_as_argon2id_hashes(session):
         assert PASSWORDS[name] not in stored
     created = _new(session, password="correct horse battery")
     assert created.password_hash.startswith("$argon2id$")
+
+
+def test_production_hashes_cost_rfc_9106s_low_memory_profile_and_logins_upgrade_cheaper_ones(
+    session, monkeypatch
+):
+    """The suite hashes cheaply (conftest.py); the application's own hasher is checked here."""
+    assert PRODUCTION_HASHER.type is Type.ID
+    profile = RFC_9106_LOW_MEMORY
+    assert (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost) == (3, 65536)
+    assert (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost) == (
+        profile.time_cost,
+        profile.memory_cost,
+    )
+    assert PRODUCTION_HASHER.parallelism == profile.parallelism == 4
+    cheap = user(session, "tech").password_hash
+    assert "$m=8,t=1,p=1$" in cheap, "the demo template was seeded with the suite's hasher"
+    monkeypatch.setattr(accounts, "_hasher", PRODUCTION_HASHER)
+    assert accounts.hash_password("correct horse battery").startswith(
+        "$argon2id$v=19$m=65536,t=3,p=4$"
+    )
+    assert _login(session, "tech", PASSWORDS["tech"]).user is not None
+    upgraded = user(session, "tech").password_hash
+    assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION_HASHER.verify(upgraded, PASSWORDS["tech"])
 
 
 def test_the_right_password_lets_the_user_in_and_is_audited(session):
