@@ -147,6 +147,13 @@ def _row(ev: Any) -> dict[str, Any]:
     }
 
 
+# Built once: every audited write runs them, and a prebuilt statement skips rebuilding its
+# cache key each time.
+_CLAIM = text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, hash")
+_INSERT = insert(AuditEvent)
+_MOVE_HEAD = text("UPDATE audit_head SET hash = :h WHERE id = 1")
+
+
 def seal(session: Session) -> None:
     """Chain and insert the pending events. Called before commit; the head lock is held to it."""
     pending: list[_Pending] = session.info.pop(PENDING_KEY, [])
@@ -154,9 +161,7 @@ def seal(session: Session) -> None:
         return
     session.flush()  # primary keys of new records are needed for entity ids
     n = len(pending)
-    head = session.execute(
-        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, hash"), {"n": n}
-    ).one()
+    head = session.execute(_CLAIM, {"n": n}).one()
     seq, prev = head.seq - n, head.hash
     # Stamped under the head's lock, so time never runs backwards along the sequence.
     at = utcnow()
@@ -185,8 +190,8 @@ def seal(session: Session) -> None:
         prev = row_hash(prev, row)
         rows.append(row | {"at": at, "hash": prev})
     # One executemany of plain rows: the events are never read back in this transaction.
-    session.execute(insert(AuditEvent), rows)
-    session.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+    session.execute(_INSERT, rows)
+    session.execute(_MOVE_HEAD, {"h": prev})
 
 
 @sa_event.listens_for(Session, "before_commit")

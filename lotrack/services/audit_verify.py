@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,11 +76,17 @@ _fromisoformat = dt.datetime.fromisoformat
 _FIELDS = tuple(column.key for column in _ROW_COLUMNS[:10])  # the canonical row's, in order
 
 
+# PostgreSQL gives `at` already as plain(at) spells it, bar a zero fraction (see _iso_pg).
+_PG_AT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+
+
 def _stored_at(dialect: str) -> ColumnElement[str]:
-    """`at` as text "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: SQLite's stored form, PostgreSQL's made
-    so; turning it into the canonical form needs no datetime per row."""
+    """`at` as text in UTC: SQLite's stored form "YYYY-MM-DD HH:MM:SS.ffffff" as it is (checked
+    per row by _iso, since SQLite keeps whatever text was put there), PostgreSQL's made
+    "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" by to_char from a timestamptz, well formed by
+    construction; turning either into the canonical form needs no datetime per row."""
     if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", AuditEvent.at), "YYYY-MM-DD HH24:MI:SS.US")
+        return func.to_char(func.timezone("UTC", AuditEvent.at), _PG_AT)
     return type_coerce(AuditEvent.at, String)
 
 
@@ -103,22 +109,36 @@ def _iso(stored: str) -> str:
     return str(plain(moment))
 
 
-def canonical_stored(row: tuple[Any, ...]) -> str:
+def _iso_pg(made: str) -> str:
+    """plain(at) from PostgreSQL's to_char(_PG_AT) of a timestamptz: the same text, less a
+    zero fraction (isoformat() writes none). Only for that text, which to_char always writes
+    whole and valid (a timestamp PostgreSQL holds beyond year 9999 comes out longer and hashes
+    as altered, where the ORM would refuse to read it)."""
+    return made[:19] + "+00:00" if made[19:26] == ".000000" and len(made) == 32 else made
+
+
+def at_reader(dialect: str) -> Callable[[str], str]:
+    """How verify reads the `at` text stored_columns gives on this database."""
+    return _iso_pg if dialect == "postgresql" else _iso
+
+
+def canonical_stored(row: tuple[Any, ...], iso: Callable[[str], str] = _iso) -> str:
     """canonical(_row(event)) from a plain row (seq, stored at, actor_id, actor, action,
-    entity_type, entity_id, changes, reason, prev_hash): the same text, built directly."""
-    seq, at, actor_id, actor, action, entity_type, entity_id, changes, reason, prev_hash = row
+    entity_type, entity_id, changes, reason, prev_hash[, hash]): the same text, built directly
+    in one f-string. `iso` reads the stored `at` (at_reader: PostgreSQL's to_char text)."""
+    seq, at, actor_id, actor, action, entity_type, entity_id, changes, reason, prev_hash = row[:10]
     if type(seq) is int and (actor_id is None or type(actor_id) is int):
         try:
             return (
                 f'{{"action":{_quote(action)},"actor":{_quote(actor)},'
-                f'"actor_id":{"null" if actor_id is None else actor_id},"at":"{_iso(at)}",'
+                f'"actor_id":{"null" if actor_id is None else actor_id},"at":"{iso(at)}",'
                 f'"changes":{_quote(changes)},"entity_id":{_quote(entity_id)},'
                 f'"entity_type":{_quote(entity_type)},"prev_hash":{_quote(prev_hash)},'
                 f'"reason":{_quote(reason)},"seq":{seq}}}'
             )
         except TypeError:  # a text column holding no text (NULL, say)
             pass
-    plain_row = dict(zip(_FIELDS, row, strict=True))  # the general encoder, as the writer's
+    plain_row = dict(zip(_FIELDS, row[:10], strict=True))  # the general encoder, as the writer's
     plain_row["at"] = None if at is None else _iso(at)
     return canonical(plain_row)
 
@@ -128,12 +148,12 @@ def stored_columns(dialect: str) -> tuple[ColumnElement[Any], ...]:
     return (AuditEvent.seq, _stored_at(dialect), *_ROW_COLUMNS[2:])
 
 
-def _stored_rows(
+def _stored_batches(
     session: Session, after: int = 0, limit: int | None = None, batch: int = 10_000
-) -> Iterator[tuple[Any, ...]]:
-    """(canonical row fields..., hash) in sequence order after `after`, at most `limit` of them:
-    one query streamed through the driver's own cursor in the session's transaction (a
-    server-side cursor on PostgreSQL, so the chain never sits in memory whole)."""
+) -> Iterator[list[tuple[Any, ...]]]:
+    """(canonical row fields..., hash) in sequence order after `after`, at most `limit` of them,
+    a batch at a time: one query streamed through the driver's own cursor in the session's
+    transaction (a server-side cursor on PostgreSQL, so the chain never sits in memory whole)."""
     connection = session.connection()
     dialect = connection.dialect
     query = select(*stored_columns(dialect.name)).where(AuditEvent.seq > after)
@@ -152,9 +172,17 @@ def _stored_rows(
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
-            yield from rows
+            yield rows
     finally:
         cursor.close()
+
+
+def _stored_rows(
+    session: Session, after: int = 0, limit: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """_stored_batches, a row at a time."""
+    for rows in _stored_batches(session, after, limit):
+        yield from rows
 
 
 def verify_chain(
@@ -179,33 +207,35 @@ def verify_chain(
             if point.head_hash != GENESIS:
                 return _departs(point, 0, 0)
     walked = 0
-    for row in _stored_rows(session, checked, limit):
-        walked += 1
-        seq, stored_hash, prev_hash = row[0], row[10], row[9]
-        if seq != expected:
-            return VerifyReport(
-                False, checked, expected, said("event %(seq)s is missing", seq=expected)
-            )
-        if prev_hash != prev:
-            return VerifyReport(
-                False,
-                checked,
-                seq,
-                said("event %(seq)s does not link to event %(prev)s", seq=seq, prev=seq - 1),
-            )
-        if sha256((prev + canonical_stored(row[:10])).encode()).hexdigest() != stored_hash:
-            return VerifyReport(
-                False,
-                checked,
-                seq,
-                said("event %(seq)s was altered: its hash does not match", seq=seq),
-            )
-        prev, expected, checked = stored_hash, expected + 1, checked + 1
-        if seq in signed:
-            for point in signed[seq]:
-                if point.head_hash != stored_hash:
-                    return _departs(point, agreed, checked - 1)
-            agreed = seq
+    iso = at_reader(session.get_bind().dialect.name)
+    for rows in _stored_batches(session, checked, limit):
+        walked += len(rows)
+        for row in rows:
+            seq, stored_hash, prev_hash = row[0], row[10], row[9]
+            if seq != expected:
+                return VerifyReport(
+                    False, checked, expected, said("event %(seq)s is missing", seq=expected)
+                )
+            if prev_hash != prev:
+                return VerifyReport(
+                    False,
+                    checked,
+                    seq,
+                    said("event %(seq)s does not link to event %(prev)s", seq=seq, prev=seq - 1),
+                )
+            if sha256((prev + canonical_stored(row, iso)).encode()).hexdigest() != stored_hash:
+                return VerifyReport(
+                    False,
+                    checked,
+                    seq,
+                    said("event %(seq)s was altered: its hash does not match", seq=seq),
+                )
+            prev, expected, checked = stored_hash, expected + 1, checked + 1
+            if seq in signed:
+                for point in signed[seq]:
+                    if point.head_hash != stored_hash:
+                        return _departs(point, agreed, checked - 1)
+                agreed = seq
     if limit is not None and walked == limit:
         return VerifyReport(
             True,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lotrack.domain import dose
@@ -32,6 +32,25 @@ def _endotoxin(lot_id: Any) -> Any:
     )
 
 
+# Built once: the bedside check runs it on every scan of an allocated unit, and a prebuilt
+# statement (plain columns, no Unit objects) skips rebuilding its cache key and loading objects.
+_CONTAINERS = (
+    select(
+        Allocation.prescription_id,
+        Unit.din,
+        Unit.cells,
+        Unit.volume_ml,
+        Infusion.id,
+        Infusion.volume_ml,
+        _endotoxin(Unit.lot_id),
+    )
+    .join(Unit, Unit.id == Allocation.unit_id)
+    .outerjoin(Infusion, Infusion.unit_id == Unit.id)
+    .where(Allocation.prescription_id.in_(bindparam("rx_ids", expanding=True)))
+    .order_by(Allocation.id)
+)
+
+
 def containers_by_prescription(
     session: Session, rx_ids: Iterable[int]
 ) -> dict[int, tuple[dose.Container, ...]]:
@@ -42,23 +61,18 @@ def containers_by_prescription(
     out: dict[int, tuple[dose.Container, ...]] = {i: () for i in ids}
     if not ids:
         return out
-    rows = session.execute(
-        select(Allocation.prescription_id, Unit, Infusion.id, Infusion.volume_ml)
-        .add_columns(_endotoxin(Unit.lot_id))
-        .join(Unit, Unit.id == Allocation.unit_id)
-        .outerjoin(Infusion, Infusion.unit_id == Unit.id)
-        .where(Allocation.prescription_id.in_(ids))
-        .order_by(Allocation.id)
-    )
-    for rx_id, u, infusion, ml, value in rows:
-        given = (ml if ml is not None else Decimal(u.volume_ml)) if infusion else None
-        out[rx_id] += (_container(u, value, given),)
+    rows = session.execute(_CONTAINERS, {"rx_ids": ids})
+    for rx_id, din, cells, volume, infusion, ml, value in rows:
+        given = (ml if ml is not None else Decimal(volume)) if infusion else None
+        out[rx_id] += (_container(din, cells, volume, value, given),)
     return out
 
 
-def _container(u: Unit, endotoxin: str | None, given: Decimal | None) -> dose.Container:
+def _container(
+    din: str, cells: int, volume_ml: Decimal, endotoxin: str | None, given: Decimal | None
+) -> dose.Container:
     eu = dose.eu_per_ml(endotoxin) if endotoxin is not None else None
-    return dose.Container(u.din, u.cells, Decimal(u.volume_ml), eu, given)
+    return dose.Container(din, cells, Decimal(volume_ml), eu, given)
 
 
 def containers_of(
@@ -74,7 +88,9 @@ def containers_of(
     lots = {u.lot_id for u in extra}
     found = session.execute(select(Lot.id, _endotoxin(Lot.id)).where(Lot.id.in_(lots)))
     eu = {lot_id: value for lot_id, value in found}
-    return have + tuple(_container(u, eu.get(u.lot_id), None) for u in extra)
+    return have + tuple(
+        _container(u.din, u.cells, u.volume_ml, eu.get(u.lot_id), None) for u in extra
+    )
 
 
 def plan_of(rx: Prescription, containers: tuple[dose.Container, ...]) -> dose.DosePlan:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -307,12 +308,30 @@ moments = st.datetimes(
 )
 
 
+# What the app puts into an event's changes (services/audit.plain of each value): text in any
+# script, nulls, booleans, integers, floats, Decimals and times as text, nested lists and objects.
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False).map(audit.plain)
+    | moments.map(audit.plain)
+    | texts
+    | st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=8)  # 中文
+)
+values = st.recursive(
+    leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3)
+)
+
+
+@settings(deadline=None)  # pure computation; a loaded machine is no failure of it
 @given(
     seq=st.integers(1, 2**53),
     at=moments | moments.map(lambda m: m.replace(microsecond=0)),
     actor_id=st.none() | st.integers(1, 2**31),
-    words=st.lists(texts, min_size=5, max_size=5),
-    changes=st.dictionaries(texts, st.lists(st.none() | st.integers() | texts, max_size=2)),
+    words=st.lists(st.none() | texts, min_size=5, max_size=5),
+    changes=st.dictionaries(texts, st.lists(values, min_size=2, max_size=2)),
 )
 def test_verify_rebuilds_the_writers_canonical_row_from_the_stored_text(
     seq, at, actor_id, words, changes
@@ -331,27 +350,47 @@ def test_verify_rebuilds_the_writers_canonical_row_from_the_stored_text(
         prev_hash="ab" * 32,
     )
     written = audit.canonical(audit._row(ev))
-    # How SQLite stores the time (and PostgreSQL is read for verify), then other spellings of
-    # the same instant, which the ORM reads as that instant too.
+    # How SQLite stores the time, then other spellings of the same instant, which the ORM reads
+    # as that instant too; and PostgreSQL's to_char text, read as verify reads it there.
     stored = at.strftime("%Y-%m-%d %H:%M:%S.%f")
     east = at.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    row = (seq, stored, actor_id, actor, action, entity_type, entity_id, ev.changes, reason)
     for spelling in (stored, stored.replace(" ", "T"), stored + "+00:00", east.isoformat()):
-        row = (seq, spelling, actor_id, actor, action, entity_type, entity_id, ev.changes)
-        assert audit_verify.canonical_stored((*row, reason, ev.prev_hash)) == written
+        assert audit_verify.canonical_stored((seq, spelling, *row[2:], ev.prev_hash)) == written
+    made = at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    pg = audit_verify.at_reader("postgresql")
+    assert audit_verify.canonical_stored((seq, made, *row[2:], ev.prev_hash), pg) == written
+    # The full row as verify reads it, its hash last, gives the same text.
+    full = (seq, made, *row[2:], ev.prev_hash, "cd" * 32)
+    assert audit_verify.canonical_stored(full, pg) == written
 
 
 def test_verify_reads_back_the_writers_bytes_from_the_database(session):
-    """Events written by the service, read as verify reads them, on this database."""
+    """Events written by the service, read as verify reads them, on this database: text in
+    several scripts and escapes, nulls, nested data, floats, Decimals and times."""
     nurse = user(session, "nurse")
-    for i, text_ in enumerate(["plain", 'quote " and \\ back', "tab\tnew\nline", "Zürich ✓ 雪"]):
+    texts_ = ["plain", 'quote " and \\ back', "tab\tnew\nline\x01", "Zürich ✓ 雪", "细胞治疗 批次"]
+    for i, text_ in enumerate(texts_):
         audit.event(session, nurse if i % 2 else None, "note", ("site", text_), {"v": text_}, text_)
+    details = {
+        "nested": {"a": [1, 2.5, None, {"b": "乙"}], "empty": {}},
+        "float": 0.1 + 0.2,
+        "decimal": Decimal("12.340"),
+        "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        "day": dt.date(2026, 2, 28),
+        "flag": False,
+        "none": None,
+    }
+    audit.event(session, nurse, "note", ("site", "details"), details, "细节")
     session.commit()
     written = {
         ev.seq: (ev.hash, audit.canonical(audit._row(ev)))
         for ev in session.scalars(select(AuditEvent))
     }
+    iso = audit_verify.at_reader(session.get_bind().dialect.name)
     read = {
-        row[0]: (row[10], audit_verify.canonical_stored(row[:10]))
+        row[0]: (row[10], audit_verify.canonical_stored(row, iso))
         for row in audit_verify._stored_rows(session)
     }
     assert read == written
+    assert audit.verify(session).ok
