@@ -4,12 +4,10 @@ application."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -97,36 +95,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    engine = create_engine(url, pool_recycle=RECYCLE_SECONDS)
-    _ping_when_idle(engine)
-    return engine
-
-
-# A pooled PostgreSQL connection is replaced after half an hour, and pinged before use only when
-# it has sat unused for longer than PING_IDLE_SECONDS: where a server restart, a pooler or a
-# firewall may have dropped it unnoticed. One in steady use was answered moments ago, and a ping
-# before every request (pool_pre_ping) costs each request a round trip; should the server go away
-# in between, the first statement fails, that request is refused whole (one transaction) and
-# SQLAlchemy replaces the pool's connections.
-RECYCLE_SECONDS = 1800
-PING_IDLE_SECONDS = 10.0
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        since = record.info.get("idle_since")
-        if since is None or time.monotonic() - since <= PING_IDLE_SECONDS:
-            return  # a new connection, or one in use moments ago
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as gone:
-            # The pool drops this connection and checks out another (as pool_pre_ping does).
-            raise DisconnectionError() from gone
+    return create_engine(url, pool_pre_ping=True)
 
 
 def make_sessionmaker(
