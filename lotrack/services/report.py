@@ -9,10 +9,11 @@ import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import Select, distinct, func, select
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from lotrack.domain import clinical as rules
 from lotrack.domain import ctcae
@@ -20,6 +21,7 @@ from lotrack.domain.permissions import require
 from lotrack.domain.text import said
 from lotrack.models import (
     AdverseEvent,
+    AdverseEventUpdate,
     BedsideScan,
     FollowUp,
     Infusion,
@@ -47,7 +49,6 @@ class PrimaryOutcome:
     signals: list[str] = field(default_factory=list)
     # Infusions given on an acknowledged exceptional release: flagged wherever outcomes are read.
     exceptional: list[str] = field(default_factory=list)
-    infused: set[int] = field(default_factory=set)  # patient ids, for the secondary outcome
     # Treatment-related events in the window, counted by (SOC, worst grade), cohort and lot: each
     # count's events, so that every number links to the events it stands for.
     by_soc_grade: dict[tuple[str, int], list[int]] = field(default_factory=dict)
@@ -58,93 +59,130 @@ class PrimaryOutcome:
     not_counted: list[int] = field(default_factory=list)
 
 
-def _infusions(session: Session, actor: User) -> list[tuple[Infusion, Patient, str, bool]]:
-    """(infusion, patient, lot number, exceptional release acknowledged at its scan)."""
-    stmt = (
-        select(Infusion, Patient, Lot.lot_number, BedsideScan.exceptional_acknowledged)
-        .join(BedsideScan, Infusion.scan_id == BedsideScan.id)
-        .join(Patient, Infusion.patient_id == Patient.id)
-        .join(Site, Patient.site_id == Site.id)
-        .join(Unit, Infusion.unit_id == Unit.id)
-        .join(Lot, Unit.lot_id == Lot.id)
-        .order_by(Infusion.started_at)
-        .options(contains_eager(Patient.site))  # its time zone, from the join above
+def _scoped(actor: User, stmt: Select[Any]) -> Select[Any]:
+    """Only the site's own participants for a site user (the statement joins Patient)."""
+    scope = site_scope(actor)
+    return stmt if scope is None else stmt.where(Patient.site_id == scope)
+
+
+def _infused_by(actor: User, key: Any) -> Select[Any]:
+    """Participants infused, counted by `key` (a patient's or a lot's column) in the database."""
+    stmt = select(key, func.count(distinct(Infusion.patient_id))).join(
+        Patient, Infusion.patient_id == Patient.id
     )
-    if site_scope(actor) is not None:
-        stmt = stmt.where(Patient.site_id == site_scope(actor))
-    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+    if key is Lot.lot_number:
+        stmt = stmt.join(Unit, Infusion.unit_id == Unit.id).join(Lot, Unit.lot_id == Lot.id)
+    return _scoped(actor, stmt.group_by(key))
+
+
+def _events(session: Session, actor: User) -> list[Any]:
+    """Each adverse event of an infused participant with what the report judges it by: its
+    participant's cohort, site zone and first infusion, and its current attribution (the last one
+    assessed) and worst grade (the first report's or a follow-up's), the history folded in SQL
+    as services.adverse_lifecycle folds it in Python."""
+    upd = aliased(AdverseEventUpdate)
+    first = (
+        select(func.min(Infusion.started_at))
+        .where(Infusion.patient_id == AdverseEvent.patient_id)
+        .scalar_subquery()
+    )
+    attribution = (
+        select(upd.attribution)
+        .where(upd.adverse_event_id == AdverseEvent.id, upd.attribution.is_not(None))
+        .order_by(upd.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    worst = (
+        select(func.max(upd.grade)).where(upd.adverse_event_id == AdverseEvent.id).scalar_subquery()
+    )
+    stmt = (
+        select(
+            AdverseEvent.id,
+            AdverseEvent.patient_id,
+            AdverseEvent.term,
+            AdverseEvent.onset_on,
+            func.coalesce(attribution, AdverseEvent.attribution),
+            AdverseEvent.grade,
+            worst,
+            Patient.cohort,
+            Site.time_zone,
+            first,
+        )
+        .join(Patient, AdverseEvent.patient_id == Patient.id)
+        .join(Site, Patient.site_id == Site.id)
+        .where(first.is_not(None))
+        .order_by(AdverseEvent.id)
+    )
+    return list(session.execute(_scoped(actor, stmt)))
 
 
 def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
+    """The primary outcome, counted in the database: participants by cohort and lot are grouped
+    in SQL, and only adverse events (and the lots of their participants) come back as rows, so
+    the time follows the events, not the infusions. Seven statements whatever the data."""
     require(actor.role, "reports.read")
-    infusions = _infusions(session, actor)
-    first: dict[int, dt.datetime] = {}
-    lots_of: dict[int, set[str]] = defaultdict(set)
-    patients: dict[int, Patient] = {}
-    exceptional: list[str] = []
-    for inf, patient, lot_number, acknowledged in infusions:
-        if acknowledged:
-            exceptional.append(
-                said(
-                    "%(patient)s: lot %(lot)s was infused on an exceptional release acknowledged"
-                    " at the bedside.",
-                    patient=patient.wristband,
-                    lot=lot_number,
-                )
-            )
-        first.setdefault(patient.id, inf.started_at)
-        lots_of[patient.id].add(lot_number)
-        patients[patient.id] = patient
-    events = session.scalars(
-        select(AdverseEvent)
-        .where(AdverseEvent.patient_id.in_(list(patients) or [-1]))
-        .order_by(AdverseEvent.id)
-    ).all()
-    histories = lifecycle.views(session, list(events))
+    out = PrimaryOutcome()
+    for cohort, n in session.execute(_infused_by(actor, Patient.cohort)):
+        out.by_cohort[cohort] = [n, 0]
+    for lot_number, n in session.execute(_infused_by(actor, Lot.lot_number)):
+        out.by_lot[lot_number] = [n, 0]
+    out.participants = sum(n for n, _k in out.by_cohort.values())  # one cohort each
+    exceptional = _scoped(
+        actor,
+        select(Patient.wristband, Lot.lot_number)
+        .select_from(Infusion)
+        .join(BedsideScan, Infusion.scan_id == BedsideScan.id)
+        .join(Patient, Infusion.patient_id == Patient.id)
+        .join(Unit, Infusion.unit_id == Unit.id)
+        .join(Lot, Unit.lot_id == Lot.id)
+        .where(BedsideScan.exceptional_acknowledged.is_(True))
+        .order_by(Infusion.started_at, Infusion.id),
+    )
+    out.exceptional = [
+        said(
+            "%(patient)s: lot %(lot)s was infused on an exceptional release acknowledged"
+            " at the bedside.",
+            patient=wristband,
+            lot=lot_number,
+        )
+        for wristband, lot_number in session.execute(exceptional)
+    ]
     dictionary = ctcae.active().terms
     worst: dict[int, int] = {}
-    severe_by_lot: dict[str, set[int]] = defaultdict(set)
-    counted: list[tuple[AdverseEvent, int]] = []
-    not_counted: list[int] = []
-    for ev in events:
+    cohort_of: dict[int, str] = {}
+    counted: list[tuple[int, int, str, int]] = []  # event, participant, term, worst grade
+    for ev_id, pid, term, onset, attribution, grade, updated, cohort, zone, first in _events(
+        session, actor
+    ):
         # Onset dates are the site's dates: the window starts on the first infusion's local day.
-        zone = ZoneInfo(patients[ev.patient_id].site.time_zone)
-        start = first[ev.patient_id].astimezone(zone).date()
-        now = histories[ev.id].current  # attribution as last assessed, worst grade ever reached
-        if not now.related or not start <= ev.onset_on <= start + WINDOW:
+        start = first.astimezone(ZoneInfo(zone)).date()
+        if attribution not in rules.RELATED or not start <= onset <= start + WINDOW:
             continue
-        if ev.term not in dictionary:
-            not_counted.append(ev.id)
+        if term not in dictionary:
+            out.not_counted.append(ev_id)
             continue
-        counted.append((ev, now.worst_grade))
-        worst[ev.patient_id] = max(worst.get(ev.patient_id, 0), now.worst_grade)
-        if now.worst_grade >= 3:
-            for lot_number in lots_of[ev.patient_id]:
-                severe_by_lot[lot_number].add(ev.patient_id)
-    out = PrimaryOutcome(
-        participants=len(patients),
-        with_related=len(worst),
-        exceptional=exceptional,
-        infused=set(patients),
-        not_counted=not_counted,
-    )
-    for ev, grade in counted:
-        soc = dictionary[ev.term]["soc"]
-        out.by_soc_grade.setdefault((soc, grade), []).append(ev.id)
-        out.events_by_grade.setdefault(grade, []).append(ev.id)
-        out.events_by_cohort.setdefault(patients[ev.patient_id].cohort, []).append(ev.id)
-        for lot_number in lots_of[ev.patient_id]:
-            out.events_by_lot.setdefault(lot_number, []).append(ev.id)
-    for grade in worst.values():
-        out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
-    for pid, patient in patients.items():
-        row = out.by_cohort.setdefault(patient.cohort, [0, 0])
-        row[0] += 1
-        row[1] += pid in worst
+        grade = max(grade, updated if updated is not None else grade)
+        counted.append((ev_id, pid, term, grade))
+        worst[pid] = max(worst.get(pid, 0), grade)
+        cohort_of[pid] = cohort
+    lots_of = _lots_of(session, actor, set(worst))
+    severe_by_lot: dict[str, set[int]] = defaultdict(set)
+    for ev_id, pid, term, grade in counted:
+        soc = dictionary[term]["soc"]
+        out.by_soc_grade.setdefault((soc, grade), []).append(ev_id)
+        out.events_by_grade.setdefault(grade, []).append(ev_id)
+        out.events_by_cohort.setdefault(cohort_of[pid], []).append(ev_id)
         for lot_number in lots_of[pid]:
-            lot_row = out.by_lot.setdefault(lot_number, [0, 0])
-            lot_row[0] += 1
-            lot_row[1] += pid in worst
+            out.events_by_lot.setdefault(lot_number, []).append(ev_id)
+            if grade >= 3:
+                severe_by_lot[lot_number].add(pid)
+    out.with_related = len(worst)
+    for pid, grade in worst.items():
+        out.by_grade[grade] = out.by_grade.get(grade, 0) + 1
+        out.by_cohort[cohort_of[pid]][1] += 1
+        for lot_number in lots_of[pid]:
+            out.by_lot[lot_number][1] += 1
     for lot_number, pids in sorted(severe_by_lot.items()):
         if len(pids) >= SIGNAL_PARTICIPANTS:
             out.signals.append(
@@ -157,26 +195,49 @@ def primary_outcome(session: Session, actor: User) -> PrimaryOutcome:
     return out
 
 
+def _lots_of(session: Session, actor: User, pids: set[int]) -> dict[int, set[str]]:
+    """The lots each of these participants was infused from (participants with an adverse event
+    are read, the others are not: a fixed statement, rows as many as such participants' lots)."""
+    stmt = (
+        select(Infusion.patient_id, Lot.lot_number)
+        .join(Patient, Infusion.patient_id == Patient.id)
+        .join(Unit, Infusion.unit_id == Unit.id)
+        .join(Lot, Unit.lot_id == Lot.id)
+        .where(Infusion.patient_id.in_(select(AdverseEvent.patient_id)))
+        .distinct()
+    )
+    out: dict[int, set[str]] = defaultdict(set)
+    for pid, lot_number in session.execute(_scoped(actor, stmt)):
+        if pid in pids:
+            out[pid].add(lot_number)
+    return out
+
+
 def secondary_outcome(
     session: Session, actor: User, primary: PrimaryOutcome | None = None
 ) -> dict[str, int]:
     """Participants by response at the one-month visit (improved, stable, worse, not yet seen)
     and the secondary outcome itself, "reduced or stabilised" = improved + stable.
 
-    Given the primary outcome read for the same actor, its infused participants are reused
-    instead of reading every infusion a second time."""
+    Given the primary outcome read for the same actor, its count of participants is reused."""
     require(actor.role, "reports.read")
     if primary is not None:
-        infused = primary.infused
+        participants = primary.participants
     else:
-        infused = {p.id for _i, p, _l, _x in _infusions(session, actor)}
-    visits = session.scalars(
-        select(FollowUp).where(FollowUp.patient_id.in_(list(infused) or [-1]))
-    ).all()
+        participants = sum(n for _c, n in session.execute(_infused_by(actor, Patient.cohort)))
+    infused = _scoped(
+        actor, select(Infusion.patient_id).join(Patient, Infusion.patient_id == Patient.id)
+    )
     counts = {response.value: 0 for response in rules.Response}
-    for v in visits:
-        counts[v.response] += 1
-    counts["not yet seen"] = len(infused) - len(visits)
+    seen = 0
+    for response, n in session.execute(
+        select(FollowUp.response, func.count())
+        .where(FollowUp.patient_id.in_(infused))
+        .group_by(FollowUp.response)
+    ):
+        counts[response] += n
+        seen += n
+    counts["not yet seen"] = participants - seen
     counts["reduced or stabilised"] = sum(counts[r.value] for r in rules.REDUCED_OR_STABILISED)
     return counts
 
@@ -265,28 +326,28 @@ class Enrolment:
 
 
 def enrolment(session: Session, actor: User, target: int) -> Enrolment:
-    """Enrolment: a participant counts once consent is recorded. Site staff see their site's."""
+    """Enrolment: a participant counts once consent is recorded. Site staff see their site's.
+    Counted in the database, one row per site, cohort, age band and sex."""
     require(actor.role, "reports.read")
-    stmt = (
-        select(Patient)
-        .join(Patient.site)
+    key = (Site.code, Patient.cohort, Patient.age_band, Patient.sex)
+    stmt = _scoped(
+        actor,
+        select(*key, func.count())
+        .select_from(Patient)
+        .join(Site, Patient.site_id == Site.id)
         .where(Patient.consent_date.is_not(None))
-        .options(contains_eager(Patient.site))
-        .order_by(Patient.id)
+        .group_by(*key),
     )
-    if site_scope(actor) is not None:
-        stmt = stmt.where(Patient.site_id == site_scope(actor))
     out = Enrolment(target)
-    for p in session.scalars(stmt):
-        site, cohort = p.site.code, p.cohort
-        out.enrolled += 1
-        for table, key in (
+    for site, cohort, age_band, sex, n in session.execute(stmt):
+        out.enrolled += n
+        for table, k in (
             (out.by_site, site),
             (out.by_cohort, cohort),
-            (out.by_age_band, p.age_band or NOT_RECORDED),
-            (out.by_sex, p.sex or NOT_RECORDED),
+            (out.by_age_band, age_band or NOT_RECORDED),
+            (out.by_sex, sex or NOT_RECORDED),
         ):
-            table[key] = table.get(key, 0) + 1
+            table[k] = table.get(k, 0) + n
         row = out.by_site_and_cohort.setdefault(site, {})
-        row[cohort] = row.get(cohort, 0) + 1
+        row[cohort] = row.get(cohort, 0) + n
     return out

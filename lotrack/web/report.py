@@ -5,7 +5,7 @@ A site user's report counts the site's own participants only."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +14,7 @@ from lotrack.domain import clinical as rules
 from lotrack.i18n import word
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import report
+from lotrack.services.common import Page
 from lotrack.web.guard import permission
 
 RULE = _l(
@@ -44,9 +45,16 @@ def reports() -> ResponseReturnValue:
     session = db_session()
     outcome = report.primary_outcome(session, actor())
     signalled = " ".join(outcome.signals)
+    # The by-lot table grows with every lot infused: it is shown a page at a time (the CSV and
+    # the API give every lot), so the page's size does not grow with the programme.
+    per_page = setting("PAGE_SIZE")
+    rows = sorted(outcome.by_lot.items())
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
     return render_template(
         "clinical/reports.html",
         outcome=outcome,
+        lots=Page(rows[(page - 1) * per_page : page * per_page], page, per_page, len(rows)),
         flagged={lot for lot in outcome.by_lot if f"Lot {lot}:" in signalled},
         secondary=_secondary(report.secondary_outcome(session, actor(), outcome)),
         enrolment=report.enrolment(session, actor(), setting("ENROLMENT_TARGET")),

@@ -323,3 +323,26 @@ def test_a_dose_between_bags_is_drawn_shown_to_the_technician_and_the_nurse(
     assert "✓</span> GO" in page, page
     assert "Draw 16.3 mL from this unit" in page and "discard the remaining 1.70 mL" in page
     assert 'name="volume_ml" type="number" value="16.3"' in page
+
+
+def test_the_reports_lot_table_is_shown_a_page_at_a_time(demo_app, client, monkeypatch) -> None:
+    """Every lot infused has a row: the page shows PAGE_SIZE of them and a next link; the CSV
+    keeps them all."""
+    from lotrack.services import report
+
+    outcome = report.PrimaryOutcome(participants=3, by_lot={f"L-{n}": [1, 0] for n in (3, 1, 2)})
+    monkeypatch.setattr(report, "primary_outcome", lambda _s, _a: outcome)
+    monkeypatch.setitem(demo_app.config, "LOTRACK_PAGE_SIZE", 2)
+    login(client, "qa")
+    first = text(client.get("/reports"))
+    assert "<td>L-1</td>" in first and "<td>L-2</td>" in first and "<td>L-3</td>" not in first
+    assert "Page 1 of 2 (3 in all)" in first and 'href="/reports?page=2"' in first
+    second = text(client.get("/reports?page=2"))
+    assert "<td>L-3</td>" in second and "<td>L-1</td>" not in second
+    assert "<td>L-3</td>" in text(client.get("/reports?page=99"))  # past the end: the last page
+    rows = client.get("/reports/primary-outcome.csv").get_data(as_text=True).splitlines()
+    assert [r for r in rows if r.startswith("lot,")] == [
+        "lot,L-1,1,0",
+        "lot,L-2,1,0",
+        "lot,L-3,1,0",
+    ]
