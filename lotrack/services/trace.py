@@ -145,7 +145,7 @@ def forward(
     after: str | None = None,
 ) -> ForwardTrace:
     """Every lot and unit from one donor, bank or lot, where each unit is and which patients
-    received it (3 queries; 4 for a page of `limit` units after the unit `after`, a DIN). It
+    received it (3 queries; a page of `limit` units 4, and 5 after the unit `after`, a DIN). It
     names patients of every site: QA, the medical director and admins only (trace.read)."""
     require(actor.role, "trace.read")
     given = [(k, v) for k, v in (("donor", donor), ("bank", bank), ("lot", lot)) if v]
