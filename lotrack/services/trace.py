@@ -161,14 +161,13 @@ def forward(
     kind, code = given[0]
     chosen = _lots_from(session, kind, norm(code))
     lots = list(session.scalars(chosen))
-    ids = chosen.with_only_columns(Lot.id).order_by(None)
     by_id = {x.id: x for x in lots}
     if limit is None:
-        units = unit_places(session, ids, by_id)
+        units = unit_places(session, by_id)
         total, more = counts_of(units), None
     else:
-        units = unit_places(session, ids, by_id, limit=limit + 1, after=after)
-        total, more = counts(session, ids), len(units) > limit
+        units = unit_places(session, by_id, limit=limit + 1, after=after)
+        total, more = counts(session, list(by_id)), len(units) > limit
         units = units[:limit]
     return ForwardTrace(
         origin=said(_ORIGIN[kind], code=norm(code)),
@@ -257,8 +256,7 @@ def recall_impact(session: Session, containment: Containment) -> RecallImpact:
         .order_by(Lot.lot_number)
     )
     lots = list(session.scalars(chosen))
-    ids = chosen.with_only_columns(Lot.id).order_by(None)
-    every = unit_places(session, ids, {x.id: x for x in lots})
+    every = unit_places(session, {x.id: x for x in lots})
     # Each unit once, by its state: infused ones are followed through their patients.
     left = [p for p in every if p.status not in ("infused", "destroyed")]
     notifications = list(

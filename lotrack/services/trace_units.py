@@ -101,8 +101,8 @@ NOT_SHIPPED = Location(None, False, None)
 UNIT_COLUMNS = tuple(getattr(Unit, name).label(name) for name in UNIT_FIELDS)
 
 
-def _rows(lot_ids: Select[Any]) -> Select[Any]:
-    """One row per unit of the lots `lot_ids` selects, ordered by lot and DIN: UNIT_FIELDS (0-8),
+def _rows(lot_ids: list[int]) -> Select[Any]:
+    """One row per unit of the lots `lot_ids`, ordered by lot and DIN: UNIT_FIELDS (0-8),
     its shipment's number, site id and status, whether received, the site's code (9-13), and
     its infusion's patient, their site and when (14-16)."""
     shipped_to, patient_site = aliased(Site), aliased(Site)
@@ -129,7 +129,7 @@ def _rows(lot_ids: Select[Any]) -> Select[Any]:
     )
 
 
-def after_unit(session: Session, lot_ids: Select[Any], din: str) -> Any:
+def after_unit(session: Session, lot_ids: list[int], din: str) -> Any:
     """Units after the unit `din` in trace order (lot, DIN): the keyset of the next page. A DIN
     that is no unit of these lots is refused, naming `after` (an empty page would read as the
     end of the trace)."""
@@ -144,14 +144,16 @@ def after_unit(session: Session, lot_ids: Select[Any], din: str) -> Any:
 
 def unit_places(
     session: Session,
-    lot_ids: Select[Any],
     lots: dict[int, Lot],
     *,
     limit: int | None = None,
     after: str | None = None,
 ) -> list[UnitPlace]:
-    """The units of the lots `lot_ids` selects, where each is (one statement whatever their
-    number); `limit` units after the unit `after` (a DIN, one statement more) for a page."""
+    """The units of the `lots` (by id), where each is (one statement whatever their number);
+    `limit` units after the unit `after` (a DIN, one statement more) for a page."""
+    # By the lots' ids, as values: PostgreSQL's planner then reads their units by the lot_id
+    # index (a subquery of the lots made it join every unit first: 4x slower at 200,000 units).
+    lot_ids = list(lots)
     stmt = _rows(lot_ids)
     if after:
         stmt = stmt.where(after_unit(session, lot_ids, after))
@@ -191,7 +193,7 @@ class Counts:
     patients: int  # distinct patients they were infused into
 
 
-def counts(session: Session, lot_ids: Select[Any]) -> Counts:
+def counts(session: Session, lot_ids: list[int]) -> Counts:
     """How many units the lots hold, how many were infused and into how many patients (one
     statement): the totals a page of a trace reports."""
     units, infused, patients = session.execute(
