@@ -14,7 +14,7 @@ from typing import Any
 from lotrack.api import trace_schemas as io
 from lotrack.api.common import Blueprint, permission
 from lotrack.request_scope import actor, db_session
-from lotrack.schemas.trace import ForwardArgs, PatientArgs
+from lotrack.schemas.trace import ForwardPageArgs, PatientArgs
 from lotrack.services import trace as service
 
 bp = Blueprint(
@@ -38,14 +38,16 @@ def trace_patient(args: dict[str, Any]) -> service.PatientTrace:
 
 @bp.route("/trace/units")
 @permission("trace.read")
-@bp.arguments(ForwardArgs, location="query")
+@bp.arguments(ForwardPageArgs, location="query")
 @bp.response(200, io.ForwardOut)
 @bp.alt_response(404, response="NOT_FOUND")  # a donor, bank or lot named by the query
 def trace_units(args: dict[str, Any]) -> service.ForwardTrace:
-    """From exactly one donor, bank or lot: its lots, every unit and where it is, and who
-    received it"""
+    """From exactly one donor, bank or lot: its lots, its units a page at a time (`limit`, then
+    `after` = the page's `next_after`) with where each is and who received it, and the totals of
+    every unit (`unit_count`, `infused_count`, `patient_count`)"""
+    limit, after = args.pop("limit"), args.pop("after", None)
     given = {k: (v or "").strip() or None for k, v in args.items()}
-    return service.forward(db_session(), actor(), **given)
+    return service.forward(db_session(), actor(), **given, limit=limit, after=after)
 
 
 @bp.route(f"/containments/{NUMBER}/impact")

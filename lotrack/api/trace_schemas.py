@@ -103,12 +103,28 @@ class LotRow(Schema):
 
 
 class ForwardOut(Schema):
-    """From a donor, bank or lot forward: its lots, every unit and where it is, who received it."""
+    """From a donor, bank or lot forward: its lots, a page of its units with where each is and who
+    received it, and the totals of every unit. Page on with `after` = `next_after` until it is
+    null; the pages together hold every unit once and, in `patients`, every infusion once."""
 
     origin = fields.String(metadata={"description": 'e.g. "lot CFM-2025-0001"'})
     lots = fields.List(fields.Nested(LotRow))
-    units = fields.List(fields.Nested(UnitPlaceOut))
-    patients = fields.List(fields.Nested(ReachedOut))
+    units = fields.List(
+        fields.Nested(UnitPlaceOut), metadata={"description": "this page's units, by lot and DIN"}
+    )
+    patients = fields.List(
+        fields.Nested(ReachedOut),
+        metadata={"description": "the infusions of this page's units: whom they reached"},
+    )
+    unit_count = _fn(lambda t: t.counts.units, "integer", "every unit of the lots, all pages")
+    infused_count = _fn(lambda t: t.counts.infused, "integer", "of them infused, all pages")
+    patient_count = _fn(
+        lambda t: t.counts.patients, "integer", "distinct patients they reached, all pages"
+    )
+    next_after = fields.String(
+        allow_none=True,
+        metadata={"description": "the DIN to ask `after` for the next page; null on the last"},
+    )
 
 
 class ImpactOut(Schema):

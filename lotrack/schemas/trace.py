@@ -4,9 +4,12 @@ patient is named by its wristband "<SITE>/<SUBJECT>"."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from typing import Any
 
-from lotrack.schemas.base import InputSchema, Length, text_field
+from marshmallow import EXCLUDE, Schema, fields, post_load
+
+from lotrack.request_scope import setting
+from lotrack.schemas.base import InputSchema, Length, Range, text_field
 
 
 class PatientArgs(InputSchema):
@@ -33,6 +36,26 @@ class ForwardArgs(InputSchema):
     )
     bank = text_field(max=32, required=False, metadata={"description": "an MCB or WCB code"})
     lot = text_field(max=32, required=False, metadata={"description": "a lot number"})
+
+
+class ForwardPageArgs(ForwardArgs):
+    """A forward trace's units a page at a time, in trace order (lot, then DIN): `after` is the
+    last DIN of the page before (its `next_after`)."""
+
+    limit = fields.Integer(
+        validate=Range(min=1, max=500),
+        metadata={"description": "units per page; the PAGE_SIZE setting (50) when left out"},
+    )
+    after = text_field(
+        max=13,
+        required=False,
+        metadata={"description": "the DIN to go on after: the previous page's next_after"},
+    )
+
+    @post_load
+    def _page_size(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        data.setdefault("limit", setting("PAGE_SIZE"))  # as the API's other lists
+        return data
 
 
 def _key(description: str) -> fields.String:

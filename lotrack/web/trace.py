@@ -20,7 +20,7 @@ from lotrack.i18n import spoken, word
 from lotrack.request_scope import actor, db_session, setting
 from lotrack.schemas import parse
 from lotrack.schemas.release import NotifyIn
-from lotrack.schemas.trace import ForwardArgs, PatientSearchArgs
+from lotrack.schemas.trace import ForwardPageArgs, PatientSearchArgs
 from lotrack.services import containment as containments
 from lotrack.services import exceptional, trace
 from lotrack.services.trace import RecallImpact
@@ -60,13 +60,18 @@ def back() -> ResponseReturnValue:
 @bp.get("/trace/forward")
 @permission("trace.read")
 def forward() -> ResponseReturnValue:
-    """The donor/bank/lot form; with one of them, its lots, units, places and patients."""
+    """The donor/bank/lot form; with one of them, its lots and its units a page at a time (the
+    PAGE_SIZE setting), where each is and whom they reached, with the totals of every unit."""
     typed = {k: request.args.get(k, "") for k, _label in SCOPES}
     context: dict[str, Any] = {"typed": typed, "scopes": SCOPES, "found": None}
     try:
-        given = parse(ForwardArgs(), request.args.to_dict())
+        given = parse(ForwardPageArgs(), request.args.to_dict())
+        limit, after = given.pop("limit"), given.pop("after", None)
+        context |= {"given": given, "after": after}
         if given:
-            context["found"] = trace.forward(db_session(), actor(), **given)
+            context["found"] = trace.forward(
+                db_session(), actor(), **given, limit=limit, after=after
+            )
     except (ValidationFailed, NotFound) as err:
         return _refused("trace/forward.html", err, **context)
     return render_template("trace/forward.html", errors={}, message="", **context)

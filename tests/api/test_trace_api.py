@@ -207,3 +207,50 @@ def test_trace_and_impact_cost_the_same_queries_for_4_or_40_units(
     small = costs("S", units=4, patients=1, bags=2)
     large = costs("L", units=40, patients=12, bags=5)
     assert large == small, (small, large)
+
+
+def test_a_forward_trace_pages_its_units_and_counts_them_all(
+    demo_app: Flask, as_user, s: Session, staff
+) -> None:
+    w = world(s, "P", units=9, patients=2)
+    (d, number) = settled(s, [u.din for u in w.lot.units], w.lot.lot_number)
+    qa = as_user("qa")
+    seen, infusions, after, pages = [], [], None, 0
+    while True:
+        query = {"lot": number, "limit": 4} | ({"after": after} if after else {})
+        body = qa.get("/trace/units", query_string=query).get_json()
+        assert (body["unit_count"], body["infused_count"], body["patient_count"]) == (9, 3, 2)
+        assert len(body["units"]) <= 4 and [x["lot_number"] for x in body["lots"]] == [number]
+        seen += [u["din"] for u in body["units"]]
+        infusions += [(p["patient"], p["din"]) for p in body["patients"]]
+        pages, after = pages + 1, body["next_after"]
+        if after is None:
+            break
+        assert after == seen[-1]
+    assert (pages, seen) == (3, d)  # every unit once, in trace order
+    assert infusions == [(w.twice, d[0]), (w.twice, d[1]), (w.patients[1], d[2])]
+    whole = qa.get("/trace/units", query_string={"lot": number}).get_json()  # PAGE_SIZE: 50
+    assert [u["din"] for u in whole["units"]] == d and whole["next_after"] is None
+    assert_problem(qa.get("/trace/units", query_string={"lot": number, "limit": 0}), 422, "limit")
+    assert_problem(qa.get(f"/trace/units?lot={number}&limit=501"), 422, "limit")
+    # a DIN that is no unit of this trace: refused, not an empty page read as the end
+    other = {"lot": "CFM-2025-0001", "after": d[0]}
+    assert_problem(qa.get("/trace/units", query_string=other), 422, "after")
+    assert_problem(qa.get(f"/trace/units?lot={number}&after=A999925000000"), 422, "after")
+
+
+def test_a_recall_reaches_every_unit_however_the_trace_is_paged(
+    demo_app: Flask, as_user, s: Session, staff, monkeypatch
+) -> None:
+    w = world(s, "P", units=9, patients=2)
+    rec = recall(s, w.lot)
+    (d, number, lot) = settled(s, [u.din for u in w.lot.units], rec.number, w.lot.lot_number)
+    monkeypatch.setitem(demo_app.config, "LOTRACK_PAGE_SIZE", 3)
+    qa = as_user("qa")
+    first = qa.get("/trace/units", query_string={"lot": lot}).get_json()
+    assert [u["din"] for u in first["units"]] == d[:3] and first["unit_count"] == 9
+    body = qa.get(f"/containments/{number}/impact").get_json()
+    places = ("at_sites", "in_transit", "missing", "at_manufacturer")
+    reached = [u["din"] for k in places for u in body[k]] + [p["din"] for p in body["patients"]]
+    assert sorted(reached) == d  # the units past the trace's first page too
+    assert [u["din"] for u in body["at_manufacturer"]] == d[7:]

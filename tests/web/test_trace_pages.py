@@ -262,3 +262,27 @@ def test_the_pages_cost_the_same_queries_for_4_or_40_units(demo_app, s: Session,
     small = costs("S", units=4, patients=1, bags=2)
     large = costs("L", units=40, patients=12, bags=5)
     assert large == small, (small, large)
+
+
+def test_a_long_forward_trace_is_shown_a_page_at_a_time_with_every_unit_counted(
+    demo_app, s: Session, staff, monkeypatch
+) -> None:
+    w = world(s, "P", units=9, patients=2)
+    (d, number) = settled(s, [u.din for u in w.lot.units], w.lot.lot_number)
+    monkeypatch.setitem(demo_app.config, "LOTRACK_PAGE_SIZE", 4)
+    qa = as_(demo_app, "qa")
+    page = qa.get("/trace/forward", query_string={"lot": number})
+    shown = words(page)
+    assert "Units 9" in shown and "Units infused 3" in shown and "Patients infused 2" in shown
+    units = section(page, "units")
+    assert [x for x in d if spaced(x) in units] == d[:4]
+    assert "4 units on this page, 9 in all" in units and "First page" not in units
+    after = re.search(r'href="([^"]*after=[^"]*)"', page.get_data(as_text=True))
+    assert after is not None
+    second = qa.get(html.unescape(after.group(1)))
+    units = section(second, "units")
+    assert [x for x in d if spaced(x) in units] == d[4:8] and "First page" in units
+    assert "Those who received the units listed on this page" in section(second, "patients")
+    third = qa.get("/trace/forward", query_string={"lot": number, "after": d[7]})
+    assert [x for x in d if spaced(x) in section(third, "units")] == d[8:]
+    assert "Next" not in section(third, "units")
