@@ -42,12 +42,17 @@ def trace_back(args: dict[str, Any]) -> service.LotLineage:
 @bp.arguments(TraceForwardArgs, location="query")
 @bp.response(200, out.TraceForward)
 def trace_forward(args: dict[str, Any]) -> dict[str, Any]:
-    """From a bank forward: its WCBs (itself, for a WCB), their runs, lots and units"""
-    tree = service.bank_forward(db_session(), actor(), args["bank"])
+    """From a bank forward: its WCBs (itself, for a WCB), a page of their runs with each run's
+    lots and units; the counts are of every run"""
+    tree = service.bank_forward(db_session(), actor(), args["bank"], args["page"], args["per_page"])
     wcbs = [b for b in tree.banks if b.tier == BankTier.WCB]
     return {
         "bank": tree.bank,
         "wcbs": [_BankWithRuns(b, tree.runs_of(b)) for b in wcbs],
-        "lot_count": sum(len(r.lots) for r in tree.runs),
+        "run_count": tree.page.total,
+        "lot_count": tree.lot_count,
         "unit_count": tree.unit_count,
+        "page": tree.page.page,
+        "per_page": tree.page.per_page,
+        "pages": tree.page.pages,
     }

@@ -322,9 +322,16 @@ class TraceForward(Schema):
     lots and units."""
 
     bank = fields.Nested(BankOut)
-    wcbs = fields.List(fields.Nested(ForwardBank))
-    lot_count = fields.Integer()
-    unit_count = fields.Integer()
+    wcbs = fields.List(
+        fields.Nested(ForwardBank),
+        metadata={"description": "each WCB with this page's runs (by start date, then code)"},
+    )
+    run_count = fields.Integer(metadata={"description": "runs from the bank, on every page"})
+    lot_count = fields.Integer(metadata={"description": "lots of every run, not only this page's"})
+    unit_count = fields.Integer(metadata={"description": "units of every lot"})
+    page = fields.Integer()
+    per_page = fields.Integer(metadata={"description": "runs per page"})
+    pages = fields.Integer()
 
 
 class SpecVersionRef(Schema):

@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, post_load
 
 from lotrack.request_scope import setting
 from lotrack.schemas.base import InputSchema, Length, Range, text_field
+from lotrack.schemas.paging import PageArgs
 
 
 class PatientArgs(InputSchema):
@@ -72,7 +73,7 @@ class TraceBackArgs(Schema):
     lot = _key("the lot number, e.g. CFM-2025-0001")
 
 
-class TraceForwardArgs(Schema):
-    """A bank's lineage forward to every lot and unit."""
+class TraceForwardArgs(PageArgs):
+    """A bank's lineage forward to every lot and unit, a page of its runs at a time."""
 
     bank = _key("a cell bank code (MCB or WCB), e.g. MCB-001")

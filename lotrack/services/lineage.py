@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lotrack.domain.errors import NotFound
@@ -15,8 +15,17 @@ from lotrack.domain.passage import PassageFigures
 from lotrack.domain.permissions import require
 from lotrack.domain.states import BankTier
 from lotrack.domain.text import said
-from lotrack.models import CellBank, Clone, Donor, Lot, ProductionRun, User, VialWithdrawal
-from lotrack.services.common import norm
+from lotrack.models import (
+    CellBank,
+    Clone,
+    Donor,
+    Lot,
+    ProductionRun,
+    Unit,
+    User,
+    VialWithdrawal,
+)
+from lotrack.services.common import Page, norm, page_of
 from lotrack.services.production import passage_figures
 
 
@@ -72,18 +81,23 @@ def lot_back(session: Session, actor: User, lot_number: str) -> LotLineage:
 class BankForward:
     bank: CellBank
     banks: list[CellBank]  # the bank itself, then (for an MCB) its WCBs
-    runs: list[ProductionRun]  # with passages, lots and units loaded
+    page: Page[ProductionRun]  # a page of the runs, with passages, lots and units loaded
+    lot_count: int  # of every run, not only this page's
+    unit_count: int
+
+    @property
+    def runs(self) -> list[ProductionRun]:
+        return self.page.items
 
     def runs_of(self, bank: CellBank) -> list[ProductionRun]:
         return [r for r in self.runs if r.bank_id == bank.id]
 
-    @property
-    def unit_count(self) -> int:
-        return sum(len(lot.units) for r in self.runs for lot in r.lots)
 
-
-def bank_forward(session: Session, actor: User, bank_code: str) -> BankForward:
-    """From a bank forward to every run, lot and unit made from it (6 queries)."""
+def bank_forward(
+    session: Session, actor: User, bank_code: str, page: int = 1, per_page: int = 50
+) -> BankForward:
+    """From a bank forward to every run, lot and unit made from it, a page of runs at a time
+    (every unit of an MCB at programme scale is megabytes); the counts are of everything."""
     require(actor.role, "manufacturing.read")
     bank = session.scalar(
         select(CellBank)
@@ -96,15 +110,24 @@ def bank_forward(session: Session, actor: User, bank_code: str) -> BankForward:
             {"bank": said("no cell bank %(bank)s", bank=bank_code)},
         )
     banks = [bank, *bank.children] if bank.tier == BankTier.MCB else [bank]
-    runs = list(
-        session.scalars(
-            select(ProductionRun)
-            .where(ProductionRun.bank_id.in_([b.id for b in banks]))
-            .order_by(ProductionRun.started_on, ProductionRun.code)
-            .options(
-                selectinload(ProductionRun.passages),
-                selectinload(ProductionRun.lots).selectinload(Lot.units),
-            )
-        )
+    bank_ids = [b.id for b in banks]
+    runs = page_of(
+        session,
+        select(ProductionRun)
+        .where(ProductionRun.bank_id.in_(bank_ids))
+        .order_by(ProductionRun.started_on, ProductionRun.code, ProductionRun.id)
+        .options(
+            selectinload(ProductionRun.passages),
+            selectinload(ProductionRun.lots).selectinload(Lot.units),
+        ),
+        page,
+        per_page,
     )
-    return BankForward(bank=bank, banks=banks, runs=runs)
+    lots, units = session.execute(
+        select(func.count(distinct(Lot.id)), func.count(Unit.id))
+        .select_from(Lot)
+        .join(ProductionRun, ProductionRun.id == Lot.run_id)
+        .outerjoin(Unit, Unit.lot_id == Lot.id)
+        .where(ProductionRun.bank_id.in_(bank_ids))
+    ).one()
+    return BankForward(bank=bank, banks=banks, page=runs, lot_count=lots, unit_count=units)

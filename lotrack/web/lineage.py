@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from lotrack.domain.isbt128 import eye_readable
-from lotrack.request_scope import actor, db_session
+from lotrack.request_scope import actor, db_session, setting
 from lotrack.services import lineage
 from lotrack.services.production import passage_figures
 from lotrack.web.guard import permission
@@ -26,7 +26,8 @@ def lot_back(lot_number: str) -> ResponseReturnValue:
 @bp.get("/lineage/bank/<code>")
 @permission("manufacturing.read")
 def bank_forward(code: str) -> ResponseReturnValue:
-    found = lineage.bank_forward(db_session(), actor(), code)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    found = lineage.bank_forward(db_session(), actor(), code, page, setting("PAGE_SIZE"))
     # Figures are arithmetic over rows already loaded: the run's bank is one of `found.banks`.
     figures = {run.id: passage_figures(run) for run in found.runs}
     return render_template("lineage/bank.html", fwd=found, figures=figures)

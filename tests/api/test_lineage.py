@@ -77,3 +77,23 @@ def test_trace_back_shows_every_link_of_a_demo_lot(tech) -> None:
     assert [p["number"] for p in tree["run"]["passages"]] == [6, 7, 8, 9, 10, 11]
     assert tree["run"]["vials"] == ["WCB-001-B-V001"]
     assert tree["lot"]["lot_number"] == "CFM-2025-0004" and len(tree["lot"]["units"]) == 2
+
+
+def test_the_forward_tree_comes_a_page_of_runs_at_a_time_and_counts_everything(tech) -> None:
+    whole = tech.get("/trace/forward?bank=MCB-001").get_json()
+    runs = [r["code"] for w in whole["wcbs"] for r in w["runs"]]
+    assert whole["run_count"] == len(runs) >= 3 and whole["pages"] == 1
+    seen, units = [], 0
+    for page in range(1, len(runs) + 1):
+        part = tech.get(f"/trace/forward?bank=MCB-001&per_page=1&page={page}").get_json()
+        assert (part["page"], part["per_page"], part["pages"]) == (page, 1, len(runs))
+        # The counts are of the whole tree on every page, never of the page alone.
+        assert (part["run_count"], part["lot_count"], part["unit_count"]) == (
+            whole["run_count"], whole["lot_count"], whole["unit_count"],
+        )  # fmt: skip
+        [run] = [r for w in part["wcbs"] for r in w["runs"]]
+        seen.append(run["code"])
+        units += sum(len(lot["units"]) for lot in run["lots"])
+    assert seen == runs and units == whole["unit_count"]
+    bad = tech.get("/trace/forward?bank=MCB-001&per_page=0")
+    assert bad.status_code == 422 and "per_page" in str(bad.get_json())

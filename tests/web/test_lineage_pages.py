@@ -152,6 +152,19 @@ def test_bank_forward_from_a_wcb_shows_only_what_it_made(client) -> None:
     assert "7 units" in page
 
 
+def test_bank_forward_pages_its_runs_and_keeps_the_whole_count(client, demo_app) -> None:
+    login(client, "tech")
+    demo_app.config["LOTRACK_PAGE_SIZE"] = 2
+    first = text(client.get("/lineage/bank/MCB-001"))
+    assert "14 units" in first and "RUN-2025-01" in first and "RUN-2025-03" not in first
+    assert 'href="/lineage/bank/MCB-001?page=2"' in first
+    later = "".join(text(client.get(f"/lineage/bank/MCB-001?page={n}")) for n in (2, 3))
+    assert "RUN-2025-03" in later and "RUN-2025-01" not in later
+    # A bank whose runs are on another page is not said to have none.
+    assert "No production run from WCB-001-A" not in later
+    assert "No run of WCB-001-A on this page." in later
+
+
 def test_unknown_records_are_404(client) -> None:
     login(client, "tech")
     assert client.get("/lineage/lot/CFM-1999-0001").status_code == 404
